@@ -1,0 +1,74 @@
+//! The offline subcommands: `optionhub plugin check` and `optionhub plugin list`. They
+//! run the same loader the server runs, so "check passes" means "the server will load it".
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::{DataConfig, PluginConfig};
+use crate::plugins::{LoadedPlugin, PluginHost, PluginSource, World};
+
+/// Validates one component and prints what it is, or why it would be refused.
+pub fn plugin_check(file: &Path) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let host = PluginHost::new(PluginConfig::in_memory())?;
+    match host.check(&bytes, PluginSource::File(file.to_path_buf())) {
+        Ok(plugin) => {
+            println!("ok: {}", file.display());
+            print_plugin(&plugin);
+            if plugin.world() == World::CustomAnalytics {
+                let limits = host.limits();
+                match plugin.custom_params(host.engine(), limits) {
+                    Ok(params) if !params.is_empty() => {
+                        println!("  params:");
+                        for p in params {
+                            println!("    {} (default {:?}): {}", p.name, p.default_value, p.description);
+                        }
+                    }
+                    Ok(_) => println!("  params:      none"),
+                    Err(error) => println!("  params:      error: {error}"),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("refused: {}\n  {error}", file.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Loads a plugin directory as the server would and lists the result.
+pub fn plugin_list(dir: &Path, data: &DataConfig) -> anyhow::Result<ExitCode> {
+    let host = PluginHost::new(PluginConfig::new(Some(dir.to_path_buf()), data))?;
+    let results = host.load_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
+    if results.is_empty() {
+        println!("no *.wasm files in {}", dir.display());
+    }
+    let mut refused = 0;
+    for (path, result) in results {
+        match result {
+            Ok(report) => println!(
+                "{:<24} {:<10} {:<20} {}  {}",
+                report.plugin.name,
+                report.plugin.version,
+                report.plugin.world.name(),
+                &report.plugin.hash[..12],
+                path.display()
+            ),
+            Err(error) => {
+                refused += 1;
+                println!("refused {}: {error}", path.display());
+            }
+        }
+    }
+    Ok(if refused == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_plugin(plugin: &LoadedPlugin) {
+    println!("  name:        {}", plugin.name());
+    println!("  version:     {}", plugin.info.version);
+    println!("  world:       {}", plugin.world());
+    println!("  description: {}", plugin.info.description);
+    println!("  sha256:      {}", plugin.hash);
+    println!("  loaded in:   {:.1} ms (compile, contract check, self-test)", plugin.load_time.as_secs_f64() * 1e3);
+}

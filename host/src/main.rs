@@ -1,0 +1,41 @@
+//! The `optionhub` binary: parse the command line, set up logging, dispatch.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use optionhub::cli::{Cli, Command, PluginCommand, ServeArgs};
+use optionhub::config::DataConfig;
+use optionhub::{commands, server, telemetry};
+
+fn main() -> ExitCode {
+    // A missing .env is normal; a malformed one is worth saying before anything else.
+    if let Err(error) = dotenvy::dotenv()
+        && !error.not_found()
+    {
+        eprintln!("warning: ignoring .env: {error}");
+    }
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::from_env())) {
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(server::run(args.into_config()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::Check { file }) => commands::plugin_check(&file),
+        Command::Plugin(PluginCommand::List { plugins, data }) => {
+            commands::plugin_list(&plugins, &DataConfig { dir: data.dir })
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Shared by the integration tests: builds the plugin components (first-party plugins,
+//! the example, and the hostile fixtures) for `wasm32-wasip2` once per test binary, and
+//! hands out their bytes.
+//!
+//! The tests build what they load, so `cargo test` needs nothing prepared; `make test`
+//! builds the same crates first, which makes this a no-op.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use optionhub::config::PluginConfig;
+use optionhub::plugins::PluginHost;
+
+/// Every component crate the tests load.
+const CRATES: &[&str] = &[
+    "greeks-black76",
+    "oi-analytics",
+    "strategy-valuation",
+    "gamma-exposure",
+    "probe",
+    "hostile",
+    "wrong-world",
+    "bad-selftest",
+];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn cargo_build(target_dir: &Path, crates: &[&str], features: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace())
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .arg(target_dir);
+    for name in crates {
+        command.args(["-p", name]);
+    }
+    for feature in features {
+        command.args(["--features", feature]);
+    }
+    let status = command.status().unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(status.success(), "building the test plugins failed: {status}");
+}
+
+fn built() -> &'static (PathBuf, PathBuf) {
+    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let target = workspace().join("target");
+        cargo_build(&target, CRATES, &[]);
+        // The second build of the probe, distinguishable in every answer, for hot swaps.
+        let v2 = target.join("probe-v2");
+        cargo_build(&v2, &["probe"], &["probe/v2"]);
+        (target.join("wasm32-wasip2/release"), v2.join("wasm32-wasip2/release"))
+    })
+}
+
+/// Path of the built component of `crate_name` (dashes become underscores).
+pub fn wasm_path(crate_name: &str) -> PathBuf {
+    built().0.join(format!("{}.wasm", crate_name.replace('-', "_")))
+}
+
+pub fn wasm(crate_name: &str) -> Vec<u8> {
+    let path = wasm_path(crate_name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The probe built with feature `v2` (answers `build = 2`).
+pub fn probe_v2() -> Vec<u8> {
+    let path = built().1.join("probe.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// A host with no directory and no disk cache.
+pub fn host() -> Arc<PluginHost> {
+    PluginHost::new(PluginConfig::in_memory()).expect("engine starts")
+}
+
+/// A host with the given plugins loaded from bytes.
+pub fn host_with(crates: &[&str]) -> Arc<PluginHost> {
+    let host = host();
+    for name in crates {
+        host.load_bytes(&wasm(name), optionhub::plugins::PluginSource::Bytes)
+            .unwrap_or_else(|e| panic!("{name} should load: {e}"));
+    }
+    host
+}
+
+/// Value of a named scalar in a custom-analytics answer.
+pub fn scalar(result: &optionhub::plugins::custom::AnalyticsResult, name: &str) -> Option<f64> {
+    result.scalars.iter().find(|s| s.name == name).map(|s| s.value)
+}

@@ -1,0 +1,11 @@
+//! optionhub's integration tests: one binary (one link) with a module per area.
+//! Every test loads real components built from this workspace for `wasm32-wasip2`.
+
+mod common;
+
+mod cli;
+mod first_party;
+mod hostile;
+mod hot_swap;
+mod http;
+mod loading;

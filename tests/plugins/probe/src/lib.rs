@@ -1,0 +1,57 @@
+//! Test fixture: a `custom-analytics` plugin that reports which build answered.
+//!
+//! The hot-swap test loads build 1, calls it from several threads, swaps in build 2
+//! (the same crate with feature `v2`) and checks every answer came from exactly one build.
+//! With the parameter `trap` it panics, so tests can drive a version into quarantine.
+
+// Only a component makes sense of this crate; natively its export names cannot even link.
+#![cfg(target_arch = "wasm32")]
+#![expect(unsafe_code, reason = "wit-bindgen generates the canonical-ABI glue as unsafe code")]
+
+wit_bindgen::generate!({ path: "../../../wit", world: "custom-analytics" });
+
+use exports::optionhub::analytics::custom::{
+    AnalyticsResult, Guest as Custom, NamedScalar, ParamSpec, PluginError, PricedChain,
+};
+use exports::optionhub::analytics::meta::{Guest as Meta, PluginInfo};
+
+const BUILD: f64 = if cfg!(feature = "v2") { 2.0 } else { 1.0 };
+
+struct Probe;
+
+impl Meta for Probe {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "probe".into(),
+            version: if cfg!(feature = "v2") { "2.0.0" } else { "1.0.0" }.into(),
+            description: "Answers with its build number and the chain size".into(),
+        }
+    }
+}
+
+impl Custom for Probe {
+    fn params() -> Vec<ParamSpec> {
+        Vec::new()
+    }
+
+    fn run(input: PricedChain, params: Vec<(String, String)>) -> Result<AnalyticsResult, PluginError> {
+        // `trap` lets the quarantine test make one build fail on demand.
+        if params.iter().any(|(name, _)| name == "trap") {
+            panic!("probe build {BUILD} asked to trap");
+        }
+        Ok(AnalyticsResult {
+            scalars: vec![
+                NamedScalar { name: "build".into(), unit: String::new(), value: BUILD },
+                NamedScalar {
+                    name: "contracts".into(),
+                    unit: String::new(),
+                    value: input.chain.contracts.strike.len() as f64,
+                },
+            ],
+            series: Vec::new(),
+            tables: Vec::new(),
+        })
+    }
+}
+
+export!(Probe);
