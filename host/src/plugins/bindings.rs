@@ -47,3 +47,8 @@ pub use oi_analytics::exports::optionhub::analytics::oi;
 pub use strategy_valuation::exports::optionhub::analytics::strategy;
 /// Custom analytics types.
 pub use custom_analytics::exports::optionhub::analytics::custom;
+
+// Conversions between the generated types and the plain chain types of the plugins'
+// shared library, so natively built chains (tests, benchmarks, the golden chain) can be
+// handed to plugins.
+optionhub_pricing::wit_chain_conversions!(crate::plugins::bindings::types);

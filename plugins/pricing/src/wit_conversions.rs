@@ -5,7 +5,8 @@
 //! cannot be ordinary functions here; a component invokes this macro once with the path
 //! of its generated `types` module, e.g.
 //! `optionhub_pricing::wit_chain_conversions!(crate::optionhub::analytics::types);`
-//! and gets `From` impls in both directions.
+//! and gets `From` impls in both directions for every chain type. The host uses the same
+//! macro on its wasmtime-generated types.
 
 /// Generates `From` conversions between the component's WIT types (at the given path) and
 /// [`crate::chain`]. See the module docs.
@@ -165,6 +166,60 @@ macro_rules! wit_chain_conversions {
                         plain::PluginError::InvalidInput(m) => Self::InvalidInput(m),
                         plain::PluginError::NumericalFailure(m) => Self::NumericalFailure(m),
                         plain::PluginError::Unsupported(m) => Self::Unsupported(m),
+                    }
+                }
+            }
+            impl From<plain::Date> for wit::Date {
+                fn from(d: plain::Date) -> Self {
+                    Self { year: d.year, month: d.month, day: d.day }
+                }
+            }
+
+            impl From<plain::ContractColumns> for wit::ContractColumns {
+                fn from(c: plain::ContractColumns) -> Self {
+                    Self {
+                        security_id: c.security_id,
+                        strike: c.strike,
+                        is_call: c.is_call,
+                        last_price: c.last_price,
+                        bid: c.bid,
+                        ask: c.ask,
+                        volume: c.volume,
+                        oi: c.oi,
+                        previous_oi: c.previous_oi,
+                        previous_close: c.previous_close,
+                        previous_volume: c.previous_volume,
+                    }
+                }
+            }
+
+            impl From<plain::ChainSnapshot> for wit::ChainSnapshot {
+                fn from(c: plain::ChainSnapshot) -> Self {
+                    Self {
+                        underlying: c.underlying,
+                        spot: c.spot,
+                        forward: c.forward,
+                        expiry: c.expiry.into(),
+                        as_of_ms: c.as_of_ms,
+                        lot_size: c.lot_size,
+                        rate: c.rate,
+                        contracts: c.contracts.into(),
+                    }
+                }
+            }
+
+            impl From<plain::PricedChain> for wit::PricedChain {
+                fn from(p: plain::PricedChain) -> Self {
+                    Self { chain: p.chain.into(), greeks: p.greeks.into() }
+                }
+            }
+
+            impl From<wit::PluginError> for plain::PluginError {
+                fn from(e: wit::PluginError) -> Self {
+                    match e {
+                        wit::PluginError::InvalidInput(m) => Self::InvalidInput(m),
+                        wit::PluginError::NumericalFailure(m) => Self::NumericalFailure(m),
+                        wit::PluginError::Unsupported(m) => Self::Unsupported(m),
                     }
                 }
             }
