@@ -22,8 +22,11 @@ use optionhub::plugins::artifacts::{ArtifactCache, content_hash};
 use optionhub::plugins::{PluginHost, PluginSource, types, watcher};
 
 fn component(file: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target").join(file);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run `make fixtures` first", path.display()))
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(file);
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `make fixtures` first", path.display()))
 }
 
 fn greeks_wasm() -> Vec<u8> {
@@ -34,18 +37,26 @@ fn greeks_300(c: &mut Criterion) {
     let chain = greeks_black76::sample_chain(300);
     let wit_chain: types::ChainSnapshot = chain.clone().into();
     let host = PluginHost::new(PluginConfig::in_memory()).expect("engine");
-    host.load_bytes(&greeks_wasm(), PluginSource::Bytes).expect("greeks plugin loads");
+    host.load_bytes(&greeks_wasm(), PluginSource::Bytes)
+        .expect("greeks plugin loads");
 
     let mut group = c.benchmark_group("greeks_300");
-    group.bench_function("native", |b| b.iter(|| greeks_black76::compute(std::hint::black_box(&chain))));
-    group.bench_function("wasm", |b| b.iter(|| host.call_greeks(std::hint::black_box(&wit_chain))));
+    group.bench_function("native", |b| {
+        b.iter(|| greeks_black76::compute(std::hint::black_box(&chain)))
+    });
+    group.bench_function("wasm", |b| {
+        b.iter(|| host.call_greeks(std::hint::black_box(&wit_chain)))
+    });
     group.finish();
 }
 
 fn empty_call(c: &mut Criterion) {
     let host = PluginHost::new(PluginConfig::in_memory()).expect("engine");
-    host.load_bytes(&greeks_wasm(), PluginSource::Bytes).expect("loads");
-    c.bench_function("empty_call/info", |b| b.iter(|| host.call_info("greeks-black76")));
+    host.load_bytes(&greeks_wasm(), PluginSource::Bytes)
+        .expect("loads");
+    c.bench_function("empty_call/info", |b| {
+        b.iter(|| host.call_info("greeks-black76"))
+    });
 }
 
 fn load(c: &mut Criterion) {
@@ -55,18 +66,26 @@ fn load(c: &mut Criterion) {
     let engine = host.engine().engine().clone();
     let cache_dir = tempfile::tempdir().expect("tempdir");
     let cached = ArtifactCache::new(&engine, Some(cache_dir.path().to_path_buf()));
-    cached.compile(&engine, &bytes, &hash).expect("fills the cache");
+    cached
+        .compile(&engine, &bytes, &hash)
+        .expect("fills the cache");
     let uncached = ArtifactCache::new(&engine, None);
 
     let mut group = c.benchmark_group("load");
     group.sample_size(10);
-    group.bench_function("compile_cold", |b| b.iter(|| uncached.compile(&engine, &bytes, &hash)));
-    group.bench_function("artifact_cached", |b| b.iter(|| cached.compile(&engine, &bytes, &hash)));
+    group.bench_function("compile_cold", |b| {
+        b.iter(|| uncached.compile(&engine, &bytes, &hash))
+    });
+    group.bench_function("artifact_cached", |b| {
+        b.iter(|| cached.compile(&engine, &bytes, &hash))
+    });
 
     let mut config = PluginConfig::in_memory();
     config.cache_dir = Some(cache_dir.path().to_path_buf());
     let cached_host = PluginHost::new(config).expect("engine");
-    group.bench_function("pipeline_cached", |b| b.iter(|| cached_host.check(&bytes, PluginSource::Bytes)));
+    group.bench_function("pipeline_cached", |b| {
+        b.iter(|| cached_host.check(&bytes, PluginSource::Bytes))
+    });
     group.finish();
 }
 
@@ -79,7 +98,10 @@ fn install(dir: &Path, bytes: &[u8]) -> Instant {
 }
 
 fn hot_swap(c: &mut Criterion) {
-    let builds = [component("wasm32-wasip2/release/probe.wasm"), component("probe-v2/wasm32-wasip2/release/probe.wasm")];
+    let builds = [
+        component("wasm32-wasip2/release/probe.wasm"),
+        component("probe-v2/wasm32-wasip2/release/probe.wasm"),
+    ];
     let hashes = [content_hash(&builds[0]), content_hash(&builds[1])];
     let dir = tempfile::tempdir().expect("tempdir");
     // No artifact cache: every swap compiles, the worst case.
@@ -87,14 +109,20 @@ fn hot_swap(c: &mut Criterion) {
     let _watcher = watcher::watch(Arc::clone(&host), dir.path()).expect("watch");
     let mut next = 0;
     let mut group = c.benchmark_group("hot_swap");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("rename_to_serving", |b| {
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
                 next = 1 - next;
                 let renamed = install(dir.path(), &builds[next]);
-                while host.registry().active("probe").is_none_or(|p| p.hash != hashes[next]) {
+                while host
+                    .registry()
+                    .active("probe")
+                    .is_none_or(|p| p.hash != hashes[next])
+                {
                     std::thread::sleep(Duration::from_micros(200));
                 }
                 total += renamed.elapsed();

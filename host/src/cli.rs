@@ -11,12 +11,22 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Config, DataConfig, LogFormat, PluginConfig, SandboxLimits, ServerConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "optionhub", version, about = "Indian F&O market data with hot-swappable Wasm analytics")]
+#[command(
+    name = "optionhub",
+    version,
+    about = "Indian F&O market data with hot-swappable Wasm analytics"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Log format.
-    #[arg(long, env = "OPTIONHUB_LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
+    #[arg(
+        long,
+        env = "OPTIONHUB_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
     pub log_format: LogFormat,
 }
 
@@ -95,6 +105,12 @@ impl ServeArgs {
             max_result_bytes: self.plugin_max_result_mib << 20,
             ..SandboxLimits::default()
         };
-        Config { server: ServerConfig { listen: self.listen }, data, plugins }
+        Config {
+            server: ServerConfig {
+                listen: self.listen,
+            },
+            data,
+            plugins,
+        }
     }
 }

@@ -9,7 +9,8 @@ use crate::plugins::{LoadedPlugin, PluginHost, PluginSource, World};
 
 /// Validates one component and prints what it is, or why it would be refused.
 pub fn plugin_check(file: &Path) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let host = PluginHost::new(PluginConfig::in_memory())?;
     match host.check(&bytes, PluginSource::File(file.to_path_buf())) {
         Ok(plugin) => {
@@ -21,7 +22,10 @@ pub fn plugin_check(file: &Path) -> anyhow::Result<ExitCode> {
                     Ok(params) if !params.is_empty() => {
                         println!("  params:");
                         for p in params {
-                            println!("    {} (default {:?}): {}", p.name, p.default_value, p.description);
+                            println!(
+                                "    {} (default {:?}): {}",
+                                p.name, p.default_value, p.description
+                            );
                         }
                     }
                     Ok(_) => println!("  params:      none"),
@@ -40,7 +44,9 @@ pub fn plugin_check(file: &Path) -> anyhow::Result<ExitCode> {
 /// Loads a plugin directory as the server would and lists the result.
 pub fn plugin_list(dir: &Path, data: &DataConfig) -> anyhow::Result<ExitCode> {
     let host = PluginHost::new(PluginConfig::new(Some(dir.to_path_buf()), data))?;
-    let results = host.load_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
+    let results = host
+        .load_dir(dir)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
     if results.is_empty() {
         println!("no *.wasm files in {}", dir.display());
     }
@@ -61,7 +67,11 @@ pub fn plugin_list(dir: &Path, data: &DataConfig) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if refused == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if refused == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_plugin(plugin: &LoadedPlugin) {
@@ -70,5 +80,8 @@ fn print_plugin(plugin: &LoadedPlugin) {
     println!("  world:       {}", plugin.world());
     println!("  description: {}", plugin.info.description);
     println!("  sha256:      {}", plugin.hash);
-    println!("  loaded in:   {:.1} ms (compile, contract check, self-test)", plugin.load_time.as_secs_f64() * 1e3);
+    println!(
+        "  loaded in:   {:.1} ms (compile, contract check, self-test)",
+        plugin.load_time.as_secs_f64() * 1e3
+    );
 }

@@ -91,7 +91,10 @@ impl PluginConfig {
             dir: None,
             cache_dir: None,
             limits: SandboxLimits::default(),
-            self_test_limits: SandboxLimits { deadline: Duration::from_secs(1), ..SandboxLimits::default() },
+            self_test_limits: SandboxLimits {
+                deadline: Duration::from_secs(1),
+                ..SandboxLimits::default()
+            },
             quarantine_after: 5,
             keep_versions: 5,
         }

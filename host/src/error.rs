@@ -43,7 +43,9 @@ impl AppError {
             AppError::Plugin(error) => {
                 let status = match error {
                     CallError::NotFound { .. } => StatusCode::NOT_FOUND,
-                    CallError::InvalidInput { .. } | CallError::Unsupported { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                    CallError::InvalidInput { .. } | CallError::Unsupported { .. } => {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    }
                     CallError::WrongWorld { .. } => StatusCode::BAD_REQUEST,
                     CallError::NoPluginForWorld { .. } => StatusCode::SERVICE_UNAVAILABLE,
                     CallError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -52,8 +54,12 @@ impl AppError {
                 (status, error.code())
             }
             AppError::PluginLoad(error) => (StatusCode::UNPROCESSABLE_ENTITY, error.code()),
-            AppError::Registry(RegistryError::NotFound(_)) => (StatusCode::NOT_FOUND, "plugin_not_found"),
-            AppError::Registry(RegistryError::NothingToRollBackTo(_)) => (StatusCode::CONFLICT, "nothing_to_roll_back_to"),
+            AppError::Registry(RegistryError::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, "plugin_not_found")
+            }
+            AppError::Registry(RegistryError::NothingToRollBackTo(_)) => {
+                (StatusCode::CONFLICT, "nothing_to_roll_back_to")
+            }
         }
     }
 }
@@ -66,7 +72,12 @@ impl IntoResponse for AppError {
         } else {
             tracing::debug!(%status, code, error = %self, "request refused");
         }
-        let body = ErrorBody { error: ErrorDetail { code, message: self.to_string() } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: self.to_string(),
+            },
+        };
         (status, Json(body)).into_response()
     }
 }

@@ -25,14 +25,21 @@ impl RunningServer {
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
-        self.task.await.context("server task panicked")?.context("server failed")
+        self.task
+            .await
+            .context("server task panicked")?
+            .context("server failed")
     }
 }
 
 /// Builds everything and starts serving on `config.server.listen` (port 0 picks one).
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
-    std::fs::create_dir_all(&config.data.dir)
-        .with_context(|| format!("cannot create the data directory {}", config.data.dir.display()))?;
+    std::fs::create_dir_all(&config.data.dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data.dir.display()
+        )
+    })?;
     let host = PluginHost::new(config.plugins.clone())?;
     let watcher = match config.plugins.plugin_dir() {
         Some(dir) => {
@@ -46,7 +53,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             .with_context(|| format!("cannot read the plugin directory {}", dir.display()))?;
             let ok = loaded.iter().filter(|(_, r)| r.is_ok()).count();
             tracing::info!(dir = %dir.display(), loaded = ok, refused = loaded.len() - ok, "plugin directory loaded");
-            Some(watcher::watch(Arc::clone(&host), &dir).context("cannot watch the plugin directory")?)
+            Some(
+                watcher::watch(Arc::clone(&host), &dir)
+                    .context("cannot watch the plugin directory")?,
+            )
         }
         None => None,
     };
@@ -66,7 +76,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             .await
     });
     tracing::info!(%addr, "optionhub listening");
-    Ok(RunningServer { addr, state, shutdown, task, _watcher: watcher })
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown,
+        task,
+        _watcher: watcher,
+    })
 }
 
 /// Serves until Ctrl-C or SIGTERM.

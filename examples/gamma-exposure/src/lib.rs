@@ -14,14 +14,15 @@
 //! # Definition
 //!
 //! For every contract i with gamma Γ_i (per point of the forward, from the host's
-//! Greeks), open interest OI_i (in contracts, i.e. lots, as the chain reports it), the
-//! chain's lot size m and the model forward F:
+//! Greeks), open interest OI_i, the chain's lot size m and the model forward F:
 //!
 //! GEX_i = Γ_i · OI_i · m · F² · 0.01
 //!
 //! That is the rupee change of the dealers' delta position for a 1 % move of the
 //! underlying: Γ·(0.01·F) is the change of delta per unit for a 1 % move, worth F rupees
-//! per unit of delta, on OI·m units.
+//! per unit of delta, on OI·m units. OI is read as a number of contracts (lots), as in
+//! the reference's formulas; a feed that reports OI in units of the underlying would
+//! need the factor m dropped.
 //!
 //! **Sign convention** (reference §3.9, the usual "dealers long calls, short puts"
 //! assumption): customers sell calls (overwriting) and buy puts (protection), so dealers

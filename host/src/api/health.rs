@@ -27,7 +27,10 @@ pub fn routes() -> Router<AppState> {
 
 async fn health(State(state): State<AppState>) -> Json<Health> {
     let active = state.plugins.registry().active_plugins();
-    let failing = active.iter().filter(|p| p.stats().consecutive_failures() > 0).count();
+    let failing = active
+        .iter()
+        .filter(|p| p.stats().consecutive_failures() > 0)
+        .count();
     Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),

@@ -20,7 +20,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(plugins: Arc<PluginHost>) -> Self {
-        Self { plugins, started: Instant::now() }
+        Self {
+            plugins,
+            started: Instant::now(),
+        }
     }
 }
 

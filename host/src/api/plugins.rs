@@ -20,5 +20,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn list(State(state): State<AppState>) -> Json<PluginList> {
-    Json(PluginList { plugins: state.plugins.summaries(), refused: state.plugins.registry().load_failures() })
+    Json(PluginList {
+        plugins: state.plugins.summaries(),
+        refused: state.plugins.registry().load_failures(),
+    })
 }

@@ -14,8 +14,8 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::Component;
 use wasmtime::Engine;
+use wasmtime::component::Component;
 
 /// How a component was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -43,7 +43,10 @@ pub struct ArtifactCache {
 
 impl ArtifactCache {
     pub fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
-        Self { dir, engine_key: engine_key(engine) }
+        Self {
+            dir,
+            engine_key: engine_key(engine),
+        }
     }
 
     /// Returns the compiled component and how it was obtained. Cache trouble (an
@@ -106,7 +109,10 @@ fn write_artifact(dir: &Path, path: &Path, artifact: &[u8]) -> std::io::Result<(
 }
 
 fn tempfile_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".{}.tmp", std::process::id()));
     path.with_file_name(name)
 }

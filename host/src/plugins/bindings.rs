@@ -39,14 +39,14 @@ pub mod custom_analytics {
     });
 }
 
+/// Custom analytics types.
+pub use custom_analytics::exports::optionhub::analytics::custom;
 /// The shared WIT types (chain snapshot, Greeks, plugin info and errors).
 pub use greeks_model::optionhub::analytics::types;
 /// Open-interest analytics types.
 pub use oi_analytics::exports::optionhub::analytics::oi;
 /// Strategy valuation types.
 pub use strategy_valuation::exports::optionhub::analytics::strategy;
-/// Custom analytics types.
-pub use custom_analytics::exports::optionhub::analytics::custom;
 
 // Conversions between the generated types and the plain chain types of the plugins'
 // shared library, so natively built chains (tests, benchmarks, the golden chain) can be

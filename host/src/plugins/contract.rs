@@ -12,7 +12,11 @@ use wasmtime::component::Component;
 /// The WIT package every plugin implements a world of.
 pub const PACKAGE: &str = "optionhub:analytics";
 /// The package version this host was built against (`wit/*.wit`).
-pub const HOST_VERSION: Version = Version { major: 0, minor: 1, patch: 0 };
+pub const HOST_VERSION: Version = Version {
+    major: 0,
+    minor: 1,
+    patch: 0,
+};
 
 /// The four plugin worlds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -25,8 +29,12 @@ pub enum World {
 }
 
 impl World {
-    pub const ALL: [World; 4] =
-        [World::GreeksModel, World::OiAnalytics, World::StrategyValuation, World::CustomAnalytics];
+    pub const ALL: [World; 4] = [
+        World::GreeksModel,
+        World::OiAnalytics,
+        World::StrategyValuation,
+        World::CustomAnalytics,
+    ];
 
     /// The world's name in `wit/worlds.wit`.
     pub fn name(self) -> &'static str {
@@ -101,25 +109,37 @@ pub enum ContractError {
          build it against the worlds in wit/worlds.wit"
     )]
     ForeignComponent { exports: String },
-    #[error("plugin does not export {PACKAGE}/meta (every world exports it: info() names the plugin)")]
+    #[error(
+        "plugin does not export {PACKAGE}/meta (every world exports it: info() names the plugin)"
+    )]
     MissingMeta,
     #[error(
         "plugin exports no world interface: expected one of {PACKAGE}/greeks, /oi, /strategy or /custom"
     )]
     MissingWorld,
-    #[error("plugin exports interfaces of several worlds ({found}); a plugin implements exactly one")]
+    #[error(
+        "plugin exports interfaces of several worlds ({found}); a plugin implements exactly one"
+    )]
     SeveralWorlds { found: String },
     #[error(
         "plugin exports {export}, built against {PACKAGE}@{found}; this host speaks {PACKAGE}@{host} \
          (compatible: {compatible}); rebuild the plugin against this host's wit/"
     )]
-    IncompatibleVersion { export: String, found: String, host: Version, compatible: String },
+    IncompatibleVersion {
+        export: String,
+        found: String,
+        host: Version,
+        compatible: String,
+    },
 }
 
 /// Finds the world `component` implements and checks its WIT version.
 pub fn detect_world(engine: &Engine, component: &Component) -> Result<World, ContractError> {
     let component_type = component.component_type();
-    let exports: Vec<String> = component_type.exports(engine).map(|(name, _)| name.to_string()).collect();
+    let exports: Vec<String> = component_type
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     classify_exports(&exports)
 }
 
@@ -134,7 +154,11 @@ pub fn classify_exports(exports: &[String]) -> Result<World, ContractError> {
         })
         .collect();
     if ours.is_empty() {
-        let listed = if exports.is_empty() { "none".to_string() } else { exports.join(", ") };
+        let listed = if exports.is_empty() {
+            "none".to_string()
+        } else {
+            exports.join(", ")
+        };
         return Err(ContractError::ForeignComponent { exports: listed });
     }
     for (_, version, export) in &ours {
@@ -142,7 +166,11 @@ pub fn classify_exports(exports: &[String]) -> Result<World, ContractError> {
         if !compatible {
             return Err(ContractError::IncompatibleVersion {
                 export: (*export).clone(),
-                found: if version.is_empty() { "(unversioned)".into() } else { (*version).to_string() },
+                found: if version.is_empty() {
+                    "(unversioned)".into()
+                } else {
+                    (*version).to_string()
+                },
                 host: HOST_VERSION,
                 compatible: compatible_range(),
             });
@@ -153,13 +181,20 @@ pub fn classify_exports(exports: &[String]) -> Result<World, ContractError> {
     }
     let worlds: Vec<World> = World::ALL
         .into_iter()
-        .filter(|world| ours.iter().any(|(interface, _, _)| *interface == world.interface()))
+        .filter(|world| {
+            ours.iter()
+                .any(|(interface, _, _)| *interface == world.interface())
+        })
         .collect();
     match worlds.as_slice() {
         [] => Err(ContractError::MissingWorld),
         [world] => Ok(*world),
         several => Err(ContractError::SeveralWorlds {
-            found: several.iter().map(|w| w.name()).collect::<Vec<_>>().join(", "),
+            found: several
+                .iter()
+                .map(|w| w.name())
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
@@ -194,7 +229,12 @@ mod tests {
     #[test]
     fn foreign_component_names_its_exports() {
         let err = classify_exports(&names(&["greet"])).err();
-        assert_eq!(err, Some(ContractError::ForeignComponent { exports: "greet".into() }));
+        assert_eq!(
+            err,
+            Some(ContractError::ForeignComponent {
+                exports: "greet".into()
+            })
+        );
     }
 
     #[test]
@@ -212,7 +252,10 @@ mod tests {
             "optionhub:analytics/greeks@0.2.0",
         ]));
         let message = err.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(message.contains("0.2.0") && message.contains("0.1.0"), "{message}");
+        assert!(
+            message.contains("0.2.0") && message.contains("0.1.0"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -227,7 +270,11 @@ mod tests {
 
     #[test]
     fn semver_rules() {
-        let v = |major, minor, patch| Version { major, minor, patch };
+        let v = |major, minor, patch| Version {
+            major,
+            minor,
+            patch,
+        };
         assert!(v(0, 1, 9).compatible_with(v(0, 1, 0)));
         assert!(!v(0, 2, 0).compatible_with(v(0, 1, 0)));
         assert!(v(1, 4, 0).compatible_with(v(1, 0, 0)));

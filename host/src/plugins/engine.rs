@@ -62,15 +62,17 @@ impl PluginEngine {
 /// Advances the epoch every [`EPOCH_TICK`] until the engine is dropped. Holding only a
 /// weak reference lets the engine (and this thread) go away with the host.
 fn spawn_epoch_ticker(engine: EngineWeak) {
-    let spawned = thread::Builder::new().name("plugin-epoch".into()).spawn(move || {
-        loop {
-            thread::sleep(EPOCH_TICK);
-            match engine.upgrade() {
-                Some(engine) => engine.increment_epoch(),
-                None => break,
+    let spawned = thread::Builder::new()
+        .name("plugin-epoch".into())
+        .spawn(move || {
+            loop {
+                thread::sleep(EPOCH_TICK);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
             }
-        }
-    });
+        });
     if let Err(error) = spawned {
         // Without a ticker deadlines never fire; every call would still finish or hit the
         // memory cap, but say loudly that CPU limits are off.

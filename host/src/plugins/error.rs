@@ -18,7 +18,11 @@ pub enum CallError {
     #[error("plugin {plugin} trapped: {message}")]
     Trap { plugin: String, message: String },
     #[error("plugin {plugin} returned {bytes} bytes, over the {cap}-byte result cap")]
-    ResultTooLarge { plugin: String, bytes: usize, cap: usize },
+    ResultTooLarge {
+        plugin: String,
+        bytes: usize,
+        cap: usize,
+    },
     #[error("plugin {plugin} returned malformed output: {problem}")]
     MalformedOutput { plugin: String, problem: String },
     #[error("plugin {plugin} rejected the input: {message}")]
@@ -28,7 +32,11 @@ pub enum CallError {
     #[error("plugin {plugin} does not support this request: {message}")]
     Unsupported { plugin: String, message: String },
     #[error("plugin {plugin} implements {actual}, not {expected}")]
-    WrongWorld { plugin: String, expected: World, actual: World },
+    WrongWorld {
+        plugin: String,
+        expected: World,
+        actual: World,
+    },
     #[error("no plugin named {name} is loaded")]
     NotFound { name: String },
     #[error("no {world} plugin is loaded")]
@@ -41,8 +49,12 @@ impl CallError {
     pub(super) fn from_plugin(plugin: &str, error: types::PluginError) -> Self {
         let plugin = plugin.to_string();
         match error {
-            types::PluginError::InvalidInput(message) => CallError::InvalidInput { plugin, message },
-            types::PluginError::NumericalFailure(message) => CallError::NumericalFailure { plugin, message },
+            types::PluginError::InvalidInput(message) => {
+                CallError::InvalidInput { plugin, message }
+            }
+            types::PluginError::NumericalFailure(message) => {
+                CallError::NumericalFailure { plugin, message }
+            }
             types::PluginError::Unsupported(message) => CallError::Unsupported { plugin, message },
         }
     }

@@ -1,7 +1,7 @@
 //! The golden inputs every plugin is self-tested on before it may serve.
 //!
 //! A NIFTY-like chain (21 strikes around 25,000, both sides, a volatility smile, Black-76
-//! prices with a spread, OI and volume) with its Greeks, an iron condor on it, and a
+//! prices with a spread, skewed OI in contracts, volume) with its Greeks, an iron condor on it, and a
 //! what-if grid. The inputs are deterministic, so a self-test that fails, fails the same
 //! way every time. The self-test checks the *shape* of the answer (lengths, finite
 //! numbers), not its values: a quant's model may legitimately disagree with ours.
@@ -11,8 +11,12 @@ use optionhub_pricing::black76;
 use super::bindings::{oi, strategy, types};
 
 /// As of 2026-11-20 10:00 IST (04:30 UTC); expiry Tuesday 2026-11-24.
-const AS_OF_MS: i64 = 1_795_667_400_000;
-const EXPIRY: types::Date = types::Date { year: 2026, month: 11, day: 24 };
+const AS_OF_MS: i64 = 1_795_149_000_000;
+const EXPIRY: types::Date = types::Date {
+    year: 2026,
+    month: 11,
+    day: 24,
+};
 /// Calendar time from `AS_OF_MS` to 15:30 IST on `EXPIRY`, in years.
 const YEARS: f64 = (4.0 * 86_400.0 + 5.5 * 3_600.0) / (365.0 * 86_400.0);
 const FORWARD: f64 = 25_040.0;
@@ -26,7 +30,14 @@ fn smile(strike: f64) -> f64 {
 }
 
 fn inputs(strike: f64, is_call: bool) -> black76::Inputs {
-    black76::Inputs { forward: FORWARD, strike, years: YEARS, vol: smile(strike), rate: RATE, is_call }
+    black76::Inputs {
+        forward: FORWARD,
+        strike,
+        years: YEARS,
+        vol: smile(strike),
+        rate: RATE,
+        is_call,
+    }
 }
 
 /// Rounds to the exchange tick of 0.05.
@@ -55,8 +66,12 @@ pub fn chain() -> types::ChainSnapshot {
             let row = u64::from(step) * 2 + u64::from(!is_call);
             let fair = black76::price(&inputs(strike, is_call));
             let half_spread = (fair * 0.005).max(0.05);
+            // OI in contracts, heavier out of the money (put writers below the forward,
+            // call writers above), so OI analytics and gamma exposure see a real skew.
             let distance = ((strike - FORWARD) / 50.0).abs();
-            let oi = (2_000_000.0 / (1.0 + distance)).round() as u64;
+            let out_of_the_money = (strike > FORWARD) == is_call;
+            let weight = if out_of_the_money { 1.5 } else { 0.6 };
+            let oi = (40_000.0 * weight / (1.0 + distance)).round() as u64;
             c.security_id.push(40_000 + row);
             c.strike.push(strike);
             c.is_call.push(is_call);
@@ -66,8 +81,19 @@ pub fn chain() -> types::ChainSnapshot {
             c.volume.push(oi / 3);
             c.oi.push(oi);
             // Alternate OI and price changes so every buildup class appears.
-            c.previous_oi.push(if row % 2 == 0 { oi * 9 / 10 } else { oi * 11 / 10 });
-            c.previous_close.push(tick(if row % 4 < 2 { fair * 0.97 } else { fair * 1.03 }).max(0.05));
+            c.previous_oi.push(if row % 2 == 0 {
+                oi * 9 / 10
+            } else {
+                oi * 11 / 10
+            });
+            c.previous_close.push(
+                tick(if row % 4 < 2 {
+                    fair * 0.97
+                } else {
+                    fair * 1.03
+                })
+                .max(0.05),
+            );
             c.previous_volume.push(oi / 4);
         }
     }
@@ -121,7 +147,12 @@ pub fn priced_chain() -> types::PricedChain {
 
 /// OI options for the self-test.
 pub fn oi_options() -> oi::OiOptions {
-    oi::OiOptions { top_n: 5, sr_window: 10, oi_dead_band: 0.01, price_dead_band: 0.05 }
+    oi::OiOptions {
+        top_n: 5,
+        sr_window: 10,
+        oi_dead_band: 0.01,
+        price_dead_band: 0.05,
+    }
 }
 
 /// An iron condor on the golden chain, with a small what-if grid.
@@ -129,7 +160,12 @@ pub fn strategy_request() -> strategy::ValuationRequest {
     let chain = chain();
     let c = &chain.contracts;
     // (strike, is_call, is_buy)
-    let legs = [(24_800.0, false, false), (24_600.0, false, true), (25_300.0, true, false), (25_500.0, true, true)];
+    let legs = [
+        (24_800.0, false, false),
+        (24_600.0, false, true),
+        (25_300.0, true, false),
+        (25_500.0, true, true),
+    ];
     let mut l = strategy::LegColumns {
         security_id: vec![],
         kind: vec![],
@@ -144,9 +180,15 @@ pub fn strategy_request() -> strategy::ValuationRequest {
         time_to_expiry: vec![],
     };
     for (strike, is_call, is_buy) in legs {
-        let row = (0..c.strike.len()).find(|&i| c.strike[i] == strike && c.is_call[i] == is_call).unwrap_or(0);
+        let row = (0..c.strike.len())
+            .find(|&i| c.strike[i] == strike && c.is_call[i] == is_call)
+            .unwrap_or(0);
         l.security_id.push(c.security_id[row]);
-        l.kind.push(if is_call { strategy::LegKind::Call } else { strategy::LegKind::Put });
+        l.kind.push(if is_call {
+            strategy::LegKind::Call
+        } else {
+            strategy::LegKind::Put
+        });
         l.strike.push(strike);
         l.is_buy.push(is_buy);
         l.lots.push(1);
@@ -182,7 +224,13 @@ mod tests {
         let chain = chain();
         let c = &chain.contracts;
         assert_eq!(c.strike.len(), 42);
-        for column in [c.last_price.len(), c.bid.len(), c.ask.len(), c.oi.len(), c.previous_close.len()] {
+        for column in [
+            c.last_price.len(),
+            c.bid.len(),
+            c.ask.len(),
+            c.oi.len(),
+            c.previous_close.len(),
+        ] {
             assert_eq!(column, 42);
         }
         assert!(c.bid.iter().zip(&c.ask).all(|(b, a)| b > &0.0 && a >= b));
@@ -195,8 +243,8 @@ mod tests {
 
     #[test]
     fn time_constant_matches_the_dates() {
-        // 2026-11-24 10:00 UTC (15:30 IST) is 1795946400 s after the epoch.
-        let expiry_ms = 1_795_946_400_000_i64;
+        // 2026-11-24 10:00 UTC (15:30 IST) is 1795514400 s after the epoch.
+        let expiry_ms = 1_795_514_400_000_i64;
         let years = (expiry_ms - AS_OF_MS) as f64 / 1e3 / (365.0 * 86_400.0);
         assert!((years - YEARS).abs() < 1e-12);
     }

@@ -31,7 +31,11 @@ pub struct PluginStamp {
 
 impl PluginStamp {
     fn of(plugin: &LoadedPlugin) -> Self {
-        Self { name: plugin.name().to_string(), version: plugin.info.version.clone(), hash: plugin.hash.clone() }
+        Self {
+            name: plugin.name().to_string(),
+            version: plugin.info.version.clone(),
+            hash: plugin.hash.clone(),
+        }
     }
 }
 
@@ -58,16 +62,24 @@ pub struct PluginHost {
 
 impl std::fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginHost").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("PluginHost")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 impl PluginHost {
     /// Builds the engine; loads nothing yet.
     pub fn new(config: PluginConfig) -> anyhow::Result<Arc<Self>> {
-        let engine = PluginEngine::new().map_err(|e| anyhow::anyhow!("cannot start the Wasm engine: {e:#}"))?;
+        let engine = PluginEngine::new()
+            .map_err(|e| anyhow::anyhow!("cannot start the Wasm engine: {e:#}"))?;
         let cache = ArtifactCache::new(engine.engine(), config.cache_dir.clone());
-        Ok(Arc::new(Self { engine, cache, registry: Registry::new(config.keep_versions), config }))
+        Ok(Arc::new(Self {
+            engine,
+            cache,
+            registry: Registry::new(config.keep_versions),
+            config,
+        }))
     }
 
     pub fn config(&self) -> &PluginConfig {
@@ -87,8 +99,19 @@ impl PluginHost {
     }
 
     /// Validates `bytes` as a plugin without activating it (`optionhub plugin check`).
-    pub fn check(&self, bytes: &[u8], source: PluginSource) -> Result<Arc<LoadedPlugin>, LoadError> {
-        loader::prepare(&self.engine, &self.cache, bytes, source, &self.config.self_test_limits).map(Arc::new)
+    pub fn check(
+        &self,
+        bytes: &[u8],
+        source: PluginSource,
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
+        loader::prepare(
+            &self.engine,
+            &self.cache,
+            bytes,
+            source,
+            &self.config.self_test_limits,
+        )
+        .map(Arc::new)
     }
 
     /// Validates and activates a version. A refused load leaves the active version
@@ -103,7 +126,10 @@ impl PluginHost {
                     hash = %&plugin.hash[..12], source = %described, compile = ?plugin.compile,
                     load_ms = plugin.load_time.as_secs_f64() * 1e3, ?activation, "plugin loaded"
                 );
-                Ok(LoadReport { plugin: PluginSummary::of(&plugin), activation })
+                Ok(LoadReport {
+                    plugin: PluginSummary::of(&plugin),
+                    activation,
+                })
             }
             Err(error) => {
                 tracing::warn!(source = %described, code = error.code(), %error, "plugin load refused");
@@ -122,7 +148,10 @@ impl PluginHost {
         match std::fs::read(path) {
             Ok(bytes) => self.load_bytes(&bytes, PluginSource::File(path.to_path_buf())),
             Err(error) => {
-                let error = LoadError::Read { path: path.display().to_string(), message: error.to_string() };
+                let error = LoadError::Read {
+                    path: path.display().to_string(),
+                    message: error.to_string(),
+                };
                 self.registry.record_failure(LoadFailure {
                     at: OffsetDateTime::now_utc(),
                     source: path.display().to_string(),
@@ -135,14 +164,22 @@ impl PluginHost {
     }
 
     /// Loads every `*.wasm` file in `dir`, in name order.
-    pub fn load_dir(&self, dir: &Path) -> std::io::Result<Vec<(PathBuf, Result<LoadReport, LoadError>)>> {
-        let mut paths: Vec<PathBuf> =
-            std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_plugin_file(p)).collect();
+    pub fn load_dir(
+        &self,
+        dir: &Path,
+    ) -> std::io::Result<Vec<(PathBuf, Result<LoadReport, LoadError>)>> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| is_plugin_file(p))
+            .collect();
         paths.sort();
-        Ok(paths.into_iter().map(|path| {
-            let result = self.load_file(&path);
-            (path, result)
-        }).collect())
+        Ok(paths
+            .into_iter()
+            .map(|path| {
+                let result = self.load_file(&path);
+                (path, result)
+            })
+            .collect())
     }
 
     pub fn rollback(&self, name: &str) -> Result<PluginSummary, RegistryError> {
@@ -159,20 +196,32 @@ impl PluginHost {
 
     /// Every active plugin.
     pub fn summaries(&self) -> Vec<PluginSummary> {
-        self.registry.active_plugins().iter().map(|p| PluginSummary::of(p)).collect()
+        self.registry
+            .active_plugins()
+            .iter()
+            .map(|p| PluginSummary::of(p))
+            .collect()
     }
 
     /// Versions, state, limits, counters and recent failures of one plugin.
     pub fn detail(&self, name: &str) -> Option<PluginDetail> {
-        self.registry.slot(name).map(|slot| PluginDetail::of(name, &slot, &self.config.limits))
+        self.registry
+            .slot(name)
+            .map(|slot| PluginDetail::of(name, &slot, &self.config.limits))
     }
 
     fn by_name(&self, name: &str) -> Result<Arc<LoadedPlugin>, CallError> {
-        self.registry.active(name).ok_or_else(|| CallError::NotFound { name: name.to_string() })
+        self.registry
+            .active(name)
+            .ok_or_else(|| CallError::NotFound {
+                name: name.to_string(),
+            })
     }
 
     fn by_world(&self, world: World) -> Result<Arc<LoadedPlugin>, CallError> {
-        self.registry.active_for_world(world).ok_or(CallError::NoPluginForWorld { world })
+        self.registry
+            .active_for_world(world)
+            .ok_or(CallError::NoPluginForWorld { world })
     }
 
     /// Runs a call on `plugin`, stamps the answer, and quarantines the version when it
@@ -194,7 +243,10 @@ impl PluginHost {
                 "plugin version quarantined after repeated failures; previous version serves"
             );
         }
-        result.map(|value| Stamped { value, plugin: PluginStamp::of(&plugin) })
+        result.map(|value| Stamped {
+            value,
+            plugin: PluginStamp::of(&plugin),
+        })
     }
 
     /// `meta.info()` on the named plugin: the fixed cost of a call.
@@ -203,8 +255,13 @@ impl PluginHost {
     }
 
     /// Greeks for a chain from the active `greeks-model` plugin.
-    pub fn call_greeks(&self, chain: &types::ChainSnapshot) -> Result<Stamped<types::GreeksResult>, CallError> {
-        self.serve(self.by_world(World::GreeksModel)?, |p, e, l| p.greeks(e, l, chain))
+    pub fn call_greeks(
+        &self,
+        chain: &types::ChainSnapshot,
+    ) -> Result<Stamped<types::GreeksResult>, CallError> {
+        self.serve(self.by_world(World::GreeksModel)?, |p, e, l| {
+            p.greeks(e, l, chain)
+        })
     }
 
     /// Greeks from a named `greeks-model` plugin.
@@ -221,14 +278,18 @@ impl PluginHost {
         input: &types::PricedChain,
         options: oi::OiOptions,
     ) -> Result<Stamped<oi::OiReport>, CallError> {
-        self.serve(self.by_world(World::OiAnalytics)?, |p, e, l| p.oi(e, l, input, options))
+        self.serve(self.by_world(World::OiAnalytics)?, |p, e, l| {
+            p.oi(e, l, input, options)
+        })
     }
 
     pub fn call_strategy(
         &self,
         request: &strategy::ValuationRequest,
     ) -> Result<Stamped<strategy::ValuationResult>, CallError> {
-        self.serve(self.by_world(World::StrategyValuation)?, |p, e, l| p.strategy(e, l, request))
+        self.serve(self.by_world(World::StrategyValuation)?, |p, e, l| {
+            p.strategy(e, l, request)
+        })
     }
 
     pub fn call_custom(
@@ -240,7 +301,10 @@ impl PluginHost {
         self.serve(self.by_name(name)?, |p, e, l| p.custom(e, l, input, params))
     }
 
-    pub fn call_custom_params(&self, name: &str) -> Result<Stamped<Vec<custom::ParamSpec>>, CallError> {
+    pub fn call_custom_params(
+        &self,
+        name: &str,
+    ) -> Result<Stamped<Vec<custom::ParamSpec>>, CallError> {
         self.serve(self.by_name(name)?, |p, e, l| p.custom_params(e, l))
     }
 
@@ -251,7 +315,9 @@ impl PluginHost {
         work: impl FnOnce(&PluginHost) -> R + Send + 'static,
     ) -> Result<R, CallError> {
         let host = Arc::clone(self);
-        tokio::task::spawn_blocking(move || work(&host)).await.map_err(|e| CallError::Scheduling(e.to_string()))
+        tokio::task::spawn_blocking(move || work(&host))
+            .await
+            .map_err(|e| CallError::Scheduling(e.to_string()))
     }
 }
 

@@ -45,12 +45,28 @@ pub fn prepare(
 
     // The trial instance answers `info()` and the self-test; the version that is
     // returned starts with clean stats, so its counters show only real traffic.
-    let mut trial = LoadedPlugin::new(placeholder_info(), hash, source, compile, Duration::ZERO, pre.clone());
-    let info = trial.info_call(engine, self_test_limits).map_err(LoadError::Info)?;
+    let mut trial = LoadedPlugin::new(
+        placeholder_info(),
+        hash,
+        source,
+        compile,
+        Duration::ZERO,
+        pre.clone(),
+    );
+    let info = trial
+        .info_call(engine, self_test_limits)
+        .map_err(LoadError::Info)?;
     super::validate::plugin_info(&info).map_err(LoadError::BadInfo)?;
     trial.info = info;
     self_test(engine, &trial, self_test_limits)?;
-    Ok(LoadedPlugin::new(trial.info, trial.hash, trial.source, compile, started.elapsed(), pre))
+    Ok(LoadedPlugin::new(
+        trial.info,
+        trial.hash,
+        trial.source,
+        compile,
+        started.elapsed(),
+        pre,
+    ))
 }
 
 /// Says what the bytes are when they are not a component.
@@ -70,26 +86,46 @@ fn bind(engine: &PluginEngine, component: &Component, world: World) -> Result<Wo
         .linker()
         .instantiate_pre(component)
         .map_err(|error| LoadError::Imports(format!("{error:#}")))?;
-    let signature = |error: wasmtime::Error| LoadError::Signature { world, message: format!("{error:#}") };
+    let signature = |error: wasmtime::Error| LoadError::Signature {
+        world,
+        message: format!("{error:#}"),
+    };
     Ok(match world {
-        World::GreeksModel => WorldPre::Greeks(greeks_model::GreeksModelPre::new(instance_pre).map_err(signature)?),
-        World::OiAnalytics => WorldPre::Oi(oi_analytics::OiAnalyticsPre::new(instance_pre).map_err(signature)?),
-        World::StrategyValuation => {
-            WorldPre::Strategy(strategy_valuation::StrategyValuationPre::new(instance_pre).map_err(signature)?)
+        World::GreeksModel => {
+            WorldPre::Greeks(greeks_model::GreeksModelPre::new(instance_pre).map_err(signature)?)
         }
-        World::CustomAnalytics => {
-            WorldPre::Custom(custom_analytics::CustomAnalyticsPre::new(instance_pre).map_err(signature)?)
+        World::OiAnalytics => {
+            WorldPre::Oi(oi_analytics::OiAnalyticsPre::new(instance_pre).map_err(signature)?)
         }
+        World::StrategyValuation => WorldPre::Strategy(
+            strategy_valuation::StrategyValuationPre::new(instance_pre).map_err(signature)?,
+        ),
+        World::CustomAnalytics => WorldPre::Custom(
+            custom_analytics::CustomAnalyticsPre::new(instance_pre).map_err(signature)?,
+        ),
     })
 }
 
 /// Runs the world's main export on the golden inputs; the typed call validates the
 /// output's shape.
-fn self_test(engine: &PluginEngine, plugin: &LoadedPlugin, limits: &SandboxLimits) -> Result<(), LoadError> {
+fn self_test(
+    engine: &PluginEngine,
+    plugin: &LoadedPlugin,
+    limits: &SandboxLimits,
+) -> Result<(), LoadError> {
     let outcome = match plugin.world() {
         World::GreeksModel => plugin.greeks(engine, limits, &golden::chain()).map(drop),
-        World::OiAnalytics => plugin.oi(engine, limits, &golden::priced_chain(), golden::oi_options()).map(drop),
-        World::StrategyValuation => plugin.strategy(engine, limits, &golden::strategy_request()).map(drop),
+        World::OiAnalytics => plugin
+            .oi(
+                engine,
+                limits,
+                &golden::priced_chain(),
+                golden::oi_options(),
+            )
+            .map(drop),
+        World::StrategyValuation => plugin
+            .strategy(engine, limits, &golden::strategy_request())
+            .map(drop),
         World::CustomAnalytics => plugin
             .custom_params(engine, limits)
             .and_then(|_| plugin.custom(engine, limits, &golden::priced_chain(), &[]))

@@ -17,7 +17,9 @@ use time::OffsetDateTime;
 use wasmtime::Store;
 
 use super::artifacts::CompileSource;
-use super::bindings::{custom, custom_analytics, greeks_model, oi, oi_analytics, strategy, strategy_valuation, types};
+use super::bindings::{
+    custom, custom_analytics, greeks_model, oi, oi_analytics, strategy, strategy_valuation, types,
+};
 use super::contract::World;
 use super::engine::{EPOCH_TICK, PluginEngine};
 use super::error::CallError;
@@ -140,20 +142,43 @@ impl LoadedPlugin {
         if recent.len() == RECENT_LOG_ENTRIES {
             recent.pop_front();
         }
-        recent.push_back(LogEntry { at: OffsetDateTime::now_utc(), text });
+        recent.push_back(LogEntry {
+            at: OffsetDateTime::now_utc(),
+            text,
+        });
     }
 
     fn wrong_world(&self, expected: World) -> CallError {
-        CallError::WrongWorld { plugin: self.name().to_string(), expected, actual: self.world() }
+        CallError::WrongWorld {
+            plugin: self.name().to_string(),
+            expected,
+            actual: self.world(),
+        }
     }
 
     /// `meta.info()`: the cheapest call there is (used to measure fixed overhead).
-    pub fn info_call(&self, engine: &PluginEngine, limits: &SandboxLimits) -> Result<types::PluginInfo, CallError> {
+    pub fn info_call(
+        &self,
+        engine: &PluginEngine,
+        limits: &SandboxLimits,
+    ) -> Result<types::PluginInfo, CallError> {
         let (result, elapsed) = self.invoke(engine, limits, |store, pre| match pre {
-            WorldPre::Greeks(p) => p.instantiate(&mut *store)?.optionhub_analytics_meta().call_info(store),
-            WorldPre::Oi(p) => p.instantiate(&mut *store)?.optionhub_analytics_meta().call_info(store),
-            WorldPre::Strategy(p) => p.instantiate(&mut *store)?.optionhub_analytics_meta().call_info(store),
-            WorldPre::Custom(p) => p.instantiate(&mut *store)?.optionhub_analytics_meta().call_info(store),
+            WorldPre::Greeks(p) => p
+                .instantiate(&mut *store)?
+                .optionhub_analytics_meta()
+                .call_info(store),
+            WorldPre::Oi(p) => p
+                .instantiate(&mut *store)?
+                .optionhub_analytics_meta()
+                .call_info(store),
+            WorldPre::Strategy(p) => p
+                .instantiate(&mut *store)?
+                .optionhub_analytics_meta()
+                .call_info(store),
+            WorldPre::Custom(p) => p
+                .instantiate(&mut *store)?
+                .optionhub_analytics_meta()
+                .call_info(store),
         });
         self.finish(result.map(Ok), elapsed, validate::plugin_info, limits)
     }
@@ -165,11 +190,20 @@ impl LoadedPlugin {
         limits: &SandboxLimits,
         chain: &types::ChainSnapshot,
     ) -> Result<types::GreeksResult, CallError> {
-        let WorldPre::Greeks(pre) = &self.pre else { return Err(self.wrong_world(World::GreeksModel)) };
+        let WorldPre::Greeks(pre) = &self.pre else {
+            return Err(self.wrong_world(World::GreeksModel));
+        };
         let (result, elapsed) = self.invoke(engine, limits, |store, _| {
-            pre.instantiate(&mut *store)?.optionhub_analytics_greeks().call_compute(store, chain)
+            pre.instantiate(&mut *store)?
+                .optionhub_analytics_greeks()
+                .call_compute(store, chain)
         });
-        self.finish(result, elapsed, |out| validate::greeks(out, chain.contracts.strike.len()), limits)
+        self.finish(
+            result,
+            elapsed,
+            |out| validate::greeks(out, chain.contracts.strike.len()),
+            limits,
+        )
     }
 
     /// `oi.analyze(input, options)`.
@@ -180,11 +214,20 @@ impl LoadedPlugin {
         input: &types::PricedChain,
         options: oi::OiOptions,
     ) -> Result<oi::OiReport, CallError> {
-        let WorldPre::Oi(pre) = &self.pre else { return Err(self.wrong_world(World::OiAnalytics)) };
+        let WorldPre::Oi(pre) = &self.pre else {
+            return Err(self.wrong_world(World::OiAnalytics));
+        };
         let (result, elapsed) = self.invoke(engine, limits, |store, _| {
-            pre.instantiate(&mut *store)?.optionhub_analytics_oi().call_analyze(store, input, options)
+            pre.instantiate(&mut *store)?
+                .optionhub_analytics_oi()
+                .call_analyze(store, input, options)
         });
-        self.finish(result, elapsed, |out| validate::oi(out, input.chain.contracts.strike.len()), limits)
+        self.finish(
+            result,
+            elapsed,
+            |out| validate::oi(out, input.chain.contracts.strike.len()),
+            limits,
+        )
     }
 
     /// `strategy.evaluate(request)`.
@@ -194,11 +237,20 @@ impl LoadedPlugin {
         limits: &SandboxLimits,
         request: &strategy::ValuationRequest,
     ) -> Result<strategy::ValuationResult, CallError> {
-        let WorldPre::Strategy(pre) = &self.pre else { return Err(self.wrong_world(World::StrategyValuation)) };
+        let WorldPre::Strategy(pre) = &self.pre else {
+            return Err(self.wrong_world(World::StrategyValuation));
+        };
         let (result, elapsed) = self.invoke(engine, limits, |store, _| {
-            pre.instantiate(&mut *store)?.optionhub_analytics_strategy().call_evaluate(store, request)
+            pre.instantiate(&mut *store)?
+                .optionhub_analytics_strategy()
+                .call_evaluate(store, request)
         });
-        self.finish(result, elapsed, |out| validate::strategy(out, request), limits)
+        self.finish(
+            result,
+            elapsed,
+            |out| validate::strategy(out, request),
+            limits,
+        )
     }
 
     /// `custom.params()`: what a custom analytic accepts.
@@ -207,9 +259,13 @@ impl LoadedPlugin {
         engine: &PluginEngine,
         limits: &SandboxLimits,
     ) -> Result<Vec<custom::ParamSpec>, CallError> {
-        let WorldPre::Custom(pre) = &self.pre else { return Err(self.wrong_world(World::CustomAnalytics)) };
+        let WorldPre::Custom(pre) = &self.pre else {
+            return Err(self.wrong_world(World::CustomAnalytics));
+        };
         let (result, elapsed) = self.invoke(engine, limits, |store, _| {
-            pre.instantiate(&mut *store)?.optionhub_analytics_custom().call_params(store)
+            pre.instantiate(&mut *store)?
+                .optionhub_analytics_custom()
+                .call_params(store)
         });
         self.finish(result.map(Ok), elapsed, validate::param_specs, limits)
     }
@@ -222,9 +278,13 @@ impl LoadedPlugin {
         input: &types::PricedChain,
         params: &[(String, String)],
     ) -> Result<custom::AnalyticsResult, CallError> {
-        let WorldPre::Custom(pre) = &self.pre else { return Err(self.wrong_world(World::CustomAnalytics)) };
+        let WorldPre::Custom(pre) = &self.pre else {
+            return Err(self.wrong_world(World::CustomAnalytics));
+        };
         let (result, elapsed) = self.invoke(engine, limits, |store, _| {
-            pre.instantiate(&mut *store)?.optionhub_analytics_custom().call_run(store, input, params)
+            pre.instantiate(&mut *store)?
+                .optionhub_analytics_custom()
+                .call_run(store, input, params)
         });
         self.finish(result, elapsed, validate::analytics, limits)
     }
@@ -246,7 +306,11 @@ impl LoadedPlugin {
         if !output.is_empty() {
             let (text, dropped) = output.text();
             tracing::debug!(plugin = %self.name(), version = %self.info.version, dropped_bytes = dropped, output = %text, "plugin output");
-            self.remember(if dropped > 0 { format!("{text}\n[{dropped} more bytes dropped]") } else { text });
+            self.remember(if dropped > 0 {
+                format!("{text}\n[{dropped} more bytes dropped]")
+            } else {
+                text
+            });
         }
         let result = result.map_err(|error| classify(self.name(), limits, state, &error));
         (result, elapsed)
@@ -269,7 +333,10 @@ impl LoadedPlugin {
                     bytes,
                     cap: limits.max_result_bytes,
                 }),
-                Err(problem) => Err(CallError::MalformedOutput { plugin: self.name().to_string(), problem }),
+                Err(problem) => Err(CallError::MalformedOutput {
+                    plugin: self.name().to_string(),
+                    problem,
+                }),
             },
             Ok(Err(error)) => Err(CallError::from_plugin(self.name(), error)),
             Err(error) => Err(error),
@@ -290,13 +357,27 @@ impl LoadedPlugin {
 }
 
 /// Turns a wasmtime error from a call into the caller's terms.
-fn classify(plugin: &str, limits: &SandboxLimits, state: &CallState, error: &wasmtime::Error) -> CallError {
+fn classify(
+    plugin: &str,
+    limits: &SandboxLimits,
+    state: &CallState,
+    error: &wasmtime::Error,
+) -> CallError {
     let plugin = plugin.to_string();
     if state.memory_cap_hit() {
-        return CallError::MemoryLimit { plugin, cap_bytes: limits.memory_bytes };
+        return CallError::MemoryLimit {
+            plugin,
+            cap_bytes: limits.memory_bytes,
+        };
     }
-    if matches!(error.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
-        return CallError::Timeout { plugin, deadline: limits.deadline };
+    if matches!(
+        error.downcast_ref::<wasmtime::Trap>(),
+        Some(wasmtime::Trap::Interrupt)
+    ) {
+        return CallError::Timeout {
+            plugin,
+            deadline: limits.deadline,
+        };
     }
     let (output, _) = state.output().text();
     // A Rust guest's panic message goes to stderr just before the trap: it is the most
@@ -304,9 +385,15 @@ fn classify(plugin: &str, limits: &SandboxLimits, state: &CallState, error: &was
     let tail: String = {
         let trimmed = output.trim_end();
         let start = trimmed.len().saturating_sub(500);
-        let start = (start..=trimmed.len()).find(|&i| trimmed.is_char_boundary(i)).unwrap_or(trimmed.len());
+        let start = (start..=trimmed.len())
+            .find(|&i| trimmed.is_char_boundary(i))
+            .unwrap_or(trimmed.len());
         trimmed[start..].to_string()
     };
-    let message = if tail.is_empty() { format!("{error:#}") } else { format!("{error:#}; plugin output: {tail}") };
+    let message = if tail.is_empty() {
+        format!("{error:#}")
+    } else {
+        format!("{error:#}; plugin output: {tail}")
+    };
     CallError::Trap { plugin, message }
 }

@@ -75,7 +75,11 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(keep_versions: usize) -> Self {
-        Self { slots: RwLock::new(BTreeMap::new()), failures: Mutex::new(VecDeque::new()), keep_versions }
+        Self {
+            slots: RwLock::new(BTreeMap::new()),
+            failures: Mutex::new(VecDeque::new()),
+            keep_versions,
+        }
     }
 
     /// Makes `plugin` the active version of its name.
@@ -106,18 +110,29 @@ impl Registry {
 
     /// The active version of `name`.
     pub fn active(&self, name: &str) -> Option<Arc<LoadedPlugin>> {
-        self.slots.read().get(name).and_then(|slot| slot.active.clone())
+        self.slots
+            .read()
+            .get(name)
+            .and_then(|slot| slot.active.clone())
     }
 
     /// The active plugin serving `world`: the first by name when several do, so the
     /// choice is stable.
     pub fn active_for_world(&self, world: World) -> Option<Arc<LoadedPlugin>> {
-        self.slots.read().values().filter_map(|slot| slot.active.clone()).find(|plugin| plugin.world() == world)
+        self.slots
+            .read()
+            .values()
+            .filter_map(|slot| slot.active.clone())
+            .find(|plugin| plugin.world() == world)
     }
 
     /// Every active version, by name.
     pub fn active_plugins(&self) -> Vec<Arc<LoadedPlugin>> {
-        self.slots.read().values().filter_map(|slot| slot.active.clone()).collect()
+        self.slots
+            .read()
+            .values()
+            .filter_map(|slot| slot.active.clone())
+            .collect()
     }
 
     pub fn slot(&self, name: &str) -> Option<SlotView> {
@@ -132,8 +147,13 @@ impl Registry {
     /// from the history (it can be loaded again).
     pub fn rollback(&self, name: &str) -> Result<Arc<LoadedPlugin>, RegistryError> {
         let mut slots = self.slots.write();
-        let slot = slots.get_mut(name).ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
-        let target = slot.previous.pop().ok_or_else(|| RegistryError::NothingToRollBackTo(name.to_string()))?;
+        let slot = slots
+            .get_mut(name)
+            .ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
+        let target = slot
+            .previous
+            .pop()
+            .ok_or_else(|| RegistryError::NothingToRollBackTo(name.to_string()))?;
         slot.active = Some(Arc::clone(&target));
         Ok(target)
     }
@@ -144,7 +164,10 @@ impl Registry {
     pub fn quarantine(&self, plugin: &Arc<LoadedPlugin>) -> Option<Arc<LoadedPlugin>> {
         let mut slots = self.slots.write();
         let slot = slots.get_mut(plugin.name())?;
-        let is_active = slot.active.as_ref().is_some_and(|active| Arc::ptr_eq(active, plugin));
+        let is_active = slot
+            .active
+            .as_ref()
+            .is_some_and(|active| Arc::ptr_eq(active, plugin));
         if !is_active || slot.previous.is_empty() {
             return None;
         }
@@ -156,7 +179,11 @@ impl Registry {
 
     /// Removes every version of `name`.
     pub fn unload(&self, name: &str) -> Result<(), RegistryError> {
-        self.slots.write().remove(name).map(drop).ok_or_else(|| RegistryError::NotFound(name.to_string()))
+        self.slots
+            .write()
+            .remove(name)
+            .map(drop)
+            .ok_or_else(|| RegistryError::NotFound(name.to_string()))
     }
 
     pub fn record_failure(&self, failure: LoadFailure) {

@@ -37,13 +37,18 @@ pub struct CallState {
 
 impl std::fmt::Debug for CallState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallState").field("memory", &self.memory).finish_non_exhaustive()
+        f.debug_struct("CallState")
+            .field("memory", &self.memory)
+            .finish_non_exhaustive()
     }
 }
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -65,7 +70,11 @@ impl CallState {
 }
 
 /// Builds the store for one call: deny-all WASI, memory cap, CPU deadline.
-pub fn new_store(engine: &Engine, limits: &SandboxLimits, epoch_tick: Duration) -> Store<CallState> {
+pub fn new_store(
+    engine: &Engine,
+    limits: &SandboxLimits,
+    epoch_tick: Duration,
+) -> Store<CallState> {
     let output = CapturedOutput::new(limits.max_log_bytes);
     let wasi = wasmtime_wasi::WasiCtxBuilder::new()
         .stdout(output.clone())
@@ -82,7 +91,11 @@ pub fn new_store(engine: &Engine, limits: &SandboxLimits, epoch_tick: Duration) 
     let state = CallState {
         wasi,
         table: ResourceTable::new(),
-        memory: MemoryCap { cap: limits.memory_bytes, peak: 0, cap_hit: false },
+        memory: MemoryCap {
+            cap: limits.memory_bytes,
+            peak: 0,
+            cap_hit: false,
+        },
         output,
     };
     let mut store = Store::new(engine, state);
@@ -180,7 +193,13 @@ struct OutputBuffer {
 
 impl CapturedOutput {
     fn new(cap: usize) -> Self {
-        Self { inner: Arc::new(Mutex::new(OutputBuffer { kept: Vec::new(), cap, dropped: 0 })) }
+        Self {
+            inner: Arc::new(Mutex::new(OutputBuffer {
+                kept: Vec::new(),
+                cap,
+                dropped: 0,
+            })),
+        }
     }
 
     fn append(&self, bytes: &[u8]) {
@@ -194,7 +213,10 @@ impl CapturedOutput {
     /// The kept text (lossily decoded) and how many bytes were dropped past the cap.
     pub fn text(&self) -> (String, usize) {
         let buffer = self.inner.lock();
-        (String::from_utf8_lossy(&buffer.kept).into_owned(), buffer.dropped)
+        (
+            String::from_utf8_lossy(&buffer.kept).into_owned(),
+            buffer.dropped,
+        )
     }
 
     pub fn is_empty(&self) -> bool {

@@ -98,14 +98,23 @@ impl CallStats {
         let total = load(&self.total_nanos) as f64;
         StatsSnapshot {
             calls,
-            errors: plugin_errors + timeouts + memory_limits + traps + results_too_large + malformed_outputs,
+            errors: plugin_errors
+                + timeouts
+                + memory_limits
+                + traps
+                + results_too_large
+                + malformed_outputs,
             plugin_errors,
             timeouts,
             memory_limits,
             traps,
             results_too_large,
             malformed_outputs,
-            mean_micros: if calls == 0 { 0.0 } else { total / calls as f64 / 1e3 },
+            mean_micros: if calls == 0 {
+                0.0
+            } else {
+                total / calls as f64 / 1e3
+            },
             max_micros: load(&self.max_nanos) as f64 / 1e3,
             consecutive_failures: self.consecutive_failures.load(Ordering::Relaxed),
         }
@@ -123,9 +132,15 @@ mod tests {
         assert_eq!(stats.record(Outcome::Trap, ms), 1);
         assert_eq!(stats.record(Outcome::Timeout, ms), 2);
         assert_eq!(stats.record(Outcome::PluginError, ms), 0);
-        assert_eq!(stats.record(Outcome::MemoryLimit, Duration::from_millis(3)), 1);
+        assert_eq!(
+            stats.record(Outcome::MemoryLimit, Duration::from_millis(3)),
+            1
+        );
         let snap = stats.snapshot();
-        assert_eq!((snap.calls, snap.errors, snap.traps, snap.timeouts), (4, 4, 1, 1));
+        assert_eq!(
+            (snap.calls, snap.errors, snap.traps, snap.timeouts),
+            (4, 4, 1, 1)
+        );
         assert_eq!(snap.consecutive_failures, 1);
         assert!((snap.max_micros - 3000.0).abs() < 1e-9);
         assert!((snap.mean_micros - 1500.0).abs() < 1e-9);

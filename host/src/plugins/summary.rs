@@ -83,7 +83,8 @@ pub struct PluginDetail {
 
 impl PluginDetail {
     pub fn of(name: &str, slot: &SlotView, limits: &SandboxLimits) -> Self {
-        let summaries = |list: &[Arc<LoadedPlugin>]| list.iter().rev().map(|p| PluginSummary::of(p)).collect();
+        let summaries =
+            |list: &[Arc<LoadedPlugin>]| list.iter().rev().map(|p| PluginSummary::of(p)).collect();
         let state = match &slot.active {
             None => "unloaded",
             Some(active) if active.stats().consecutive_failures() > 0 => "failing",
@@ -96,7 +97,11 @@ impl PluginDetail {
             previous: summaries(&slot.previous),
             quarantined: summaries(&slot.quarantined),
             limits: limits.into(),
-            recent_log: slot.active.as_ref().map(|a| a.recent_log()).unwrap_or_default(),
+            recent_log: slot
+                .active
+                .as_ref()
+                .map(|a| a.recent_log())
+                .unwrap_or_default(),
         }
     }
 }

@@ -19,15 +19,27 @@ fn finite(name: &str, values: &[f64]) -> Checked {
 }
 
 fn finite_scalar(name: &str, value: f64) -> Checked {
-    if value.is_finite() { Ok(F64) } else { Err(format!("{name} is {value}")) }
+    if value.is_finite() {
+        Ok(F64)
+    } else {
+        Err(format!("{name} is {value}"))
+    }
 }
 
 fn length(name: &str, actual: usize, expected: usize) -> Result<(), String> {
-    if actual == expected { Ok(()) } else { Err(format!("{name} has {actual} rows, expected {expected}")) }
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(format!("{name} has {actual} rows, expected {expected}"))
+    }
 }
 
 fn text(name: &str, value: &str, max: usize) -> Checked {
-    if value.len() > max { Err(format!("{name} is {} bytes, over {max}", value.len())) } else { Ok(value.len()) }
+    if value.len() > max {
+        Err(format!("{name} is {} bytes, over {max}", value.len()))
+    } else {
+        Ok(value.len())
+    }
 }
 
 /// A plugin's name is its identity in URLs and metrics: lowercase letters, digits and
@@ -50,7 +62,9 @@ pub fn plugin_info(info: &types::PluginInfo) -> Checked {
     if info.version.is_empty() {
         return Err("plugin version is empty".into());
     }
-    Ok(text("version", &info.version, MAX_NAME)? + text("description", &info.description, MAX_TEXT)? + info.name.len())
+    Ok(text("version", &info.version, MAX_NAME)?
+        + text("description", &info.description, MAX_TEXT)?
+        + info.name.len())
 }
 
 pub fn greeks(result: &types::GreeksResult, rows: usize) -> Checked {
@@ -154,7 +168,10 @@ fn movers(name: &str, m: &oi::OiMovers, rows: usize) -> Checked {
     Ok(n * 8 * F64)
 }
 
-pub fn strategy(result: &strategy::ValuationResult, request: &strategy::ValuationRequest) -> Checked {
+pub fn strategy(
+    result: &strategy::ValuationResult,
+    request: &strategy::ValuationRequest,
+) -> Checked {
     let legs = request.legs.security_id.len();
     let points = result.curve_spot.len();
     let scenarios = request.scenarios.spot_shift_pct.len();
@@ -194,7 +211,10 @@ pub fn strategy(result: &strategy::ValuationResult, request: &strategy::Valuatio
     ] {
         bytes += finite_scalar(name, value)?;
     }
-    for (name, extremum) in [("max-profit", &result.max_profit), ("max-loss", &result.max_loss)] {
+    for (name, extremum) in [
+        ("max-profit", &result.max_profit),
+        ("max-loss", &result.max_loss),
+    ] {
         if let strategy::Extremum::Limited(value) = extremum {
             bytes += finite_scalar(name, *value)?;
         }
@@ -263,15 +283,26 @@ mod tests {
 
     #[test]
     fn finite_names_the_first_bad_value() {
-        assert_eq!(finite("delta", &[0.5, f64::NAN]), Err("delta[1] is NaN".to_string()));
+        assert_eq!(
+            finite("delta", &[0.5, f64::NAN]),
+            Err("delta[1] is NaN".to_string())
+        );
         assert_eq!(finite("delta", &[0.5, 1.0]), Ok(16));
     }
 
     #[test]
     fn analytics_tables_need_equal_columns_and_finite_values() {
-        let series = |name: &str, values: Vec<f64>| custom::NamedSeries { name: name.into(), unit: String::new(), values };
+        let series = |name: &str, values: Vec<f64>| custom::NamedSeries {
+            name: name.into(),
+            unit: String::new(),
+            values,
+        };
         let mut result = custom::AnalyticsResult {
-            scalars: vec![custom::NamedScalar { name: "x".into(), unit: String::new(), value: 1.0 }],
+            scalars: vec![custom::NamedScalar {
+                name: "x".into(),
+                unit: String::new(),
+                value: 1.0,
+            }],
             series: vec![],
             tables: vec![custom::NamedTable {
                 name: "t".into(),

@@ -38,21 +38,24 @@ impl std::fmt::Debug for DirectoryWatcher {
 /// Starts watching `dir` (which must exist) and loading what is renamed into it.
 pub fn watch(host: Arc<PluginHost>, dir: &Path) -> notify::Result<DirectoryWatcher> {
     let (sender, receiver) = mpsc::channel::<PathBuf>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-        Ok(event) => {
-            for path in renamed_into_place(&event) {
-                // The receiver only goes away with the loader thread, at shutdown.
-                let _ = sender.send(path);
+    let mut watcher =
+        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+            Ok(event) => {
+                for path in renamed_into_place(&event) {
+                    // The receiver only goes away with the loader thread, at shutdown.
+                    let _ = sender.send(path);
+                }
             }
-        }
-        Err(error) => tracing::warn!(%error, "plugin directory watch error"),
-    })?;
+            Err(error) => tracing::warn!(%error, "plugin directory watch error"),
+        })?;
     watcher.watch(dir, RecursiveMode::NonRecursive)?;
     let dir_name = dir.display().to_string();
     thread::Builder::new()
         .name("plugin-watcher".into())
         .spawn(move || load_loop(&host, &receiver))
-        .map_err(|e| notify::Error::generic(&format!("cannot start the plugin loader thread: {e}")))?;
+        .map_err(|e| {
+            notify::Error::generic(&format!("cannot start the plugin loader thread: {e}"))
+        })?;
     tracing::info!(dir = %dir_name, "watching plugin directory");
     Ok(DirectoryWatcher { _watcher: watcher })
 }
@@ -62,7 +65,9 @@ fn renamed_into_place(event: &notify::Event) -> Vec<PathBuf> {
     match event.kind {
         EventKind::Modify(ModifyKind::Name(RenameMode::To)) => event.paths.clone(),
         // `Both` carries [from, to].
-        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => event.paths.get(1).cloned().into_iter().collect(),
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+            event.paths.get(1).cloned().into_iter().collect()
+        }
         _ => Vec::new(),
     }
 }

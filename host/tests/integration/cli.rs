@@ -5,7 +5,10 @@ use std::process::Command;
 use crate::common::wasm_path;
 
 fn optionhub(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_optionhub")).args(args).output().expect("runs");
+    let output = Command::new(env!("CARGO_BIN_EXE_optionhub"))
+        .args(args)
+        .output()
+        .expect("runs");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -28,7 +31,10 @@ fn plugin_check_refuses_a_foreign_component_with_a_reason() {
     let path = wasm_path("wrong-world");
     let (ok, _, stderr) = optionhub(&["plugin", "check", &path.display().to_string()]);
     assert!(!ok);
-    assert!(stderr.contains("not an optionhub analytics plugin"), "{stderr}");
+    assert!(
+        stderr.contains("not an optionhub analytics plugin"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -45,5 +51,8 @@ fn plugin_list_loads_a_directory() {
         &data.path().display().to_string(),
     ]);
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("greeks-black76") && stdout.contains("greeks-model"), "{stdout}");
+    assert!(
+        stdout.contains("greeks-black76") && stdout.contains("greeks-model"),
+        "{stdout}"
+    );
 }

@@ -33,7 +33,13 @@ fn cargo_build(target_dir: &Path, crates: &[&str], features: &[&str]) {
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace())
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(target_dir);
     for name in crates {
         command.args(["-p", name]);
@@ -41,8 +47,13 @@ fn cargo_build(target_dir: &Path, crates: &[&str], features: &[&str]) {
     for feature in features {
         command.args(["--features", feature]);
     }
-    let status = command.status().unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
-    assert!(status.success(), "building the test plugins failed: {status}");
+    let status = command
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(
+        status.success(),
+        "building the test plugins failed: {status}"
+    );
 }
 
 fn built() -> &'static (PathBuf, PathBuf) {
@@ -53,13 +64,18 @@ fn built() -> &'static (PathBuf, PathBuf) {
         // The second build of the probe, distinguishable in every answer, for hot swaps.
         let v2 = target.join("probe-v2");
         cargo_build(&v2, &["probe"], &["probe/v2"]);
-        (target.join("wasm32-wasip2/release"), v2.join("wasm32-wasip2/release"))
+        (
+            target.join("wasm32-wasip2/release"),
+            v2.join("wasm32-wasip2/release"),
+        )
     })
 }
 
 /// Path of the built component of `crate_name` (dashes become underscores).
 pub fn wasm_path(crate_name: &str) -> PathBuf {
-    built().0.join(format!("{}.wasm", crate_name.replace('-', "_")))
+    built()
+        .0
+        .join(format!("{}.wasm", crate_name.replace('-', "_")))
 }
 
 pub fn wasm(crate_name: &str) -> Vec<u8> {
@@ -90,5 +106,9 @@ pub fn host_with(crates: &[&str]) -> Arc<PluginHost> {
 
 /// Value of a named scalar in a custom-analytics answer.
 pub fn scalar(result: &optionhub::plugins::custom::AnalyticsResult, name: &str) -> Option<f64> {
-    result.scalars.iter().find(|s| s.name == name).map(|s| s.value)
+    result
+        .scalars
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.value)
 }

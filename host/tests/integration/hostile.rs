@@ -13,9 +13,16 @@ fn mode(name: &str) -> [(String, String); 1] {
 }
 
 /// Calls the hostile plugin in `mode`, then checks a normal call still works.
-fn run(host: &PluginHost, mode_name: &str) -> Result<optionhub::plugins::custom::AnalyticsResult, CallError> {
-    let result = host.call_custom("hostile", &golden::priced_chain(), &mode(mode_name)).map(|s| s.value);
-    let after = host.call_custom("hostile", &golden::priced_chain(), &[]).expect("the host keeps serving");
+fn run(
+    host: &PluginHost,
+    mode_name: &str,
+) -> Result<optionhub::plugins::custom::AnalyticsResult, CallError> {
+    let result = host
+        .call_custom("hostile", &golden::priced_chain(), &mode(mode_name))
+        .map(|s| s.value);
+    let after = host
+        .call_custom("hostile", &golden::priced_chain(), &[])
+        .expect("the host keeps serving");
     assert_eq!(scalar(&after.value, "contracts"), Some(42.0));
     result
 }
@@ -28,8 +35,16 @@ fn an_infinite_loop_is_stopped_by_the_deadline() {
     assert!(matches!(err, Some(CallError::Timeout { .. })), "{err:?}");
     let deadline = host.limits().deadline;
     // The deadline is 100 ms in 10 ms ticks; allow for scheduling on a loaded machine.
-    assert!(started.elapsed() < deadline + Duration::from_secs(2), "took {:?}", started.elapsed());
-    assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("deadline"));
+    assert!(
+        started.elapsed() < deadline + Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.map(|e| e.to_string())
+            .unwrap_or_default()
+            .contains("deadline")
+    );
 }
 
 #[test]
@@ -58,9 +73,17 @@ fn a_panic_becomes_a_typed_trap_carrying_the_panic_message() {
 fn files_clock_and_environment_are_out_of_reach() {
     let host = host_with(&["hostile"]);
     let files = run(&host, "read-file").expect("answers");
-    assert_eq!(scalar(&files, "file_bytes"), Some(-1.0), "no file could be read");
+    assert_eq!(
+        scalar(&files, "file_bytes"),
+        Some(-1.0),
+        "no file could be read"
+    );
     let clock = run(&host, "read-clock").expect("answers");
-    assert_eq!(scalar(&clock, "clock_secs"), Some(0.0), "the clock is frozen at the epoch");
+    assert_eq!(
+        scalar(&clock, "clock_secs"),
+        Some(0.0),
+        "the clock is frozen at the epoch"
+    );
     let env = run(&host, "read-env").expect("answers");
     assert_eq!(scalar(&env, "env_vars"), Some(0.0), "no environment");
 }
@@ -70,9 +93,31 @@ fn huge_output_is_refused() {
     let host = host_with(&["hostile"]);
     let err = run(&host, "huge-output").err();
     assert!(
-        matches!(err, Some(CallError::MemoryLimit { .. } | CallError::ResultTooLarge { .. })),
+        matches!(
+            err,
+            Some(CallError::MemoryLimit { .. } | CallError::ResultTooLarge { .. })
+        ),
         "{err:?}"
     );
+}
+
+#[test]
+fn output_within_memory_but_over_the_result_cap_is_refused() {
+    let host = host_with(&["hostile"]);
+    // 3 million f64 = 24 MB: fits in the 64 MiB memory cap, not in the 16 MiB result cap.
+    let params = [
+        ("mode".to_string(), "huge-output".to_string()),
+        ("len".to_string(), "3000000".to_string()),
+    ];
+    let err = host
+        .call_custom("hostile", &golden::priced_chain(), &params)
+        .err();
+    match err {
+        Some(CallError::ResultTooLarge { bytes, cap, .. }) => {
+            assert!(bytes > cap && cap == 16 << 20)
+        }
+        other => panic!("expected the result cap, got {other:?}"),
+    }
 }
 
 #[test]
@@ -80,26 +125,49 @@ fn the_result_size_cap_applies_to_well_behaved_answers_too() {
     let mut config = PluginConfig::in_memory();
     config.limits.max_result_bytes = 16;
     let host = PluginHost::new(config).expect("engine");
-    host.load_bytes(&wasm("probe"), PluginSource::Bytes).expect("self-test has its own limits");
-    let err = host.call_custom("probe", &golden::priced_chain(), &[]).err();
-    assert!(matches!(err, Some(CallError::ResultTooLarge { cap: 16, .. })), "{err:?}");
+    host.load_bytes(&wasm("probe"), PluginSource::Bytes)
+        .expect("self-test has its own limits");
+    let err = host
+        .call_custom("probe", &golden::priced_chain(), &[])
+        .err();
+    assert!(
+        matches!(err, Some(CallError::ResultTooLarge { cap: 16, .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn chatty_output_is_captured_up_to_the_cap_without_failing_the_call() {
-    let host = host_with(&["hostile"]);
+    // 20 MiB of prints take tens of ms in a release build, more in a debug one: this test
+    // is about the capture cap, so give the call room.
+    let mut config = PluginConfig::in_memory();
+    config.limits.deadline = Duration::from_secs(10);
+    let host = PluginHost::new(config).expect("engine");
+    host.load_bytes(&wasm("hostile"), PluginSource::Bytes)
+        .expect("loads");
     run(&host, "print").expect("printing is not an error");
     let log = host.detail("hostile").expect("detail").recent_log;
-    let last = log.iter().rev().find(|e| e.text.contains("dropped")).expect("output was captured");
+    let last = log
+        .iter()
+        .rev()
+        .find(|e| e.text.contains("dropped"))
+        .expect("output was captured");
     let cap = host.limits().max_log_bytes;
-    assert!(last.text.len() < cap + 100, "kept {} bytes, cap {cap}", last.text.len());
+    assert!(
+        last.text.len() < cap + 100,
+        "kept {} bytes, cap {cap}",
+        last.text.len()
+    );
 }
 
 #[test]
 fn nan_in_an_answer_is_malformed_output() {
     let host = host_with(&["hostile"]);
     let err = run(&host, "nan").err();
-    assert!(matches!(err, Some(CallError::MalformedOutput { .. })), "{err:?}");
+    assert!(
+        matches!(err, Some(CallError::MalformedOutput { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -107,7 +175,12 @@ fn failures_are_counted_by_kind() {
     let host = host_with(&["hostile"]);
     let _ = run(&host, "trap");
     let _ = run(&host, "loop");
-    let stats = host.registry().active("hostile").expect("active").stats().snapshot();
+    let stats = host
+        .registry()
+        .active("hostile")
+        .expect("active")
+        .stats()
+        .snapshot();
     assert_eq!((stats.traps, stats.timeouts), (1, 1));
     assert_eq!(stats.calls, 4, "two hostile calls and two normal ones");
     assert_eq!(stats.consecutive_failures, 0, "the last call succeeded");

@@ -10,12 +10,21 @@ use serde_json::Value;
 
 use crate::common::wasm_path;
 
-const BUNDLED: [&str; 4] = ["greeks-black76", "oi-analytics", "strategy-valuation", "gamma-exposure"];
+const BUNDLED: [&str; 4] = [
+    "greeks-black76",
+    "oi-analytics",
+    "strategy-valuation",
+    "gamma-exposure",
+];
 
 fn config(data: &Path, plugins: &Path) -> Config {
-    let data = DataConfig { dir: data.to_path_buf() };
+    let data = DataConfig {
+        dir: data.to_path_buf(),
+    };
     Config {
-        server: ServerConfig { listen: "127.0.0.1:0".parse().expect("addr") },
+        server: ServerConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+        },
         plugins: PluginConfig::new(Some(plugins.to_path_buf()), &data),
         data,
     }
@@ -47,7 +56,9 @@ async fn serves_health_and_the_bundled_plugins_and_hot_loads_a_new_one() {
         let file = format!("{}.wasm", name.replace('-', "_"));
         std::fs::copy(wasm_path(name), plugin_dir.join(file)).expect("copy plugin");
     }
-    let running = server::start(config(data.path(), &plugin_dir)).await.expect("server starts");
+    let running = server::start(config(data.path(), &plugin_dir))
+        .await
+        .expect("server starts");
     let base = format!("http://{}", running.addr);
 
     let (status, health) = get_json(&format!("{base}/health")).await;
@@ -57,15 +68,32 @@ async fn serves_health_and_the_bundled_plugins_and_hot_loads_a_new_one() {
 
     let (status, list) = get_json(&format!("{base}/api/v2/plugins")).await;
     assert_eq!(status, 200);
-    assert_eq!(names(&list), ["gamma-exposure", "greeks-black76", "oi-analytics", "strategy-valuation"]);
-    let greeks = list["plugins"].as_array().and_then(|a| a.iter().find(|p| p["name"] == "greeks-black76")).cloned();
+    assert_eq!(
+        names(&list),
+        [
+            "gamma-exposure",
+            "greeks-black76",
+            "oi-analytics",
+            "strategy-valuation"
+        ]
+    );
+    let greeks = list["plugins"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["name"] == "greeks-black76"))
+        .cloned();
     let greeks = greeks.expect("greeks listed");
     assert_eq!(greeks["world"], "greeks-model");
     assert_eq!(greeks["hash"].as_str().map(str::len), Some(64));
-    assert!(greeks["loaded_at"].is_string() && greeks["calls"].is_number() && greeks["errors"].is_number());
+    assert!(
+        greeks["loaded_at"].is_string()
+            && greeks["calls"].is_number()
+            && greeks["errors"].is_number()
+    );
 
     // The artifact cache was filled on start.
-    let cached = std::fs::read_dir(data.path().join("plugin-cache")).expect("cache dir").count();
+    let cached = std::fs::read_dir(data.path().join("plugin-cache"))
+        .expect("cache dir")
+        .count();
     assert_eq!(cached, 4);
 
     // Drop a new plugin in while serving: temporary name, then rename.
@@ -78,11 +106,16 @@ async fn serves_health_and_the_bundled_plugins_and_hot_loads_a_new_one() {
         if names(&list).contains(&"probe".to_string()) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "probe never appeared");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "probe never appeared"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let response = reqwest::get(format!("{base}/no/such/route")).await.expect("request");
+    let response = reqwest::get(format!("{base}/no/such/route"))
+        .await
+        .expect("request");
     assert_eq!(response.status().as_u16(), 404);
     running.stop().await.expect("clean stop");
 }
@@ -92,15 +125,24 @@ async fn a_refused_plugin_is_reported_and_does_not_stop_the_server() {
     let data = tempfile::tempdir().expect("tempdir");
     let plugin_dir = data.path().join("plugins");
     std::fs::create_dir_all(&plugin_dir).expect("mkdir");
-    std::fs::copy(wasm_path("wrong-world"), plugin_dir.join("wrong_world.wasm")).expect("copy");
+    std::fs::copy(
+        wasm_path("wrong-world"),
+        plugin_dir.join("wrong_world.wasm"),
+    )
+    .expect("copy");
     std::fs::write(plugin_dir.join("junk.wasm"), b"not wasm").expect("write");
-    let running = server::start(config(data.path(), &plugin_dir)).await.expect("server starts");
+    let running = server::start(config(data.path(), &plugin_dir))
+        .await
+        .expect("server starts");
     let (status, list) = get_json(&format!("http://{}/api/v2/plugins", running.addr)).await;
     assert_eq!(status, 200);
     assert!(names(&list).is_empty());
     let refused = list["refused"].as_array().expect("refused array");
     assert_eq!(refused.len(), 2);
     let codes: Vec<&str> = refused.iter().filter_map(|r| r["code"].as_str()).collect();
-    assert!(codes.contains(&"plugin_not_wasm") && codes.contains(&"plugin_contract_mismatch"), "{codes:?}");
+    assert!(
+        codes.contains(&"plugin_not_wasm") && codes.contains(&"plugin_contract_mismatch"),
+        "{codes:?}"
+    );
     running.stop().await.expect("clean stop");
 }

@@ -143,8 +143,8 @@ fn choose_forward(chain: &ChainSnapshot, years: f64) -> Result<(f64, ForwardSour
         return Ok((chain.spot, ForwardSource::Spot));
     }
     Err(invalid(format!(
-        "no usable forward: none given, no strike with both call and put priced, and spot is {}",
-        chain.spot
+        "no usable forward: given {:?}, no strike with both call and put priced, spot {}",
+        chain.forward, chain.spot
     )))
 }
 
@@ -227,6 +227,9 @@ fn unsolvable_status(market: &Market, quote: f64, strike: f64, is_call: bool) ->
 
 #[cfg(test)]
 mod tests {
+    //! The `NotSolvable` → status rule, tested directly: no realistic quote makes the
+    //! solver fail, so no chain reaches it.
+
     use super::unsolvable_status;
     use optionhub_pricing::black76::Market;
     use optionhub_pricing::chain::IvStatus;

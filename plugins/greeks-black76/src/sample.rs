@@ -16,20 +16,23 @@ pub const SAMPLE_SPOT: f64 = 25_012.4;
 pub const SAMPLE_RATE: f64 = 0.065;
 /// Dividend yield that, with [`SAMPLE_RATE`], sets the sample forward.
 pub const SAMPLE_DIVIDEND_YIELD: f64 = 0.012;
-/// A Tuesday expiry.
+/// A Tuesday (monthly) expiry.
 pub const SAMPLE_EXPIRY: Date = Date {
     year: 2025,
     month: 9,
     day: 30,
 };
-/// The Thursday before, 10:00 IST: 5 days 5½ hours before the 15:30 IST expiry.
-pub const SAMPLE_AS_OF_MS: i64 = 1_758_774_600_000;
+/// Three Tuesdays before, 10:00 IST: 21 days 5½ hours before the 15:30 IST expiry. A
+/// monthly rather than a weekly horizon keeps every one of 300 contracts (strikes ±15 %
+/// around the forward) well conditioned: even the deepest in-the-money quote pins its
+/// volatility down to ~1e-11, so the sample's IVs make a sharp golden reference.
+pub const SAMPLE_AS_OF_MS: i64 = 1_757_392_200_000;
 /// NIFTY's strike step and lot size.
 const STRIKE_STEP: f64 = 50.0;
 const LOT_SIZE: u32 = 75;
 
 /// [`SAMPLE_AS_OF_MS`] to the expiry of [`SAMPLE_EXPIRY`], in seconds.
-const SECONDS_TO_EXPIRY: f64 = 5.0 * 86_400.0 + 5.5 * 3_600.0;
+const SECONDS_TO_EXPIRY: f64 = 21.0 * 86_400.0 + 5.5 * 3_600.0;
 
 /// Time to expiry of the sample chain, in years (what `expiry::time_to_expiry` gives
 /// for [`SAMPLE_EXPIRY`] at [`SAMPLE_AS_OF_MS`]).
@@ -49,7 +52,7 @@ pub fn sample_forward() -> f64 {
 #[must_use]
 pub fn sample_vol(strike: f64) -> f64 {
     let m = (strike / sample_forward()).ln();
-    (0.115 - 0.35 * m + 3.0 * m * m).clamp(0.05, 1.5)
+    (0.115 - 0.25 * m + 4.0 * m * m).clamp(0.05, 1.5)
 }
 
 /// A NIFTY-like chain of `contracts` rows: 50-point strikes centred on the forward (a
@@ -90,8 +93,9 @@ pub fn sample_chain(contracts: usize) -> ChainSnapshot {
             rate: SAMPLE_RATE,
             is_call,
         });
-        // Half-spread: a tick or a quarter percent, never more than half the price, so
-        // bid stays positive and (bid + ask)/2 is the model price.
+        // Half-spread: a quarter percent, at least half a 0.05 tick, never more than
+        // half the price, so the bid stays positive and (bid + ask)/2 is the model price
+        // up to rounding.
         let half_spread = (0.0025 * mid).max(0.025).min(0.5 * mid);
         let (wiggle_ltp, wiggle_prev, wiggle_oi) = (
             pattern(row, 37, 11),
@@ -161,13 +165,15 @@ fn round_to_lots(units: f64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    //! The sample's clock agrees with the pricing crate's time to expiry.
+
     use super::{SAMPLE_AS_OF_MS, SAMPLE_EXPIRY, sample_years};
     use optionhub_pricing::expiry::{TimeToExpiry, expiry_instant_ms, time_to_expiry};
 
     #[test]
-    fn sample_clock_is_five_days_and_a_half_before_expiry() {
+    fn sample_clock_matches_its_documented_horizon() {
         let remaining = expiry_instant_ms(SAMPLE_EXPIRY).map(|e| e - SAMPLE_AS_OF_MS);
-        assert_eq!(remaining, Some(5 * 86_400_000 + 5 * 3_600_000 + 1_800_000));
+        assert_eq!(remaining, Some(21 * 86_400_000 + 5 * 3_600_000 + 1_800_000));
         let live = Some(TimeToExpiry::Live {
             years: sample_years(),
         });

@@ -76,7 +76,7 @@ impl Greeks {
 }
 
 /// The quantities one expiry shares across all its contracts (forward, T, r, e^{−rT},
-/// √T), computed once so a whole chain costs one `exp` and one `sqrt`, not one per row.
+/// √T), computed once per chain rather than once per contract.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Market {
     forward: f64,
@@ -87,6 +87,8 @@ pub struct Market {
 }
 
 impl Market {
+    /// The market of one expiry: forward F, time to expiry T in years, continuously
+    /// compounded rate r. Not validated here; see [`Market::is_valid`].
     #[must_use]
     pub fn new(forward: f64, years: f64, rate: f64) -> Self {
         Self {

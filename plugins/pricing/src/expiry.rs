@@ -93,6 +93,9 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    //! Expiry instants against GNU `date`, calendar validity, and the T floor and
+    //! expiry boundary.
+
     use super::{MIN_SECONDS, SECONDS_PER_YEAR, TimeToExpiry, expiry_instant_ms, time_to_expiry};
     use crate::chain::Date;
 

@@ -6,6 +6,7 @@
 //! the call and put prices are closest, F = K* + e^{rT}(C − P). That strike is the most
 //! liquid and least sensitive to quote noise, and parity holds there model-free.
 
+use crate::black76::positive_finite;
 use crate::chain::ContractColumns;
 
 /// Synthetic forward F = K* + e^{rT}(C(K*) − P(K*)), with K* the strike of smallest
@@ -24,42 +25,46 @@ pub fn synthetic_forward(contracts: &ContractColumns, rate: f64, years: f64) -> 
         return None;
     }
     let growth = (rate * years).exp();
-    if !(growth > 0.0 && growth.is_finite()) {
+    if !positive_finite(growth) {
         return None;
     }
-    // (strike, is_call, row, price) of every usable row, grouped by strike. One
-    // allocation per chain; sorting keeps this O(n log n) whatever the row order.
-    let mut quoted: Vec<(f64, bool, usize, f64)> = (0..contracts.len())
+    // Usable rows keyed by (strike, side, row): one allocation per chain, and sorting
+    // keeps this O(n log n) whatever the row order. A positive finite f64's bit pattern
+    // orders like its value, so the key is a plain integer pair; calls sort before puts,
+    // so a chain listed by strike with CE before PE is already sorted (and pdqsort
+    // notices in O(n)).
+    let mut quoted: Vec<(u64, u64, f64)> = (0..contracts.len())
         .filter_map(|row| {
             let strike = contracts.strike[row];
+            if !positive_finite(strike) {
+                return None;
+            }
             let price = contracts.reference_price(row)?;
-            (strike > 0.0 && strike.is_finite()).then_some((
-                strike,
-                contracts.is_call[row],
-                row,
-                price,
-            ))
+            let side = u64::from(!contracts.is_call[row]) << 32;
+            Some((strike.to_bits(), side | row as u64, price))
         })
         .collect();
-    quoted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    quoted.sort_unstable_by_key(|q| (q.0, q.1));
 
     // Best (|C − P|, K, C − P) so far; strikes arrive ascending, so a strict `<` keeps
     // the lower strike on a tie.
     let mut best: Option<(f64, f64, f64)> = None;
     for group in quoted.chunk_by(|a, b| a.0 == b.0) {
-        // Sorted puts (false) first, then calls, each by row: take the first of each.
-        let put = group.iter().find(|q| !q.1).map(|q| q.3);
-        let call = group.iter().find(|q| q.1).map(|q| q.3);
+        // Within a strike: calls first, then puts, each in row order. Take the first of
+        // each side.
+        let is_put = |q: &&(u64, u64, f64)| q.1 >> 32 == 1;
+        let call = group.first().filter(|q| !is_put(q)).map(|q| q.2);
+        let put = group.iter().find(is_put).map(|q| q.2);
         if let (Some(c), Some(p)) = (call, put) {
             let diff = c - p;
             if best.is_none_or(|(best_abs, _, _)| diff.abs() < best_abs) {
-                best = Some((diff.abs(), group[0].0, diff));
+                best = Some((diff.abs(), f64::from_bits(group[0].0), diff));
             }
         }
     }
     let (_, strike, diff) = best?;
     let forward = strike + growth * diff;
-    (forward > 0.0 && forward.is_finite()).then_some(forward)
+    positive_finite(forward).then_some(forward)
 }
 
 /// The listed strike nearest `forward`, the lower one on a tie; non-finite strikes are

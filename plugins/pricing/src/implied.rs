@@ -16,8 +16,9 @@ pub enum IvError {
     /// The price is not a positive number (≤ 0 or NaN): "no quote" in the WIT contract.
     NoPrice,
     /// The price is at or below the discounted intrinsic value: no positive volatility
-    /// produces it (at exactly intrinsic the answer would be σ = 0, which carries no
-    /// information and is reported here too).
+    /// produces it. At exactly intrinsic the answer would be σ = 0, which carries no
+    /// information and is reported here too, as is a time value so small that, divided
+    /// by √(FK), it is no longer a normal f64 (the solver cannot tell it from zero).
     BelowIntrinsic,
     /// The price is at or above the no-arbitrage bound (D·F for a call, D·K for a put),
     /// or infinite: only σ = ∞ would produce it.
@@ -32,8 +33,11 @@ pub enum IvError {
 /// **discounted** price is `price`.
 ///
 /// Never panics; `Ok` always holds a finite, strictly positive volatility. The price is
-/// undiscounted (÷ e^{−rT}) before it is handed to the solver, so the answer does not
-/// depend on how r and D round separately.
+/// undiscounted (÷ e^{−rT}) before it is handed to the solver, which inverts the
+/// undiscounted Black formula; the bounds are checked on both sides of that division.
+///
+/// # Errors
+/// The [`IvError`] saying why no volatility exists or was found.
 pub fn implied_vol(
     price: f64,
     forward: f64,
@@ -48,8 +52,11 @@ pub fn implied_vol(
     implied_vol_in(&Market::new(forward, years, rate), price, strike, is_call)
 }
 
-/// As [`implied_vol`], for a contract of the expiry described by `market`; lets a chain
+/// As [`implied_vol()`], for a contract of the expiry described by `market`; lets a chain
 /// share one e^{−rT} across its contracts.
+///
+/// # Errors
+/// As [`implied_vol()`].
 pub fn implied_vol_in(
     market: &Market,
     price: f64,
@@ -99,9 +106,10 @@ pub fn implied_vol_in(
 /// error δ in the price moves the implied volatility by about κ·δ (relative), so a price
 /// rounded to f64 pins σ down to no better than about κ·ε.
 ///
-/// κ is small near the money and grows without bound deep in the money (the time value
-/// drowns in the intrinsic value) and as the time value underflows; it is +∞ once vega
-/// underflows to 0, NaN outside the Black-76 domain or at σ = 0.
+/// κ is of order one near the money and small far out of the money (where the price
+/// reacts strongly to σ); it grows without bound deep in the money, where the time value
+/// drowns in the intrinsic value. It is +∞ once vega underflows to 0, and NaN outside
+/// the Black-76 domain or at σ = 0.
 #[must_use]
 pub fn vol_condition_number(i: &Inputs) -> f64 {
     if i.vol.is_nan() || i.vol <= 0.0 {

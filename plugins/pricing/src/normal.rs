@@ -33,6 +33,8 @@ pub fn pdf(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    //! N and n against 40-digit values, symmetry, limits and n = N′.
+
     use super::{cdf, pdf};
 
     /// Reference values of N(x) from the closed form 0.5·erfc(−x/√2), evaluated with

@@ -14,6 +14,8 @@
 //! component type-checks against the real world, so only the self-test's checks on the
 //! output can catch it.
 
+// Only a component makes sense of this crate; natively its export names cannot even link.
+#![cfg(target_arch = "wasm32")]
 #![expect(
     unsafe_code,
     reason = "wit-bindgen generates the canonical-ABI glue as unsafe code"

@@ -37,10 +37,13 @@
 //! The `huge-output` list must sit in guest memory before the host can lift it, so the
 //! default 160 MB needs a memory cap above that. Under the host's default caps (64 MiB
 //! memory, 16 MiB result), a test passes something like `len = 3000000` (24 MB)
-//! instead. If the guest cannot allocate the series, it returns `unsupported` saying so
-//! rather than aborting, so a test can tell the memory cap from the result-size cap. A
-//! `len` that is not a whole number gets `invalid-input`.
+//! instead. If a memory grow fails (rather than trapping, as optionhub's cap does),
+//! the guest returns `unsupported` saying so instead of aborting, so a test can still
+//! tell the memory cap from the result-size cap. A `len` that is not a whole number
+//! gets `invalid-input`.
 
+// Only a component makes sense of this crate; natively its export names cannot even link.
+#![cfg(target_arch = "wasm32")]
 #![expect(
     unsafe_code,
     reason = "wit-bindgen generates the canonical-ABI glue as unsafe code"

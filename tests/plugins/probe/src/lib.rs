@@ -6,7 +6,10 @@
 
 // Only a component makes sense of this crate; natively its export names cannot even link.
 #![cfg(target_arch = "wasm32")]
-#![expect(unsafe_code, reason = "wit-bindgen generates the canonical-ABI glue as unsafe code")]
+#![expect(
+    unsafe_code,
+    reason = "wit-bindgen generates the canonical-ABI glue as unsafe code"
+)]
 
 wit_bindgen::generate!({ path: "../../../wit", world: "custom-analytics" });
 
@@ -23,7 +26,12 @@ impl Meta for Probe {
     fn info() -> PluginInfo {
         PluginInfo {
             name: "probe".into(),
-            version: if cfg!(feature = "v2") { "2.0.0" } else { "1.0.0" }.into(),
+            version: if cfg!(feature = "v2") {
+                "2.0.0"
+            } else {
+                "1.0.0"
+            }
+            .into(),
             description: "Answers with its build number and the chain size".into(),
         }
     }
@@ -34,14 +42,21 @@ impl Custom for Probe {
         Vec::new()
     }
 
-    fn run(input: PricedChain, params: Vec<(String, String)>) -> Result<AnalyticsResult, PluginError> {
+    fn run(
+        input: PricedChain,
+        params: Vec<(String, String)>,
+    ) -> Result<AnalyticsResult, PluginError> {
         // `trap` lets the quarantine test make one build fail on demand.
         if params.iter().any(|(name, _)| name == "trap") {
             panic!("probe build {BUILD} asked to trap");
         }
         Ok(AnalyticsResult {
             scalars: vec![
-                NamedScalar { name: "build".into(), unit: String::new(), value: BUILD },
+                NamedScalar {
+                    name: "build".into(),
+                    unit: String::new(),
+                    value: BUILD,
+                },
                 NamedScalar {
                     name: "contracts".into(),
                     unit: String::new(),

@@ -6,6 +6,8 @@
 //! and instantiates fine, so the host's loader must recognise it by its exports and
 //! reject it as "not an optionhub analytics plugin" rather than fail later or crash.
 
+// Only a component makes sense of this crate; natively its export names cannot even link.
+#![cfg(target_arch = "wasm32")]
 #![expect(
     unsafe_code,
     reason = "wit-bindgen generates the canonical-ABI glue as unsafe code"
