@@ -293,3 +293,19 @@ fn gamma_exposure_runs_on_the_golden_chain() {
         "{err:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_from_async_code_run_on_the_blocking_pool() {
+    let host = host_with(&["greeks-black76"]);
+    let chain: types::ChainSnapshot = greeks_black76::sample_chain(42).into();
+    // Several concurrent calls from the executor; none may block it, all must answer.
+    let calls = (0..4).map(|_| {
+        let chain = chain.clone();
+        let host = std::sync::Arc::clone(&host);
+        tokio::spawn(async move { host.blocking(move |h| h.call_greeks(&chain)).await })
+    });
+    for call in calls {
+        let answer = call.await.expect("task").expect("scheduled").expect("computed");
+        assert_eq!(answer.value.greeks.iv.len(), 42);
+    }
+}
