@@ -11,7 +11,10 @@
 //!   serving, compilation included.
 //!
 //! The components must be built first (`make fixtures`, which `make bench` runs).
-#![expect(clippy::expect_used, reason = "a benchmark that cannot set up should stop loudly")]
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark that cannot set up should stop loudly"
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

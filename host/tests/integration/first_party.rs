@@ -305,7 +305,11 @@ async fn calls_from_async_code_run_on_the_blocking_pool() {
         tokio::spawn(async move { host.blocking(move |h| h.call_greeks(&chain)).await })
     });
     for call in calls {
-        let answer = call.await.expect("task").expect("scheduled").expect("computed");
+        let answer = call
+            .await
+            .expect("task")
+            .expect("scheduled")
+            .expect("computed");
         assert_eq!(answer.value.greeks.iv.len(), 42);
     }
 }

@@ -1,6 +1,9 @@
 //! optionhub's integration tests: one binary (one link) with a module per area.
 //! Every test loads real components built from this workspace for `wasm32-wasip2`.
-#![expect(clippy::expect_used, reason = "a test that cannot set up should fail loudly")]
+#![expect(
+    clippy::expect_used,
+    reason = "a test that cannot set up should fail loudly"
+)]
 
 mod common;
 

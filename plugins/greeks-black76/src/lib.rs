@@ -4,8 +4,9 @@
 //! contract in input order.
 //!
 //! The maths lives in plain Rust ([`compute`], on the `optionhub-pricing` chain types) so
-//! it is tested natively and linked by the host for its golden self-test and benchmarks
-//! ([`sample_chain`]); the `component` module (wasm32 only) is the thin WIT boundary.
+//! it is tested natively and benchmarked against the component; the `component` module
+//! (wasm32 only) is the thin WIT boundary. [`sample_chain`] (from `optionhub-pricing`) is
+//! re-exported for tests and benchmarks.
 //!
 //! Choices the WIT contract leaves open, decided here:
 //! - Forward: the chain's own forward when it is a usable level, else the synthetic
@@ -28,7 +29,6 @@
 
 #[cfg(target_arch = "wasm32")]
 mod component;
-mod sample;
 
 use optionhub_pricing::black76::{self, Greeks, Market};
 use optionhub_pricing::chain::{
@@ -39,7 +39,7 @@ use optionhub_pricing::expiry::{self, TimeToExpiry};
 use optionhub_pricing::forward::synthetic_forward;
 use optionhub_pricing::implied::{IvError, implied_vol_in};
 
-pub use sample::{
+pub use optionhub_pricing::sample::{
     SAMPLE_AS_OF_MS, SAMPLE_DIVIDEND_YIELD, SAMPLE_EXPIRY, SAMPLE_RATE, SAMPLE_SPOT, sample_chain,
     sample_forward, sample_vol, sample_years,
 };

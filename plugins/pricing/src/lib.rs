@@ -1,6 +1,6 @@
 //! Option-pricing maths shared by optionhub's first-party plugins: Black-76 prices and
 //! Greeks on a forward, implied volatility, time to expiry, the synthetic forward, and
-//! the plain chain types every plugin computes on.
+//! the plain chain types every plugin computes on, and a deterministic sample chain.
 //!
 //! Nothing here knows about WebAssembly: the same code runs natively in tests and
 //! benchmarks and inside the plugin components.
@@ -12,4 +12,5 @@ pub mod expiry;
 pub mod forward;
 pub mod implied;
 pub mod normal;
+pub mod sample;
 mod wit_conversions;

@@ -1,14 +1,14 @@
-//! A deterministic, NIFTY-like sample chain: the host's golden self-test input and the
-//! benchmark workload.
+//! A deterministic, NIFTY-like sample chain: the host's golden self-test input, the
+//! greeks plugin's test and benchmark workload, and a realistic chain for anyone's tests.
 //!
 //! Everything is a pure function of the contract count: no clock, no randomness. Quotes
 //! are exact Black-76 prices on a known forward with a known smile ([`sample_forward`],
 //! [`sample_vol`]), so the plugin's answers can be checked against the inputs that made
 //! them; bid/ask, last price, OI and volumes only need to look plausible.
 
-use optionhub_pricing::black76::{Inputs, price};
-use optionhub_pricing::chain::{ChainSnapshot, ContractColumns, Date};
-use optionhub_pricing::expiry::SECONDS_PER_YEAR;
+use crate::black76::{Inputs, price};
+use crate::chain::{ChainSnapshot, ContractColumns, Date};
+use crate::expiry::SECONDS_PER_YEAR;
 
 /// Index level of the sample chain.
 pub const SAMPLE_SPOT: f64 = 25_012.4;
@@ -168,7 +168,7 @@ mod tests {
     //! The sample's clock agrees with the pricing crate's time to expiry.
 
     use super::{SAMPLE_AS_OF_MS, SAMPLE_EXPIRY, sample_years};
-    use optionhub_pricing::expiry::{TimeToExpiry, expiry_instant_ms, time_to_expiry};
+    use crate::expiry::{TimeToExpiry, expiry_instant_ms, time_to_expiry};
 
     #[test]
     fn sample_clock_matches_its_documented_horizon() {
