@@ -59,8 +59,7 @@ pub struct PluginConfig {
     /// Where precompiled artifacts are cached; `None` compiles in memory every time.
     pub cache_dir: Option<PathBuf>,
     pub limits: SandboxLimits,
-    /// Limits for the load-time self-test (tighter deadline is not needed: the golden
-    /// chain is small, but a hostile plugin must not stall a load).
+    /// Limits for the load-time self-test.
     pub self_test_limits: SandboxLimits,
     /// Consecutive failed calls (traps, timeouts, limit breaches) after which a version is
     /// quarantined and the previous good version serves again.
@@ -75,22 +74,19 @@ impl PluginConfig {
         Self {
             dir,
             cache_dir: Some(data.plugin_cache_dir()),
-            limits: SandboxLimits::default(),
-            self_test_limits: SandboxLimits {
-                deadline: Duration::from_secs(1),
-                ..SandboxLimits::default()
-            },
-            quarantine_after: 5,
-            keep_versions: 5,
+            ..Self::in_memory()
         }
     }
 
-    /// A configuration for tests and tools: no directory, no disk cache.
+    /// A configuration for tests and tools: no directory, no disk cache, default limits.
     pub fn in_memory() -> Self {
         Self {
             dir: None,
             cache_dir: None,
             limits: SandboxLimits::default(),
+            // The golden inputs are small, but a hostile plugin must not stall a load; a
+            // roomier deadline keeps a slow-but-honest plugin from failing its self-test
+            // on a busy machine.
             self_test_limits: SandboxLimits {
                 deadline: Duration::from_secs(1),
                 ..SandboxLimits::default()
