@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use optionhub::config::PluginConfig;
 use optionhub::plugins::artifacts::{ArtifactCache, content_hash};
-use optionhub::plugins::{PluginHost, PluginSource, types, watcher};
+use optionhub::plugins::engine::EPOCH_TICK;
+use optionhub::plugins::{PluginHost, PluginSource, sandbox, types, watcher};
 
 fn component(file: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -60,6 +61,13 @@ fn empty_call(c: &mut Criterion) {
         .expect("loads");
     c.bench_function("empty_call/info", |b| {
         b.iter(|| host.call_info("greeks-black76"))
+    });
+    // The part of the fixed cost that is the sandbox itself (deny-all WASI context,
+    // limiter, captured output, store), before any instantiation.
+    let engine = host.engine().engine().clone();
+    let limits = *host.limits();
+    c.bench_function("empty_call/store_only", |b| {
+        b.iter(|| sandbox::new_store(&engine, &limits, EPOCH_TICK))
     });
 }
 
