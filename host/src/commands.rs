@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::{DataConfig, PluginConfig};
+use crate::plugins::artifacts::short_hash;
 use crate::plugins::{LoadedPlugin, PluginHost, PluginSource, World};
 
 /// Validates one component and prints what it is, or why it would be refused.
@@ -58,7 +59,7 @@ pub fn plugin_list(dir: &Path, data: &DataConfig) -> anyhow::Result<ExitCode> {
                 report.plugin.name,
                 report.plugin.version,
                 report.plugin.world.name(),
-                &report.plugin.hash[..12],
+                short_hash(&report.plugin.hash),
                 path.display()
             ),
             Err(error) => {

@@ -34,6 +34,11 @@ pub fn content_hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The first 12 hex digits of a content hash, for logs and listings.
+pub fn short_hash(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
 /// Compiles `bytes`, through the on-disk cache when there is one.
 #[derive(Debug, Clone)]
 pub struct ArtifactCache {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::artifacts::ArtifactCache;
+use super::artifacts::{ArtifactCache, short_hash};
 use super::bindings::{custom, oi, strategy, types};
 use super::contract::World;
 use super::engine::PluginEngine;
@@ -123,7 +123,7 @@ impl PluginHost {
                 let activation = self.registry.activate(Arc::clone(&plugin));
                 tracing::info!(
                     plugin = %plugin.name(), version = %plugin.info.version, world = %plugin.world(),
-                    hash = %&plugin.hash[..12], source = %described, compile = ?plugin.compile,
+                    hash = %short_hash(&plugin.hash), source = %described, compile = ?plugin.compile,
                     load_ms = plugin.load_time.as_secs_f64() * 1e3, ?activation, "plugin loaded"
                 );
                 Ok(LoadReport {
@@ -184,7 +184,7 @@ impl PluginHost {
 
     pub fn rollback(&self, name: &str) -> Result<PluginSummary, RegistryError> {
         let plugin = self.registry.rollback(name)?;
-        tracing::info!(plugin = %name, version = %plugin.info.version, hash = %&plugin.hash[..12], "plugin rolled back");
+        tracing::info!(plugin = %name, version = %plugin.info.version, hash = %short_hash(&plugin.hash), "plugin rolled back");
         Ok(PluginSummary::of(&plugin))
     }
 
@@ -238,7 +238,7 @@ impl PluginHost {
             && let Some(fallback) = self.registry.quarantine(&plugin)
         {
             tracing::error!(
-                plugin = %plugin.name(), version = %plugin.info.version, hash = %&plugin.hash[..12],
+                plugin = %plugin.name(), version = %plugin.info.version, hash = %short_hash(&plugin.hash),
                 fallback_version = %fallback.info.version, failures = self.config.quarantine_after,
                 "plugin version quarantined after repeated failures; previous version serves"
             );
