@@ -160,11 +160,15 @@ fn movers(name: &str, m: &oi::OiMovers, rows: usize) -> Checked {
         ("price-change", m.price_change.len()),
         ("buildup", m.buildup.len()),
     ] {
-        length(&format!("{name}.{column}"), len, n)?;
+        length(column, len, n).map_err(|problem| format!("{name}.{problem}"))?;
     }
-    finite(&format!("{name}.strike"), &m.strike)?;
-    finite(&format!("{name}.oi-change-pct"), &m.oi_change_pct)?;
-    finite(&format!("{name}.price-change"), &m.price_change)?;
+    for (column, values) in [
+        ("strike", &m.strike),
+        ("oi-change-pct", &m.oi_change_pct),
+        ("price-change", &m.price_change),
+    ] {
+        finite(column, values).map_err(|problem| format!("{name}.{problem}"))?;
+    }
     Ok(n * 8 * F64)
 }
 
@@ -253,10 +257,11 @@ pub fn analytics(result: &custom::AnalyticsResult) -> Checked {
         bytes += named(&table.name, "")?;
         let rows = table.columns.first().map_or(0, |c| c.values.len());
         for column in &table.columns {
-            let name = format!("{}.{}", table.name, column.name);
-            length(&name, column.values.len(), rows)?;
+            // Problems name the table too; the prefix is only built when there is one.
+            let in_table = |problem: String| format!("{}.{problem}", table.name);
+            length(&column.name, column.values.len(), rows).map_err(in_table)?;
             bytes += named(&column.name, &column.unit)?;
-            bytes += finite(&name, &column.values)?;
+            bytes += finite(&column.name, &column.values).map_err(in_table)?;
         }
     }
     Ok(bytes)
