@@ -131,16 +131,7 @@ impl PluginHost {
                     activation,
                 })
             }
-            Err(error) => {
-                tracing::warn!(source = %described, code = error.code(), %error, "plugin load refused");
-                self.registry.record_failure(LoadFailure {
-                    at: OffsetDateTime::now_utc(),
-                    source: described,
-                    code: error.code().to_string(),
-                    error: error.to_string(),
-                });
-                Err(error)
-            }
+            Err(error) => Err(self.refuse(described, error)),
         }
     }
 
@@ -148,19 +139,27 @@ impl PluginHost {
         match std::fs::read(path) {
             Ok(bytes) => self.load_bytes(&bytes, PluginSource::File(path.to_path_buf())),
             Err(error) => {
+                let source = path.display().to_string();
                 let error = LoadError::Read {
-                    path: path.display().to_string(),
+                    path: source.clone(),
                     message: error.to_string(),
                 };
-                self.registry.record_failure(LoadFailure {
-                    at: OffsetDateTime::now_utc(),
-                    source: path.display().to_string(),
-                    code: error.code().to_string(),
-                    error: error.to_string(),
-                });
-                Err(error)
+                Err(self.refuse(source, error))
             }
         }
+    }
+
+    /// Logs and records a refused load (the one place that does), and hands the error
+    /// back to the caller.
+    fn refuse(&self, source: String, error: LoadError) -> LoadError {
+        tracing::warn!(%source, code = error.code(), %error, "plugin load refused");
+        self.registry.record_failure(LoadFailure {
+            at: OffsetDateTime::now_utc(),
+            source,
+            code: error.code().to_string(),
+            error: error.to_string(),
+        });
+        error
     }
 
     /// Loads every `*.wasm` file in `dir`, in name order.
@@ -264,15 +263,6 @@ impl PluginHost {
         })
     }
 
-    /// Greeks from a named `greeks-model` plugin.
-    pub fn call_greeks_with(
-        &self,
-        name: &str,
-        chain: &types::ChainSnapshot,
-    ) -> Result<Stamped<types::GreeksResult>, CallError> {
-        self.serve(self.by_name(name)?, |p, e, l| p.greeks(e, l, chain))
-    }
-
     pub fn call_oi(
         &self,
         input: &types::PricedChain,
@@ -299,13 +289,6 @@ impl PluginHost {
         params: &[(String, String)],
     ) -> Result<Stamped<custom::AnalyticsResult>, CallError> {
         self.serve(self.by_name(name)?, |p, e, l| p.custom(e, l, input, params))
-    }
-
-    pub fn call_custom_params(
-        &self,
-        name: &str,
-    ) -> Result<Stamped<Vec<custom::ParamSpec>>, CallError> {
-        self.serve(self.by_name(name)?, |p, e, l| p.custom_params(e, l))
     }
 
     /// Runs `work` on tokio's blocking pool: plugin calls and loads are CPU-bound and
