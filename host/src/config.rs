@@ -117,3 +117,36 @@ pub struct Config {
     pub data: DataConfig,
     pub plugins: PluginConfig,
 }
+
+/// Dhan credentials. `Debug` never shows the token; nothing logs it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DhanCredentials {
+    client_id: String,
+    access_token: String,
+}
+
+impl DhanCredentials {
+    pub fn new(client_id: impl Into<String>, access_token: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            access_token: access_token.into(),
+        }
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    pub fn access_token(&self) -> &str {
+        &self.access_token
+    }
+}
+
+impl std::fmt::Debug for DhanCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DhanCredentials")
+            .field("client_id", &self.client_id)
+            .field("access_token", &"<redacted>")
+            .finish()
+    }
+}

@@ -5,12 +5,15 @@
 //! - [`api`]: the HTTP API (axum), over [`api::AppState`];
 //! - [`plugins`]: the Wasm analytics runtime (wasmtime): loading, sandboxing,
 //!   hot-swapping and calling plugins;
+//! - [`feed`]: market data in: the DhanHQ v2 protocol, live client and simulator;
+//! - [`instruments`]: the instrument registry (from Dhan's scrip master), which the
+//!   feed and the market both use;
 //! - [`server`]: start-up and shutdown; [`cli`]: the command line;
 //! - [`config`]: typed configuration; [`error`]: the HTTP error type;
 //!   [`telemetry`]: logging.
 //!
-//! Later layers (DhanHQ `feed`, `market` state and chains, `ws`, `store`, `auth`) slot
-//! in between `plugins` and `api` as they arrive.
+//! Later layers (`market` state and chains between `feed` and `plugins`; `ws`, `store`,
+//! `auth`) slot in as they arrive.
 #![deny(unsafe_code)]
 
 pub mod api;
@@ -18,6 +21,8 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod feed;
+pub mod instruments;
 pub mod plugins;
 pub mod server;
 pub mod telemetry;

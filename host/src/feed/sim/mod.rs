@@ -1,0 +1,6 @@
+//! The built-in DhanHQ simulator: a market model ([`model`], over the contract universe
+//! of [`universe`]) behind a loopback server that speaks Dhan's v2 protocol, so that
+//! `optionhub serve` with no credentials runs the production client and codec unchanged.
+
+pub mod model;
+pub mod universe;
