@@ -2,5 +2,8 @@
 //! of [`universe`]) behind a loopback server that speaks Dhan's v2 protocol, so that
 //! `optionhub serve` with no credentials runs the production client and codec unchanged.
 
+pub mod expiry_calendar;
 pub mod model;
+pub mod quote;
+pub mod smile;
 pub mod universe;
