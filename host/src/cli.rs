@@ -1,4 +1,4 @@
-//! The command line: `optionhub [serve]`, `optionhub plugin check FILE`,
+//! The command line: `optionhub [serve]`, `optionhub sim`, `optionhub plugin check FILE`,
 //! `optionhub plugin list`. This is the one place configuration is read from flags and
 //! the environment (every flag has an `OPTIONHUB_*` variable; `.env` is read first).
 
@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, DataConfig, LogFormat, PluginConfig, SandboxLimits, ServerConfig};
+use crate::config::{
+    ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints, FeedConfig, FeedSourceConfig,
+    LogFormat, PluginConfig, SandboxLimits, ServerConfig, TierConfig,
+};
+use crate::feed::record::ReplaySpeed;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,9 +38,49 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (the default).
     Serve(ServeArgs),
+    /// Run the DhanHQ simulator on its own (feed WebSocket, REST API, scrip master).
+    Sim(SimArgs),
     /// Inspect plugins without running the server.
     #[command(subcommand)]
     Plugin(PluginCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OPTIONHUB_SIM_LISTEN", default_value = "127.0.0.1:8001")]
+    pub listen: SocketAddr,
+    /// Seed of the simulated market (same seed, same market).
+    #[arg(long, env = "OPTIONHUB_SIM_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// Milliseconds between market ticks.
+    #[arg(long, env = "OPTIONHUB_SIM_TICK_MS", default_value_t = 250)]
+    pub tick_ms: u64,
+    /// The client id clients must present.
+    #[arg(long, env = "OPTIONHUB_SIM_CLIENT_ID", default_value = "SIMULATOR")]
+    pub client_id: String,
+    /// The access token clients must present.
+    #[arg(
+        long,
+        env = "OPTIONHUB_SIM_ACCESS_TOKEN",
+        default_value = "simulator-token"
+    )]
+    pub access_token: String,
+    /// Stack several packets per WebSocket message (the official SDK expects one).
+    #[arg(long, env = "OPTIONHUB_SIM_STACK")]
+    pub stack: bool,
+}
+
+impl SimArgs {
+    pub fn into_config(self) -> crate::feed::sim::SimConfig {
+        let mut config = crate::feed::sim::SimConfig::new(
+            self.seed,
+            DhanCredentials::new(self.client_id, self.access_token),
+        );
+        config.tick = Duration::from_millis(self.tick_ms.max(1));
+        config.stack_packets = self.stack;
+        config
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +126,90 @@ pub struct ServeArgs {
     /// Cap on what one plugin call may return, MiB.
     #[arg(long, env = "OPTIONHUB_PLUGIN_MAX_RESULT_MIB", default_value_t = 16)]
     pub plugin_max_result_mib: usize,
+    #[command(flatten)]
+    pub dhan: DhanArgs,
+    #[command(flatten)]
+    pub feed: FeedArgs,
+}
+
+/// Dhan credentials and addresses. With no credentials the server runs on its built-in
+/// simulator.
+#[derive(Debug, Clone, Args)]
+pub struct DhanArgs {
+    #[arg(long, env = "DHAN_CLIENT_ID", hide_env_values = true)]
+    pub dhan_client_id: Option<String>,
+    #[arg(long, env = "DHAN_ACCESS_TOKEN", hide_env_values = true)]
+    pub dhan_access_token: Option<String>,
+    #[arg(long, env = "DHAN_FEED_URL", default_value = "wss://api-feed.dhan.co")]
+    pub dhan_feed_url: String,
+    #[arg(long, env = "DHAN_API_URL", default_value = "https://api.dhan.co")]
+    pub dhan_api_url: String,
+    #[arg(
+        long,
+        env = "DHAN_SCRIP_MASTER_URL",
+        default_value = "https://images.dhan.co/api-data/api-scrip-master-detailed.csv"
+    )]
+    pub dhan_scrip_master_url: String,
+}
+
+/// Where the feed comes from and how it is shaped.
+#[derive(Debug, Clone, Args)]
+pub struct FeedArgs {
+    /// Record every raw feed frame (with its arrival time) to this file.
+    #[arg(long, env = "OPTIONHUB_RECORD", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Use a recording as the feed instead of Dhan or the simulator.
+    #[arg(long, env = "OPTIONHUB_REPLAY")]
+    pub replay: Option<PathBuf>,
+    /// Replay speed: a factor (1 = as recorded) or `max`.
+    #[arg(long, env = "OPTIONHUB_REPLAY_SPEED", default_value = "1")]
+    pub speed: ReplaySpeed,
+    /// Seed of the built-in simulator.
+    #[arg(long, env = "OPTIONHUB_SIM_SEED", default_value_t = 42)]
+    pub sim_seed: u64,
+    /// Milliseconds between the built-in simulator's ticks.
+    #[arg(long, env = "OPTIONHUB_SIM_TICK_MS", default_value_t = 250)]
+    pub sim_tick_ms: u64,
+    /// Underlyings to track, comma-separated.
+    #[arg(
+        long,
+        env = "OPTIONHUB_UNDERLYINGS",
+        value_delimiter = ',',
+        default_value = "NIFTY,BANKNIFTY,FINNIFTY,MIDCPNIFTY,SENSEX"
+    )]
+    pub underlyings: Vec<String>,
+    /// Nearest expiries subscribed per underlying.
+    #[arg(long, env = "OPTIONHUB_TIER_EXPIRIES", default_value_t = 2)]
+    pub tier_expiries: usize,
+    /// ATM ± this many strikes in Full mode (depth).
+    #[arg(long, env = "OPTIONHUB_TIER_FULL", default_value_t = 5)]
+    pub tier_full: usize,
+    /// ATM ± this many strikes in Quote mode.
+    #[arg(long, env = "OPTIONHUB_TIER_QUOTE", default_value_t = 15)]
+    pub tier_quote: usize,
+    /// ATM ± this many strikes subscribed in all (the rest in Ticker mode).
+    #[arg(long, env = "OPTIONHUB_TIER_RANGE", default_value_t = 40)]
+    pub tier_range: usize,
+    /// Seconds without any feed message before the connection counts as stalled.
+    #[arg(long, env = "OPTIONHUB_FEED_STALL_SECS", default_value_t = 30)]
+    pub feed_stall_secs: u64,
+    /// A chain's Greeks are recomputed at most once per this many milliseconds.
+    #[arg(long, env = "OPTIONHUB_GREEKS_WINDOW_MS", default_value_t = 250)]
+    pub greeks_window_ms: u64,
+    /// Risk-free rate for the Greeks model (continuously compounded, decimal).
+    #[arg(long, env = "OPTIONHUB_RISK_FREE_RATE", default_value_t = 0.065)]
+    pub risk_free_rate: f64,
+}
+
+impl DhanArgs {
+    fn credentials(&self) -> Option<DhanCredentials> {
+        match (&self.dhan_client_id, &self.dhan_access_token) {
+            (Some(id), Some(token)) if !id.is_empty() && !token.is_empty() => {
+                Some(DhanCredentials::new(id.clone(), token.clone()))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// `optionhub` with no subcommand: `serve` with flags from the environment and defaults.
@@ -105,12 +233,56 @@ impl ServeArgs {
             max_result_bytes: self.plugin_max_result_mib << 20,
             ..SandboxLimits::default()
         };
+        let feed_args = self.feed;
+        let source = if let Some(file) = feed_args.replay.clone() {
+            FeedSourceConfig::Replay {
+                file,
+                speed_factor: match feed_args.speed {
+                    ReplaySpeed::Max => None,
+                    ReplaySpeed::Factor(f) => Some(f),
+                },
+            }
+        } else if let Some(credentials) = self.dhan.credentials() {
+            FeedSourceConfig::Dhan {
+                credentials,
+                endpoints: DhanEndpoints {
+                    feed_url: self.dhan.dhan_feed_url,
+                    api_url: self.dhan.dhan_api_url,
+                    scrip_master_url: self.dhan.dhan_scrip_master_url,
+                },
+            }
+        } else {
+            FeedSourceConfig::Simulator {
+                seed: feed_args.sim_seed,
+                tick: Duration::from_millis(feed_args.sim_tick_ms.max(1)),
+            }
+        };
+        let mut feed = FeedConfig::new(source);
+        feed.record = feed_args.record;
+        feed.underlyings = feed_args
+            .underlyings
+            .iter()
+            .map(|u| u.trim().to_ascii_uppercase())
+            .filter(|u| !u.is_empty())
+            .collect();
+        feed.tiers = TierConfig {
+            expiries: feed_args.tier_expiries.max(1),
+            full_strikes: feed_args.tier_full,
+            quote_strikes: feed_args.tier_quote.max(feed_args.tier_full),
+            range_strikes: feed_args.tier_range.max(feed_args.tier_quote),
+        };
+        feed.inactivity_timeout = Duration::from_secs(feed_args.feed_stall_secs.max(1));
         Config {
             server: ServerConfig {
                 listen: self.listen,
             },
             data,
             plugins,
+            feed,
+            chains: ChainsConfig {
+                greeks_window: Duration::from_millis(feed_args.greeks_window_ms),
+                rate: feed_args.risk_free_rate,
+            },
         }
     }
 }

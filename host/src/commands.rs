@@ -1,5 +1,6 @@
-//! The offline subcommands: `optionhub plugin check` and `optionhub plugin list`. They
-//! run the same loader the server runs, so "check passes" means "the server will load it".
+//! The subcommands besides `serve`: `optionhub plugin check` and `optionhub plugin list`
+//! (which run the same loader the server runs, so "check passes" means "the server will
+//! load it") and `optionhub sim` (the DhanHQ simulator on its own).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -85,4 +86,19 @@ fn print_plugin(plugin: &LoadedPlugin) {
         "  loaded in:   {:.1} ms (compile, contract check, self-test)",
         plugin.load_time.as_secs_f64() * 1e3
     );
+}
+
+/// `optionhub sim`: serves the simulator until Ctrl-C.
+pub async fn run_simulator(args: crate::cli::SimArgs) -> anyhow::Result<()> {
+    let listen = args.listen;
+    let sim = crate::feed::sim::SimHandle::start(listen, args.into_config())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the simulator on {listen}: {e}"))?;
+    println!("DhanHQ simulator on {}", sim.addr());
+    println!("  feed:         {}", sim.feed_url());
+    println!("  REST:         {}/v2/", sim.api_url());
+    println!("  scrip master: {}", sim.scrip_master_url());
+    tokio::signal::ctrl_c().await?;
+    sim.stop().await;
+    Ok(())
 }

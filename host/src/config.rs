@@ -116,6 +116,133 @@ pub struct Config {
     pub server: ServerConfig,
     pub data: DataConfig,
     pub plugins: PluginConfig,
+    pub feed: FeedConfig,
+    pub chains: ChainsConfig,
+}
+
+/// Dhan's addresses; every one configurable so tests and the simulator can stand in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhanEndpoints {
+    pub feed_url: String,
+    pub api_url: String,
+    pub scrip_master_url: String,
+}
+
+impl Default for DhanEndpoints {
+    fn default() -> Self {
+        Self {
+            feed_url: "wss://api-feed.dhan.co".into(),
+            api_url: "https://api.dhan.co".into(),
+            scrip_master_url: "https://images.dhan.co/api-data/api-scrip-master-detailed.csv"
+                .into(),
+        }
+    }
+}
+
+/// Where market data comes from.
+#[derive(Debug, Clone)]
+pub enum FeedSourceConfig {
+    /// Dhan itself, with credentials.
+    Dhan {
+        credentials: DhanCredentials,
+        endpoints: DhanEndpoints,
+    },
+    /// The built-in simulator, started in-process on a free loopback port.
+    Simulator { seed: u64, tick: Duration },
+    /// A recording, played back.
+    Replay {
+        file: PathBuf,
+        speed_factor: Option<f64>,
+    },
+}
+
+/// Subscription tiers around the money (see `market::subscriptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierConfig {
+    /// Nearest expiries subscribed per underlying.
+    pub expiries: usize,
+    /// ATM ± this many strikes in Full mode.
+    pub full_strikes: usize,
+    /// ATM ± this many in Quote mode (beyond the Full ones).
+    pub quote_strikes: usize,
+    /// ATM ± this many in all; the rest of them in Ticker mode.
+    pub range_strikes: usize,
+}
+
+impl Default for TierConfig {
+    fn default() -> Self {
+        Self {
+            expiries: 2,
+            full_strikes: 5,
+            quote_strikes: 15,
+            range_strikes: 40,
+        }
+    }
+}
+
+/// The feed: source, recording, underlyings, subscription tiers and timings.
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    pub source: FeedSourceConfig,
+    /// Write every raw frame to this file.
+    pub record: Option<PathBuf>,
+    pub underlyings: Vec<String>,
+    pub tiers: TierConfig,
+    /// Seconds to subtract from the feed's trade times to get UTC (Dhan sends IST
+    /// wall-clock time as epoch seconds).
+    pub ltt_shift_secs: i64,
+    /// No message for this long means the feed has stalled.
+    pub inactivity_timeout: Duration,
+    /// First reconnect delay; doubles up to `backoff_max`.
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    /// Gap between two option-chain refreshes (they cycle through the chains).
+    pub rest_refresh_every: Duration,
+    /// A cached scrip master younger than this is used without fetching.
+    pub scrip_master_max_age: Duration,
+}
+
+impl FeedConfig {
+    /// The default underlyings.
+    pub fn default_underlyings() -> Vec<String> {
+        ["NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY", "SENSEX"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    /// Defaults around a source.
+    pub fn new(source: FeedSourceConfig) -> Self {
+        Self {
+            source,
+            record: None,
+            underlyings: Self::default_underlyings(),
+            tiers: TierConfig::default(),
+            ltt_shift_secs: 19_800,
+            inactivity_timeout: Duration::from_secs(30),
+            backoff_initial: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(120),
+            rest_refresh_every: Duration::from_secs(3),
+            scrip_master_max_age: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Live chains and their Greeks.
+#[derive(Debug, Clone, Copy)]
+pub struct ChainsConfig {
+    /// A chain's Greeks are recomputed at most once per window.
+    pub greeks_window: Duration,
+    /// Risk-free rate for the Greeks model.
+    pub rate: f64,
+}
+
+impl Default for ChainsConfig {
+    fn default() -> Self {
+        Self {
+            greeks_window: Duration::from_millis(250),
+            rate: 0.065,
+        }
+    }
 }
 
 /// Dhan credentials. `Debug` never shows the token; nothing logs it.

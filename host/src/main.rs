@@ -38,6 +38,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(server::run(args.into_config()))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sim(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(commands::run_simulator(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plugin(PluginCommand::Check { file }) => commands::plugin_check(&file),
         Command::Plugin(PluginCommand::List { plugins, data }) => {
             commands::plugin_list(&plugins, &DataConfig { dir: data.dir })

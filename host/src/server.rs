@@ -1,5 +1,5 @@
 //! Starting and stopping the server: build the plugin runtime, load the plugin
-//! directory, watch it, bind, serve until asked to stop.
+//! directory, watch it, start the market-data pipeline, bind, serve until asked to stop.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
 use crate::config::Config;
+use crate::pipeline::MarketPipeline;
 use crate::plugins::{PluginHost, watcher};
 
 /// A server that is accepting connections.
@@ -18,6 +19,7 @@ pub struct RunningServer {
     pub state: AppState,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pipeline: MarketPipeline,
     _watcher: Option<watcher::DirectoryWatcher>,
 }
 
@@ -25,10 +27,16 @@ impl RunningServer {
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
-        self.task
-            .await
+        let served = self.task.await;
+        self.pipeline.stop().await;
+        served
             .context("server task panicked")?
             .context("server failed")
+    }
+
+    /// The in-process simulator, when the server runs on one.
+    pub fn simulator(&self) -> Option<&crate::feed::sim::SimHandle> {
+        self.pipeline.sim.as_ref()
     }
 }
 
@@ -61,7 +69,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         None => None,
     };
 
-    let state = AppState::new(host);
+    let pipeline = MarketPipeline::start(&config, host.clone()).await?;
+    let state = AppState::new(host, &pipeline);
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -81,6 +90,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         state,
         shutdown,
         task,
+        pipeline,
         _watcher: watcher,
     })
 }

@@ -6,22 +6,39 @@ use std::time::Instant;
 
 use axum::Router;
 
+use parking_lot::{Mutex, RwLock};
+
+use crate::market::MarketState;
+use crate::market::seed::RestStatus;
+use crate::market::subscriptions::PlanSummary;
+use crate::pipeline::MarketPipeline;
 use crate::plugins::PluginHost;
+use crate::plugins::live_greeks::LiveGreeks;
 
 pub mod health;
+pub mod market;
 pub mod plugins;
+pub mod status;
 
 /// What every handler can reach. Cheap to clone: `Arc`s only.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub plugins: Arc<PluginHost>,
+    pub market: Arc<MarketState>,
+    pub greeks: Arc<LiveGreeks>,
+    pub plan: Arc<RwLock<PlanSummary>>,
+    pub rest: Arc<Mutex<RestStatus>>,
     pub started: Instant,
 }
 
 impl AppState {
-    pub fn new(plugins: Arc<PluginHost>) -> Self {
+    pub fn new(plugins: Arc<PluginHost>, pipeline: &MarketPipeline) -> Self {
         Self {
             plugins,
+            market: pipeline.market.clone(),
+            greeks: pipeline.greeks.clone(),
+            plan: pipeline.plan.clone(),
+            rest: pipeline.rest.clone(),
             started: Instant::now(),
         }
     }
@@ -32,6 +49,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(plugins::routes())
+        .merge(market::routes())
+        .merge(status::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -7,5 +7,6 @@
 
 pub mod dhan;
 pub mod event;
+pub mod record;
 pub mod sim;
 pub mod status;

@@ -56,10 +56,17 @@ pub enum FeedSource {
 pub enum ConnectionState {
     Idle,
     Connecting,
-    Connected { since_ms: i64 },
-    BackingOff { attempt: u32, retry_in_ms: u64 },
+    Connected {
+        since_ms: i64,
+    },
+    BackingOff {
+        attempt: u32,
+        retry_in_ms: u64,
+    },
     /// Dhan refused the credentials (or data access); no retries until restarted.
-    AuthFailed { reason: String },
+    AuthFailed {
+        reason: String,
+    },
     Stopped,
 }
 

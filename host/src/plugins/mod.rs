@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod golden;
 pub mod host;
+pub mod live_greeks;
 pub mod loader;
 pub mod plugin;
 pub mod registry;

@@ -112,3 +112,35 @@ pub fn scalar(result: &optionhub::plugins::custom::AnalyticsResult, name: &str) 
         .find(|s| s.name == name)
         .map(|s| s.value)
 }
+
+/// A server configuration for tests: any free port, the given data and plugin
+/// directories, the built-in simulator ticking fast, Greeks recomputed often.
+pub fn server_config(
+    data: &std::path::Path,
+    plugins: Option<&std::path::Path>,
+) -> optionhub::config::Config {
+    use optionhub::config::{
+        ChainsConfig, Config, DataConfig, FeedConfig, FeedSourceConfig, PluginConfig, ServerConfig,
+    };
+    let data = DataConfig {
+        dir: data.to_path_buf(),
+    };
+    let mut feed = FeedConfig::new(FeedSourceConfig::Simulator {
+        seed: 7,
+        tick: std::time::Duration::from_millis(50),
+    });
+    feed.backoff_initial = std::time::Duration::from_millis(100);
+    feed.backoff_max = std::time::Duration::from_millis(400);
+    Config {
+        server: ServerConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+        },
+        plugins: PluginConfig::new(plugins.map(std::path::Path::to_path_buf), &data),
+        data,
+        feed,
+        chains: ChainsConfig {
+            greeks_window: std::time::Duration::from_millis(100),
+            ..ChainsConfig::default()
+        },
+    }
+}

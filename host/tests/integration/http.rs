@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use optionhub::config::{Config, DataConfig, PluginConfig, ServerConfig};
+use optionhub::config::Config;
 use optionhub::server;
 use serde_json::Value;
 
-use crate::common::wasm_path;
+use crate::common::{server_config, wasm_path};
 
 const BUNDLED: [&str; 4] = [
     "greeks-black76",
@@ -18,16 +18,7 @@ const BUNDLED: [&str; 4] = [
 ];
 
 fn config(data: &Path, plugins: &Path) -> Config {
-    let data = DataConfig {
-        dir: data.to_path_buf(),
-    };
-    Config {
-        server: ServerConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-        },
-        plugins: PluginConfig::new(Some(plugins.to_path_buf()), &data),
-        data,
-    }
+    server_config(data, Some(plugins))
 }
 
 async fn get_json(url: &str) -> (u16, Value) {

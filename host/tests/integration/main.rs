@@ -8,6 +8,8 @@
 mod common;
 
 mod cli;
+mod feed;
+mod feed_faults;
 mod first_party;
 mod hostile;
 mod hot_swap;

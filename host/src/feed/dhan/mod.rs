@@ -2,6 +2,7 @@
 
 pub mod codec;
 pub mod disconnect;
+pub mod live;
 pub mod packet;
 pub mod requests;
 pub mod rest;

@@ -44,7 +44,9 @@ pub enum PacketBody {
     MarketStatus,
     /// Code 50: the server is closing the connection, with a Data-API reason code
     /// (805 too many connections, 807 token expired, …; see [`super::disconnect`]).
-    Disconnect { reason: u16 },
+    Disconnect {
+        reason: u16,
+    },
     /// Code 1 (index packet): its layout is undocumented; recognised and skipped.
     Index,
 }

@@ -18,8 +18,7 @@ use time::macros::format_description;
 
 use super::error::RestError;
 use super::types::{
-    ExpiryListRequest, ExpiryListResponse, OptionChainData, OptionChainRequest,
-    OptionChainResponse,
+    ExpiryListRequest, ExpiryListResponse, OptionChainData, OptionChainRequest, OptionChainResponse,
 };
 use crate::config::DhanCredentials;
 use crate::instruments::InstrumentKey;
@@ -61,7 +60,8 @@ impl DhanRestClient {
             .map_err(|e| RestError::Transport(e.to_string()))?;
         let per_chain = Quota::with_period(chain_period)
             .ok_or_else(|| RestError::Transport("option-chain period must be positive".into()))?;
-        let data_api = Quota::per_second(NonZeroU32::new(DATA_API_PER_SECOND).unwrap_or(NonZeroU32::MIN));
+        let data_api =
+            Quota::per_second(NonZeroU32::new(DATA_API_PER_SECOND).unwrap_or(NonZeroU32::MIN));
         Ok(Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),

@@ -123,7 +123,13 @@ impl RestError {
                 code: DhanErrorCode::InvalidAuthentication | DhanErrorCode::InvalidAccess,
                 ..
             }
-        ) || matches!(self, Self::Status { status: 401 | 403, .. })
+        ) || matches!(
+            self,
+            Self::Status {
+                status: 401 | 403,
+                ..
+            }
+        )
     }
 
     /// Dhan asked us to slow down.

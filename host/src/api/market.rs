@@ -1,0 +1,347 @@
+//! Market data over HTTP: the underlyings, their expiries and strikes, and live option
+//! chains with quotes, OI, IV and Greeks per strike.
+//!
+//! Unknown underlyings and expiries are 404s that list the valid values, so a frontend
+//! developer learns the vocabulary from the error; a malformed date is a 400.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use time::Date;
+use time::macros::format_description;
+
+use super::AppState;
+use crate::error::AppError;
+use crate::instruments::registry::{ExpiryInfo, UnderlyingInfo};
+use crate::instruments::{ExchangeSegment, ExpiryFlag};
+use crate::market::ChainId;
+use crate::market::book::InstrumentBook;
+use crate::market::view::ContractView;
+use crate::plugins::live_greeks::{ChainGreeks, ContractGreeks};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/market/underlyings", get(underlyings))
+        .route("/api/v2/options/expiries", get(expiries))
+        .route("/api/v2/options/strikes", get(strikes))
+        .route("/api/v2/options/live", get(live))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnderlyingQuery {
+    pub underlying: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChainQuery {
+    pub underlying: Option<String>,
+    pub expiry: Option<String>,
+}
+
+/// An expiry with its label, e.g. "NIFTY 25 NOV (weekly, current)".
+#[derive(Debug, Serialize)]
+pub struct ExpiryLabel {
+    pub date: Date,
+    /// `weekly` or `monthly`.
+    pub kind: ExpiryFlag,
+    /// `current`, `next` or `far` among the live expiries.
+    pub position: &'static str,
+    pub label: String,
+    pub lot_size: u32,
+    pub strike_step: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnderlyingSummary {
+    pub name: String,
+    pub segment: ExchangeSegment,
+    pub security_id: u32,
+    /// Last value; null until known.
+    pub spot: Option<f64>,
+    pub prev_close: Option<f64>,
+    pub expiries: Vec<ExpiryLabel>,
+}
+
+fn today() -> Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+fn labels(info: &UnderlyingInfo, today: Date) -> Vec<ExpiryLabel> {
+    let format = format_description!("[day] [month repr:short]");
+    info.expiries
+        .iter()
+        .filter(|e| e.expiry >= today)
+        .enumerate()
+        .map(|(i, e)| {
+            let position = match i {
+                0 => "current",
+                1 => "next",
+                _ => "far",
+            };
+            let kind = match e.flag {
+                ExpiryFlag::Weekly => "weekly",
+                ExpiryFlag::Monthly => "monthly",
+            };
+            let day = e.expiry.format(&format).unwrap_or_default().to_uppercase();
+            ExpiryLabel {
+                date: e.expiry,
+                kind: e.flag,
+                position,
+                label: format!("{} {day} ({kind}, {position})", info.name),
+                lot_size: e.lot_size,
+                strike_step: e.strike_step,
+            }
+        })
+        .collect()
+}
+
+async fn underlyings(State(state): State<AppState>) -> Json<Vec<UnderlyingSummary>> {
+    let today = today();
+    let list = state
+        .market
+        .registry()
+        .underlyings()
+        .map(|info| {
+            let book = state.market.underlying_book(&info.name).unwrap_or_default();
+            UnderlyingSummary {
+                name: info.name.clone(),
+                segment: info.index.segment,
+                security_id: info.index.security_id,
+                spot: known(book.ltp),
+                prev_close: known(book.prev_close),
+                expiries: labels(info, today),
+            }
+        })
+        .collect();
+    Json(list)
+}
+
+fn known(value: f64) -> Option<f64> {
+    (value > 0.0).then_some(value)
+}
+
+fn find_underlying<'a>(
+    state: &'a AppState,
+    name: Option<&str>,
+) -> Result<&'a UnderlyingInfo, AppError> {
+    let registry = state.market.registry();
+    let valid = || {
+        registry
+            .underlyings()
+            .map(|u| u.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Err(AppError::BadRequest {
+            code: "missing_underlying",
+            message: format!(
+                "query parameter `underlying` is required (one of: {})",
+                valid()
+            ),
+        });
+    };
+    let upper = name.to_ascii_uppercase();
+    registry
+        .underlying(&upper)
+        .ok_or_else(|| AppError::NotFound {
+            code: "unknown_underlying",
+            message: format!("unknown underlying {name:?}; valid: {}", valid()),
+        })
+}
+
+fn find_expiry<'a>(
+    info: &'a UnderlyingInfo,
+    text: Option<&str>,
+) -> Result<&'a ExpiryInfo, AppError> {
+    let valid = || {
+        labels(info, today())
+            .iter()
+            .map(|l| l.date.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Err(AppError::BadRequest {
+            code: "missing_expiry",
+            message: format!(
+                "query parameter `expiry` is required (YYYY-MM-DD; one of: {})",
+                valid()
+            ),
+        });
+    };
+    let format = format_description!("[year]-[month]-[day]");
+    let date = Date::parse(text, &format).map_err(|_| AppError::BadRequest {
+        code: "malformed_date",
+        message: format!("expiry {text:?} is not a date in YYYY-MM-DD form"),
+    })?;
+    info.expiries
+        .iter()
+        .find(|e| e.expiry == date)
+        .ok_or_else(|| AppError::NotFound {
+            code: "unknown_expiry",
+            message: format!("{} has no expiry {date}; valid: {}", info.name, valid()),
+        })
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExpiriesResponse {
+    pub underlying: String,
+    pub expiries: Vec<ExpiryLabel>,
+}
+
+async fn expiries(
+    State(state): State<AppState>,
+    Query(query): Query<UnderlyingQuery>,
+) -> Result<Json<ExpiriesResponse>, AppError> {
+    let info = find_underlying(&state, query.underlying.as_deref())?;
+    Ok(Json(ExpiriesResponse {
+        underlying: info.name.clone(),
+        expiries: labels(info, today()),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct StrikesResponse {
+    pub underlying: String,
+    pub expiry: Date,
+    pub strike_step: f64,
+    pub lot_size: u32,
+    /// The strike nearest the spot, once the spot is known.
+    pub atm_strike: Option<f64>,
+    pub strikes: Vec<f64>,
+}
+
+async fn strikes(
+    State(state): State<AppState>,
+    Query(query): Query<ChainQuery>,
+) -> Result<Json<StrikesResponse>, AppError> {
+    let info = find_underlying(&state, query.underlying.as_deref())?;
+    let expiry = find_expiry(info, query.expiry.as_deref())?;
+    let strikes: Vec<f64> = expiry.strikes.iter().map(|r| r.strike).collect();
+    let atm_strike = state.market.spot(&info.name).and_then(|spot| {
+        crate::market::subscriptions::nearest_strike_index(strikes.iter().copied(), spot)
+            .and_then(|i| strikes.get(i).copied())
+    });
+    Ok(Json(StrikesResponse {
+        underlying: info.name.clone(),
+        expiry: expiry.expiry,
+        strike_step: expiry.strike_step,
+        lot_size: expiry.lot_size,
+        atm_strike,
+        strikes,
+    }))
+}
+
+/// One side of a strike in the live chain.
+#[derive(Debug, Serialize)]
+pub struct LiveContract {
+    pub security_id: u32,
+    #[serde(flatten)]
+    pub book: InstrumentBook,
+    /// OI minus previous day's OI.
+    pub oi_change: i64,
+    /// Model output; null until the Greeks plugin has priced this contract.
+    pub greeks: Option<ContractGreeks>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LiveStrike {
+    pub strike: f64,
+    pub call: Option<LiveContract>,
+    pub put: Option<LiveContract>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LiveChain {
+    pub underlying: String,
+    pub expiry: ExpiryLabel,
+    pub spot: Option<f64>,
+    pub forward: Option<f64>,
+    pub atm_strike: Option<f64>,
+    pub lot_size: u32,
+    pub strike_step: f64,
+    /// The chain's sequence number: increases on every change.
+    pub seq: u64,
+    /// Arrival time of the latest change (RFC 3339, UTC).
+    pub as_of: Option<String>,
+    /// The Greeks computation shown here: which plugin version, and at which chain seq.
+    pub greeks: Option<ChainGreeks>,
+    pub strikes: Vec<LiveStrike>,
+}
+
+async fn live(
+    State(state): State<AppState>,
+    Query(query): Query<ChainQuery>,
+) -> Result<Json<LiveChain>, AppError> {
+    let info = find_underlying(&state, query.underlying.as_deref())?;
+    let expiry = find_expiry(info, query.expiry.as_deref())?;
+    let id = ChainId {
+        underlying: info.name.clone(),
+        expiry: expiry.expiry,
+    };
+    let view = state
+        .market
+        .chain_view(&id)
+        .ok_or_else(|| AppError::NotFound {
+            code: "unknown_expiry",
+            message: format!("no live chain for {} {}", id.underlying, id.expiry),
+        })?;
+    let greeks = state.greeks.get(&id);
+    let contract = |c: Option<ContractView>| {
+        c.map(|c| LiveContract {
+            security_id: c.security_id,
+            oi_change: i64::try_from(c.book.oi).unwrap_or(i64::MAX)
+                - i64::try_from(c.book.prev_oi).unwrap_or(i64::MAX),
+            greeks: greeks
+                .as_ref()
+                .and_then(|g| g.contracts.get(&c.security_id).copied()),
+            book: c.book,
+        })
+    };
+    let spot = known(view.spot);
+    let atm_strike = spot.and_then(|s| {
+        crate::market::subscriptions::nearest_strike_index(view.rows.iter().map(|r| r.strike), s)
+            .and_then(|i| view.rows.get(i).map(|r| r.strike))
+    });
+    let label = labels(info, expiry.expiry.min(today()))
+        .into_iter()
+        .find(|l| l.date == expiry.expiry);
+    let expiry_label = label.unwrap_or_else(|| ExpiryLabel {
+        date: expiry.expiry,
+        kind: expiry.flag,
+        position: "expired",
+        label: format!("{} {} (expired)", info.name, expiry.expiry),
+        lot_size: expiry.lot_size,
+        strike_step: expiry.strike_step,
+    });
+    let as_of = (view.as_of_ns > 0)
+        .then(|| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(view.as_of_ns)).ok())
+        .flatten()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        });
+    Ok(Json(LiveChain {
+        underlying: view.underlying,
+        expiry: expiry_label,
+        spot,
+        forward: greeks.as_ref().map(|g| g.forward),
+        atm_strike,
+        lot_size: view.lot_size,
+        strike_step: view.strike_step,
+        seq: view.seq,
+        as_of,
+        greeks: greeks.as_deref().cloned(),
+        strikes: view
+            .rows
+            .into_iter()
+            .map(|row| LiveStrike {
+                strike: row.strike,
+                call: contract(row.call),
+                put: contract(row.put),
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,286 @@
+//! One feed connection: connect, subscribe what it carries, read until something goes
+//! wrong, back off, reconnect, resubscribe, for as long as the server runs.
+//!
+//! The reader never does heavy work: a frame is stamped and handed to the market's
+//! ingest task, so pings keep being answered (tungstenite answers them while the stream
+//! is polled) and Dhan never sees us as a dead client. Its own inactivity deadline
+//! catches a feed that has silently stalled.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::{LiveFeedConfig, SubscriptionPlan};
+use crate::feed::dhan::codec::decode_frame;
+use crate::feed::dhan::disconnect::{DisconnectReason, ReconnectPolicy};
+use crate::feed::dhan::packet::PacketBody;
+use crate::feed::dhan::requests::{FeedMode, FeedRequest, subscribe_batches, unsubscribe_batches};
+use crate::feed::event::{FeedEvent, FeedPayload, now_ns};
+use crate::feed::status::{ConnectionState, FeedStatus};
+use crate::instruments::InstrumentKey;
+
+type FeedSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long connecting (TCP, TLS and the upgrade) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a polite close may take before the socket is simply dropped (a close on a
+/// dead socket can hang: `dhanhq.md` §10.2).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub(super) struct Connection {
+    pub id: usize,
+    pub config: Arc<LiveFeedConfig>,
+    pub status: Arc<FeedStatus>,
+    pub events: mpsc::Sender<FeedEvent>,
+    pub plan: watch::Receiver<Arc<SubscriptionPlan>>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Why a session ended.
+enum SessionEnd {
+    Shutdown,
+    /// Retry after the usual backoff; `got_data` resets the backoff.
+    Retry {
+        error: String,
+        got_data: bool,
+    },
+    /// Dhan said we are over its limits: wait the longest backoff.
+    BackOffHard {
+        error: String,
+    },
+    /// Dhan refused the credentials: stop.
+    AuthFailed {
+        reason: String,
+    },
+}
+
+impl Connection {
+    pub async fn run(mut self) {
+        let mut attempt = 0u32;
+        loop {
+            if *self.shutdown.borrow() {
+                break;
+            }
+            self.set_state(ConnectionState::Connecting);
+            let end = match self.connect().await {
+                Ok(socket) => self.session(socket).await,
+                Err(end) => end,
+            };
+            let (error, delay) = match end {
+                SessionEnd::Shutdown => break,
+                SessionEnd::AuthFailed { reason } => {
+                    tracing::error!(connection = self.id, %reason, "Dhan refused the feed credentials; not reconnecting");
+                    self.set_state(ConnectionState::AuthFailed { reason });
+                    // Stay parked until shutdown: retrying a refused token only gets the
+                    // account blocked.
+                    let _ = crate::shutdown::stopped(&mut self.shutdown).await;
+                    return;
+                }
+                SessionEnd::Retry { error, got_data } => {
+                    if got_data {
+                        attempt = 0;
+                    }
+                    let delay = self.config.backoff.delay(attempt);
+                    attempt = attempt.saturating_add(1);
+                    (error, delay)
+                }
+                SessionEnd::BackOffHard { error } => {
+                    attempt = attempt.saturating_add(1);
+                    (error, self.config.backoff.max)
+                }
+            };
+            tracing::warn!(connection = self.id, %error, retry_in_ms = delay.as_millis(), "feed connection lost");
+            let retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+            self.status.update_connection(self.id, |c| {
+                c.state = ConnectionState::BackingOff {
+                    attempt,
+                    retry_in_ms,
+                };
+                c.reconnects += 1;
+                c.last_error = Some(error);
+            });
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                _ = crate::shutdown::stopped(&mut self.shutdown) => break,
+            }
+        }
+        self.set_state(ConnectionState::Stopped);
+    }
+
+    fn set_state(&self, state: ConnectionState) {
+        self.status.update_connection(self.id, |c| c.state = state);
+    }
+
+    async fn connect(&self) -> Result<FeedSocket, SessionEnd> {
+        let url = self.config.connect_url();
+        let connecting = tokio_tungstenite::connect_async(url.as_str());
+        match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+            Ok(Ok((socket, _response))) => Ok(socket),
+            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
+                let status = response.status().as_u16();
+                Err(match status {
+                    401 | 403 => SessionEnd::AuthFailed {
+                        reason: format!("feed handshake refused with HTTP {status}"),
+                    },
+                    // Too-fast reconnects or a blocked client (reference §10.3).
+                    429 => SessionEnd::BackOffHard {
+                        error: "feed handshake answered HTTP 429".into(),
+                    },
+                    _ => SessionEnd::Retry {
+                        error: format!("feed handshake answered HTTP {status}"),
+                        got_data: false,
+                    },
+                })
+            }
+            // The error text of a failed connect can include the URL, which holds the
+            // token: report only the kind of failure.
+            Ok(Err(error)) => Err(SessionEnd::Retry {
+                error: connect_error_kind(&error).into(),
+                got_data: false,
+            }),
+            Err(_) => Err(SessionEnd::Retry {
+                error: "connect timed out".into(),
+                got_data: false,
+            }),
+        }
+    }
+
+    async fn session(&mut self, mut socket: FeedSocket) -> SessionEnd {
+        self.set_state(ConnectionState::Connected {
+            since_ms: now_ns() / 1_000_000,
+        });
+        tracing::info!(connection = self.id, "feed connected");
+        let mut subscribed = SubscriptionPlan::new();
+        let mut got_data = false;
+        loop {
+            let desired = self.plan.borrow_and_update().clone();
+            if let Err(error) = sync_subscriptions(&mut socket, &mut subscribed, &desired).await {
+                return SessionEnd::Retry { error, got_data };
+            }
+            tokio::select! {
+                message = tokio::time::timeout(self.config.inactivity_timeout, socket.next()) => {
+                    let message = match message {
+                        Err(_) => return SessionEnd::Retry {
+                            error: format!("no message for {:?}: feed stalled", self.config.inactivity_timeout),
+                            got_data,
+                        },
+                        Ok(None) => return SessionEnd::Retry { error: "feed closed the connection".into(), got_data },
+                        Ok(Some(Err(error))) => return SessionEnd::Retry { error: error.to_string(), got_data },
+                        Ok(Some(Ok(message))) => message,
+                    };
+                    match message {
+                        Message::Binary(frame) => {
+                            if let Some(end) = disconnect_in(&frame) {
+                                return end;
+                            }
+                            got_data = true;
+                            let event = FeedEvent { received_at_ns: now_ns(), payload: FeedPayload::Frame(frame) };
+                            if self.events.send(event).await.is_err() {
+                                return SessionEnd::Shutdown;
+                            }
+                        }
+                        Message::Close(frame) => {
+                            let error = frame.map_or_else(|| "feed sent close".into(), |f| format!("feed sent close {}: {}", f.code, f.reason));
+                            return SessionEnd::Retry { error, got_data };
+                        }
+                        // Pings are answered by tungstenite while we keep polling; text
+                        // frames are not part of the v2 feed.
+                        _ => {}
+                    }
+                }
+                changed = self.plan.changed() => if changed.is_err() { return SessionEnd::Shutdown },
+                _ = crate::shutdown::stopped(&mut self.shutdown) => {
+                    let goodbye = async {
+                        let _ = socket.send(Message::text(FeedRequest::Disconnect.to_json())).await;
+                        let _ = socket.close(None).await;
+                    };
+                    let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
+                    return SessionEnd::Shutdown;
+                }
+            }
+        }
+    }
+}
+
+/// A code-50 packet in `frame`, turned into what to do about it.
+fn disconnect_in(frame: &[u8]) -> Option<SessionEnd> {
+    let reason = decode_frame(frame).find_map(|packet| match packet {
+        Ok(packet) => match packet.body {
+            PacketBody::Disconnect { reason } => Some(reason),
+            _ => None,
+        },
+        Err(_) => None,
+    })?;
+    let reason = DisconnectReason::from_code(reason);
+    let error = format!(
+        "Dhan disconnected the feed: {} ({})",
+        reason.description(),
+        reason.code()
+    );
+    Some(match reason.policy() {
+        ReconnectPolicy::StopAuthFailure => SessionEnd::AuthFailed { reason: error },
+        ReconnectPolicy::BackOffHard | ReconnectPolicy::ShrinkSubscriptions => {
+            SessionEnd::BackOffHard { error }
+        }
+        ReconnectPolicy::Retry => SessionEnd::Retry {
+            error,
+            got_data: false,
+        },
+    })
+}
+
+/// Brings the connection's subscriptions from `subscribed` to `desired`: unsubscribes
+/// first (so the connection never holds more than its limit), then subscribes, in
+/// messages of at most 100 instruments.
+async fn sync_subscriptions(
+    socket: &mut FeedSocket,
+    subscribed: &mut SubscriptionPlan,
+    desired: &SubscriptionPlan,
+) -> Result<(), String> {
+    if subscribed == desired {
+        return Ok(());
+    }
+    let mut requests = Vec::new();
+    for mode in [FeedMode::Ticker, FeedMode::Quote, FeedMode::Full] {
+        let leaving: Vec<InstrumentKey> = subscribed
+            .iter()
+            .filter(|(key, m)| **m == mode && desired.get(key) != Some(&mode))
+            .map(|(key, _)| *key)
+            .collect();
+        requests.extend(unsubscribe_batches(mode, &leaving));
+    }
+    for mode in [FeedMode::Ticker, FeedMode::Quote, FeedMode::Full] {
+        let joining: BTreeSet<InstrumentKey> = desired
+            .iter()
+            .filter(|(key, m)| **m == mode && subscribed.get(key) != Some(&mode))
+            .map(|(key, _)| *key)
+            .collect();
+        let joining: Vec<InstrumentKey> = joining.into_iter().collect();
+        requests.extend(subscribe_batches(mode, &joining));
+    }
+    for request in requests {
+        socket
+            .send(Message::text(request.to_json()))
+            .await
+            .map_err(|e| format!("sending subscriptions: {e}"))?;
+    }
+    subscribed.clone_from(desired);
+    Ok(())
+}
+
+fn connect_error_kind(error: &tokio_tungstenite::tungstenite::Error) -> &'static str {
+    use tokio_tungstenite::tungstenite::Error;
+    match error {
+        Error::Io(_) => "could not connect to the feed (I/O error)",
+        Error::Tls(_) => "TLS handshake with the feed failed",
+        Error::Url(_) => "the feed URL is invalid",
+        Error::Protocol(_) => "WebSocket handshake with the feed failed",
+        _ => "could not connect to the feed",
+    }
+}

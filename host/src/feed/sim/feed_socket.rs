@@ -1,0 +1,243 @@
+//! The simulator's feed WebSocket: Dhan's v2 query-string auth, JSON subscribe
+//! requests, binary packets out (one per message unless stacking is on), pings every
+//! 10 s, and Dhan's code-50 disconnects for bad credentials, over-limit subscriptions
+//! and malformed requests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use futures_util::SinkExt;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::connections::Control;
+use super::server::SimShared;
+use super::tick::snapshot_packets;
+use crate::feed::dhan::codec::encode_packet;
+use crate::feed::dhan::packet::{Packet, PacketBody};
+use crate::feed::dhan::requests::{FeedMode, FeedRequest, MAX_INSTRUMENTS_PER_MESSAGE};
+use crate::instruments::{ExchangeSegment, InstrumentKey};
+
+/// Dhan's per-connection instrument limit.
+const MAX_INSTRUMENTS_PER_CONNECTION: usize = 5_000;
+/// Dhan pings every 10 s.
+const PING_EVERY: Duration = Duration::from_secs(10);
+/// Largest stacked message when stacking is on.
+const STACK_LIMIT: usize = 16 << 10;
+
+/// The v2 query string: `version=2&token=…&clientId=…&authType=2`.
+#[derive(Debug, Deserialize)]
+pub struct FeedQuery {
+    version: Option<String>,
+    token: Option<String>,
+    #[serde(rename = "clientId")]
+    client_id: Option<String>,
+}
+
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    Query(query): Query<FeedQuery>,
+    State(shared): State<Arc<SimShared>>,
+) -> Response {
+    shared.connections.count_attempt();
+    // Like Dhan, the upgrade itself always succeeds; a refusal comes as a packet.
+    ws.read_buffer_size(4 << 10)
+        .on_upgrade(move |socket| session(socket, query, shared))
+}
+
+/// Which reason code Dhan would refuse these credentials with, if any.
+fn refusal(query: &FeedQuery, shared: &SimShared) -> Option<u16> {
+    let credentials = &shared.config.credentials;
+    if query.version.as_deref() != Some("2") {
+        return Some(814);
+    }
+    if query.client_id.as_deref() != Some(credentials.client_id()) {
+        return Some(810);
+    }
+    if query.token.as_deref() != Some(credentials.access_token()) {
+        return Some(809);
+    }
+    if shared.token_expired.load(Ordering::SeqCst) {
+        return Some(807);
+    }
+    None
+}
+
+fn disconnect_packet(reason: u16) -> Vec<u8> {
+    let mut out = Vec::new();
+    let packet = Packet {
+        key: InstrumentKey::new(ExchangeSegment::IdxI, 0),
+        body: PacketBody::Disconnect { reason },
+    };
+    encode_packet(&packet, &mut out);
+    out
+}
+
+async fn refuse(mut socket: WebSocket, reason: u16) {
+    let _ = socket
+        .send(Message::Binary(disconnect_packet(reason).into()))
+        .await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+/// Subscribed modes of one instrument, as a bit set (Dhan allows several at once).
+#[derive(Debug, Clone, Copy, Default)]
+struct Modes(u8);
+
+impl Modes {
+    const ALL: [FeedMode; 3] = [FeedMode::Ticker, FeedMode::Quote, FeedMode::Full];
+
+    fn bit(mode: FeedMode) -> u8 {
+        match mode {
+            FeedMode::Ticker => 1,
+            FeedMode::Quote => 2,
+            FeedMode::Full => 4,
+        }
+    }
+
+    fn iter(self) -> impl Iterator<Item = FeedMode> {
+        Self::ALL
+            .into_iter()
+            .filter(move |m| self.0 & Self::bit(*m) != 0)
+    }
+}
+
+async fn session(mut socket: WebSocket, query: FeedQuery, shared: Arc<SimShared>) {
+    if let Some(reason) = refusal(&query, &shared) {
+        refuse(socket, reason).await;
+        return;
+    }
+    let (id, mut control) = shared.connections.register();
+    let mut ticks = shared.ticks.subscribe();
+    let mut subscriptions: HashMap<InstrumentKey, Modes> = HashMap::new();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let end = loop {
+        tokio::select! {
+            message = socket.recv() => {
+                let text = match message {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
+                    Some(Ok(_)) => continue,
+                };
+                match FeedRequest::parse(text.as_str()) {
+                    Ok(FeedRequest::Subscribe { mode, instruments }) => {
+                        let new = instruments.iter().filter(|k| !subscriptions.contains_key(k)).count();
+                        if subscriptions.len() + new > MAX_INSTRUMENTS_PER_CONNECTION {
+                            break Some(Control::Disconnect(804));
+                        }
+                        let mut out = Vec::new();
+                        {
+                            let market = shared.market.lock();
+                            for key in &instruments {
+                                let modes = subscriptions.entry(*key).or_default();
+                                modes.0 |= Modes::bit(mode);
+                                if let Some(quote) = market.quote(key) {
+                                    snapshot_packets(key, quote, mode, &mut out);
+                                }
+                            }
+                        }
+                        if send_packets(&mut socket, out.iter().map(Vec::as_slice), shared.config.stack_packets).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Ok(FeedRequest::Unsubscribe { mode, instruments }) => {
+                        for key in &instruments {
+                            if let Some(modes) = subscriptions.get_mut(key) {
+                                modes.0 &= !Modes::bit(mode);
+                                if modes.0 == 0 {
+                                    subscriptions.remove(key);
+                                }
+                            }
+                        }
+                    }
+                    Ok(FeedRequest::Disconnect) => break None,
+                    Err(error) => {
+                        tracing::debug!(%error, max = MAX_INSTRUMENTS_PER_MESSAGE, "simulator refused a feed request");
+                        break Some(Control::Disconnect(814));
+                    }
+                }
+            }
+            batch = ticks.recv() => {
+                let batch = match batch {
+                    Ok(batch) => batch,
+                    // A slow reader misses ticks rather than holding memory for them.
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => break None,
+                };
+                if batch.is_empty() || subscriptions.is_empty() {
+                    continue;
+                }
+                let mut packets: Vec<&[u8]> = Vec::new();
+                if batch.len() < subscriptions.len() {
+                    for key in batch.keys() {
+                        if let Some(modes) = subscriptions.get(key) {
+                            for mode in modes.iter() {
+                                packets.extend(batch.packets(key, mode));
+                            }
+                        }
+                    }
+                } else {
+                    for (key, modes) in &subscriptions {
+                        for mode in modes.iter() {
+                            packets.extend(batch.packets(key, mode));
+                        }
+                    }
+                }
+                if send_packets(&mut socket, packets.into_iter(), shared.config.stack_packets).await.is_err() {
+                    break None;
+                }
+            }
+            command = control.recv() => break command,
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    shared.connections.remove(id);
+    match end {
+        Some(Control::Disconnect(reason)) => refuse(socket, reason).await,
+        // Dropped without a close frame, as a dead network would.
+        Some(Control::Abort) => drop(socket),
+        None => {
+            let _ = socket.send(Message::Close(None)).await;
+        }
+    }
+}
+
+/// Sends packets one per message, or stacked into messages of up to [`STACK_LIMIT`].
+async fn send_packets<'a>(
+    socket: &mut WebSocket,
+    packets: impl Iterator<Item = &'a [u8]>,
+    stack: bool,
+) -> Result<(), axum::Error> {
+    let mut pending = Vec::new();
+    let mut any = false;
+    for packet in packets {
+        any = true;
+        if !stack {
+            socket.feed(Message::Binary(packet.to_vec().into())).await?;
+            continue;
+        }
+        if pending.len() + packet.len() > STACK_LIMIT && !pending.is_empty() {
+            socket
+                .feed(Message::Binary(std::mem::take(&mut pending).into()))
+                .await?;
+        }
+        pending.extend_from_slice(packet);
+    }
+    if !pending.is_empty() {
+        socket.feed(Message::Binary(pending.into())).await?;
+    }
+    if any {
+        socket.flush().await?;
+    }
+    Ok(())
+}

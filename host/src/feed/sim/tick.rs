@@ -1,0 +1,217 @@
+//! The simulator's clock: every tick the market moves, and the changed instruments are
+//! encoded once per mode into a [`TickBatch`] that every connection picks its packets
+//! from. Encoding once per tick, not once per subscriber, keeps many connections cheap.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::model::{SimMarket, SimQuote};
+use super::server::SimShared;
+use crate::feed::dhan::codec::encode_packet;
+use crate::feed::dhan::packet::{
+    DepthLevel, Full, OpenInterest, Packet, PacketBody, PrevClose, Quote, Ticker,
+};
+use crate::feed::dhan::requests::FeedMode;
+use crate::instruments::{ExchangeSegment, InstrumentKey};
+
+/// Dhan's feed sends trade times as IST wall-clock seconds (reference `dhanhq.md`
+/// §10.8); so does the simulator.
+pub const IST_OFFSET_SECS: i64 = 19_800;
+
+/// One tick's packets: for each changed instrument, its Ticker, Quote, OI and Full
+/// packets as byte ranges of one buffer.
+#[derive(Debug, Default)]
+pub struct TickBatch {
+    buf: Vec<u8>,
+    entries: HashMap<InstrumentKey, EncodedInstrument>,
+}
+
+#[derive(Debug, Clone)]
+struct EncodedInstrument {
+    ticker: Range<usize>,
+    quote: Range<usize>,
+    oi: Range<usize>,
+    full: Range<usize>,
+}
+
+impl TickBatch {
+    fn build(market: &SimMarket, keys: &[InstrumentKey]) -> Self {
+        let mut batch = Self::default();
+        for key in keys {
+            let Some(quote) = market.quote(key) else {
+                continue;
+            };
+            let range = |body: PacketBody, buf: &mut Vec<u8>| {
+                let start = buf.len();
+                encode_packet(&Packet { key: *key, body }, buf);
+                start..buf.len()
+            };
+            let encoded = EncodedInstrument {
+                ticker: range(ticker(quote), &mut batch.buf),
+                quote: range(quote_body(quote), &mut batch.buf),
+                oi: range(oi(quote), &mut batch.buf),
+                full: range(full(quote), &mut batch.buf),
+            };
+            batch.entries.insert(*key, encoded);
+        }
+        batch
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &InstrumentKey> {
+        self.entries.keys()
+    }
+
+    /// The packets a subscriber in `mode` gets for `key` this tick.
+    pub fn packets(&self, key: &InstrumentKey, mode: FeedMode) -> Vec<&[u8]> {
+        let Some(e) = self.entries.get(key) else {
+            return Vec::new();
+        };
+        let ranges: &[&Range<usize>] = match effective_mode(key, mode) {
+            FeedMode::Ticker => &[&e.ticker],
+            FeedMode::Quote => &[&e.quote, &e.oi],
+            FeedMode::Full => &[&e.full],
+        };
+        ranges
+            .iter()
+            .filter_map(|r| self.buf.get((*r).clone()))
+            .collect()
+    }
+}
+
+/// Indices have no depth or OI: a Full subscription to an index gets Quote packets.
+fn effective_mode(key: &InstrumentKey, mode: FeedMode) -> FeedMode {
+    if key.segment == ExchangeSegment::IdxI && mode == FeedMode::Full {
+        FeedMode::Quote
+    } else {
+        mode
+    }
+}
+
+/// What a new subscription gets at once: the previous close (Dhan sends it on every
+/// subscribe) and the current state in the subscribed mode.
+pub fn snapshot_packets(
+    key: &InstrumentKey,
+    quote: &SimQuote,
+    mode: FeedMode,
+    out: &mut Vec<Vec<u8>>,
+) {
+    let mut push = |body: PacketBody| {
+        let mut buf = Vec::new();
+        encode_packet(&Packet { key: *key, body }, &mut buf);
+        out.push(buf);
+    };
+    push(PacketBody::PrevClose(PrevClose {
+        close: quote.prev_close as f32,
+        oi: saturate(quote.prev_oi),
+    }));
+    match effective_mode(key, mode) {
+        FeedMode::Ticker => push(ticker(quote)),
+        FeedMode::Quote => {
+            push(quote_body(quote));
+            if key.segment != ExchangeSegment::IdxI {
+                push(oi(quote));
+            }
+        }
+        FeedMode::Full => push(full(quote)),
+    }
+}
+
+/// Moves the market every tick and broadcasts the encoded changes.
+pub async fn run(shared: Arc<SimShared>, mut shutdown: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(shared.config.tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = crate::shutdown::stopped(&mut shutdown) => return,
+        }
+        let batch = {
+            let mut market = shared.market.lock();
+            let changed = market.step(shared.config.tick).to_vec();
+            TickBatch::build(&market, &changed)
+        };
+        // No subscribers is fine: nobody is connected yet.
+        let _ = shared.ticks.send(Arc::new(batch));
+    }
+}
+
+fn wire_time(utc_secs: i64) -> u32 {
+    u32::try_from(utc_secs + IST_OFFSET_SECS).unwrap_or(0)
+}
+
+fn saturate(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the wire carries float32 prices"
+)]
+fn wire_price(value: f64) -> f32 {
+    value as f32
+}
+
+fn ticker(q: &SimQuote) -> PacketBody {
+    PacketBody::Ticker(Ticker {
+        ltp: wire_price(q.ltp),
+        ltt: wire_time(q.ltt),
+    })
+}
+
+fn oi(q: &SimQuote) -> PacketBody {
+    PacketBody::Oi(OpenInterest { oi: saturate(q.oi) })
+}
+
+fn quote_body(q: &SimQuote) -> PacketBody {
+    PacketBody::Quote(Quote {
+        ltp: wire_price(q.ltp),
+        ltq: u16::try_from(q.ltq).unwrap_or(u16::MAX),
+        ltt: wire_time(q.ltt),
+        atp: wire_price(q.atp),
+        volume: saturate(q.volume),
+        total_sell_qty: saturate(q.total_sell_qty),
+        total_buy_qty: saturate(q.total_buy_qty),
+        open: wire_price(q.open),
+        close: wire_price(q.close),
+        high: wire_price(q.high),
+        low: wire_price(q.low),
+    })
+}
+
+fn full(q: &SimQuote) -> PacketBody {
+    PacketBody::Full(Full {
+        ltp: wire_price(q.ltp),
+        ltq: u16::try_from(q.ltq).unwrap_or(u16::MAX),
+        ltt: wire_time(q.ltt),
+        atp: wire_price(q.atp),
+        volume: saturate(q.volume),
+        total_sell_qty: saturate(q.total_sell_qty),
+        total_buy_qty: saturate(q.total_buy_qty),
+        oi: saturate(q.oi),
+        oi_day_high: saturate(q.oi_day_high),
+        oi_day_low: saturate(q.oi_day_low),
+        open: wire_price(q.open),
+        close: wire_price(q.close),
+        high: wire_price(q.high),
+        low: wire_price(q.low),
+        depth: q.depth.map(|level| DepthLevel {
+            bid_qty: level.bid_qty,
+            ask_qty: level.ask_qty,
+            bid_orders: level.bid_orders,
+            ask_orders: level.ask_orders,
+            bid_price: wire_price(level.bid_price),
+            ask_price: wire_price(level.ask_price),
+        }),
+    })
+}

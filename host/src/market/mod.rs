@@ -1,0 +1,17 @@
+//! The market: live state of every tracked instrument arranged as option chains
+//! ([`state`], [`book`], [`view`]), fed by the ingest task ([`ingest`]) from the feed and
+//! from REST snapshots ([`seed`]), and steering the feed's subscriptions toward the
+//! money ([`subscriptions`]).
+//!
+//! The market sits above the feed (it consumes packets and drives subscriptions) and
+//! below the plugins (which compute Greeks on its chains).
+
+pub mod book;
+pub mod ingest;
+pub mod seed;
+pub mod state;
+pub mod subscriptions;
+pub mod view;
+
+pub use state::MarketState;
+pub use view::{ChainId, ChainView};

@@ -1,0 +1,409 @@
+//! Live market state: the latest [`InstrumentBook`] of every instrument the registry
+//! knows, arranged as (underlying, expiry) chains, each with a sequence number that
+//! increases on every change and a watch channel that announces it.
+//!
+//! One ingest task writes (a frame at a time, under one write lock, so readers never see
+//! half a frame); the API and the Greeks workers read copies ([`ChainView`]). Instruments
+//! are found by plain indices from the registry, so applying a packet costs one hash
+//! lookup and no allocation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use time::Date;
+use tokio::sync::watch;
+
+use super::book::{InstrumentBook, PriceRules};
+use super::view::{ChainId, ChainRowView, ChainView, ContractView};
+use crate::feed::dhan::codec::decode_frame;
+use crate::feed::dhan::rest::types::OptionChainData;
+use crate::feed::event::{FeedEvent, FeedPayload};
+use crate::feed::status::FeedStatus;
+use crate::instruments::registry::InstrumentRegistry;
+use crate::instruments::{InstrumentKey, OptionRight};
+
+/// Tick of index values (indices move in paise, not in 0.05 steps).
+const INDEX_TICK: f64 = 0.01;
+
+/// Where one chain's books live and how to read its prices.
+#[derive(Debug)]
+struct ChainSlot {
+    underlying: usize,
+    expiry: usize,
+    rules: PriceRules,
+}
+
+#[derive(Debug)]
+struct ChainBooks {
+    seq: u64,
+    updated_at_ns: i64,
+    calls: Vec<InstrumentBook>,
+    puts: Vec<InstrumentBook>,
+    /// The frame number that last touched this chain, to bump `seq` once per frame.
+    touched_in: u64,
+}
+
+#[derive(Debug)]
+struct Books {
+    spots: Vec<InstrumentBook>,
+    chains: Vec<ChainBooks>,
+    frames: u64,
+}
+
+/// The market: every book, every chain's sequence, and their change notifications.
+#[derive(Debug)]
+pub struct MarketState {
+    registry: Arc<InstrumentRegistry>,
+    status: Arc<FeedStatus>,
+    /// First chain id of each underlying (chains of one underlying are contiguous).
+    chain_base: Vec<usize>,
+    chains: Vec<ChainSlot>,
+    index_keys: HashMap<InstrumentKey, usize>,
+    index_rules: PriceRules,
+    books: RwLock<Books>,
+    notify: Vec<watch::Sender<u64>>,
+}
+
+impl MarketState {
+    /// State for every chain of `registry`, all books empty. `ltt_shift_secs` is what
+    /// to subtract from the feed's trade times to get UTC.
+    pub fn new(
+        registry: Arc<InstrumentRegistry>,
+        status: Arc<FeedStatus>,
+        ltt_shift_secs: i64,
+    ) -> Self {
+        let mut chain_base = Vec::new();
+        let mut chains = Vec::new();
+        let mut chain_books = Vec::new();
+        let mut index_keys = HashMap::new();
+        for (u, info) in registry.underlyings().enumerate() {
+            chain_base.push(chains.len());
+            index_keys.insert(info.index, u);
+            for (e, expiry) in info.expiries.iter().enumerate() {
+                chains.push(ChainSlot {
+                    underlying: u,
+                    expiry: e,
+                    rules: PriceRules::new(expiry.tick_size, ltt_shift_secs),
+                });
+                let n = expiry.strikes.len();
+                chain_books.push(ChainBooks {
+                    seq: 0,
+                    updated_at_ns: 0,
+                    calls: vec![InstrumentBook::default(); n],
+                    puts: vec![InstrumentBook::default(); n],
+                    touched_in: 0,
+                });
+            }
+        }
+        let notify = chains.iter().map(|_| watch::channel(0).0).collect();
+        let books = Books {
+            spots: vec![InstrumentBook::default(); chain_base.len()],
+            chains: chain_books,
+            frames: 0,
+        };
+        Self {
+            registry,
+            status,
+            chain_base,
+            chains,
+            index_keys,
+            index_rules: PriceRules::new(INDEX_TICK, ltt_shift_secs),
+            books: RwLock::new(books),
+            notify,
+        }
+    }
+
+    pub fn registry(&self) -> &Arc<InstrumentRegistry> {
+        &self.registry
+    }
+
+    pub fn status(&self) -> &Arc<FeedStatus> {
+        &self.status
+    }
+
+    /// Applies one feed event; returns how many packets changed a book.
+    pub fn apply_event(&self, event: &FeedEvent) -> usize {
+        match &event.payload {
+            FeedPayload::Frame(frame) => self.apply_frame(frame, event.received_at_ns),
+            FeedPayload::OptionChain {
+                underlying,
+                expiry,
+                data,
+            } => usize::from(self.apply_option_chain(
+                *underlying,
+                *expiry,
+                data,
+                event.received_at_ns,
+            )),
+        }
+    }
+
+    /// Decodes one frame and applies every packet in it; bad packets are counted and
+    /// skipped, packets for instruments we do not track are counted and ignored.
+    pub fn apply_frame(&self, frame: &[u8], received_at_ns: i64) -> usize {
+        self.status.record_frame(received_at_ns);
+        let mut touched = Vec::new();
+        let mut applied = 0;
+        {
+            let mut books = self.books.write();
+            books.frames += 1;
+            let frame_no = books.frames;
+            for packet in decode_frame(frame) {
+                let packet = match packet {
+                    Ok(packet) => packet,
+                    Err(error) => {
+                        self.status.record_decode_error(error.kind());
+                        continue;
+                    }
+                };
+                self.status.record_packet(&packet.body);
+                if let Some(location) = self.registry.locate(&packet.key) {
+                    let chain = self.chain_id(location.underlying, location.expiry);
+                    let Some(slot) = self.chains.get(chain) else {
+                        continue;
+                    };
+                    let Some(books_of_chain) = books.chains.get_mut(chain) else {
+                        continue;
+                    };
+                    let side = match location.right {
+                        OptionRight::Call => &mut books_of_chain.calls,
+                        OptionRight::Put => &mut books_of_chain.puts,
+                    };
+                    let Some(book) = side.get_mut(location.strike) else {
+                        continue;
+                    };
+                    if book.apply(&packet.body, &slot.rules, received_at_ns) {
+                        applied += 1;
+                        touch(
+                            books_of_chain,
+                            chain,
+                            frame_no,
+                            received_at_ns,
+                            &mut touched,
+                        );
+                    }
+                } else if let Some(&u) = self.index_keys.get(&packet.key) {
+                    let Some(spot) = books.spots.get_mut(u) else {
+                        continue;
+                    };
+                    if spot.apply(&packet.body, &self.index_rules, received_at_ns) {
+                        applied += 1;
+                        for chain in self.chains_of(u) {
+                            if let Some(c) = books.chains.get_mut(chain) {
+                                touch(c, chain, frame_no, received_at_ns, &mut touched);
+                            }
+                        }
+                    }
+                } else if !matches!(
+                    packet.body,
+                    crate::feed::dhan::packet::PacketBody::Disconnect { .. }
+                        | crate::feed::dhan::packet::PacketBody::MarketStatus
+                ) {
+                    self.status.record_unknown_instrument();
+                }
+            }
+        }
+        self.announce(&touched);
+        applied
+    }
+
+    /// Applies a REST option chain to its books (see [`InstrumentBook::apply_rest`]) and
+    /// the spot, if the feed has not given one yet. Returns whether the chain is known.
+    pub fn apply_option_chain(
+        &self,
+        underlying: InstrumentKey,
+        expiry: Date,
+        data: &OptionChainData,
+        received_at_ns: i64,
+    ) -> bool {
+        let Some(&u) = self.index_keys.get(&underlying) else {
+            return false;
+        };
+        let Some(info) = self.registry.underlyings().nth(u) else {
+            return false;
+        };
+        let Some(e) = info.expiries.iter().position(|x| x.expiry == expiry) else {
+            return false;
+        };
+        let Some(expiry_info) = info.expiries.get(e) else {
+            return false;
+        };
+        let chain = self.chain_id(u, e);
+        let mut touched = Vec::new();
+        {
+            let mut books = self.books.write();
+            books.frames += 1;
+            let frame_no = books.frames;
+            if let Some(spot) = books.spots.get_mut(u) {
+                if spot.feed_updated_ns == 0 && data.last_price.is_finite() && data.last_price > 0.0
+                {
+                    spot.ltp = data.last_price;
+                }
+            }
+            let Some(chain_books) = books.chains.get_mut(chain) else {
+                return false;
+            };
+            for (strike_text, sides) in &data.oc {
+                let Ok(strike) = strike_text.parse::<f64>() else {
+                    continue;
+                };
+                let Some(row) = expiry_info
+                    .strikes
+                    .iter()
+                    .position(|r| (r.strike - strike).abs() < 1e-6)
+                else {
+                    self.status.record_unknown_instrument();
+                    continue;
+                };
+                if let (Some(side), Some(book)) = (&sides.ce, chain_books.calls.get_mut(row)) {
+                    book.apply_rest(side);
+                }
+                if let (Some(side), Some(book)) = (&sides.pe, chain_books.puts.get_mut(row)) {
+                    book.apply_rest(side);
+                }
+            }
+            touch(chain_books, chain, frame_no, received_at_ns, &mut touched);
+            for other in self.chains_of(u) {
+                // The spot may have moved: every chain of the underlying sees it.
+                if let Some(c) = books.chains.get_mut(other) {
+                    touch(c, other, frame_no, received_at_ns, &mut touched);
+                }
+            }
+        }
+        self.announce(&touched);
+        true
+    }
+
+    fn chain_id(&self, underlying: usize, expiry: usize) -> usize {
+        self.chain_base
+            .get(underlying)
+            .map_or(usize::MAX, |base| base + expiry)
+    }
+
+    fn chains_of(&self, underlying: usize) -> std::ops::Range<usize> {
+        let start = self.chain_base.get(underlying).copied().unwrap_or(0);
+        let end = self
+            .chain_base
+            .get(underlying + 1)
+            .copied()
+            .unwrap_or(self.chains.len());
+        start..end
+    }
+
+    fn announce(&self, touched: &[(usize, u64)]) {
+        for &(chain, seq) in touched {
+            if let Some(sender) = self.notify.get(chain) {
+                sender.send_replace(seq);
+            }
+        }
+    }
+
+    fn locate_chain(&self, id: &ChainId) -> Option<usize> {
+        let u = self
+            .registry
+            .underlyings()
+            .position(|info| info.name == id.underlying)?;
+        let info = self.registry.underlyings().nth(u)?;
+        let e = info.expiries.iter().position(|x| x.expiry == id.expiry)?;
+        Some(self.chain_id(u, e))
+    }
+
+    /// Every chain the market tracks, in registry order.
+    pub fn chain_ids(&self) -> Vec<ChainId> {
+        self.chains
+            .iter()
+            .filter_map(|slot| {
+                let info = self.registry.underlyings().nth(slot.underlying)?;
+                let expiry = info.expiries.get(slot.expiry)?;
+                Some(ChainId {
+                    underlying: info.name.clone(),
+                    expiry: expiry.expiry,
+                })
+            })
+            .collect()
+    }
+
+    /// A receiver that sees the chain's sequence number change.
+    pub fn watch_chain(&self, id: &ChainId) -> Option<watch::Receiver<u64>> {
+        let chain = self.locate_chain(id)?;
+        self.notify.get(chain).map(watch::Sender::subscribe)
+    }
+
+    /// The underlying's last value, if known.
+    pub fn spot(&self, underlying: &str) -> Option<f64> {
+        let u = self
+            .registry
+            .underlyings()
+            .position(|info| info.name == underlying)?;
+        let ltp = self.books.read().spots.get(u)?.ltp;
+        (ltp > 0.0).then_some(ltp)
+    }
+
+    /// The underlying index's whole book.
+    pub fn underlying_book(&self, underlying: &str) -> Option<InstrumentBook> {
+        let u = self
+            .registry
+            .underlyings()
+            .position(|info| info.name == underlying)?;
+        self.books.read().spots.get(u).copied()
+    }
+
+    /// A copy of one chain as it is now.
+    pub fn chain_view(&self, id: &ChainId) -> Option<ChainView> {
+        let chain = self.locate_chain(id)?;
+        let slot = self.chains.get(chain)?;
+        let info = self.registry.underlyings().nth(slot.underlying)?;
+        let expiry = info.expiries.get(slot.expiry)?;
+        let books = self.books.read();
+        let spot = books.spots.get(slot.underlying)?;
+        let chain_books = books.chains.get(chain)?;
+        let contract = |key: Option<InstrumentKey>, book: Option<&InstrumentBook>| {
+            Some(ContractView {
+                security_id: key?.security_id,
+                segment: key?.segment,
+                book: *book?,
+            })
+        };
+        let rows = expiry
+            .strikes
+            .iter()
+            .enumerate()
+            .map(|(i, row)| ChainRowView {
+                strike: row.strike,
+                call: contract(row.call, chain_books.calls.get(i)),
+                put: contract(row.put, chain_books.puts.get(i)),
+            })
+            .collect();
+        Some(ChainView {
+            underlying: info.name.clone(),
+            expiry: expiry.expiry,
+            expiry_flag: expiry.flag,
+            lot_size: expiry.lot_size,
+            strike_step: expiry.strike_step,
+            tick_size: expiry.tick_size,
+            spot: spot.ltp,
+            seq: chain_books.seq,
+            as_of_ns: chain_books.updated_at_ns,
+            rows,
+        })
+    }
+}
+
+/// Marks a chain changed by the current frame: its sequence moves once per frame.
+fn touch(
+    chain: &mut ChainBooks,
+    id: usize,
+    frame_no: u64,
+    at_ns: i64,
+    touched: &mut Vec<(usize, u64)>,
+) {
+    chain.updated_at_ns = chain.updated_at_ns.max(at_ns);
+    if chain.touched_in != frame_no {
+        chain.touched_in = frame_no;
+        chain.seq += 1;
+        touched.push((id, chain.seq));
+    } else if let Some(last) = touched.iter_mut().rev().find(|(c, _)| *c == id) {
+        last.1 = chain.seq;
+    }
+}
