@@ -40,9 +40,11 @@ build: plugins
 run: build
 	./target/release/optionhub serve --plugins $(PLUGIN_DIR) --data $(DATA_DIR)
 
-## test: every test: host (unit + integration), plugins, example
+## test: every test: host (unit + integration), plugins, example, and the official
+## dhanhq Python SDK against the simulator (wire compatibility; needs python3)
 test: fixtures
 	$(CARGO) test --workspace
+	bash tests/dhan_sdk/run.sh target/debug/optionhub
 
 ## bench: criterion benchmarks (figures go in BENCHMARKS.md)
 bench: fixtures

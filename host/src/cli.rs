@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the DhanHQ simulator on its own (feed WebSocket, REST API, scrip master).
     Sim(SimArgs),
     /// Inspect plugins without running the server.

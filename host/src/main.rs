@@ -29,7 +29,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli
         .command
-        .unwrap_or_else(|| Command::Serve(ServeArgs::from_env()))
+        .unwrap_or_else(|| Command::Serve(Box::new(ServeArgs::from_env())))
     {
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()

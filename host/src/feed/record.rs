@@ -102,7 +102,7 @@ impl Recorder {
         };
         self.write_record(kind, event.received_at_ns, &payload)?;
         // Flush now and then so a crash loses little; the buffer absorbs the rest.
-        if self.records % 1024 == 0 {
+        if self.records.is_multiple_of(1024) {
             self.out.flush()?;
         }
         Ok(())

@@ -22,18 +22,18 @@ pub async fn run(
     mut recorder: Option<Recorder>,
 ) {
     while let Some(event) = events.recv().await {
-        if let Some(writer) = recorder.as_mut() {
-            if let Err(error) = writer.write(&event) {
-                // Losing the recording must not stop the market.
-                tracing::error!(%error, "feed recording failed; recording stopped");
-                recorder = None;
-            }
+        if let Some(writer) = recorder.as_mut()
+            && let Err(error) = writer.write(&event)
+        {
+            // Losing the recording must not stop the market.
+            tracing::error!(%error, "feed recording failed; recording stopped");
+            recorder = None;
         }
         market.apply_event(&event);
     }
-    if let Some(mut writer) = recorder {
-        if let Err(error) = writer.flush() {
-            tracing::error!(%error, "could not flush the feed recording");
-        }
+    if let Some(mut writer) = recorder
+        && let Err(error) = writer.flush()
+    {
+        tracing::error!(%error, "could not flush the feed recording");
     }
 }

@@ -235,11 +235,12 @@ impl MarketState {
             let mut books = self.books.write();
             books.frames += 1;
             let frame_no = books.frames;
-            if let Some(spot) = books.spots.get_mut(u) {
-                if spot.feed_updated_ns == 0 && data.last_price.is_finite() && data.last_price > 0.0
-                {
-                    spot.ltp = data.last_price;
-                }
+            if let Some(spot) = books.spots.get_mut(u)
+                && spot.feed_updated_ns == 0
+                && data.last_price.is_finite()
+                && data.last_price > 0.0
+            {
+                spot.ltp = data.last_price;
             }
             let Some(chain_books) = books.chains.get_mut(chain) else {
                 return false;

@@ -115,10 +115,10 @@ pub fn nearest_strike_index(strikes: impl Iterator<Item = f64>, price: f64) -> O
 /// The new centre for an underlying: unchanged while the spot is within a strike step
 /// of the old one, else the strike nearest the spot.
 pub fn recentre(old: Option<f64>, spot: f64, strikes: &[f64], step: f64) -> Option<f64> {
-    if let Some(old) = old {
-        if step <= 0.0 || (spot - old).abs() < step {
-            return Some(old);
-        }
+    if let Some(old) = old
+        && (step <= 0.0 || (spot - old).abs() < step)
+    {
+        return Some(old);
     }
     nearest_strike_index(strikes.iter().copied(), spot).and_then(|i| strikes.get(i).copied())
 }
@@ -149,12 +149,12 @@ pub async fn run_planner(
             };
             let strikes: Vec<f64> = nearest.strikes.iter().map(|r| r.strike).collect();
             let old = centres.get(&info.name).copied();
-            if let Some(centre) = recentre(old, spot, &strikes, nearest.strike_step) {
-                if old != Some(centre) {
-                    tracing::info!(underlying = %info.name, spot, centre, "subscription tiers re-centred");
-                    centres.insert(info.name.clone(), centre);
-                    changed = true;
-                }
+            if let Some(centre) = recentre(old, spot, &strikes, nearest.strike_step)
+                && old != Some(centre)
+            {
+                tracing::info!(underlying = %info.name, spot, centre, "subscription tiers re-centred");
+                centres.insert(info.name.clone(), centre);
+                changed = true;
             }
         }
         if changed {

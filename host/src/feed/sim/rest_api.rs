@@ -38,7 +38,7 @@ fn bad_input(message: &str) -> Response {
 }
 
 /// Header auth plus any fault a test asked for.
-fn check(headers: &HeaderMap, shared: &SimShared) -> Result<(), Response> {
+fn check(headers: &HeaderMap, shared: &SimShared) -> Result<(), Box<Response>> {
     let credentials = &shared.config.credentials;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let expired = shared
@@ -48,21 +48,21 @@ fn check(headers: &HeaderMap, shared: &SimShared) -> Result<(), Response> {
         || header("client-id") != Some(credentials.client_id())
         || expired
     {
-        return Err(dhan_error(
+        return Err(Box::new(dhan_error(
             StatusCode::UNAUTHORIZED,
             "Invalid_Authentication",
             "DH-901",
             "Client ID or user generated access token is invalid or expired.",
-        ));
+        )));
     }
     match *shared.rest_fault.lock() {
-        Some(RestFault::RateLimited) => Err(rate_limited()),
-        Some(RestFault::InternalError) => Err(dhan_error(
+        Some(RestFault::RateLimited) => Err(Box::new(rate_limited())),
+        Some(RestFault::InternalError) => Err(Box::new(dhan_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal_Server_Error",
             "DH-908",
             "Internal server error",
-        )),
+        ))),
         None => Ok(()),
     }
 }
@@ -76,11 +76,11 @@ fn rate_limited() -> Response {
     )
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
     serde_json::from_slice(body).map_err(|e| {
-        bad_input(&format!(
+        Box::new(bad_input(&format!(
             "Missing required fields, bad values for parameters etc.: {e}"
-        ))
+        )))
     })
 }
 
@@ -105,11 +105,11 @@ pub async fn expiry_list(
     body: Bytes,
 ) -> Response {
     if let Err(response) = check(&headers, &shared) {
-        return response;
+        return *response;
     }
     let request: ExpiryListRequest = match parse_body(&body) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let Some(name) = underlying_name(&shared, request.underlying_scrip, request.underlying_seg)
     else {
@@ -135,11 +135,11 @@ pub async fn option_chain(
     body: Bytes,
 ) -> Response {
     if let Err(response) = check(&headers, &shared) {
-        return response;
+        return *response;
     }
     let request: OptionChainRequest = match parse_body(&body) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let distinct = format!(
         "{}:{}:{}",
