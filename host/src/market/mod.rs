@@ -13,5 +13,8 @@ pub mod state;
 pub mod subscriptions;
 pub mod view;
 
+#[cfg(test)]
+mod tests;
+
 pub use state::MarketState;
 pub use view::{ChainId, ChainView};

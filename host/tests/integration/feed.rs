@@ -125,8 +125,13 @@ async fn all_five_underlyings_go_live_with_changing_chains_and_greeks() {
         .await;
     }
 
-    // Status says where the data comes from and what is subscribed.
-    let (_, status) = get_json(&format!("{base}/status")).await;
+    // Status says where the data comes from and what is subscribed; Full packets (the
+    // last tier subscribed) arrive shortly after the rest.
+    let status = eventually(Duration::from_secs(5), "full packets", async || {
+        let (_, status) = get_json(&format!("{base}/status")).await;
+        (status["feed"]["packets"]["full"].as_u64().unwrap_or(0) > 0).then_some(status)
+    })
+    .await;
     assert_eq!(status["feed"]["source"], "simulator");
     assert_eq!(status["feed"]["connected"], true);
     assert!(

@@ -173,3 +173,150 @@ async fn garbage_truncated_and_unknown_packets_are_counted_and_skipped() {
     assert_eq!(status.packets.get("ticker"), Some(&3));
     feed.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_spreads_a_plan_over_connections_within_the_limits_and_resubscribes_the_difference()
+ {
+    use optionhub::feed::dhan::requests::FeedRequest;
+    use parking_lot::Mutex;
+
+    // Each accepted connection records the instruments it holds after every request.
+    let held: Arc<Mutex<Vec<Arc<Mutex<std::collections::BTreeSet<InstrumentKey>>>>>> =
+        Arc::default();
+    let registry = held.clone();
+    let (addr, accepted) = hostile_feed(move |mut socket| {
+        let mine = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+        registry.lock().push(mine.clone());
+        async move {
+            while let Some(Ok(message)) = socket.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                match FeedRequest::parse(text.as_str()).expect("the client sends valid requests") {
+                    FeedRequest::Subscribe { instruments, .. } => mine.lock().extend(instruments),
+                    FeedRequest::Unsubscribe { instruments, .. } => {
+                        for key in instruments {
+                            mine.lock().remove(&key);
+                        }
+                    }
+                    FeedRequest::Disconnect => return,
+                }
+            }
+        }
+    })
+    .await;
+    let status = Arc::new(FeedStatus::new(FeedSource::Dhan));
+    let (events, _events_rx) = mpsc::channel(16);
+    let feed = LiveFeed::spawn(
+        LiveFeedConfig {
+            feed_url: format!("ws://{addr}/"),
+            credentials: DhanCredentials::new("client", "token"),
+            limits: FeedLimits {
+                max_connections: 2,
+                max_instruments_per_connection: 150,
+            },
+            inactivity_timeout: Duration::from_secs(30),
+            backoff: Backoff::default(),
+        },
+        status.clone(),
+        events,
+    );
+    let key = |id: u32| InstrumentKey::new(ExchangeSegment::NseFno, 40_000 + id);
+    let plan = |range: std::ops::Range<u32>| {
+        range
+            .map(|id| (key(id), FeedMode::Ticker))
+            .collect::<SubscriptionPlan>()
+    };
+    let held_now = || {
+        held.lock()
+            .iter()
+            .map(|c| c.lock().clone())
+            .collect::<Vec<_>>()
+    };
+
+    feed.set_plan(plan(0..250));
+    wait_for(
+        "250 instruments on two connections",
+        Duration::from_secs(10),
+        || {
+            held_now()
+                .iter()
+                .map(std::collections::BTreeSet::len)
+                .sum::<usize>()
+                == 250
+        },
+    )
+    .await;
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    assert!(held_now().iter().all(|c| c.len() <= 150));
+
+    // Past capacity: the rest is left out, never a third connection or an overfull one.
+    feed.set_plan(plan(0..400));
+    wait_for("both connections full", Duration::from_secs(10), || {
+        held_now().iter().all(|c| c.len() == 150)
+    })
+    .await;
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+
+    // A shift: the old ones leave, the new ones arrive, nobody else moves.
+    let before = held_now();
+    feed.set_plan(plan(100..350));
+    let wanted: std::collections::BTreeSet<InstrumentKey> = (100..350).map(key).collect();
+    wait_for("the shifted plan", Duration::from_secs(10), || {
+        let now = held_now();
+        now.iter()
+            .flatten()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            == wanted
+    })
+    .await;
+    let after = held_now();
+    for (old, new) in before.iter().zip(&after) {
+        for kept in old.intersection(&wanted) {
+            assert!(
+                new.contains(kept),
+                "an instrument that stayed kept its connection"
+            );
+        }
+    }
+    feed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_answers_the_feeds_pings() {
+    let ponged = Arc::new(AtomicU64::new(0));
+    let seen = ponged.clone();
+    let (addr, _) = hostile_feed(move |mut socket| {
+        let seen = seen.clone();
+        async move {
+            for round in 0..3u8 {
+                if socket
+                    .send(Message::Ping(vec![round].into()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                // Skip the subscription requests; wait for the matching pong.
+                while let Some(Ok(message)) = socket.next().await {
+                    if let Message::Pong(payload) = message {
+                        if payload.as_ref() == [round] {
+                            seen.fetch_add(1, Ordering::SeqCst);
+                        }
+                        break;
+                    }
+                }
+            }
+            while let Some(Ok(_)) = socket.next().await {}
+        }
+    })
+    .await;
+    let market = market();
+    let feed = client(addr, &market, Duration::from_secs(5));
+    wait_for("three pongs", Duration::from_secs(10), || {
+        ponged.load(Ordering::SeqCst) == 3
+    })
+    .await;
+    feed.shutdown().await;
+}
