@@ -180,9 +180,9 @@ async fn the_client_spreads_a_plan_over_connections_within_the_limits_and_resubs
     use optionhub::feed::dhan::requests::FeedRequest;
     use parking_lot::Mutex;
 
-    // Each accepted connection records the instruments it holds after every request.
-    let held: Arc<Mutex<Vec<Arc<Mutex<std::collections::BTreeSet<InstrumentKey>>>>>> =
-        Arc::default();
+    /// The instruments one accepted connection holds after every request.
+    type Held = Arc<Mutex<std::collections::BTreeSet<InstrumentKey>>>;
+    let held: Arc<Mutex<Vec<Held>>> = Arc::default();
     let registry = held.clone();
     let (addr, accepted) = hostile_feed(move |mut socket| {
         let mine = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
