@@ -99,21 +99,46 @@ fn underlying_name(shared: &SimShared, scrip: u32, segment: ExchangeSegment) -> 
         .map(|i| i.underlying.clone())
 }
 
+/// The underlying a request names, as Dhan's requests spell it.
+trait NamesUnderlying {
+    fn underlying(&self) -> (u32, ExchangeSegment);
+}
+
+impl NamesUnderlying for ExpiryListRequest {
+    fn underlying(&self) -> (u32, ExchangeSegment) {
+        (self.underlying_scrip, self.underlying_seg)
+    }
+}
+
+impl NamesUnderlying for OptionChainRequest {
+    fn underlying(&self) -> (u32, ExchangeSegment) {
+        (self.underlying_scrip, self.underlying_seg)
+    }
+}
+
+/// Checks the headers (and any injected fault), parses the body and finds the
+/// underlying it names: everything the REST handlers share.
+fn accept<T: serde::de::DeserializeOwned + NamesUnderlying>(
+    shared: &SimShared,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(T, String), Box<Response>> {
+    check(headers, shared)?;
+    let request: T = parse_body(body)?;
+    let (scrip, segment) = request.underlying();
+    let name = underlying_name(shared, scrip, segment)
+        .ok_or_else(|| Box::new(bad_input("unknown UnderlyingScrip")))?;
+    Ok((request, name))
+}
+
 pub async fn expiry_list(
     State(shared): State<Arc<SimShared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = check(&headers, &shared) {
-        return *response;
-    }
-    let request: ExpiryListRequest = match parse_body(&body) {
-        Ok(request) => request,
+    let (_, name) = match accept::<ExpiryListRequest>(&shared, &headers, &body) {
+        Ok(accepted) => accepted,
         Err(response) => return *response,
-    };
-    let Some(name) = underlying_name(&shared, request.underlying_scrip, request.underlying_seg)
-    else {
-        return bad_input("unknown UnderlyingScrip");
     };
     let market = shared.market.lock();
     let data = market
@@ -134,11 +159,8 @@ pub async fn option_chain(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = check(&headers, &shared) {
-        return *response;
-    }
-    let request: OptionChainRequest = match parse_body(&body) {
-        Ok(request) => request,
+    let (request, name) = match accept::<OptionChainRequest>(&shared, &headers, &body) {
+        Ok(accepted) => accepted,
         Err(response) => return *response,
     };
     let distinct = format!(
@@ -148,10 +170,6 @@ pub async fn option_chain(
     if shared.rest_limiter.check_key(&distinct).is_err() {
         return rate_limited();
     }
-    let Some(name) = underlying_name(&shared, request.underlying_scrip, request.underlying_seg)
-    else {
-        return bad_input("unknown UnderlyingScrip");
-    };
     let Ok(expiry) = parse_date(&request.expiry) else {
         return bad_input("Expiry must be YYYY-MM-DD");
     };
