@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints, FeedConfig, FeedSourceConfig,
-    LogFormat, PluginConfig, SandboxLimits, ServerConfig, TierConfig,
+    ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints, ExpiryWeekdays, FeedConfig,
+    FeedSourceConfig, LogFormat, PluginConfig, SandboxLimits, ServerConfig, TierConfig,
 };
 use crate::feed::record::ReplaySpeed;
 
@@ -69,6 +69,43 @@ pub struct SimArgs {
     /// Stack several packets per WebSocket message (the official SDK expects one).
     #[arg(long, env = "OPTIONHUB_SIM_STACK")]
     pub stack: bool,
+    #[command(flatten)]
+    pub expiries: SimExpiryArgs,
+}
+
+/// The simulator's expiry weekdays.
+#[derive(Debug, Clone, Args)]
+pub struct SimExpiryArgs {
+    /// Weekday NSE index options expire on (weekly, and the month's last for monthly).
+    #[arg(long, env = "OPTIONHUB_SIM_NSE_EXPIRY", default_value = "tuesday", value_parser = parse_weekday)]
+    pub sim_nse_expiry: time::Weekday,
+    /// Weekday BSE index options (SENSEX) expire on.
+    #[arg(long, env = "OPTIONHUB_SIM_BSE_EXPIRY", default_value = "thursday", value_parser = parse_weekday)]
+    pub sim_bse_expiry: time::Weekday,
+}
+
+impl SimExpiryArgs {
+    fn weekdays(&self) -> ExpiryWeekdays {
+        ExpiryWeekdays {
+            nse: self.sim_nse_expiry,
+            bse: self.sim_bse_expiry,
+        }
+    }
+}
+
+/// `tue`, `Tuesday`, …
+fn parse_weekday(text: &str) -> Result<time::Weekday, String> {
+    use time::Weekday::{Friday, Monday, Saturday, Sunday, Thursday, Tuesday, Wednesday};
+    let lower = text.trim().to_ascii_lowercase();
+    [
+        Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday,
+    ]
+    .into_iter()
+    .find(|day| {
+        let name = day.to_string().to_ascii_lowercase();
+        lower.len() >= 3 && name.starts_with(&lower)
+    })
+    .ok_or_else(|| format!("{text:?} is not a weekday (mon, tue, … or monday, tuesday, …)"))
 }
 
 impl SimArgs {
@@ -79,6 +116,8 @@ impl SimArgs {
         );
         config.tick = Duration::from_millis(self.tick_ms.max(1));
         config.stack_packets = self.stack;
+        let days = self.expiries.weekdays();
+        config.universe = config.universe.with_expiry_weekdays(days.nse, days.bse);
         config
     }
 }
@@ -170,6 +209,8 @@ pub struct FeedArgs {
     /// Milliseconds between the built-in simulator's ticks.
     #[arg(long, env = "OPTIONHUB_SIM_TICK_MS", default_value_t = 250)]
     pub sim_tick_ms: u64,
+    #[command(flatten)]
+    pub sim_expiries: SimExpiryArgs,
     /// Underlyings to track, comma-separated.
     #[arg(
         long,
@@ -255,6 +296,7 @@ impl ServeArgs {
             FeedSourceConfig::Simulator {
                 seed: feed_args.sim_seed,
                 tick: Duration::from_millis(feed_args.sim_tick_ms.max(1)),
+                expiry_weekdays: feed_args.sim_expiries.weekdays(),
             }
         };
         let mut feed = FeedConfig::new(source);
@@ -284,5 +326,18 @@ impl ServeArgs {
                 rate: feed_args.risk_free_rate,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_weekday;
+
+    #[test]
+    fn weekdays_parse_short_and_long() {
+        assert_eq!(parse_weekday("tue"), Ok(time::Weekday::Tuesday));
+        assert_eq!(parse_weekday("Thursday"), Ok(time::Weekday::Thursday));
+        assert!(parse_weekday("t").is_err());
+        assert!(parse_weekday("funday").is_err());
     }
 }

@@ -148,12 +148,34 @@ pub enum FeedSourceConfig {
         endpoints: DhanEndpoints,
     },
     /// The built-in simulator, started in-process on a free loopback port.
-    Simulator { seed: u64, tick: Duration },
+    Simulator {
+        seed: u64,
+        tick: Duration,
+        expiry_weekdays: ExpiryWeekdays,
+    },
     /// A recording, played back.
     Replay {
         file: PathBuf,
         speed_factor: Option<f64>,
     },
+}
+
+/// The weekdays index options expire on, per exchange (weekly series on that day,
+/// monthly on the last such day of the month). Exchanges move these by circular; the
+/// simulator follows whatever is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiryWeekdays {
+    pub nse: time::Weekday,
+    pub bse: time::Weekday,
+}
+
+impl Default for ExpiryWeekdays {
+    fn default() -> Self {
+        Self {
+            nse: time::Weekday::Tuesday,
+            bse: time::Weekday::Thursday,
+        }
+    }
 }
 
 /// Subscription tiers around the money (see `market::subscriptions`).

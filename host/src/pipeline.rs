@@ -91,10 +91,17 @@ impl MarketPipeline {
                 "scrip-master.csv",
                 feed.scrip_master_max_age,
             ),
-            FeedSourceConfig::Simulator { seed, tick } => {
+            FeedSourceConfig::Simulator {
+                seed,
+                tick,
+                expiry_weekdays,
+            } => {
                 let credentials = DhanCredentials::new("SIMULATOR", random_token());
                 let mut sim_config = SimConfig::new(*seed, credentials.clone());
                 sim_config.tick = *tick;
+                sim_config.universe = sim_config
+                    .universe
+                    .with_expiry_weekdays(expiry_weekdays.nse, expiry_weekdays.bse);
                 let sim = SimHandle::start(([127, 0, 0, 1], 0).into(), sim_config)
                     .await
                     .context("cannot start the DhanHQ simulator")?;

@@ -128,6 +128,7 @@ pub fn server_config(
     let mut feed = FeedConfig::new(FeedSourceConfig::Simulator {
         seed: 7,
         tick: std::time::Duration::from_millis(50),
+        expiry_weekdays: optionhub::config::ExpiryWeekdays::default(),
     });
     feed.backoff_initial = std::time::Duration::from_millis(100);
     feed.backoff_max = std::time::Duration::from_millis(400);

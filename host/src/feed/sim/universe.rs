@@ -55,6 +55,26 @@ pub struct SimUniverseConfig {
     pub underlyings: Vec<SimUnderlyingSpec>,
 }
 
+impl SimUniverseConfig {
+    /// The same underlyings expiring on other weekdays: NSE-traded options on `nse`,
+    /// BSE-traded ones on `bse` (weekly series on that day, monthly on the month's last).
+    #[must_use]
+    pub fn with_expiry_weekdays(mut self, nse: Weekday, bse: Weekday) -> Self {
+        for spec in &mut self.underlyings {
+            let day = if spec.fno_segment == ExchangeSegment::BseFno {
+                bse
+            } else {
+                nse
+            };
+            spec.monthly = day;
+            if spec.weekly.is_some() {
+                spec.weekly = Some(day);
+            }
+        }
+        self
+    }
+}
+
 impl Default for SimUniverseConfig {
     /// Late-2026 levels, lot sizes and expiry weekdays of the five index underlyings.
     fn default() -> Self {

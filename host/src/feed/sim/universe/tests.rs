@@ -198,3 +198,27 @@ fn strike_grid_rounds_to_the_step_and_drops_non_positive_strikes() {
     );
     assert!(strike_grid(26_000.0, 0.0, 3).is_empty());
 }
+
+#[test]
+fn expiry_weekdays_follow_the_configured_exchange_days() {
+    use time::Weekday;
+    let config =
+        SimUniverseConfig::default().with_expiry_weekdays(Weekday::Monday, Weekday::Friday);
+    let universe = build_universe(&config, time::macros::date!(2026 - 11 - 18));
+    for name in ["NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY"] {
+        assert!(
+            universe
+                .expiries(name)
+                .iter()
+                .all(|d| d.weekday() == Weekday::Monday),
+            "{name}"
+        );
+    }
+    assert!(
+        universe
+            .expiries("SENSEX")
+            .iter()
+            .all(|d| d.weekday() == Weekday::Friday)
+    );
+    assert!(!universe.expiries("SENSEX").is_empty());
+}
