@@ -13,6 +13,10 @@
 //!   WebSocket message), where the per-frame work (status counters, the write lock, the
 //!   touched-chain list, one watch notification per touched chain) is paid per packet.
 //!
+//! - `ingest/events_256x1`: the live ingest path: batches of 256 one-packet frames as the
+//!   ingest task hands them over (`apply_events`: one lock and one notification per
+//!   touched chain per batch).
+//!
 //! Throughput is in packets. Target: at least 2 million packets per second.
 #![expect(
     clippy::expect_used,
@@ -88,6 +92,24 @@ fn ingest(c: &mut Criterion) {
             })
         });
     }
+    // The ingest task's real unit: whatever queued up, up to 256 events.
+    let events: Vec<optionhub::feed::event::FeedEvent> = frames_1
+        .iter()
+        .map(|frame| optionhub::feed::event::FeedEvent {
+            received_at_ns: 3,
+            payload: optionhub::feed::event::FeedPayload::Frame(bytes::Bytes::from(frame.clone())),
+        })
+        .collect();
+    let batches: Vec<&[optionhub::feed::event::FeedEvent]> = events.chunks_exact(256).collect();
+    group.throughput(Throughput::Elements(256));
+    let mut next = 0;
+    group.bench_function("events_256x1", |b| {
+        b.iter(|| {
+            let batch = batches[next];
+            next = (next + 1) % batches.len();
+            market.apply_events(black_box(batch))
+        })
+    });
     group.finish();
 }
 

@@ -15,21 +15,27 @@ use crate::feed::record::Recorder;
 /// reader, not grow a queue without bound.
 pub const INGEST_QUEUE: usize = 8_192;
 
+/// Most events applied under one lock: enough to absorb a burst, few enough that readers
+/// never wait long.
+const BATCH: usize = 256;
+
 /// Runs until every sender is gone.
 pub async fn run(
     market: Arc<MarketState>,
     mut events: mpsc::Receiver<FeedEvent>,
     mut recorder: Option<Recorder>,
 ) {
-    while let Some(event) = events.recv().await {
+    let mut batch = Vec::with_capacity(BATCH);
+    while events.recv_many(&mut batch, BATCH).await > 0 {
         if let Some(writer) = recorder.as_mut()
-            && let Err(error) = writer.write(&event)
+            && let Err(error) = batch.iter().try_for_each(|event| writer.write(event))
         {
             // Losing the recording must not stop the market.
             tracing::error!(%error, "feed recording failed; recording stopped");
             recorder = None;
         }
-        market.apply_event(&event);
+        market.apply_events(&batch);
+        batch.clear();
     }
     if let Some(mut writer) = recorder
         && let Err(error) = writer.flush()

@@ -122,90 +122,45 @@ impl MarketState {
         &self.status
     }
 
-    /// Applies one feed event; returns how many packets changed a book.
+    /// Applies one feed event; returns how many packets (or chains) changed a book.
     pub fn apply_event(&self, event: &FeedEvent) -> usize {
-        match &event.payload {
-            FeedPayload::Frame(frame) => self.apply_frame(frame, event.received_at_ns),
-            FeedPayload::OptionChain {
-                underlying,
-                expiry,
-                data,
-            } => usize::from(self.apply_option_chain(
-                *underlying,
-                *expiry,
-                data,
-                event.received_at_ns,
-            )),
-        }
+        self.apply_events(std::slice::from_ref(event))
+    }
+
+    /// Applies events in order under one write lock and announces each touched chain
+    /// once, at its latest sequence: the ingest task hands over whatever has queued up,
+    /// so a burst costs one lock and one notification per chain, not one per frame.
+    /// Sequences still move once per frame, so they do not depend on how events were
+    /// batched (a replay reaches the same numbers).
+    pub fn apply_events(&self, events: &[FeedEvent]) -> usize {
+        self.in_batch(|books, touched| {
+            events
+                .iter()
+                .map(|event| match &event.payload {
+                    FeedPayload::Frame(frame) => {
+                        self.frame_into(books, frame, event.received_at_ns, touched)
+                    }
+                    FeedPayload::OptionChain {
+                        underlying,
+                        expiry,
+                        data,
+                    } => usize::from(self.chain_into(
+                        books,
+                        *underlying,
+                        *expiry,
+                        data,
+                        event.received_at_ns,
+                        touched,
+                    )),
+                })
+                .sum()
+        })
     }
 
     /// Decodes one frame and applies every packet in it; bad packets are counted and
     /// skipped, packets for instruments we do not track are counted and ignored.
     pub fn apply_frame(&self, frame: &[u8], received_at_ns: i64) -> usize {
-        self.status.record_frame(received_at_ns);
-        let mut touched = Vec::new();
-        let mut applied = 0;
-        {
-            let mut books = self.books.write();
-            books.frames += 1;
-            let frame_no = books.frames;
-            for packet in decode_frame(frame) {
-                let packet = match packet {
-                    Ok(packet) => packet,
-                    Err(error) => {
-                        self.status.record_decode_error(error.kind());
-                        continue;
-                    }
-                };
-                self.status.record_packet(&packet.body);
-                if let Some(location) = self.registry.locate(&packet.key) {
-                    let chain = self.chain_id(location.underlying, location.expiry);
-                    let Some(slot) = self.chains.get(chain) else {
-                        continue;
-                    };
-                    let Some(books_of_chain) = books.chains.get_mut(chain) else {
-                        continue;
-                    };
-                    let side = match location.right {
-                        OptionRight::Call => &mut books_of_chain.calls,
-                        OptionRight::Put => &mut books_of_chain.puts,
-                    };
-                    let Some(book) = side.get_mut(location.strike) else {
-                        continue;
-                    };
-                    if book.apply(&packet.body, &slot.rules, received_at_ns) {
-                        applied += 1;
-                        touch(
-                            books_of_chain,
-                            chain,
-                            frame_no,
-                            received_at_ns,
-                            &mut touched,
-                        );
-                    }
-                } else if let Some(&u) = self.index_keys.get(&packet.key) {
-                    let Some(spot) = books.spots.get_mut(u) else {
-                        continue;
-                    };
-                    if spot.apply(&packet.body, &self.index_rules, received_at_ns) {
-                        applied += 1;
-                        for chain in self.chains_of(u) {
-                            if let Some(c) = books.chains.get_mut(chain) {
-                                touch(c, chain, frame_no, received_at_ns, &mut touched);
-                            }
-                        }
-                    }
-                } else if !matches!(
-                    packet.body,
-                    crate::feed::dhan::packet::PacketBody::Disconnect { .. }
-                        | crate::feed::dhan::packet::PacketBody::MarketStatus
-                ) {
-                    self.status.record_unknown_instrument();
-                }
-            }
-        }
-        self.announce(&touched);
-        applied
+        self.in_batch(|books, touched| self.frame_into(books, frame, received_at_ns, touched))
     }
 
     /// Applies a REST option chain to its books (see [`InstrumentBook::apply_rest`]) and
@@ -216,6 +171,100 @@ impl MarketState {
         expiry: Date,
         data: &OptionChainData,
         received_at_ns: i64,
+    ) -> bool {
+        self.in_batch(|books, touched| {
+            self.chain_into(books, underlying, expiry, data, received_at_ns, touched)
+        })
+    }
+
+    /// Runs `apply` under the write lock, then announces every chain it touched.
+    fn in_batch<R>(&self, apply: impl FnOnce(&mut Books, &mut Vec<usize>) -> R) -> R {
+        let mut touched = Vec::new();
+        let (result, announce) = {
+            let mut books = self.books.write();
+            let result = apply(&mut books, &mut touched);
+            touched.sort_unstable();
+            touched.dedup();
+            let announce: Vec<(usize, u64)> = touched
+                .iter()
+                .filter_map(|&chain| Some((chain, books.chains.get(chain)?.seq)))
+                .collect();
+            (result, announce)
+        };
+        self.announce(&announce);
+        result
+    }
+
+    fn frame_into(
+        &self,
+        books: &mut Books,
+        frame: &[u8],
+        received_at_ns: i64,
+        touched: &mut Vec<usize>,
+    ) -> usize {
+        self.status.record_frame(received_at_ns);
+        let mut applied = 0;
+        books.frames += 1;
+        let frame_no = books.frames;
+        for packet in decode_frame(frame) {
+            let packet = match packet {
+                Ok(packet) => packet,
+                Err(error) => {
+                    self.status.record_decode_error(error.kind());
+                    continue;
+                }
+            };
+            self.status.record_packet(&packet.body);
+            if let Some(location) = self.registry.locate(&packet.key) {
+                let chain = self.chain_id(location.underlying, location.expiry);
+                let Some(slot) = self.chains.get(chain) else {
+                    continue;
+                };
+                let Some(books_of_chain) = books.chains.get_mut(chain) else {
+                    continue;
+                };
+                let side = match location.right {
+                    OptionRight::Call => &mut books_of_chain.calls,
+                    OptionRight::Put => &mut books_of_chain.puts,
+                };
+                let Some(book) = side.get_mut(location.strike) else {
+                    continue;
+                };
+                if book.apply(&packet.body, &slot.rules, received_at_ns) {
+                    applied += 1;
+                    touch(books_of_chain, chain, frame_no, received_at_ns, touched);
+                }
+            } else if let Some(&u) = self.index_keys.get(&packet.key) {
+                let Some(spot) = books.spots.get_mut(u) else {
+                    continue;
+                };
+                if spot.apply(&packet.body, &self.index_rules, received_at_ns) {
+                    applied += 1;
+                    for chain in self.chains_of(u) {
+                        if let Some(c) = books.chains.get_mut(chain) {
+                            touch(c, chain, frame_no, received_at_ns, touched);
+                        }
+                    }
+                }
+            } else if !matches!(
+                packet.body,
+                crate::feed::dhan::packet::PacketBody::Disconnect { .. }
+                    | crate::feed::dhan::packet::PacketBody::MarketStatus
+            ) {
+                self.status.record_unknown_instrument();
+            }
+        }
+        applied
+    }
+
+    fn chain_into(
+        &self,
+        books: &mut Books,
+        underlying: InstrumentKey,
+        expiry: Date,
+        data: &OptionChainData,
+        received_at_ns: i64,
+        touched: &mut Vec<usize>,
     ) -> bool {
         let Some(&u) = self.index_keys.get(&underlying) else {
             return false;
@@ -230,49 +279,44 @@ impl MarketState {
             return false;
         };
         let chain = self.chain_id(u, e);
-        let mut touched = Vec::new();
+        books.frames += 1;
+        let frame_no = books.frames;
+        if let Some(spot) = books.spots.get_mut(u)
+            && spot.feed_updated_ns == 0
+            && data.last_price.is_finite()
+            && data.last_price > 0.0
         {
-            let mut books = self.books.write();
-            books.frames += 1;
-            let frame_no = books.frames;
-            if let Some(spot) = books.spots.get_mut(u)
-                && spot.feed_updated_ns == 0
-                && data.last_price.is_finite()
-                && data.last_price > 0.0
-            {
-                spot.ltp = data.last_price;
-            }
-            let Some(chain_books) = books.chains.get_mut(chain) else {
-                return false;
+            spot.ltp = data.last_price;
+        }
+        let Some(chain_books) = books.chains.get_mut(chain) else {
+            return false;
+        };
+        for (strike_text, sides) in &data.oc {
+            let Ok(strike) = strike_text.parse::<f64>() else {
+                continue;
             };
-            for (strike_text, sides) in &data.oc {
-                let Ok(strike) = strike_text.parse::<f64>() else {
-                    continue;
-                };
-                let Some(row) = expiry_info
-                    .strikes
-                    .iter()
-                    .position(|r| (r.strike - strike).abs() < 1e-6)
-                else {
-                    self.status.record_unknown_instrument();
-                    continue;
-                };
-                if let (Some(side), Some(book)) = (&sides.ce, chain_books.calls.get_mut(row)) {
-                    book.apply_rest(side);
-                }
-                if let (Some(side), Some(book)) = (&sides.pe, chain_books.puts.get_mut(row)) {
-                    book.apply_rest(side);
-                }
+            let Some(row) = expiry_info
+                .strikes
+                .iter()
+                .position(|r| (r.strike - strike).abs() < 1e-6)
+            else {
+                self.status.record_unknown_instrument();
+                continue;
+            };
+            if let (Some(side), Some(book)) = (&sides.ce, chain_books.calls.get_mut(row)) {
+                book.apply_rest(side);
             }
-            touch(chain_books, chain, frame_no, received_at_ns, &mut touched);
-            for other in self.chains_of(u) {
-                // The spot may have moved: every chain of the underlying sees it.
-                if let Some(c) = books.chains.get_mut(other) {
-                    touch(c, other, frame_no, received_at_ns, &mut touched);
-                }
+            if let (Some(side), Some(book)) = (&sides.pe, chain_books.puts.get_mut(row)) {
+                book.apply_rest(side);
             }
         }
-        self.announce(&touched);
+        touch(chain_books, chain, frame_no, received_at_ns, touched);
+        for other in self.chains_of(u) {
+            // The spot may have moved: every chain of the underlying sees it.
+            if let Some(c) = books.chains.get_mut(other) {
+                touch(c, other, frame_no, received_at_ns, touched);
+            }
+        }
         true
     }
 
@@ -392,19 +436,11 @@ impl MarketState {
 }
 
 /// Marks a chain changed by the current frame: its sequence moves once per frame.
-fn touch(
-    chain: &mut ChainBooks,
-    id: usize,
-    frame_no: u64,
-    at_ns: i64,
-    touched: &mut Vec<(usize, u64)>,
-) {
+fn touch(chain: &mut ChainBooks, id: usize, frame_no: u64, at_ns: i64, touched: &mut Vec<usize>) {
     chain.updated_at_ns = chain.updated_at_ns.max(at_ns);
     if chain.touched_in != frame_no {
         chain.touched_in = frame_no;
         chain.seq += 1;
-        touched.push((id, chain.seq));
-    } else if let Some(last) = touched.iter_mut().rev().find(|(c, _)| *c == id) {
-        last.1 = chain.seq;
+        touched.push(id);
     }
 }
