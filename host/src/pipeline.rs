@@ -19,7 +19,7 @@ use crate::feed::sim::{SimConfig, SimHandle};
 use crate::feed::status::{FeedSource, FeedStatus};
 use crate::instruments::Instrument;
 use crate::instruments::registry::InstrumentRegistry;
-use crate::instruments::scrip_master::{self, Filter};
+use crate::instruments::scrip_master::{self, Filter, RefreshPlan, ScripMasterStatus, keep_fresh};
 use crate::market::MarketState;
 use crate::market::ingest::{self, INGEST_QUEUE};
 use crate::market::seed::{ChainSeeder, ChainTarget, RestStatus};
@@ -39,6 +39,8 @@ pub struct MarketPipeline {
     pub greeks: Arc<LiveGreeks>,
     pub plan: Arc<RwLock<PlanSummary>>,
     pub rest: Arc<Mutex<RestStatus>>,
+    /// Where the instruments came from, and how fresh the local copy is.
+    pub scrip_master: Arc<Mutex<ScripMasterStatus>>,
     /// The in-process simulator, when running without credentials.
     pub sim: Option<SimHandle>,
     live: Option<Arc<LiveFeed>>,
@@ -51,6 +53,7 @@ impl MarketPipeline {
         let (events, events_rx) = mpsc::channel(INGEST_QUEUE);
         let plan = Arc::new(RwLock::new(PlanSummary::default()));
         let rest = Arc::new(Mutex::new(RestStatus::default()));
+        let scrip_master = Arc::new(Mutex::new(ScripMasterStatus::default()));
         let mut tasks = Vec::new();
 
         if let FeedSourceConfig::Replay { file, speed_factor } = &feed.source {
@@ -68,11 +71,17 @@ impl MarketPipeline {
                 }
             }));
             let greeks = LiveGreeks::spawn(market.clone(), plugins, greeks_config(config));
+            *scrip_master.lock() = ScripMasterStatus {
+                source: "recording",
+                instruments: market.registry().len(),
+                ..ScripMasterStatus::default()
+            };
             return Ok(Self {
                 market,
                 greeks,
                 plan,
                 rest,
+                scrip_master,
                 sim: None,
                 live: None,
                 tasks,
@@ -129,6 +138,7 @@ impl MarketPipeline {
             scrip_master::load_or_fetch(&endpoints.scrip_master_url, &cache_file, max_age, &filter)
                 .await
                 .context("cannot load Dhan's scrip master")?;
+        *scrip_master.lock() = ScripMasterStatus::of(&loaded);
         let instruments = loaded.master.instruments;
         let recorder = match &feed.record {
             Some(path) => Some(
@@ -139,6 +149,18 @@ impl MarketPipeline {
         };
         let registry = build_registry(instruments, &feed.underlyings)?;
         let status = Arc::new(FeedStatus::new(source));
+        if max_age > Duration::ZERO {
+            tasks.push(tokio::spawn(keep_fresh(
+                RefreshPlan {
+                    url: endpoints.scrip_master_url.clone(),
+                    cache_file: cache_file.clone(),
+                    every: max_age,
+                    filter: filter.clone(),
+                },
+                registry.clone(),
+                scrip_master.clone(),
+            )));
+        }
         let market = Arc::new(MarketState::new(
             registry,
             status.clone(),
@@ -201,6 +223,7 @@ impl MarketPipeline {
             greeks,
             plan,
             rest,
+            scrip_master,
             sim,
             live: Some(live),
             tasks,

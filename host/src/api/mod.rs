@@ -8,6 +8,7 @@ use axum::Router;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::instruments::scrip_master::ScripMasterStatus;
 use crate::market::MarketState;
 use crate::market::seed::RestStatus;
 use crate::market::subscriptions::PlanSummary;
@@ -28,6 +29,7 @@ pub struct AppState {
     pub greeks: Arc<LiveGreeks>,
     pub plan: Arc<RwLock<PlanSummary>>,
     pub rest: Arc<Mutex<RestStatus>>,
+    pub scrip_master: Arc<Mutex<ScripMasterStatus>>,
     pub started: Instant,
 }
 
@@ -39,6 +41,7 @@ impl AppState {
             greeks: pipeline.greeks.clone(),
             plan: pipeline.plan.clone(),
             rest: pipeline.rest.clone(),
+            scrip_master: pipeline.scrip_master.clone(),
             started: Instant::now(),
         }
     }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::AppState;
 use crate::feed::status::FeedStatusSnapshot;
+use crate::instruments::scrip_master::ScripMasterStatus;
 use crate::market::seed::RestStatus;
 use crate::market::subscriptions::PlanSummary;
 
@@ -21,6 +22,7 @@ pub struct Status {
     pub feed: FeedStatusSnapshot,
     pub subscriptions: PlanSummary,
     pub rest: RestStatus,
+    pub scrip_master: ScripMasterStatus,
     pub instruments_tracked: usize,
     pub chains: usize,
 }
@@ -30,6 +32,7 @@ async fn status(State(state): State<AppState>) -> Json<Status> {
         feed: state.market.status().snapshot(),
         subscriptions: state.plan.read().clone(),
         rest: state.rest.lock().clone(),
+        scrip_master: state.scrip_master.lock().clone(),
         instruments_tracked: state.market.registry().len(),
         chains: state.market.chain_ids().len(),
     })

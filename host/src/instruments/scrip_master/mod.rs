@@ -12,6 +12,7 @@ mod error;
 mod fetch;
 mod filter;
 mod parse;
+mod refresh;
 mod vocabulary;
 mod write;
 
@@ -25,6 +26,7 @@ pub use error::ScripMasterError;
 pub use fetch::{LoadedMaster, MasterSource, load_or_fetch};
 pub use filter::{Filter, canonical_underlying};
 pub use parse::{BadRow, MAX_KEPT_BAD_ROWS, ParsedMaster, RowError, parse};
+pub use refresh::{RefreshPlan, ScripMasterStatus, keep_fresh};
 pub use write::{WriteError, write_detailed};
 
 /// Dhan's compact master (all segments).
