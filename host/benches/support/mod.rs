@@ -11,19 +11,15 @@
 use std::sync::Arc;
 
 use optionhub::feed::dhan::codec::encode_packet;
-use optionhub::feed::dhan::packet::{
-    DepthLevel, Full, OpenInterest, Packet, PacketBody, PrevClose, Quote, Ticker,
-};
+use optionhub::feed::dhan::packet::{Packet, PacketBody};
 use optionhub::feed::sim::model::{SimMarket, SimQuote};
 use optionhub::feed::sim::universe::{SimUniverseConfig, build_universe};
+use optionhub::feed::sim::wire::{self, full, oi, prev_close, quote, ticker};
 use optionhub::feed::status::{FeedSource, FeedStatus};
 use optionhub::instruments::registry::InstrumentRegistry;
 use optionhub::instruments::{ExchangeSegment, InstrumentKey};
 use optionhub::market::MarketState;
 use time::OffsetDateTime;
-
-/// Dhan sends trade times as IST wall-clock seconds; the market shifts them back.
-pub const IST_OFFSET_SECS: i64 = 19_800;
 
 /// The five default underlyings, every listed expiry and strike.
 pub const UNDERLYINGS: [&str; 5] = ["NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY", "SENSEX"];
@@ -38,7 +34,7 @@ pub fn sim_and_market(seed: u64, start: OffsetDateTime) -> (SimMarket, Arc<Marke
     let market = Arc::new(MarketState::new(
         Arc::new(registry),
         Arc::new(FeedStatus::new(FeedSource::Replay)),
-        IST_OFFSET_SECS,
+        wire::IST_OFFSET_SECS,
     ));
     (SimMarket::new(universe, seed, start), market)
 }
@@ -136,10 +132,7 @@ pub fn encode_seed(key: &InstrumentKey, q: &SimQuote, mix: &mut Mix, out: &mut V
         out.push(buf);
     };
     mix.prev_close += 1;
-    push(PacketBody::PrevClose(PrevClose {
-        close: wire_price(q.prev_close),
-        oi: saturate(q.prev_oi),
-    }));
+    push(prev_close(q));
     if key.segment == ExchangeSegment::IdxI {
         mix.index_ticker += 1;
         push(ticker(q));
@@ -184,74 +177,4 @@ pub fn stack(packets: &[Vec<u8>], per_frame: usize) -> Vec<Vec<u8>> {
         .chunks(per_frame)
         .map(|chunk| chunk.concat())
         .collect()
-}
-
-fn wire_time(utc_secs: i64) -> u32 {
-    u32::try_from(utc_secs + IST_OFFSET_SECS).unwrap_or(0)
-}
-
-fn saturate(value: u64) -> u32 {
-    u32::try_from(value).unwrap_or(u32::MAX)
-}
-
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "the wire carries float32 prices"
-)]
-fn wire_price(value: f64) -> f32 {
-    value as f32
-}
-
-fn ticker(q: &SimQuote) -> PacketBody {
-    PacketBody::Ticker(Ticker {
-        ltp: wire_price(q.ltp),
-        ltt: wire_time(q.ltt),
-    })
-}
-
-fn oi(q: &SimQuote) -> PacketBody {
-    PacketBody::Oi(OpenInterest { oi: saturate(q.oi) })
-}
-
-fn quote(q: &SimQuote) -> PacketBody {
-    PacketBody::Quote(Quote {
-        ltp: wire_price(q.ltp),
-        ltq: u16::try_from(q.ltq).unwrap_or(u16::MAX),
-        ltt: wire_time(q.ltt),
-        atp: wire_price(q.atp),
-        volume: saturate(q.volume),
-        total_sell_qty: saturate(q.total_sell_qty),
-        total_buy_qty: saturate(q.total_buy_qty),
-        open: wire_price(q.open),
-        close: wire_price(q.close),
-        high: wire_price(q.high),
-        low: wire_price(q.low),
-    })
-}
-
-fn full(q: &SimQuote) -> PacketBody {
-    PacketBody::Full(Full {
-        ltp: wire_price(q.ltp),
-        ltq: u16::try_from(q.ltq).unwrap_or(u16::MAX),
-        ltt: wire_time(q.ltt),
-        atp: wire_price(q.atp),
-        volume: saturate(q.volume),
-        total_sell_qty: saturate(q.total_sell_qty),
-        total_buy_qty: saturate(q.total_buy_qty),
-        oi: saturate(q.oi),
-        oi_day_high: saturate(q.oi_day_high),
-        oi_day_low: saturate(q.oi_day_low),
-        open: wire_price(q.open),
-        close: wire_price(q.close),
-        high: wire_price(q.high),
-        low: wire_price(q.low),
-        depth: q.depth.map(|level| DepthLevel {
-            bid_qty: level.bid_qty,
-            ask_qty: level.ask_qty,
-            bid_orders: level.bid_orders,
-            ask_orders: level.ask_orders,
-            bid_price: wire_price(level.bid_price),
-            ask_price: wire_price(level.ask_price),
-        }),
-    })
 }

@@ -134,7 +134,10 @@ async fn all_five_underlyings_go_live_with_changing_chains_and_greeks() {
     .await;
     assert_eq!(status["feed"]["source"], "simulator");
     assert_eq!(status["scrip_master"]["source"], "fresh", "{status}");
-    assert!(status["scrip_master"]["instruments"].as_u64().unwrap_or(0) > 1_000, "{status}");
+    assert!(
+        status["scrip_master"]["instruments"].as_u64().unwrap_or(0) > 1_000,
+        "{status}"
+    );
     assert_eq!(status["feed"]["connected"], true);
     assert!(
         status["subscriptions"]["by_mode"]["full"]

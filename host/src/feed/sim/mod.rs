@@ -14,5 +14,6 @@ pub mod server;
 pub mod smile;
 mod tick;
 pub mod universe;
+pub mod wire;
 
 pub use server::{RestFault, SimConfig, SimHandle};

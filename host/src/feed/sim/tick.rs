@@ -10,16 +10,11 @@ use tokio::sync::watch;
 
 use super::model::{SimMarket, SimQuote};
 use super::server::SimShared;
+use super::wire::{full, oi, prev_close, quote as quote_body, ticker};
 use crate::feed::dhan::codec::encode_packet;
-use crate::feed::dhan::packet::{
-    DepthLevel, Full, OpenInterest, Packet, PacketBody, PrevClose, Quote, Ticker,
-};
+use crate::feed::dhan::packet::{Packet, PacketBody};
 use crate::feed::dhan::requests::FeedMode;
 use crate::instruments::{ExchangeSegment, InstrumentKey};
-
-/// Dhan's feed sends trade times as IST wall-clock seconds (reference `dhanhq.md`
-/// §10.8); so does the simulator.
-pub const IST_OFFSET_SECS: i64 = 19_800;
 
 /// One tick's packets: for each changed instrument, its Ticker, Quote, OI and Full
 /// packets as byte ranges of one buffer.
@@ -111,10 +106,7 @@ pub fn snapshot_packets(
         encode_packet(&Packet { key: *key, body }, &mut buf);
         out.push(buf);
     };
-    push(PacketBody::PrevClose(PrevClose {
-        close: quote.prev_close as f32,
-        oi: saturate(quote.prev_oi),
-    }));
+    push(prev_close(quote));
     match effective_mode(key, mode) {
         FeedMode::Ticker => push(ticker(quote)),
         FeedMode::Quote => {
@@ -144,74 +136,4 @@ pub async fn run(shared: Arc<SimShared>, mut shutdown: watch::Receiver<bool>) {
         // No subscribers is fine: nobody is connected yet.
         let _ = shared.ticks.send(Arc::new(batch));
     }
-}
-
-fn wire_time(utc_secs: i64) -> u32 {
-    u32::try_from(utc_secs + IST_OFFSET_SECS).unwrap_or(0)
-}
-
-fn saturate(value: u64) -> u32 {
-    u32::try_from(value).unwrap_or(u32::MAX)
-}
-
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "the wire carries float32 prices"
-)]
-fn wire_price(value: f64) -> f32 {
-    value as f32
-}
-
-fn ticker(q: &SimQuote) -> PacketBody {
-    PacketBody::Ticker(Ticker {
-        ltp: wire_price(q.ltp),
-        ltt: wire_time(q.ltt),
-    })
-}
-
-fn oi(q: &SimQuote) -> PacketBody {
-    PacketBody::Oi(OpenInterest { oi: saturate(q.oi) })
-}
-
-fn quote_body(q: &SimQuote) -> PacketBody {
-    PacketBody::Quote(Quote {
-        ltp: wire_price(q.ltp),
-        ltq: u16::try_from(q.ltq).unwrap_or(u16::MAX),
-        ltt: wire_time(q.ltt),
-        atp: wire_price(q.atp),
-        volume: saturate(q.volume),
-        total_sell_qty: saturate(q.total_sell_qty),
-        total_buy_qty: saturate(q.total_buy_qty),
-        open: wire_price(q.open),
-        close: wire_price(q.close),
-        high: wire_price(q.high),
-        low: wire_price(q.low),
-    })
-}
-
-fn full(q: &SimQuote) -> PacketBody {
-    PacketBody::Full(Full {
-        ltp: wire_price(q.ltp),
-        ltq: u16::try_from(q.ltq).unwrap_or(u16::MAX),
-        ltt: wire_time(q.ltt),
-        atp: wire_price(q.atp),
-        volume: saturate(q.volume),
-        total_sell_qty: saturate(q.total_sell_qty),
-        total_buy_qty: saturate(q.total_buy_qty),
-        oi: saturate(q.oi),
-        oi_day_high: saturate(q.oi_day_high),
-        oi_day_low: saturate(q.oi_day_low),
-        open: wire_price(q.open),
-        close: wire_price(q.close),
-        high: wire_price(q.high),
-        low: wire_price(q.low),
-        depth: q.depth.map(|level| DepthLevel {
-            bid_qty: level.bid_qty,
-            ask_qty: level.ask_qty,
-            bid_orders: level.bid_orders,
-            ask_orders: level.ask_orders,
-            bid_price: wire_price(level.bid_price),
-            ask_price: wire_price(level.ask_price),
-        }),
-    })
 }
