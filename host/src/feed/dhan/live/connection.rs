@@ -157,11 +157,19 @@ impl Connection {
         });
         tracing::info!(connection = self.id, "feed connected");
         let mut subscribed = SubscriptionPlan::new();
+        // The plan last brought onto this connection. The supervisor replaces the Arc
+        // only when the plan changes, so a pointer comparison keeps the per-message cost
+        // of this check constant however many instruments the connection carries.
+        let mut synced: Option<Arc<SubscriptionPlan>> = None;
         let mut got_data = false;
         loop {
             let desired = self.plan.borrow_and_update().clone();
-            if let Err(error) = sync_subscriptions(&mut socket, &mut subscribed, &desired).await {
-                return SessionEnd::Retry { error, got_data };
+            if !synced.as_ref().is_some_and(|s| Arc::ptr_eq(s, &desired)) {
+                if let Err(error) = sync_subscriptions(&mut socket, &mut subscribed, &desired).await
+                {
+                    return SessionEnd::Retry { error, got_data };
+                }
+                synced = Some(desired);
             }
             tokio::select! {
                 message = tokio::time::timeout(self.config.inactivity_timeout, socket.next()) => {
