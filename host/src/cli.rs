@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::{Role, Tier};
 use crate::config::{
-    ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints, ExpiryWeekdays, FeedConfig,
-    FeedSourceConfig, LogFormat, PluginConfig, SandboxLimits, ServerConfig, TierConfig,
+    AuthConfig, ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints, ExpiryWeekdays,
+    FeedConfig, FeedSourceConfig, JwtKeys, LogFormat, PluginConfig, RateLimitConfig, RunMode,
+    SandboxLimits, ServerConfig, StoreConfig, TierConfig, TierLimits, parse_route_limits,
 };
 use crate::feed::record::ReplaySpeed;
 
@@ -43,6 +45,186 @@ pub enum Command {
     /// Inspect plugins without running the server.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Manage API users and print access tokens.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user, or change an existing one's role and tier (`--update`).
+    Add {
+        name: String,
+        #[arg(long, value_enum, default_value = "viewer")]
+        role: Role,
+        #[arg(long, value_enum, default_value = "free")]
+        tier: Tier,
+        /// Read the password from the first line of stdin (without it the user can only
+        /// get tokens from `optionhub user token`).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Change the user if it exists instead of failing.
+        #[arg(long)]
+        update: bool,
+        #[command(flatten)]
+        common: UserStoreArgs,
+    },
+    /// Print a fresh access token for a user.
+    Token {
+        name: String,
+        #[command(flatten)]
+        common: UserStoreArgs,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        common: UserStoreArgs,
+    },
+}
+
+/// What the user commands need: the database and the token keys, as `serve` sees them.
+#[derive(Debug, Clone, Args)]
+pub struct UserStoreArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+impl UserStoreArgs {
+    pub fn configs(&self) -> (DataConfig, StoreConfig, AuthConfig) {
+        let data = DataConfig {
+            dir: self.data.dir.clone(),
+        };
+        let store = self.store.config(&data);
+        (data, store, self.auth.config())
+    }
+}
+
+/// The database.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// `sqlite://FILE` or `postgres://…`; default: `optionhub.db` in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Database connection pool size.
+    #[arg(long, env = "OPTIONHUB_DB_POOL", default_value_t = 8)]
+    pub db_pool: u32,
+}
+
+impl StoreArgs {
+    fn config(&self, data: &DataConfig) -> StoreConfig {
+        let mut config = match &self.database_url {
+            Some(url) if !url.is_empty() => StoreConfig {
+                url: url.clone(),
+                max_connections: 8,
+            },
+            _ => StoreConfig::sqlite_in(&data.dir),
+        };
+        config.max_connections = self.db_pool.max(1);
+        config
+    }
+}
+
+/// Access tokens.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// `development` generates a JWT secret when none is set (with a warning) and prints
+    /// a token for the dev user; `production` refuses to start without real keys.
+    #[arg(
+        long,
+        env = "OPTIONHUB_MODE",
+        value_enum,
+        default_value = "development"
+    )]
+    pub mode: RunMode,
+    /// HS256 secret (at least 32 bytes in production).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// RS256 instead of HS256: the public key (PEM) that checks tokens.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// RS256: the private key (PEM) that signs them (without it, login is unavailable).
+    #[arg(long, env = "JWT_PRIVATE_KEY_FILE", requires = "jwt_public_key")]
+    pub jwt_private_key: Option<PathBuf>,
+    #[arg(long, env = "JWT_ISSUER", default_value = "optionhub")]
+    pub jwt_issuer: String,
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "optionhub-api")]
+    pub jwt_audience: String,
+    /// Lifetime of issued access tokens, seconds.
+    #[arg(long, env = "JWT_TTL_SECS", default_value_t = 12 * 3600)]
+    pub jwt_ttl_secs: u64,
+}
+
+impl AuthArgs {
+    fn config(&self) -> AuthConfig {
+        let keys = match &self.jwt_public_key {
+            Some(public_pem) => JwtKeys::Rs256 {
+                public_pem: public_pem.clone(),
+                private_pem: self.jwt_private_key.clone(),
+            },
+            None => JwtKeys::Hs256 {
+                secret: self.jwt_secret.clone().filter(|s| !s.is_empty()),
+            },
+        };
+        AuthConfig {
+            mode: self.mode,
+            keys,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            token_ttl: Duration::from_secs(self.jwt_ttl_secs.max(60)),
+            leeway: Duration::from_secs(30),
+            dev_user: None,
+        }
+    }
+}
+
+/// Request budgets.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Requests per minute per free-tier user (or anonymous address).
+    #[arg(long, env = "OPTIONHUB_RATE_FREE", default_value_t = 100)]
+    pub rate_free: u32,
+    /// Requests per minute per pro-tier user.
+    #[arg(long, env = "OPTIONHUB_RATE_PRO", default_value_t = 1000)]
+    pub rate_pro: u32,
+    /// Per-route overrides: `PREFIX=FREE:PRO,…` (e.g. `/fo=60:600`).
+    #[arg(long, env = "OPTIONHUB_RATE_ROUTES", default_value = "", value_parser = parse_routes)]
+    pub rate_routes: RouteLimits,
+    /// Login attempts per minute per client address.
+    #[arg(long, env = "OPTIONHUB_RATE_LOGIN", default_value_t = 10)]
+    pub rate_login: u32,
+    /// WebSocket channels per connection, free tier.
+    #[arg(long, env = "OPTIONHUB_WS_CHANNELS_FREE", default_value_t = 20)]
+    pub ws_channels_free: usize,
+    /// WebSocket channels per connection, pro tier.
+    #[arg(long, env = "OPTIONHUB_WS_CHANNELS_PRO", default_value_t = 200)]
+    pub ws_channels_pro: usize,
+}
+
+/// Parsed `--rate-routes`.
+#[derive(Debug, Clone, Default)]
+pub struct RouteLimits(pub Vec<(String, TierLimits)>);
+
+fn parse_routes(text: &str) -> Result<RouteLimits, String> {
+    parse_route_limits(text).map(RouteLimits)
+}
+
+impl LimitArgs {
+    fn config(&self) -> RateLimitConfig {
+        RateLimitConfig {
+            default: TierLimits {
+                free_per_minute: self.rate_free.max(1),
+                pro_per_minute: self.rate_pro.max(1),
+            },
+            routes: self.rate_routes.0.clone(),
+            login_per_minute: self.rate_login.max(1),
+            ws_channels_free: self.ws_channels_free,
+            ws_channels_pro: self.ws_channels_pro,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -165,6 +347,21 @@ pub struct ServeArgs {
     /// Cap on what one plugin call may return, MiB.
     #[arg(long, env = "OPTIONHUB_PLUGIN_MAX_RESULT_MIB", default_value_t = 16)]
     pub plugin_max_result_mib: usize,
+    /// Serve `/metrics` on this address instead of the public one.
+    #[arg(long, env = "OPTIONHUB_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Largest request body accepted, KiB (plugin uploads have their own cap).
+    #[arg(long, env = "OPTIONHUB_MAX_BODY_KIB", default_value_t = 256)]
+    pub max_body_kib: usize,
+    /// In development mode: make sure this user exists (admin, pro) and print a token.
+    #[arg(long, env = "OPTIONHUB_DEV_USER", default_value = "dev")]
+    pub dev_user: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     #[command(flatten)]
     pub dhan: DhanArgs,
     #[command(flatten)]
@@ -314,10 +511,17 @@ impl ServeArgs {
             range_strikes: feed_args.tier_range.max(feed_args.tier_quote),
         };
         feed.inactivity_timeout = Duration::from_secs(feed_args.feed_stall_secs.max(1));
+        let mut auth = self.auth.config();
+        auth.dev_user = Some(self.dev_user).filter(|u| !u.is_empty());
         Config {
             server: ServerConfig {
-                listen: self.listen,
+                metrics_listen: self.metrics_listen,
+                max_body_bytes: self.max_body_kib.max(1) << 10,
+                ..ServerConfig::new(self.listen)
             },
+            store: self.store.config(&data),
+            auth,
+            limits: self.limits.config(),
             data,
             plugins,
             feed,

@@ -5,9 +5,14 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
+use crate::auth::{Principal, Role, Tier, hash_password, token_service};
+use crate::cli::UserStoreArgs;
 use crate::config::{DataConfig, PluginConfig};
 use crate::plugins::artifacts::short_hash;
 use crate::plugins::{LoadedPlugin, PluginHost, PluginSource, World};
+use crate::store::{NewUser, Store, users::Users};
 
 /// Validates one component and prints what it is, or why it would be refused.
 pub fn plugin_check(file: &Path) -> anyhow::Result<ExitCode> {
@@ -101,4 +106,97 @@ pub async fn run_simulator(args: crate::cli::SimArgs) -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await?;
     sim.stop().await;
     Ok(())
+}
+
+/// `optionhub user add NAME --role R --tier T [--password-stdin] [--update]`.
+pub async fn user_add(
+    name: &str,
+    role: Role,
+    tier: Tier,
+    password: Option<String>,
+    update: bool,
+    args: &UserStoreArgs,
+) -> anyhow::Result<ExitCode> {
+    if !Users::valid_name(name) {
+        anyhow::bail!("{name:?} is not a valid user name (1-64 of letters, digits, . _ - @)");
+    }
+    let hash = password.as_deref().map(hash_password).transpose()?;
+    let (_, store_config, _) = args.configs();
+    let store = Store::open(&store_config)
+        .await
+        .context("cannot open the database")?;
+    let users = store.users();
+    if update && users.update(name, role, tier, hash.as_deref()).await? {
+        println!("updated {name}: role {role}, tier {tier}");
+    } else {
+        users
+            .add(NewUser {
+                username: name,
+                role,
+                tier,
+                password_hash: hash.as_deref(),
+            })
+            .await?;
+        println!(
+            "added {name}: role {role}, tier {tier}{}",
+            if hash.is_some() {
+                ""
+            } else {
+                " (no password: use `optionhub user token`)"
+            }
+        );
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `optionhub user token NAME`: a fresh access token, on stdout alone (for scripts).
+pub async fn user_token(name: &str, args: &UserStoreArgs) -> anyhow::Result<ExitCode> {
+    let (data, store_config, auth) = args.configs();
+    let store = Store::open(&store_config)
+        .await
+        .context("cannot open the database")?;
+    let user = store.users().get(name).await?;
+    store.close().await;
+    let Some(user) = user else {
+        eprintln!("no user {name:?}; add one with `optionhub user add {name} --role viewer`");
+        return Ok(ExitCode::FAILURE);
+    };
+    let tokens = token_service(&auth, &data.dir)?;
+    let principal: Principal = user.principal();
+    println!("{}", tokens.issue(&principal)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `optionhub user list`.
+pub async fn user_list(args: &UserStoreArgs) -> anyhow::Result<ExitCode> {
+    let (_, store_config, _) = args.configs();
+    let store = Store::open(&store_config)
+        .await
+        .context("cannot open the database")?;
+    let users = store.users().list().await?;
+    store.close().await;
+    for user in users {
+        println!(
+            "{:<24} {:<8} {:<5} {}",
+            user.username,
+            user.role,
+            user.tier,
+            if user.password_hash.is_some() {
+                "password"
+            } else {
+                "token-only"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first line of stdin, for `--password-stdin`.
+pub fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }

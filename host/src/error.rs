@@ -5,10 +5,13 @@
 //! error is logged once, here, at the boundary.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::auth::AuthError;
 use crate::plugins::{CallError, LoadError, RegistryError};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -22,6 +25,34 @@ pub enum AppError {
     PluginLoad(#[from] LoadError),
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// No valid credentials: 401 with `WWW-Authenticate: Bearer`.
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
+    #[error("wrong user name or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    /// Over the rate limit; the rate-limit headers are added by the limiter.
+    #[error("rate limit exceeded: {limit} requests per minute; retry in {retry_after_secs} s")]
+    RateLimited { limit: u32, retry_after_secs: u64 },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The request itself could not be read (bad JSON, bad query string, bad path).
+    #[error("{message}")]
+    Rejected {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+    /// A bug on our side; the message is generic, the detail is logged.
+    #[error("internal error")]
+    Internal(String),
 }
 
 #[derive(serde::Serialize)]
@@ -60,6 +91,62 @@ impl AppError {
             AppError::Registry(RegistryError::NothingToRollBackTo(_)) => {
                 (StatusCode::CONFLICT, "nothing_to_roll_back_to")
             }
+            AppError::Unauthorized(error) => (
+                StatusCode::UNAUTHORIZED,
+                match error {
+                    AuthError::Missing => "unauthenticated",
+                    AuthError::Expired => "token_expired",
+                    AuthError::Invalid(_) => "invalid_token",
+                    AuthError::CannotIssue => "cannot_issue_tokens",
+                },
+            ),
+            AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            AppError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            AppError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
+            AppError::Store(StoreError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
+            AppError::Rejected { status, code, .. } => (*status, code),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
+            _ => "invalid_json",
+        };
+        AppError::Rejected {
+            status,
+            code,
+            message: rejection.body_text(),
+        }
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        AppError::Rejected {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_query",
+            message: rejection.body_text(),
+        }
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        AppError::Rejected {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_path",
+            message: rejection.body_text(),
         }
     }
 }
@@ -67,10 +154,14 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
-            tracing::error!(%status, code, error = %self, "request failed");
-        } else {
-            tracing::debug!(%status, code, error = %self, "request refused");
+        match &self {
+            AppError::Internal(detail) => {
+                tracing::error!(%status, code, detail, "request failed");
+            }
+            _ if status.is_server_error() => {
+                tracing::error!(%status, code, error = %self, "request failed");
+            }
+            _ => tracing::debug!(%status, code, error = %self, "request refused"),
         }
         let body = ErrorBody {
             error: ErrorDetail {
@@ -78,6 +169,37 @@ impl IntoResponse for AppError {
                 message: self.to_string(),
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        match self {
+            AppError::Unauthorized(_) | AppError::BadCredentials => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"optionhub\""),
+                );
+            }
+            AppError::RateLimited {
+                retry_after_secs, ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            _ => {}
+        }
+        response
     }
+}
+
+/// The JSON body of every error, for the OpenAPI document.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorInfo,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorInfo {
+    /// Stable, machine-readable: `unknown_underlying`, `rate_limited`, `invalid_token`, …
+    pub code: String,
+    /// For humans; may list the valid values.
+    pub message: String,
 }

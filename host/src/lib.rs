@@ -12,11 +12,13 @@
 //! - [`config`]: typed configuration; [`error`]: the HTTP error type;
 //!   [`telemetry`]: logging.
 //!
-//! Later layers (`market` state and chains between `feed` and `plugins`; `ws`, `store`,
-//! `auth`) slot in as they arrive.
+//! - [`market`]: live state and option chains, between `feed` and `plugins`;
+//! - [`auth`]: roles, tiers, access tokens and password hashes; [`store`]: the database
+//!   (SQLite or PostgreSQL), beneath everything that persists.
 #![deny(unsafe_code)]
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -28,4 +30,5 @@ pub mod pipeline;
 pub mod plugins;
 pub mod server;
 pub mod shutdown;
+pub mod store;
 pub mod telemetry;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use optionhub::cli::{Cli, Command, PluginCommand, ServeArgs};
+use optionhub::cli::{Cli, Command, PluginCommand, ServeArgs, UserCommand};
 use optionhub::config::DataConfig;
 use optionhub::{commands, server, telemetry};
 
@@ -48,6 +48,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(PluginCommand::Check { file }) => commands::plugin_check(&file),
         Command::Plugin(PluginCommand::List { plugins, data }) => {
             commands::plugin_list(&plugins, &DataConfig { dir: data.dir })
+        }
+        Command::User(command) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                match command {
+                    UserCommand::Add {
+                        name,
+                        role,
+                        tier,
+                        password_stdin,
+                        update,
+                        common,
+                    } => {
+                        let password = password_stdin
+                            .then(commands::read_password_line)
+                            .transpose()?;
+                        commands::user_add(&name, role, tier, password, update, &common).await
+                    }
+                    UserCommand::Token { name, common } => {
+                        commands::user_token(&name, &common).await
+                    }
+                    UserCommand::List { common } => commands::user_list(&common).await,
+                }
+            })
         }
     }
 }

@@ -7,18 +7,25 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::api::{self, AppState};
-use crate::config::Config;
+use crate::api::{self, ApiServices, ApiSettings, AppState, RateLimits};
+use crate::auth::{Role, Tier};
+use crate::config::{Config, RunMode};
 use crate::pipeline::MarketPipeline;
 use crate::plugins::{PluginHost, watcher};
+use crate::store::{NewUser, Store};
 
 /// A server that is accepting connections.
 #[derive(Debug)]
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when it has an address of its own.
+    pub metrics_addr: Option<SocketAddr>,
+    /// In development with a dev user configured: a ready access token for it.
+    pub dev_token: Option<String>,
     pub state: AppState,
-    shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    background: Vec<tokio::task::JoinHandle<()>>,
     pipeline: MarketPipeline,
     _watcher: Option<watcher::DirectoryWatcher>,
 }
@@ -26,9 +33,13 @@ pub struct RunningServer {
 impl RunningServer {
     /// Stops accepting, lets in-flight requests finish, and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.shutdown.send(());
+        let _ = self.shutdown.send(true);
         let served = self.task.await;
+        for task in &self.background {
+            task.abort();
+        }
         self.pipeline.stop().await;
+        self.state.store.close().await;
         served
             .context("server task panicked")?
             .context("server failed")
@@ -69,35 +80,126 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         None => None,
     };
 
+    let store = Store::open(&config.store)
+        .await
+        .context("cannot open the database")?;
+    let tokens = Arc::new(crate::auth::token_service(&config.auth, &config.data.dir)?);
+    let dev_token = match (&config.auth.dev_user, config.auth.mode) {
+        (Some(name), RunMode::Development) => Some(dev_user_token(&store, &tokens, name).await?),
+        _ => None,
+    };
+    // Installed before anything records, so early counts are kept.
+    let _ = crate::telemetry::metrics::handle();
+    let limits = Arc::new(RateLimits::new(&config.limits));
+    let services = ApiServices {
+        tokens,
+        limits: limits.clone(),
+        store,
+        settings: Arc::new(ApiSettings {
+            max_body_bytes: config.server.max_body_bytes,
+            public_metrics: config.server.metrics_listen.is_none(),
+        }),
+    };
+
     let pipeline = MarketPipeline::start(&config, host.clone()).await?;
-    let state = AppState::new(host, &pipeline);
+    let state = AppState::new(host, &pipeline, services);
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let addr = listener.local_addr()?;
-    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (shutdown, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = move |mut signal: tokio::sync::watch::Receiver<bool>| async move {
+        crate::shutdown::stopped(&mut signal).await;
+    };
+    let mut background = vec![tokio::spawn(forget_idle_callers(limits))];
+    let metrics_addr = match config.server.metrics_listen {
+        Some(metrics_listen) => {
+            let listener = TcpListener::bind(metrics_listen)
+                .await
+                .with_context(|| format!("cannot listen on {metrics_listen} for metrics"))?;
+            let metrics_addr = listener.local_addr()?;
+            let app = api::metrics_router(state.clone());
+            let stop = until_stopped(stopped.clone());
+            background.push(tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(%error, "metrics listener failed");
+                }
+            }));
+            tracing::info!(addr = %metrics_addr, "metrics listening");
+            Some(metrics_addr)
+        }
+        None => None,
+    };
     let app = api::router(state.clone());
+    let stop = until_stopped(stopped);
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await
     });
     tracing::info!(%addr, "optionhub listening");
     Ok(RunningServer {
         addr,
+        metrics_addr,
+        dev_token,
         state,
         shutdown,
         task,
+        background,
         pipeline,
         _watcher: watcher,
     })
 }
 
+/// Makes sure the development user exists (admin, pro) and issues a token for it.
+async fn dev_user_token(
+    store: &Store,
+    tokens: &crate::auth::TokenService,
+    name: &str,
+) -> anyhow::Result<String> {
+    let users = store.users();
+    let principal = match users.get(name).await? {
+        Some(user) => user.principal(),
+        None => users
+            .add(NewUser {
+                username: name,
+                role: Role::Admin,
+                tier: Tier::Pro,
+                password_hash: None,
+            })
+            .await?
+            .principal(),
+    };
+    Ok(tokens.issue(&principal)?)
+}
+
+/// Rate-limit state is per caller; drop callers idle long enough to be full again.
+async fn forget_idle_callers(limits: Arc<RateLimits>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        limits.forget_idle();
+    }
+}
+
 /// Serves until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let server = start(config).await?;
+    if let Some(token) = &server.dev_token {
+        // stdout, not the log: this is for the person who ran `make run`.
+        println!(
+            "\nDevelopment access token (admin, pro), valid {} h:\n\n  {token}\n\n\
+             Try: curl -H 'Authorization: Bearer {token}' http://{}/api/v2/market/underlyings\n",
+            server.state.tokens.ttl().as_secs() / 3600,
+            server.addr,
+        );
+    }
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 
 use super::AppState;
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Health {
     pub status: &'static str,
     pub version: &'static str,
@@ -14,7 +14,7 @@ pub struct Health {
     pub plugins: PluginsHealth,
 }
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct PluginsHealth {
     pub loaded: usize,
     pub failing: usize,
@@ -25,7 +25,15 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
-async fn health(State(state): State<AppState>) -> Json<Health> {
+/// Is the server up, and what is it running.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses((status = 200, description = "The server is up", body = Health)),
+    security(())
+)]
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
     let active = state.plugins.registry().active_plugins();
     let failing = active
         .iter()

@@ -1,13 +1,26 @@
 //! The HTTP API. Each submodule owns a group of routes; [`router`] assembles them over
-//! the shared [`AppState`].
+//! the shared [`AppState`] behind the access gate of the role each group needs:
+//!
+//! - open to anyone: `/health`, `/metrics` (unless it has its own address), the docs,
+//!   `/auth/login` (with its own strict rate limit);
+//! - viewer: market data, analytics, `/status`;
+//! - trader: strategies;
+//! - admin: plugin administration.
+//!
+//! Every group but the open one spends from the caller's rate-limit budget. Every
+//! answer, error or not, is counted in `/metrics`; every error has the JSON shape of
+//! [`crate::error::AppError`], unknown routes included.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
-
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::{Router, middleware};
 use parking_lot::{Mutex, RwLock};
 
+use crate::auth::{Role, TokenService};
+use crate::error::AppError;
 use crate::instruments::scrip_master::ScripMasterStatus;
 use crate::market::MarketState;
 use crate::market::seed::RestStatus;
@@ -15,11 +28,21 @@ use crate::market::subscriptions::PlanSummary;
 use crate::pipeline::MarketPipeline;
 use crate::plugins::PluginHost;
 use crate::plugins::live_greeks::LiveGreeks;
+use crate::store::Store;
 
+pub mod access;
+pub mod admin;
+pub mod auth;
+pub mod docs;
+pub mod extract;
 pub mod health;
 pub mod market;
+pub mod metrics;
 pub mod plugins;
+pub mod rate_limit;
 pub mod status;
+
+pub use rate_limit::RateLimits;
 
 /// What every handler can reach. Cheap to clone: `Arc`s only.
 #[derive(Clone, Debug)]
@@ -30,11 +53,33 @@ pub struct AppState {
     pub plan: Arc<RwLock<PlanSummary>>,
     pub rest: Arc<Mutex<RestStatus>>,
     pub scrip_master: Arc<Mutex<ScripMasterStatus>>,
+    pub tokens: Arc<TokenService>,
+    pub limits: Arc<RateLimits>,
+    pub store: Store,
+    pub settings: Arc<ApiSettings>,
     pub started: Instant,
 }
 
+/// Knobs of the API itself.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Whether `/metrics` is on the public address (false when it has its own).
+    pub public_metrics: bool,
+}
+
+/// The services the API needs beyond the market pipeline and plugins.
+#[derive(Debug, Clone)]
+pub struct ApiServices {
+    pub tokens: Arc<TokenService>,
+    pub limits: Arc<RateLimits>,
+    pub store: Store,
+    pub settings: Arc<ApiSettings>,
+}
+
 impl AppState {
-    pub fn new(plugins: Arc<PluginHost>, pipeline: &MarketPipeline) -> Self {
+    pub fn new(plugins: Arc<PluginHost>, pipeline: &MarketPipeline, services: ApiServices) -> Self {
         Self {
             plugins,
             market: pipeline.market.clone(),
@@ -42,18 +87,78 @@ impl AppState {
             plan: pipeline.plan.clone(),
             rest: pipeline.rest.clone(),
             scrip_master: pipeline.scrip_master.clone(),
+            tokens: services.tokens,
+            limits: services.limits,
+            store: services.store,
+            settings: services.settings,
             started: Instant::now(),
         }
     }
 }
 
+/// A route group behind the gate for `role`.
+fn gated(state: &AppState, role: Role, routes: Router<AppState>) -> Router<AppState> {
+    routes.route_layer(middleware::from_fn_with_state(
+        (state.clone(), role),
+        access::gate,
+    ))
+}
+
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(health::routes())
-        .merge(plugins::routes())
+    let mut open = Router::new().merge(health::routes()).merge(docs::routes());
+    if state.settings.public_metrics {
+        open = open.merge(metrics::routes());
+    }
+    let login = auth::routes().route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        access::login_gate,
+    ));
+    let viewer = Router::new()
         .merge(market::routes())
         .merge(status::routes())
+        .merge(plugins::routes());
+    Router::new()
+        .merge(open)
+        .merge(login)
+        .merge(gated(&state, Role::Viewer, viewer))
+        .merge(gated(&state, Role::Admin, admin::routes()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn(metrics::track))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The metrics endpoint on its own, for `--metrics-listen`.
+pub fn metrics_router(state: AppState) -> Router {
+    metrics::routes().with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> AppError {
+    AppError::NotFound {
+        code: "no_such_route",
+        message: format!("no route {}; see /docs for the API", uri.path()),
+    }
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> AppError {
+    AppError::Rejected {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message: format!("{method} is not allowed on {}", uri.path()),
+    }
+}
+
+/// A handler panicked: a bug. Answer in the usual shape; the detail goes to the log.
+fn panicked(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let detail = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    AppError::Internal(format!("handler panicked: {detail}")).into_response()
 }

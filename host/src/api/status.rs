@@ -17,17 +17,35 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/status", get(status))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Status {
+    /// Connections, packets by type, decode errors, last packet age.
+    #[schema(value_type = Object)]
     pub feed: FeedStatusSnapshot,
+    /// What is subscribed in which mode, per underlying.
+    #[schema(value_type = Object)]
     pub subscriptions: PlanSummary,
+    /// Option-chain REST refreshes.
+    #[schema(value_type = Object)]
     pub rest: RestStatus,
+    /// Where the instrument list came from, and how fresh it is.
+    #[schema(value_type = Object)]
     pub scrip_master: ScripMasterStatus,
     pub instruments_tracked: usize,
     pub chains: usize,
 }
 
-async fn status(State(state): State<AppState>) -> Json<Status> {
+/// What the feed is doing.
+#[utoipa::path(
+    get,
+    path = "/status",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Feed detail", body = Status),
+        (status = 401, description = "No valid token", body = crate::error::ErrorResponse),
+    )
+)]
+pub async fn status(State(state): State<AppState>) -> Json<Status> {
     Json(Status {
         feed: state.market.status().snapshot(),
         subscriptions: state.plan.read().clone(),

@@ -346,6 +346,15 @@ impl LoadedPlugin {
             Err(error) => error.outcome(),
         };
         self.stats.record(kind, elapsed);
+        let labels = [
+            ("plugin", self.name().to_string()),
+            ("version", self.info.version.clone()),
+        ];
+        metrics::histogram!("plugin_call_duration_seconds", &labels).record(elapsed.as_secs_f64());
+        metrics::counter!("plugin_calls_total", &labels).increment(1);
+        if kind != Outcome::Ok {
+            metrics::counter!("plugin_errors_total", &labels).increment(1);
+        }
         if let Err(error) = &outcome
             && kind.is_failure()
         {

@@ -133,15 +133,65 @@ pub fn server_config(
     feed.backoff_initial = std::time::Duration::from_millis(100);
     feed.backoff_max = std::time::Duration::from_millis(400);
     Config {
-        server: ServerConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-        },
+        server: ServerConfig::new("127.0.0.1:0".parse().expect("addr")),
         plugins: PluginConfig::new(plugins.map(std::path::Path::to_path_buf), &data),
+        store: optionhub::config::StoreConfig::sqlite_in(&data.dir),
         data,
         feed,
         chains: ChainsConfig {
             greeks_window: std::time::Duration::from_millis(100),
             ..ChainsConfig::default()
         },
+        auth: optionhub::config::AuthConfig::development(Some(TEST_JWT_SECRET.into())),
+        // Generous: tests that are about limits set their own.
+        limits: optionhub::config::RateLimitConfig {
+            default: optionhub::config::TierLimits {
+                free_per_minute: 100_000,
+                pro_per_minute: 100_000,
+            },
+            ..optionhub::config::RateLimitConfig::default()
+        },
     }
+}
+
+/// The JWT secret of [`server_config`].
+pub const TEST_JWT_SECRET: &str = "integration-tests-secret-of-enough-bytes";
+
+/// An access token the servers of [`server_config`] accept.
+pub fn token(user: &str, role: optionhub::auth::Role, tier: optionhub::auth::Tier) -> String {
+    let config = optionhub::config::AuthConfig::development(None);
+    let service = optionhub::auth::TokenService::hs256(
+        TEST_JWT_SECRET.as_bytes(),
+        optionhub::auth::TokenSettings {
+            issuer: config.issuer,
+            audience: config.audience,
+            ttl: config.token_ttl,
+            leeway: config.leeway,
+        },
+    );
+    service
+        .issue(&optionhub::auth::Principal {
+            user: user.into(),
+            role,
+            tier,
+        })
+        .expect("issue token")
+}
+
+/// An admin token (pro tier), for tests that are not about access control.
+pub fn admin_token() -> String {
+    token(
+        "test-admin",
+        optionhub::auth::Role::Admin,
+        optionhub::auth::Tier::Pro,
+    )
+}
+
+/// `GET url` as the test admin.
+pub async fn authed_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(admin_token())
+        .send()
+        .await
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::common::{server_config, wasm_path};
 
 async fn get_json(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.expect("request");
+    let response = crate::common::authed_get(url).await.expect("request");
     let status = response.status().as_u16();
     (status, response.json().await.expect("json body"))
 }

@@ -22,7 +22,7 @@ fn config(data: &Path, plugins: &Path) -> Config {
 }
 
 async fn get_json(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.expect("request");
+    let response = crate::common::authed_get(url).await.expect("request");
     let status = response.status().as_u16();
     (status, response.json().await.expect("json body"))
 }
@@ -104,7 +104,7 @@ async fn serves_health_and_the_bundled_plugins_and_hot_loads_a_new_one() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let response = reqwest::get(format!("{base}/no/such/route"))
+    let response = crate::common::authed_get(format!("{base}/no/such/route"))
         .await
         .expect("request");
     assert_eq!(response.status().as_u16(), 404);

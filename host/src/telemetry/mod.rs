@@ -16,3 +16,5 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder.json().try_init(),
     };
 }
+
+pub mod metrics;

@@ -8,10 +8,30 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod api;
+
+pub use api::{
+    AuthConfig, JwtKeys, RateLimitConfig, RunMode, StoreConfig, TierLimits, parse_route_limits,
+};
+
 /// Where the HTTP server listens.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// When set, `/metrics` is served here instead of on the public address.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Largest request body accepted, bytes (plugin uploads have their own cap).
+    pub max_body_bytes: usize,
+}
+
+impl ServerConfig {
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            metrics_listen: None,
+            max_body_bytes: 256 << 10,
+        }
+    }
 }
 
 /// Where everything written at run time goes (database, caches, compiled plugins).
@@ -118,6 +138,9 @@ pub struct Config {
     pub plugins: PluginConfig,
     pub feed: FeedConfig,
     pub chains: ChainsConfig,
+    pub auth: AuthConfig,
+    pub limits: RateLimitConfig,
+    pub store: StoreConfig,
 }
 
 /// Dhan's addresses; every one configurable so tests and the simulator can stand in.

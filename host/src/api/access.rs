@@ -1,0 +1,99 @@
+//! The gate in front of every protected route group: authenticate the bearer token,
+//! check the role the group needs, spend from the caller's request budget, and stamp
+//! the rate-limit headers on the answer.
+//!
+//! Order matters: a request with a bad token is refused before it costs anyone budget,
+//! and a caller over budget is refused before the handler runs.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use crate::auth::{AuthError, Principal, Role};
+use crate::error::AppError;
+
+/// The bearer token of a request, if it sent one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The caller's address, when the server knows it (absent in in-process tests).
+pub fn client_address(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |info| info.0.ip().to_string())
+}
+
+/// Checks a token and the role it carries.
+pub fn authorize(
+    state: &AppState,
+    token: Option<&str>,
+    needed: Role,
+) -> Result<Principal, AppError> {
+    let token = token.ok_or(AuthError::Missing)?;
+    let principal = state.tokens.verify(token)?;
+    if principal.may(needed) {
+        Ok(principal)
+    } else {
+        Err(AppError::Forbidden(format!(
+            "this needs the {needed} role; {} is {}",
+            principal.user, principal.role
+        )))
+    }
+}
+
+/// Middleware for a route group needing `role`: use with
+/// `middleware::from_fn_with_state((state, role), gate)`.
+pub async fn gate(
+    State((state, role)): State<(AppState, Role)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let principal = match authorize(&state, bearer_token(request.headers()), role) {
+        Ok(principal) => principal,
+        Err(error) => return error.into_response(),
+    };
+    let decision = state
+        .limits
+        .check(request.uri().path(), &principal.user, principal.tier);
+    if !decision.allowed {
+        tracing::debug!(user = %principal.user, path = %request.uri().path(), "rate limited");
+        let mut response = AppError::RateLimited {
+            limit: decision.limit,
+            retry_after_secs: decision.retry_after_secs,
+        }
+        .into_response();
+        decision.write_headers(response.headers_mut());
+        return response;
+    }
+    request.extensions_mut().insert(principal);
+    let mut response = next.run(request).await;
+    decision.write_headers(response.headers_mut());
+    response
+}
+
+/// Middleware for the login route: a strict budget per client address.
+pub async fn login_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let address = client_address(&request);
+    let decision = state.limits.check_login(&address);
+    if !decision.allowed {
+        tracing::warn!(%address, "login attempts over the limit");
+        let mut response = AppError::RateLimited {
+            limit: decision.limit,
+            retry_after_secs: decision.retry_after_secs,
+        }
+        .into_response();
+        decision.write_headers(response.headers_mut());
+        return response;
+    }
+    let mut response = next.run(request).await;
+    decision.write_headers(response.headers_mut());
+    response
+}

@@ -1,0 +1,200 @@
+//! Plugin administration (admin role): list, upload a new version, roll back, unload,
+//! and inspect one plugin. Every action is logged with who did it.
+//!
+//! An upload goes through exactly the gates a file dropped in the plugin directory goes
+//! through (contract check, self-test, output validation); a refused upload leaves the
+//! active version serving. Uploaded versions live in memory: a restart serves what the
+//! plugin directory holds.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+
+use super::AppState;
+use super::extract::ApiPath;
+use crate::auth::Principal;
+use crate::error::{AppError, ErrorResponse};
+use crate::plugins::registry::LoadFailure;
+use crate::plugins::{LoadReport, PluginDetail, PluginSource, PluginSummary};
+
+/// Largest component accepted by upload.
+pub const MAX_UPLOAD_BYTES: usize = 32 << 20;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/plugins", get(list).post(upload))
+        .route("/admin/plugins/{name}", get(detail).delete(unload))
+        .route("/admin/plugins/{name}/rollback", post(rollback))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AdminPluginList {
+    #[schema(value_type = Vec<Object>)]
+    pub plugins: Vec<PluginDetail>,
+    #[schema(value_type = Vec<Object>)]
+    pub refused: Vec<LoadFailure>,
+}
+
+/// Every plugin with its versions, state, limits, counters and recent errors.
+#[utoipa::path(
+    get,
+    path = "/admin/plugins",
+    tag = "plugins",
+    responses(
+        (status = 200, description = "All plugins", body = AdminPluginList),
+        (status = 403, description = "Not an admin", body = ErrorResponse),
+    )
+)]
+pub async fn list(State(state): State<AppState>) -> Json<AdminPluginList> {
+    let plugins = state
+        .plugins
+        .summaries()
+        .iter()
+        .filter_map(|summary| state.plugins.detail(&summary.name))
+        .collect();
+    Json(AdminPluginList {
+        plugins,
+        refused: state.plugins.registry().load_failures(),
+    })
+}
+
+/// Upload a component (the raw `.wasm` bytes as the body). Answers with the validation
+/// result: the new active version, or why it was refused.
+#[utoipa::path(
+    post,
+    path = "/admin/plugins",
+    tag = "plugins",
+    request_body(content = Vec<u8>, content_type = "application/wasm",
+                 description = "A WebAssembly component implementing one optionhub world"),
+    responses(
+        (status = 201, description = "Loaded and active", body = Object),
+        (status = 200, description = "The same content was already active", body = Object),
+        (status = 413, description = "Larger than 32 MiB", body = ErrorResponse),
+        (status = 422, description = "Refused: not a component, wrong contract, failed self-test…", body = ErrorResponse),
+    )
+)]
+pub async fn upload(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<LoadReport>), AppError> {
+    if body.is_empty() {
+        return Err(AppError::BadRequest {
+            code: "empty_upload",
+            message: "send the component's bytes as the request body".into(),
+        });
+    }
+    let size = body.len();
+    let result = state
+        .plugins
+        .blocking(move |host| host.load_bytes(&body, PluginSource::Upload))
+        .await?;
+    match result {
+        Ok(report) => {
+            tracing::info!(
+                admin = %who.user, action = "upload", plugin = %report.plugin.name,
+                version = %report.plugin.version, bytes = size, activation = ?report.activation,
+                "plugin admin"
+            );
+            let status = match report.activation {
+                crate::plugins::Activation::AlreadyActive => StatusCode::OK,
+                _ => StatusCode::CREATED,
+            };
+            Ok((status, Json(report)))
+        }
+        Err(error) => {
+            tracing::info!(admin = %who.user, action = "upload", bytes = size, code = error.code(), "plugin admin: upload refused");
+            Err(error.into())
+        }
+    }
+}
+
+/// One plugin: active version, previous versions, quarantined ones, limits, counters,
+/// recent output and failures.
+#[utoipa::path(
+    get,
+    path = "/admin/plugins/{name}",
+    tag = "plugins",
+    params(("name" = String, Path, description = "Plugin name")),
+    responses(
+        (status = 200, description = "The plugin", body = Object),
+        (status = 404, description = "No such plugin", body = ErrorResponse),
+    )
+)]
+pub async fn detail(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<PluginDetail>, AppError> {
+    state
+        .plugins
+        .detail(&name)
+        .map(Json)
+        .ok_or_else(|| unknown_plugin(&state, &name))
+}
+
+/// Make the previous good version active again.
+#[utoipa::path(
+    post,
+    path = "/admin/plugins/{name}/rollback",
+    tag = "plugins",
+    params(("name" = String, Path, description = "Plugin name")),
+    responses(
+        (status = 200, description = "The version now active", body = Object),
+        (status = 404, description = "No such plugin", body = ErrorResponse),
+        (status = 409, description = "No previous version to roll back to", body = ErrorResponse),
+    )
+)]
+pub async fn rollback(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<PluginSummary>, AppError> {
+    let result = state.plugins.rollback(&name);
+    match &result {
+        Ok(summary) => {
+            tracing::info!(admin = %who.user, action = "rollback", plugin = %name, version = %summary.version, "plugin admin")
+        }
+        Err(error) => {
+            tracing::info!(admin = %who.user, action = "rollback", plugin = %name, %error, "plugin admin: refused")
+        }
+    }
+    Ok(Json(result?))
+}
+
+/// Unload a plugin (every version).
+#[utoipa::path(
+    delete,
+    path = "/admin/plugins/{name}",
+    tag = "plugins",
+    params(("name" = String, Path, description = "Plugin name")),
+    responses(
+        (status = 204, description = "Unloaded"),
+        (status = 404, description = "No such plugin", body = ErrorResponse),
+    )
+)]
+pub async fn unload(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    let result = state.plugins.unload(&name);
+    tracing::info!(admin = %who.user, action = "unload", plugin = %name, ok = result.is_ok(), "plugin admin");
+    result?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn unknown_plugin(state: &AppState, name: &str) -> AppError {
+    let names: Vec<String> = state
+        .plugins
+        .summaries()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    AppError::NotFound {
+        code: "plugin_not_found",
+        message: format!("no plugin named {name:?}; loaded: {}", names.join(", ")),
+    }
+}

@@ -1,0 +1,83 @@
+//! `POST /auth/login`: user name and password in, access token out.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::extract::ApiJson;
+use crate::auth::{Role, Tier, verify_password};
+use crate::error::{AppError, ErrorResponse};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    pub user: String,
+    pub role: Role,
+    pub tier: Tier,
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/auth/login", post(login))
+}
+
+/// A well-formed argon2id hash of a password nobody has, verified when the user does not
+/// exist so that "no such user" and "wrong password" take the same time.
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
+                          2LFtMSmvw6qpnTuKVtvfuKYsJ3B9D8DeSKqhUBXOaPs";
+
+/// Log in.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "An access token", body = LoginResponse),
+        (status = 401, description = "Wrong user name or password", body = ErrorResponse),
+        (status = 429, description = "Too many attempts from this address", body = ErrorResponse),
+    ),
+    security(())
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, AppError> {
+    let user = state.store.users().get(&request.username).await?;
+    let stored = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DECOY_HASH.to_string());
+    let password = request.password;
+    // argon2 is deliberately slow: keep it off the async workers.
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .map_err(|e| AppError::Internal(format!("password check panicked: {e}")))?;
+    let Some(user) = user.filter(|u| matches && u.password_hash.is_some()) else {
+        tracing::info!(user = %request.username, "login refused");
+        return Err(AppError::BadCredentials);
+    };
+    let principal = user.principal();
+    let access_token = state.tokens.issue(&principal)?;
+    tracing::info!(user = %principal.user, role = %principal.role, "login");
+    Ok(Json(LoginResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl().as_secs(),
+        user: principal.user,
+        role: principal.role,
+        tier: principal.tier,
+    }))
+}

@@ -1,0 +1,157 @@
+//! Turning the auth configuration into a [`TokenService`] at start-up: reading key files,
+//! and in development, making up a secret when none is configured.
+//!
+//! Production refuses to start without real keys. Development keeps its generated secret
+//! in the data directory (mode 0600) so the CLI's `user token` and the server agree, and
+//! says loudly that it did.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use super::{TokenService, TokenSettings};
+use crate::config::{AuthConfig, JwtKeys, RunMode};
+
+const DEV_SECRET_FILE: &str = "jwt-dev-secret";
+
+/// Builds the token service the configuration describes.
+pub fn token_service(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<TokenService> {
+    let settings = TokenSettings {
+        issuer: config.issuer.clone(),
+        audience: config.audience.clone(),
+        ttl: config.token_ttl,
+        leeway: config.leeway,
+    };
+    match &config.keys {
+        JwtKeys::Hs256 {
+            secret: Some(secret),
+        } => {
+            if secret.len() < AuthConfig::MIN_SECRET_BYTES {
+                if config.mode == RunMode::Production {
+                    bail!(
+                        "JWT_SECRET is {} bytes; production needs at least {}",
+                        secret.len(),
+                        AuthConfig::MIN_SECRET_BYTES
+                    );
+                }
+                tracing::warn!(
+                    bytes = secret.len(),
+                    minimum = AuthConfig::MIN_SECRET_BYTES,
+                    "JWT_SECRET is short; production mode would refuse it"
+                );
+            }
+            Ok(TokenService::hs256(secret.as_bytes(), settings))
+        }
+        JwtKeys::Hs256 { secret: None } => {
+            if config.mode == RunMode::Production {
+                bail!(
+                    "no JWT_SECRET set: production mode needs a secret of at least {} bytes \
+                     (or RS256 keys)",
+                    AuthConfig::MIN_SECRET_BYTES
+                );
+            }
+            let secret = dev_secret(data_dir)?;
+            Ok(TokenService::hs256(secret.as_bytes(), settings))
+        }
+        JwtKeys::Rs256 {
+            public_pem,
+            private_pem,
+        } => {
+            let public = std::fs::read(public_pem)
+                .with_context(|| format!("cannot read {}", public_pem.display()))?;
+            let private = private_pem
+                .as_ref()
+                .map(|path| {
+                    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+                })
+                .transpose()?;
+            TokenService::rs256(&public, private.as_deref(), settings)
+                .context("cannot use the RS256 keys")
+        }
+    }
+}
+
+/// The development secret: read from the data directory, or generated and written there.
+fn dev_secret(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(DEV_SECRET_FILE);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= AuthConfig::MIN_SECRET_BYTES {
+            warn_dev_secret(&path, false);
+            return Ok(existing);
+        }
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    write_private(&path, &secret)
+        .with_context(|| format!("cannot write the development secret to {}", path.display()))?;
+    warn_dev_secret(&path, true);
+    Ok(secret)
+}
+
+fn warn_dev_secret(path: &Path, generated: bool) {
+    tracing::warn!(
+        file = %path.display(),
+        generated,
+        "DEVELOPMENT MODE: no JWT_SECRET configured; tokens are signed with a random \
+         development secret kept in the data directory. Never run like this in production \
+         (--mode production refuses to)."
+    );
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Principal, Role, Tier};
+
+    fn principal() -> Principal {
+        Principal {
+            user: "ops".into(),
+            role: Role::Admin,
+            tier: Tier::Pro,
+        }
+    }
+
+    #[test]
+    fn production_refuses_missing_or_short_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = AuthConfig::development(None);
+        config.mode = RunMode::Production;
+        assert!(token_service(&config, dir.path()).is_err());
+        config.keys = JwtKeys::Hs256 {
+            secret: Some("short".into()),
+        };
+        assert!(token_service(&config, dir.path()).is_err());
+        config.keys = JwtKeys::Hs256 {
+            secret: Some("x".repeat(32)),
+        };
+        assert!(token_service(&config, dir.path()).is_ok());
+    }
+
+    #[test]
+    fn development_secret_is_generated_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = AuthConfig::development(None);
+        let first = token_service(&config, dir.path()).unwrap();
+        let token = first.issue(&principal()).unwrap();
+        // A second process (the CLI) reads the same secret: its tokens check out.
+        let second = token_service(&config, dir.path()).unwrap();
+        assert_eq!(second.verify(&token).unwrap(), principal());
+        let stored = std::fs::read_to_string(dir.path().join(DEV_SECRET_FILE)).unwrap();
+        assert_eq!(stored.len(), 64);
+    }
+}

@@ -1,0 +1,208 @@
+//! Configuration of the public API: who may call it (auth), how often (rate limits),
+//! and where durable state lives (the database).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Development relaxes what production insists on (a real JWT secret); nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunMode {
+    Development,
+    Production,
+}
+
+/// Where the keys that sign and check access tokens come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum JwtKeys {
+    /// HS256 with a shared secret. `None`: refused in production; in development a random
+    /// secret is generated once and kept in the data directory (with a loud warning), so
+    /// that `optionhub user token` and the server agree.
+    Hs256 { secret: Option<String> },
+    /// RS256: the public key checks tokens; with the private key the server also issues
+    /// them (login). Without it, tokens come from elsewhere and login answers 503.
+    Rs256 {
+        public_pem: PathBuf,
+        private_pem: Option<PathBuf>,
+    },
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwtKeys::Hs256 { secret } => f
+                .debug_struct("Hs256")
+                .field("secret", &secret.as_ref().map(|_| "<redacted>"))
+                .finish(),
+            JwtKeys::Rs256 {
+                public_pem,
+                private_pem,
+            } => f
+                .debug_struct("Rs256")
+                .field("public_pem", public_pem)
+                .field("private_pem", private_pem)
+                .finish(),
+        }
+    }
+}
+
+/// Access tokens: keys, claims checked, lifetime.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub mode: RunMode,
+    pub keys: JwtKeys,
+    pub issuer: String,
+    pub audience: String,
+    /// Lifetime of an issued access token.
+    pub token_ttl: Duration,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// In development, make sure this user exists (admin, pro) and print a token for it at
+    /// start, so `make run` hands out a working token.
+    pub dev_user: Option<String>,
+}
+
+impl AuthConfig {
+    /// The minimum HS256 secret length production accepts (bytes).
+    pub const MIN_SECRET_BYTES: usize = 32;
+
+    /// Development defaults with a given secret (tests, tools).
+    pub fn development(secret: Option<String>) -> Self {
+        Self {
+            mode: RunMode::Development,
+            keys: JwtKeys::Hs256 { secret },
+            issuer: "optionhub".into(),
+            audience: "optionhub-api".into(),
+            token_ttl: Duration::from_secs(12 * 3600),
+            leeway: Duration::from_secs(30),
+            dev_user: None,
+        }
+    }
+}
+
+/// A request budget: `per_minute` requests, replenished evenly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierLimits {
+    pub free_per_minute: u32,
+    pub pro_per_minute: u32,
+}
+
+/// Rate limits per tier, with per-route overrides, and WebSocket subscription caps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub default: TierLimits,
+    /// Path prefix → limits; the longest matching prefix wins.
+    pub routes: Vec<(String, TierLimits)>,
+    /// Login attempts per minute per client address.
+    pub login_per_minute: u32,
+    /// Channels one WebSocket connection may hold, per tier.
+    pub ws_channels_free: usize,
+    pub ws_channels_pro: usize,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            default: TierLimits {
+                free_per_minute: 100,
+                pro_per_minute: 1_000,
+            },
+            routes: Vec::new(),
+            login_per_minute: 10,
+            ws_channels_free: 20,
+            ws_channels_pro: 200,
+        }
+    }
+}
+
+/// Parses per-route overrides: `PREFIX=FREE:PRO[,PREFIX=FREE:PRO…]`, e.g.
+/// `/fo=60:600,/api/v2/analytics=30:300`.
+pub fn parse_route_limits(text: &str) -> Result<Vec<(String, TierLimits)>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let bad = || format!("{part:?} is not PREFIX=FREE:PRO (e.g. /fo=60:600)");
+            let (prefix, limits) = part.split_once('=').ok_or_else(bad)?;
+            let (free, pro) = limits.split_once(':').ok_or_else(bad)?;
+            let free: u32 = free.trim().parse().map_err(|_| bad())?;
+            let pro: u32 = pro.trim().parse().map_err(|_| bad())?;
+            if !prefix.starts_with('/') || free == 0 || pro == 0 {
+                return Err(bad());
+            }
+            Ok((
+                prefix.trim().to_string(),
+                TierLimits {
+                    free_per_minute: free,
+                    pro_per_minute: pro,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The database: a SQLite file by default, PostgreSQL when the URL says so.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl StoreConfig {
+    /// The embedded default: `optionhub.db` in the data directory.
+    pub fn sqlite_in(data_dir: &std::path::Path) -> Self {
+        Self {
+            url: format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("optionhub.db").display()
+            ),
+            max_connections: 8,
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A PostgreSQL URL may carry a password.
+        let shown = match self.url.split_once('@') {
+            Some((scheme_user, host)) => {
+                let scheme = scheme_user.split("://").next().unwrap_or("db");
+                format!("{scheme}://<redacted>@{host}")
+            }
+            None => self.url.clone(),
+        };
+        f.debug_struct("StoreConfig")
+            .field("url", &shown)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_limits_parse_and_refuse_garbage() {
+        let parsed = parse_route_limits("/fo=60:600, /api/v2/analytics=30:300").unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[1].0, "/api/v2/analytics");
+        assert_eq!(parsed[1].1.pro_per_minute, 300);
+        assert!(parse_route_limits("fo=1:2").is_err());
+        assert!(parse_route_limits("/fo=1").is_err());
+        assert!(parse_route_limits("/fo=0:2").is_err());
+        assert!(parse_route_limits("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let keys = JwtKeys::Hs256 {
+            secret: Some("super-secret-value".into()),
+        };
+        assert!(!format!("{keys:?}").contains("super-secret"));
+        let store = StoreConfig {
+            url: "postgres://user:hunter2@db:5432/x".into(),
+            max_connections: 1,
+        };
+        assert!(!format!("{store:?}").contains("hunter2"));
+    }
+}

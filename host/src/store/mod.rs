@@ -1,0 +1,172 @@
+//! Durable state in a SQL database: a SQLite file by default, PostgreSQL when the URL
+//! says `postgres://`. One pool (`sqlx::AnyPool`) and one set of SQL statements serve
+//! both backends, so they behave the same; only the migrations differ per backend
+//! (`migrations/sqlite`, `migrations/postgres`), because DDL does.
+//!
+//! Statements use `$1`-style placeholders, which both SQLite and PostgreSQL accept, and
+//! only types both map the same way (integers, text, floats).
+
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{MigrateError, Migrator};
+
+use crate::config::StoreConfig;
+
+pub mod users;
+
+pub use users::{NewUser, User};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the URL {0:?} names no supported database (sqlite:// or postgres://)")]
+    UnsupportedUrl(String),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error(
+        "the database schema is newer than this binary knows (migration {0} is applied but \
+         unknown here); run a newer optionhub or restore a matching database"
+    )]
+    SchemaTooNew(i64),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[source] MigrateError),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::Unavailable(error)
+    }
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if needed) and applies pending migrations.
+    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if config.url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if config.url.starts_with("postgres:") || config.url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact(&config.url)));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(&config.url)
+            .await?;
+        if backend == Backend::Sqlite {
+            // WAL lets readers run while the writer writes; it is a property of the file,
+            // so setting it once per open is enough.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+        }
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations; refuses a schema newer than this binary.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.map_err(|error| match error {
+            MigrateError::VersionMissing(version) => StoreError::SchemaTooNew(version),
+            other => StoreError::Migrate(other),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn users(&self) -> users::Users<'_> {
+        users::Users::new(&self.pool)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX)
+}
+
+fn redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((_, host)) => format!("<redacted>@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Stores for tests: a fresh SQLite file always, and a fresh PostgreSQL schema when
+    //! `OPTIONHUB_TEST_POSTGRES_URL` is set.
+
+    use super::*;
+
+    /// Every backend available to this test run, each empty.
+    pub async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
+        let mut out = Vec::new();
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Store::open(&StoreConfig::sqlite_in(dir.path()))
+            .await
+            .unwrap();
+        out.push((sqlite, Some(dir)));
+        if let Ok(url) = std::env::var("OPTIONHUB_TEST_POSTGRES_URL") {
+            out.push((fresh_postgres(&url).await, None));
+        }
+        out
+    }
+
+    /// A PostgreSQL store in a schema of its own, so parallel tests never meet.
+    async fn fresh_postgres(url: &str) -> Store {
+        sqlx::any::install_default_drivers();
+        let schema = format!("t_{}", hex::encode(rand::random::<[u8; 6]>()));
+        let admin = sqlx::AnyPool::connect(url).await.unwrap();
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let config = StoreConfig {
+            url: format!("{url}{separator}options=-csearch_path%3D{schema}"),
+            max_connections: 4,
+        };
+        Store::open(&config).await.unwrap()
+    }
+}
