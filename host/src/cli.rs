@@ -55,10 +55,12 @@ pub enum UserCommand {
     /// Create a user, or change an existing one's role and tier (`--update`).
     Add {
         name: String,
-        #[arg(long, value_enum, default_value = "viewer")]
-        role: Role,
-        #[arg(long, value_enum, default_value = "free")]
-        tier: Tier,
+        /// Role of a new user (default viewer); with `--update`, unchanged when omitted.
+        #[arg(long, value_enum)]
+        role: Option<Role>,
+        /// Tier of a new user (default free); with `--update`, unchanged when omitted.
+        #[arg(long, value_enum)]
+        tier: Option<Tier>,
         /// Read the password from the first line of stdin (without it the user can only
         /// get tokens from `optionhub user token`).
         #[arg(long)]

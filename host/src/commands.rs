@@ -111,8 +111,8 @@ pub async fn run_simulator(args: crate::cli::SimArgs) -> anyhow::Result<()> {
 /// `optionhub user add NAME --role R --tier T [--password-stdin] [--update]`.
 pub async fn user_add(
     name: &str,
-    role: Role,
-    tier: Tier,
+    role: Option<Role>,
+    tier: Option<Tier>,
     password: Option<String>,
     update: bool,
     args: &UserStoreArgs,
@@ -126,9 +126,15 @@ pub async fn user_add(
         .await
         .context("cannot open the database")?;
     let users = store.users();
-    if update && users.update(name, role, tier, hash.as_deref()).await? {
+    let existing = if update { users.get(name).await? } else { None };
+    if let Some(user) = existing {
+        let role = role.unwrap_or(user.role);
+        let tier = tier.unwrap_or(user.tier);
+        users.update(name, role, tier, hash.as_deref()).await?;
         println!("updated {name}: role {role}, tier {tier}");
     } else {
+        let role = role.unwrap_or(Role::Viewer);
+        let tier = tier.unwrap_or(Tier::Free);
         users
             .add(NewUser {
                 username: name,

@@ -56,3 +56,43 @@ fn plugin_list_loads_a_directory() {
         "{stdout}"
     );
 }
+
+#[test]
+fn user_add_then_token_gives_a_token_the_server_accepts() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let dir = data.path().display().to_string();
+    let (ok, stdout, stderr) = optionhub(&[
+        "user", "add", "ops-1", "--role", "admin", "--tier", "pro", "--data", &dir,
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("added ops-1"), "{stdout}");
+    // A second add of the same name is refused unless --update.
+    let (ok, _, _) = optionhub(&["user", "add", "ops-1", "--data", &dir]);
+    assert!(!ok);
+    let (ok, stdout, _) = optionhub(&[
+        "user", "add", "ops-1", "--role", "trader", "--update", "--data", &dir,
+    ]);
+    assert!(ok && stdout.contains("updated ops-1"), "{stdout}");
+
+    let (ok, token, stderr) = optionhub(&["user", "token", "ops-1", "--data", &dir]);
+    assert!(ok, "{stderr}");
+    // The development secret the CLI generated is the one a server on this data
+    // directory uses.
+    let service = optionhub::auth::token_service(
+        &optionhub::config::AuthConfig::development(None),
+        data.path(),
+    )
+    .expect("token service");
+    let principal = service.verify(token.trim()).expect("valid token");
+    assert_eq!(principal.user, "ops-1");
+    assert_eq!(principal.role, optionhub::auth::Role::Trader);
+    assert_eq!(principal.tier, optionhub::auth::Tier::Pro);
+
+    let (ok, _, stderr) = optionhub(&["user", "token", "nobody", "--data", &dir]);
+    assert!(!ok && stderr.contains("no user"), "{stderr}");
+    let (ok, stdout, _) = optionhub(&["user", "list", "--data", &dir]);
+    assert!(
+        ok && stdout.contains("ops-1") && stdout.contains("token-only"),
+        "{stdout}"
+    );
+}

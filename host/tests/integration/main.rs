@@ -7,6 +7,7 @@
 
 mod common;
 
+mod api_access;
 mod cli;
 mod feed;
 mod feed_faults;
