@@ -33,10 +33,12 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/auth/login", post(login))
 }
 
-/// A well-formed argon2id hash of a password nobody has, verified when the user does not
-/// exist so that "no such user" and "wrong password" take the same time.
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
-                          2LFtMSmvw6qpnTuKVtvfuKYsJ3B9D8DeSKqhUBXOaPs";
+/// A hash of a password nobody has, verified when the user does not exist (or has no
+/// password) so that "no such user" and "wrong password" take the same time.
+static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let secret = hex::encode(rand::random::<[u8; 16]>());
+    crate::auth::hash_password(&secret).unwrap_or_default()
+});
 
 /// Log in.
 #[utoipa::path(
@@ -59,7 +61,7 @@ pub async fn login(
     let stored = user
         .as_ref()
         .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| DECOY_HASH.to_string());
+        .unwrap_or_else(|| DECOY_HASH.clone());
     let password = request.password;
     // argon2 is deliberately slow: keep it off the async workers.
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))

@@ -126,7 +126,7 @@ impl RateLimits {
             .iter()
             .map(|(prefix, limits)| class(prefix, *limits))
             .collect();
-        routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        routes.sort_by_key(|class| std::cmp::Reverse(class.prefix.len()));
         Self {
             routes,
             default: class("/", config.default),
