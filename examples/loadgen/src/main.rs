@@ -1,0 +1,52 @@
+//! `loadgen`: drives a running optionhub and reports latency percentiles.
+//!
+//! - `loadgen rest`: GETs one route at a fixed request rate (open loop: latency is taken
+//!   from when a request was *due*, so a stalled server cannot hide its queueing behind a
+//!   slower send rate), for a duration; reports throughput, p50/p90/p99/max and failures
+//!   by status.
+//! - `loadgen ws`: opens N WebSocket clients, each subscribed to a channel, and measures
+//!   update latency as (receive time − the server's `server_ts_ms` stamp); reports the
+//!   same percentiles, plus the server's RSS when given its pid.
+//! - `loadgen swap`: `rest` load while a plugin is uploaded through `POST /admin/plugins`
+//!   halfway through; reports failed requests (expected: zero).
+//!
+//! Client and server share the machine in our figures (see BENCHMARKS.md), so the
+//! generator is kept cheap: one shared HTTP client, one task per WebSocket.
+#![forbid(unsafe_code)]
+
+mod report;
+mod rest;
+mod ws;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", about = "Load generator for optionhub")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// GET a route at a fixed rate.
+    Rest(rest::RestArgs),
+    /// Many WebSocket subscribers.
+    Ws(ws::WsArgs),
+    /// REST load with a plugin upload in the middle.
+    Swap(rest::SwapArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Rest(args) => rest::run(args).await,
+            Command::Ws(args) => ws::run(args).await,
+            Command::Swap(args) => rest::swap(args).await,
+        }
+    })
+}

@@ -1,0 +1,81 @@
+//! Latency histograms and how they are printed (plain text, one figure per line, so a
+//! run can be pasted into BENCHMARKS.md as it is).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+/// Latencies in microseconds, 1 µs to 60 s, 3 significant figures.
+#[derive(Debug, Clone)]
+pub struct Latencies {
+    histogram: Histogram<u64>,
+    pub failures: BTreeMap<String, u64>,
+}
+
+impl Latencies {
+    pub fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            histogram: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+            failures: BTreeMap::new(),
+        })
+    }
+
+    pub fn record(&mut self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        let _ = self.histogram.record(micros.clamp(1, 60_000_000));
+    }
+
+    pub fn fail(&mut self, why: impl Into<String>) {
+        *self.failures.entry(why.into()).or_default() += 1;
+    }
+
+    pub fn merge(&mut self, other: &Latencies) {
+        let _ = self.histogram.add(&other.histogram);
+        for (why, count) in &other.failures {
+            *self.failures.entry(why.clone()).or_default() += count;
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.failures.values().sum()
+    }
+
+    fn ms(&self, quantile: f64) -> f64 {
+        self.histogram.value_at_quantile(quantile) as f64 / 1000.0
+    }
+
+    /// Prints the summary under a title.
+    pub fn print(&self, title: &str, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64().max(1e-9);
+        println!("== {title}");
+        println!("ok:          {}", self.count());
+        println!("failed:      {}", self.failed());
+        for (why, count) in &self.failures {
+            println!("  {why}: {count}");
+        }
+        println!("throughput:  {:.0} /s", self.count() as f64 / seconds);
+        if self.count() > 0 {
+            println!("p50:         {:.3} ms", self.ms(0.50));
+            println!("p90:         {:.3} ms", self.ms(0.90));
+            println!("p99:         {:.3} ms", self.ms(0.99));
+            println!("p99.9:       {:.3} ms", self.ms(0.999));
+            println!(
+                "max:         {:.3} ms",
+                self.histogram.max() as f64 / 1000.0
+            );
+        }
+    }
+}
+
+/// Resident memory of a process, from `/proc` (Linux), in MiB.
+pub fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}

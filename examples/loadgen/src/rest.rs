@@ -1,0 +1,161 @@
+//! Fixed-rate REST load, and the hot-swap-under-load run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::report::Latencies;
+
+#[derive(Debug, Clone, Args)]
+pub struct RestArgs {
+    /// Server base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    pub url: String,
+    /// Access token (`optionhub user token NAME`).
+    #[arg(long, env = "LOADGEN_TOKEN")]
+    pub token: String,
+    /// Path and query to GET.
+    #[arg(long, default_value = "/api/v2/market/underlyings")]
+    pub path: String,
+    /// Requests per second.
+    #[arg(long, default_value_t = 1000)]
+    pub rate: u32,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Most requests in flight at once (beyond it a request counts as failed: "overload").
+    #[arg(long, default_value_t = 256)]
+    pub in_flight: usize,
+    /// Seconds of warm-up at the same rate, not recorded.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SwapArgs {
+    #[command(flatten)]
+    pub rest: RestArgs,
+    /// The component to upload halfway through.
+    #[arg(long)]
+    pub plugin: std::path::PathBuf,
+    /// Uploads to make, evenly spread over the run.
+    #[arg(long, default_value_t = 1)]
+    pub uploads: u32,
+}
+
+pub async fn run(args: RestArgs) -> anyhow::Result<()> {
+    let client = client()?;
+    if args.warmup > 0 {
+        drive(&client, &args, Duration::from_secs(args.warmup)).await?;
+    }
+    let started = Instant::now();
+    let latencies = drive(&client, &args, Duration::from_secs(args.duration)).await?;
+    latencies.print(
+        &format!("GET {} at {}/s", args.path, args.rate),
+        started.elapsed(),
+    );
+    Ok(())
+}
+
+pub async fn swap(args: SwapArgs) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&args.plugin)?;
+    let client = client()?;
+    let rest = args.rest.clone();
+    let uploader = {
+        let client = client.clone();
+        let url = format!("{}/admin/plugins", rest.url);
+        let token = rest.token.clone();
+        let gap = Duration::from_secs(rest.duration) / (args.uploads + 1);
+        tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            for _ in 0..args.uploads {
+                tokio::time::sleep(gap).await;
+                let started = Instant::now();
+                let status = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/wasm")
+                    .body(bytes.clone())
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16());
+                outcomes.push((status.map_err(|e| e.to_string()), started.elapsed()));
+            }
+            outcomes
+        })
+    };
+    let started = Instant::now();
+    let latencies = drive(&client, &rest, Duration::from_secs(rest.duration)).await?;
+    let elapsed = started.elapsed();
+    for (status, took) in uploader.await? {
+        println!("upload: {status:?} in {:.1} ms", took.as_secs_f64() * 1e3);
+    }
+    latencies.print(
+        &format!("GET {} at {}/s during plugin upload", rest.path, rest.rate),
+        elapsed,
+    );
+    if latencies.failed() > 0 {
+        anyhow::bail!("{} requests failed during the swap", latencies.failed());
+    }
+    Ok(())
+}
+
+fn client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .tcp_nodelay(true)
+        .build()?)
+}
+
+/// Sends at `args.rate` for `duration`; latency counts from each request's due time.
+async fn drive(
+    client: &reqwest::Client,
+    args: &RestArgs,
+    duration: Duration,
+) -> anyhow::Result<Latencies> {
+    let url = format!("{}{}", args.url, args.path);
+    let total = u64::from(args.rate) * duration.as_secs();
+    let interval = Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1)));
+    let slots = Arc::new(Semaphore::new(args.in_flight.max(1)));
+    let results = Arc::new(Mutex::new(Latencies::new()?));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    for i in 0..total {
+        let due = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            results.lock().await.fail("overload (too many in flight)");
+            continue;
+        };
+        let request = client.get(&url).bearer_auth(&args.token);
+        let results = results.clone();
+        tasks.push(tokio::spawn(async move {
+            let outcome = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let body = response.bytes().await;
+                    match (status.is_success(), body) {
+                        (true, Ok(_)) => Ok(()),
+                        (false, _) => Err(format!("HTTP {}", status.as_u16())),
+                        (true, Err(e)) => Err(format!("body: {e}")),
+                    }
+                }
+                Err(e) => Err(format!("send: {e}")),
+            };
+            let latency = due.elapsed();
+            drop(permit);
+            let mut results = results.lock().await;
+            match outcome {
+                Ok(()) => results.record(latency),
+                Err(why) => results.fail(why),
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let results = results.lock().await.clone();
+    Ok(results)
+}
