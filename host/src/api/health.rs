@@ -11,7 +11,21 @@ pub struct Health {
     pub status: &'static str,
     pub version: &'static str,
     pub uptime_seconds: u64,
+    pub feed: FeedHealth,
     pub plugins: PluginsHealth,
+    pub database: crate::store::StoreHealth,
+}
+
+/// The feed in one line; `/status` has the detail.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FeedHealth {
+    /// `dhan`, `simulator` or `replay`.
+    #[schema(value_type = String)]
+    pub source: crate::feed::status::FeedSource,
+    pub connected: bool,
+    /// Milliseconds since the last packet; null before the first.
+    pub last_packet_age_ms: Option<i64>,
+    pub chains: usize,
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -39,8 +53,24 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         .iter()
         .filter(|p| p.stats().consecutive_failures() > 0)
         .count();
+    let database = state.store.health().await;
+    metrics::gauge!("db_pool_size").set(f64::from(database.pool_size));
+    metrics::gauge!("db_pool_available").set(database.pool_idle as f64);
+    let feed = state.market.status().snapshot();
     Json(Health {
-        status: "ok",
+        feed: FeedHealth {
+            source: feed.source,
+            connected: feed.connected,
+            last_packet_age_ms: feed.last_packet_age_ms,
+            chains: state.market.chain_ids().len(),
+        },
+        // Market data and analytics do not need the database: degraded, not down.
+        status: if database.status == "ok" {
+            "ok"
+        } else {
+            "degraded"
+        },
+        database,
         version: env!("CARGO_PKG_VERSION"),
         uptime_seconds: state.started.elapsed().as_secs(),
         plugins: PluginsHealth {

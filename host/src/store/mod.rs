@@ -113,9 +113,35 @@ impl Store {
         users::Users::new(&self.pool)
     }
 
+    /// Whether the database answers, within a second, and the pool's figures.
+    pub async fn health(&self) -> StoreHealth {
+        let ping = sqlx::query("SELECT 1").execute(&self.pool);
+        let reachable = matches!(
+            tokio::time::timeout(Duration::from_secs(1), ping).await,
+            Ok(Ok(_))
+        );
+        StoreHealth {
+            backend: self.backend,
+            status: if reachable { "ok" } else { "unavailable" },
+            pool_size: self.pool.size(),
+            pool_idle: self.pool.num_idle(),
+        }
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// `/health`'s database section.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct StoreHealth {
+    #[schema(value_type = String)]
+    pub backend: Backend,
+    /// `ok` or `unavailable`.
+    pub status: &'static str,
+    pub pool_size: u32,
+    pub pool_idle: usize,
 }
 
 /// Milliseconds since the Unix epoch, now.

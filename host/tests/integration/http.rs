@@ -56,6 +56,9 @@ async fn serves_health_and_the_bundled_plugins_and_hot_loads_a_new_one() {
     assert_eq!(status, 200);
     assert_eq!(health["status"], "ok");
     assert_eq!(health["plugins"]["loaded"], 4);
+    assert_eq!(health["database"]["status"], "ok");
+    assert_eq!(health["database"]["backend"], "sqlite");
+    assert_eq!(health["feed"]["source"], "simulator");
 
     let (status, list) = get_json(&format!("{base}/api/v2/plugins")).await;
     assert_eq!(status, 200);
