@@ -8,6 +8,7 @@
 mod common;
 
 mod api_access;
+mod api_sweep;
 mod cli;
 mod feed;
 mod feed_faults;
