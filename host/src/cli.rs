@@ -12,7 +12,7 @@ use crate::auth::{Role, Tier};
 use crate::config::{
     AuthConfig, ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints, ExpiryWeekdays,
     FeedConfig, FeedSourceConfig, JwtKeys, LogFormat, PluginConfig, RateLimitConfig, RunMode,
-    SandboxLimits, ServerConfig, StoreConfig, TierConfig, TierLimits, parse_route_limits,
+    SandboxLimits, ServerConfig, StoreConfig, TierConfig, TierLimits, WsConfig, parse_route_limits,
 };
 use crate::feed::record::ReplaySpeed;
 
@@ -368,6 +368,40 @@ pub struct ServeArgs {
     pub dhan: DhanArgs,
     #[command(flatten)]
     pub feed: FeedArgs,
+    #[command(flatten)]
+    pub ws: WsArgs,
+}
+
+/// The WebSocket API (`/ws/live`, `/ws/fo/stream`).
+#[derive(Debug, Clone, Args)]
+pub struct WsArgs {
+    /// Bytes one WebSocket client may have queued before it counts as a slow consumer.
+    #[arg(long, env = "OPTIONHUB_WS_QUEUE_BYTES", default_value_t = 1 << 20)]
+    pub ws_queue_bytes: usize,
+    /// A WebSocket write stalled this long (ms) disconnects the client (close 4008).
+    #[arg(long, env = "OPTIONHUB_WS_WRITE_DEADLINE_MS", default_value_t = 5000)]
+    pub ws_write_deadline_ms: u64,
+    /// Seconds between server pings; 2.5 times this without a frame closes (4012).
+    #[arg(long, env = "OPTIONHUB_WS_HEARTBEAT_SECS", default_value_t = 20)]
+    pub ws_heartbeat_secs: u64,
+    /// A channel publishes at most once per this many milliseconds (latest wins).
+    #[arg(long, env = "OPTIONHUB_WS_PUBLISH_MS", default_value_t = 200)]
+    pub ws_publish_ms: u64,
+    /// Read buffer per WebSocket connection, bytes.
+    #[arg(long, env = "OPTIONHUB_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
+    pub ws_read_buffer_bytes: usize,
+}
+
+impl WsArgs {
+    fn config(&self) -> WsConfig {
+        WsConfig {
+            queue_bytes: self.ws_queue_bytes.max(1024),
+            write_deadline: Duration::from_millis(self.ws_write_deadline_ms.max(10)),
+            heartbeat: Duration::from_secs(self.ws_heartbeat_secs.max(1)),
+            publish_interval: Duration::from_millis(self.ws_publish_ms),
+            read_buffer_bytes: self.ws_read_buffer_bytes.max(256),
+        }
+    }
 }
 
 /// Dhan credentials and addresses. With no credentials the server runs on its built-in
@@ -524,6 +558,7 @@ impl ServeArgs {
             store: self.store.config(&data),
             auth,
             limits: self.limits.config(),
+            ws: self.ws.config(),
             data,
             plugins,
             feed,

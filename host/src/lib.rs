@@ -3,6 +3,8 @@
 //!
 //! Module map (data flows down the list; a module imports only from those below it):
 //! - [`api`]: the HTTP API (axum), over [`api::AppState`];
+//! - [`ws`]: the WebSocket API (live chains, instruments, analytics), over the same
+//!   state and mounted by [`api::router`];
 //! - [`plugins`]: the Wasm analytics runtime (wasmtime): loading, sandboxing,
 //!   hot-swapping and calling plugins;
 //! - [`feed`]: market data in: the DhanHQ v2 protocol, live client and simulator;
@@ -32,3 +34,4 @@ pub mod server;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod ws;

@@ -99,6 +99,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             max_body_bytes: config.server.max_body_bytes,
             public_metrics: config.server.metrics_listen.is_none(),
         }),
+        ws: config.ws,
     };
 
     let pipeline = MarketPipeline::start(&config, host.clone()).await?;

@@ -235,7 +235,7 @@ async fn strikes(
 }
 
 /// One side of a strike in the live chain.
-#[derive(Debug, Serialize)]
+#[derive(Debug, PartialEq, Serialize)]
 pub struct LiveContract {
     pub security_id: u32,
     #[serde(flatten)]
@@ -246,7 +246,7 @@ pub struct LiveContract {
     pub greeks: Option<ContractGreeks>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, PartialEq, Serialize)]
 pub struct LiveStrike {
     pub strike: f64,
     pub call: Option<LiveContract>,
@@ -277,6 +277,16 @@ async fn live(
 ) -> Result<Json<LiveChain>, AppError> {
     let info = find_underlying(&state, query.underlying.as_deref())?;
     let expiry = find_expiry(info, query.expiry.as_deref())?;
+    live_chain(&state, info, expiry).map(Json)
+}
+
+/// The live chain of one expiry as the API shows it, built from the market's current
+/// view and the latest Greeks. The WebSocket API publishes the same shape.
+pub fn live_chain(
+    state: &AppState,
+    info: &UnderlyingInfo,
+    expiry: &ExpiryInfo,
+) -> Result<LiveChain, AppError> {
     let id = ChainId {
         underlying: info.name.clone(),
         expiry: expiry.expiry,
@@ -323,7 +333,7 @@ async fn live(
             t.format(&time::format_description::well_known::Rfc3339)
                 .ok()
         });
-    Ok(Json(LiveChain {
+    Ok(LiveChain {
         underlying: view.underlying,
         expiry: expiry_label,
         spot,
@@ -343,5 +353,5 @@ async fn live(
                 put: contract(row.put),
             })
             .collect(),
-    }))
+    })
 }

@@ -3,7 +3,8 @@
 //!
 //! - open to anyone: `/health`, `/metrics` (unless it has its own address), the docs,
 //!   `/auth/login` (with its own strict rate limit);
-//! - viewer: market data, analytics, `/status`;
+//! - viewer: market data, analytics, `/status`; the WebSocket routes (`/ws/…`) check the
+//!   viewer role themselves, before upgrading, as browsers cannot send the header;
 //! - trader: strategies;
 //! - admin: plugin administration.
 //!
@@ -29,6 +30,7 @@ use crate::pipeline::MarketPipeline;
 use crate::plugins::PluginHost;
 use crate::plugins::live_greeks::LiveGreeks;
 use crate::store::Store;
+use crate::ws::Hub;
 
 pub mod access;
 pub mod admin;
@@ -57,6 +59,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     pub store: Store,
     pub settings: Arc<ApiSettings>,
+    /// The WebSocket API's channels and settings.
+    pub ws: Arc<Hub>,
     pub started: Instant,
 }
 
@@ -76,6 +80,7 @@ pub struct ApiServices {
     pub limits: Arc<RateLimits>,
     pub store: Store,
     pub settings: Arc<ApiSettings>,
+    pub ws: crate::config::WsConfig,
 }
 
 impl AppState {
@@ -91,6 +96,7 @@ impl AppState {
             limits: services.limits,
             store: services.store,
             settings: services.settings,
+            ws: Arc::new(Hub::new(services.ws)),
             started: Instant::now(),
         }
     }
@@ -121,6 +127,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(open)
         .merge(login)
+        .merge(crate::ws::routes())
         .merge(gated(&state, Role::Viewer, viewer))
         .merge(gated(&state, Role::Admin, admin::routes()))
         .fallback(not_found)

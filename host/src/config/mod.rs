@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod api;
+mod ws;
 
 pub use api::{
     AuthConfig, JwtKeys, RateLimitConfig, RunMode, StoreConfig, TierLimits, parse_route_limits,
 };
+pub use ws::WsConfig;
 
 /// Where the HTTP server listens.
 #[derive(Debug, Clone)]
@@ -141,6 +143,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub limits: RateLimitConfig,
     pub store: StoreConfig,
+    pub ws: WsConfig,
 }
 
 /// Dhan's addresses; every one configurable so tests and the simulator can stand in.

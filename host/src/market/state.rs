@@ -394,6 +394,19 @@ impl MarketState {
         self.books.read().spots.get(u).copied()
     }
 
+    /// One option's book, by key; `None` for anything outside the tracked chains.
+    pub fn contract_book(&self, key: &InstrumentKey) -> Option<InstrumentBook> {
+        let location = self.registry.locate(key)?;
+        let chain = self.chain_id(location.underlying, location.expiry);
+        let books = self.books.read();
+        let chain_books = books.chains.get(chain)?;
+        let side = match location.right {
+            OptionRight::Call => &chain_books.calls,
+            OptionRight::Put => &chain_books.puts,
+        };
+        side.get(location.strike).copied()
+    }
+
     /// A copy of one chain as it is now.
     pub fn chain_view(&self, id: &ChainId) -> Option<ChainView> {
         let chain = self.locate_chain(id)?;

@@ -151,6 +151,7 @@ pub fn server_config(
             },
             ..optionhub::config::RateLimitConfig::default()
         },
+        ws: optionhub::config::WsConfig::default(),
     }
 }
 

@@ -17,3 +17,5 @@ mod hostile;
 mod hot_swap;
 mod http;
 mod loading;
+mod ws;
+mod ws_flow;

@@ -1,0 +1,38 @@
+//! The WebSocket API: `/ws/live` (chains and instruments) and `/ws/fo/stream` (F&O
+//! analytics), one JSON protocol for both.
+//!
+//! The shape follows what large fan-out servers agree on: one publisher per active
+//! channel ([`hub`], [`publisher`]) serialises each update once and publishes it on a
+//! latest-value-wins watch; each connection ([`session`], [`writer`]) pulls from its
+//! channels into a byte-bounded queue ([`queue`]), gets deltas while it keeps up and a
+//! snapshot after anything was conflated away, is pinged, and is closed with an explicit
+//! code when it is dead (4012) or cannot keep up (4008). Nothing is buffered without
+//! bound. Routes authenticate before upgrading ([`upgrade`]) and sit outside the
+//! access gate of [`crate::api`], which mounts them.
+
+mod analytics;
+mod channel;
+mod frame;
+mod hub;
+mod protocol;
+mod publisher;
+mod queue;
+mod session;
+mod subscriptions;
+mod upgrade;
+mod writer;
+
+use axum::Router;
+use axum::routing::get;
+
+pub use hub::Hub;
+pub use writer::{HEARTBEAT_TIMEOUT, SLOW_CONSUMER};
+
+use crate::api::AppState;
+
+/// The WebSocket routes (they authenticate themselves).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ws/live", get(upgrade::live))
+        .route("/ws/fo/stream", get(upgrade::fo_stream))
+}

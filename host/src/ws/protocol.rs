@@ -1,0 +1,203 @@
+//! The JSON protocol shared by both WebSocket routes: what a client may send (subscribe,
+//! unsubscribe, ping) and the control replies the server sends back (welcome, ack,
+//! error, pong). Data messages (snapshot, update) are built once per channel by the
+//! publisher ([`super::frame`]), not here.
+//!
+//! A request that is not JSON, or JSON that is not a request, is answered with an error
+//! message; the connection stays open.
+
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::auth::Tier;
+
+/// One client request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Subscribe { channels: Vec<String> },
+    Unsubscribe { channels: Vec<String> },
+    Ping,
+}
+
+/// A request with the client's optional `id`, echoed in the reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub request: Request,
+    pub id: Option<Value>,
+}
+
+/// A request that could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestError {
+    pub code: &'static str,
+    pub message: String,
+    pub id: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Raw {
+    action: Option<String>,
+    channels: Option<Vec<String>>,
+    id: Option<Value>,
+}
+
+/// Reads one text message from the client.
+pub fn parse_request(text: &str) -> Result<Envelope, RequestError> {
+    let value: Value = serde_json::from_str(text).map_err(|error| RequestError {
+        code: "invalid_json",
+        message: format!(
+            "not JSON ({error}); send e.g. {{\"action\":\"subscribe\",\"channels\":[\"NIFTY:2026-11-25\"]}}"
+        ),
+        id: None,
+    })?;
+    let id = value.get("id").cloned();
+    let raw: Raw = serde_json::from_value(value).map_err(|error| RequestError {
+        code: "invalid_request",
+        message: format!("not a request: {error}"),
+        id: id.clone(),
+    })?;
+    let channels = |action: &str| {
+        raw.channels
+            .clone()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| RequestError {
+                code: "invalid_request",
+                message: format!("{action} needs a non-empty \"channels\" array"),
+                id: raw.id.clone(),
+            })
+    };
+    let request = match raw.action.as_deref() {
+        Some("subscribe") => Request::Subscribe {
+            channels: channels("subscribe")?,
+        },
+        Some("unsubscribe") => Request::Unsubscribe {
+            channels: channels("unsubscribe")?,
+        },
+        Some("ping") => Request::Ping,
+        other => {
+            return Err(RequestError {
+                code: "unknown_action",
+                message: format!(
+                    "unknown action {other:?}; valid actions: subscribe, unsubscribe, ping"
+                ),
+                id: raw.id,
+            });
+        }
+    };
+    Ok(Envelope {
+        request,
+        id: raw.id,
+    })
+}
+
+/// A control message from the server.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reply<'a> {
+    /// First message of every connection: who you are and the rules.
+    Welcome {
+        endpoint: &'a str,
+        user: &'a str,
+        tier: Tier,
+        max_channels: usize,
+        heartbeat_ms: u64,
+        publish_interval_ms: u64,
+    },
+    /// A subscribe or unsubscribe was carried out for these channels.
+    Ack {
+        action: &'static str,
+        channels: &'a [Arc<str>],
+        /// Channels held after the request.
+        subscribed: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a Value>,
+    },
+    Error {
+        code: &'a str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a Value>,
+    },
+    Pong {
+        server_ts_ms: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a Value>,
+    },
+}
+
+impl Reply<'_> {
+    /// The message as sent.
+    pub fn encode(&self) -> Utf8Bytes {
+        // Serialising these plain structs cannot fail; an empty object is a safe fallback.
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| "{}".into())
+            .into()
+    }
+}
+
+/// Milliseconds since the epoch, for `server_ts_ms`.
+pub fn now_ms() -> i64 {
+    crate::feed::event::now_ns() / 1_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_three_actions_and_echoes_ids() {
+        let sub = parse_request(r#"{"action":"subscribe","channels":["NIFTY:2026-11-25"],"id":7}"#)
+            .unwrap();
+        assert_eq!(
+            sub.request,
+            Request::Subscribe {
+                channels: vec!["NIFTY:2026-11-25".into()]
+            }
+        );
+        assert_eq!(sub.id, Some(Value::from(7)));
+        let unsub = parse_request(r#"{"action":"unsubscribe","channels":["a","b"]}"#).unwrap();
+        assert_eq!(
+            unsub.request,
+            Request::Unsubscribe {
+                channels: vec!["a".into(), "b".into()]
+            }
+        );
+        assert_eq!(
+            parse_request(r#"{"action":"ping"}"#).unwrap().request,
+            Request::Ping
+        );
+    }
+
+    #[test]
+    fn explains_what_is_wrong() {
+        assert_eq!(parse_request("{nope").unwrap_err().code, "invalid_json");
+        assert_eq!(parse_request("[1,2]").unwrap_err().code, "invalid_request");
+        let unknown = parse_request(r#"{"action":"dance","id":"x"}"#).unwrap_err();
+        assert_eq!(unknown.code, "unknown_action");
+        assert_eq!(unknown.id, Some(Value::from("x")));
+        assert!(unknown.message.contains("subscribe, unsubscribe, ping"));
+        let empty = parse_request(r#"{"action":"subscribe","channels":[]}"#).unwrap_err();
+        assert_eq!(empty.code, "invalid_request");
+        let wrong_type = parse_request(r#"{"action":"subscribe","channels":"NIFTY"}"#);
+        assert_eq!(wrong_type.unwrap_err().code, "invalid_request");
+    }
+
+    #[test]
+    fn replies_are_tagged_json() {
+        let channels: Vec<Arc<str>> = vec!["NIFTY:2026-11-25".into()];
+        let ack = Reply::Ack {
+            action: "subscribe",
+            channels: &channels,
+            subscribed: 1,
+            id: None,
+        }
+        .encode();
+        let value: Value = serde_json::from_str(&ack).unwrap();
+        assert_eq!(value["type"], "ack");
+        assert_eq!(value["channels"][0], "NIFTY:2026-11-25");
+        assert!(value.get("id").is_none());
+    }
+}

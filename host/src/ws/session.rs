@@ -1,0 +1,277 @@
+//! One WebSocket connection after the upgrade: reads the client's requests, pumps its
+//! channels' frames into its queue, pings it, and ends it.
+//!
+//! The connection is two tasks: this session (reading half, subscriptions, heartbeat)
+//! and the [`writer`](super::writer) (writing half). They share the client's byte-bounded
+//! queue. The session ends when the writer does; the writer ends after sending the
+//! close frame, whoever decided to close.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::channel::{self, Endpoint};
+use super::protocol::{Reply, Request, now_ms, parse_request};
+use super::subscriptions::Subscriptions;
+use super::writer::{self, Close, Link};
+use crate::api::AppState;
+use crate::auth::Principal;
+
+/// Keeps `ws_connections` right however the session ends.
+struct Connected;
+
+impl Connected {
+    fn new() -> Self {
+        metrics::gauge!("ws_connections").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        metrics::gauge!("ws_connections").decrement(1.0);
+    }
+}
+
+struct Session {
+    state: AppState,
+    principal: Principal,
+    endpoint: Endpoint,
+    link: Arc<Link>,
+    subs: Subscriptions,
+    max_channels: usize,
+}
+
+/// Serves one upgraded connection until it closes.
+pub async fn run(socket: WebSocket, state: AppState, principal: Principal, endpoint: Endpoint) {
+    let _connected = Connected::new();
+    let config = *state.ws.config();
+    let (sink, mut stream) = socket.split();
+    let link = Arc::new(Link::new(config.queue_bytes));
+    let mut writer = tokio::spawn(writer::run(
+        sink,
+        link.clone(),
+        config.write_deadline,
+        config.queue_bytes,
+    ));
+    let max_channels = state.limits.ws_channels(principal.tier);
+    let mut session = Session {
+        state,
+        principal,
+        endpoint,
+        link,
+        subs: Subscriptions::default(),
+        max_channels,
+    };
+    let (user, tier) = (session.principal.user.clone(), session.principal.tier);
+    session.control(&Reply::Welcome {
+        endpoint: endpoint.path(),
+        user: &user,
+        tier,
+        max_channels,
+        heartbeat_ms: u64::try_from(config.heartbeat.as_millis()).unwrap_or(u64::MAX),
+        publish_interval_ms: u64::try_from(config.publish_interval.as_millis()).unwrap_or(u64::MAX),
+    });
+    let start = Instant::now() + config.heartbeat;
+    let mut heartbeat = tokio::time::interval_at(start, config.heartbeat);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_seen = Instant::now();
+    let mut reading = true;
+    loop {
+        let open = session.link.closing().is_none();
+        let pulling = open && !session.subs.backlogged() && !session.subs.watchers.is_empty();
+        let waiting_for_room = open && session.subs.backlogged();
+        tokio::select! {
+            biased;
+            _ = &mut writer => break,
+            incoming = stream.next(), if reading => {
+                last_seen = Instant::now();
+                reading = session.incoming(incoming);
+            }
+            Some(changed) = session.subs.watchers.next(), if pulling => {
+                if let Some(name) = session.subs.on_change(changed) {
+                    session.error("channel_closed", &format!("channel {name} stopped publishing"), None);
+                }
+            }
+            () = session.link.room.notified(), if waiting_for_room => {}
+            _ = heartbeat.tick() => {
+                if last_seen.elapsed() > config.idle_timeout() {
+                    session.link.close(Close::HeartbeatTimeout);
+                } else {
+                    session.push(Message::Ping(bytes::Bytes::new()), 2);
+                }
+            }
+        }
+        if session.link.closing().is_none() {
+            session.subs.pump(&session.link);
+        }
+    }
+    tracing::debug!(
+        user = %session.principal.user,
+        endpoint = endpoint.path(),
+        channels = session.subs.len(),
+        dropped = session.subs.dropped,
+        reason = session.link.closing().map_or("unknown", Close::name),
+        "websocket closed"
+    );
+}
+
+impl Session {
+    /// Handles one read; returns whether to keep reading.
+    fn incoming(&mut self, incoming: Option<Result<Message, axum::Error>>) -> bool {
+        match incoming {
+            Some(Ok(Message::Text(text))) => {
+                self.request(text.as_str());
+                true
+            }
+            Some(Ok(Message::Binary(_))) => {
+                self.error(
+                    "binary_not_supported",
+                    "requests are JSON text messages",
+                    None,
+                );
+                true
+            }
+            // tungstenite answers pings itself; any frame proves the client alive.
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => true,
+            Some(Ok(Message::Close(_))) | None => {
+                self.link.close(Close::Gone);
+                false
+            }
+            Some(Err(error)) => {
+                let too_big = error
+                    .into_inner()
+                    .downcast::<tokio_tungstenite::tungstenite::Error>()
+                    .is_ok_and(|e| matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_)));
+                self.link.close(if too_big {
+                    Close::MessageTooBig
+                } else {
+                    Close::Gone
+                });
+                false
+            }
+        }
+    }
+
+    fn request(&mut self, text: &str) {
+        let envelope = match parse_request(text) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                self.error(error.code, &error.message, error.id.as_ref());
+                return;
+            }
+        };
+        let id = envelope.id.as_ref();
+        match envelope.request {
+            Request::Subscribe { channels } => self.subscribe(&channels, id),
+            Request::Unsubscribe { channels } => self.unsubscribe(&channels, id),
+            Request::Ping => self.control(&Reply::Pong {
+                server_ts_ms: now_ms(),
+                id,
+            }),
+        }
+    }
+
+    /// Resolves every name, or refuses the whole request with the first problem.
+    fn resolve(
+        &mut self,
+        names: &[String],
+        id: Option<&Value>,
+    ) -> Option<Vec<channel::Channel>> {
+        let registry = self.state.market.registry().clone();
+        let mut resolved: Vec<channel::Channel> = Vec::with_capacity(names.len());
+        let mut problems = Vec::new();
+        for name in names {
+            match channel::resolve(&registry, self.endpoint, name) {
+                Ok(c) if resolved.iter().all(|r| r.name != c.name) => resolved.push(c),
+                Ok(_) => {}
+                Err(error) => problems.push(error),
+            }
+        }
+        let Some(first) = problems.first() else {
+            return Some(resolved);
+        };
+        let message: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        self.error(first.code, &message.join("; "), id);
+        None
+    }
+
+    fn subscribe(&mut self, names: &[String], id: Option<&Value>) {
+        let Some(channels) = self.resolve(names, id) else {
+            return;
+        };
+        let new = channels
+            .iter()
+            .filter(|c| !self.subs.holds(&c.name))
+            .count();
+        if self.subs.len() + new > self.max_channels {
+            let message = format!(
+                "a {} connection may hold {} channels; this one holds {} and asked for {} more",
+                self.principal.tier,
+                self.max_channels,
+                self.subs.len(),
+                new
+            );
+            self.error("too_many_channels", &message, id);
+            return;
+        }
+        let accepted: Vec<Arc<str>> = channels.iter().map(|c| c.name.clone()).collect();
+        self.control(&Reply::Ack {
+            action: "subscribe",
+            channels: &accepted,
+            subscribed: self.subs.len() + new,
+            id,
+        });
+        for channel in &channels {
+            let topic = self.state.ws.topic(&self.state, channel);
+            self.subs.add(channel.name.clone(), topic);
+        }
+    }
+
+    fn unsubscribe(&mut self, names: &[String], id: Option<&Value>) {
+        let Some(channels) = self.resolve(names, id) else {
+            return;
+        };
+        let removed: Vec<Arc<str>> = channels
+            .into_iter()
+            .filter(|c| self.subs.remove(&c.name, &self.link))
+            .map(|c| c.name)
+            .collect();
+        if removed.is_empty() {
+            self.error(
+                "not_subscribed",
+                "none of these channels is subscribed on this connection",
+                id,
+            );
+            return;
+        }
+        self.control(&Reply::Ack {
+            action: "unsubscribe",
+            channels: &removed,
+            subscribed: self.subs.len(),
+            id,
+        });
+    }
+
+    fn error(&mut self, code: &str, message: &str, id: Option<&Value>) {
+        self.control(&Reply::Error { code, message, id });
+    }
+
+    fn control(&mut self, reply: &Reply<'_>) {
+        let text = reply.encode();
+        let len = text.len();
+        self.push(Message::Text(text), len);
+    }
+
+    /// Queues a control message; one that does not fit marks a slow consumer.
+    fn push(&mut self, message: Message, len: usize) {
+        let pushed = self.link.outbox.lock().push_control(message, len);
+        match pushed {
+            Ok(()) => self.link.wake(),
+            Err(_) => self.link.close(Close::SlowConsumer),
+        }
+    }
+}

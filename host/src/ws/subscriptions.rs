@@ -1,0 +1,175 @@
+//! One connection's subscriptions and the pump that moves their frames into the
+//! client's queue.
+//!
+//! Each subscription holds the topic (keeping its publisher alive) and one watch
+//! receiver, parked in a `FuturesUnordered` until its channel publishes. A published
+//! frame waits in `ready` until the queue has room: while the client is behind, the
+//! session stops pulling, the watch keeps only the newest frame, and the client later
+//! gets that one. Which encoding it gets is decided here, per client: the update when
+//! the client's last message of the channel is exactly what the update applies to,
+//! otherwise the snapshot, so a client never receives a delta it cannot apply.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::extract::ws::Message;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::watch;
+
+use super::frame::Frame;
+use super::hub::{FrameReceiver, Topic};
+use super::writer::Link;
+
+type Changed = (u64, FrameReceiver, Result<(), watch::error::RecvError>);
+type Watcher = Pin<Box<dyn Future<Output = Changed> + Send>>;
+
+fn watch_next(key: u64, mut receiver: FrameReceiver) -> Watcher {
+    Box::pin(async move {
+        let changed = receiver.changed().await;
+        (key, receiver, changed)
+    })
+}
+
+struct Subscription {
+    name: Arc<str>,
+    _topic: Arc<Topic>,
+    /// Seq of the last message of this channel queued for the client.
+    last_seq: Option<u64>,
+    /// A published frame not yet queued.
+    latest: Option<Arc<Frame>>,
+}
+
+/// The channels one connection holds.
+#[derive(Default)]
+pub struct Subscriptions {
+    by_key: HashMap<u64, Subscription>,
+    by_name: HashMap<Arc<str>, u64>,
+    next_key: u64,
+    pub watchers: FuturesUnordered<Watcher>,
+    ready: VecDeque<u64>,
+    /// Messages this client never got because a newer one replaced them.
+    pub dropped: u64,
+}
+
+impl Subscriptions {
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    pub fn holds(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// Whether frames are waiting for room in the queue.
+    pub fn backlogged(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// Adds a channel, or (already held) re-sends its current state as a snapshot.
+    pub fn add(&mut self, name: Arc<str>, topic: Arc<Topic>) {
+        if let Some(&key) = self.by_name.get(&name) {
+            if let Some(sub) = self.by_key.get_mut(&key) {
+                sub.last_seq = None;
+                if let Some(frame) = topic.current() {
+                    if sub.latest.is_none() {
+                        self.ready.push_back(key);
+                    }
+                    sub.latest = Some(frame);
+                }
+            }
+            return;
+        }
+        let key = self.next_key;
+        self.next_key += 1;
+        self.watchers.push(watch_next(key, topic.receiver()));
+        self.by_name.insert(name.clone(), key);
+        self.by_key.insert(
+            key,
+            Subscription {
+                name,
+                _topic: topic,
+                last_seq: None,
+                latest: None,
+            },
+        );
+    }
+
+    /// Removes a channel and anything of it still queued; false if it was not held.
+    pub fn remove(&mut self, name: &str, link: &Link) -> bool {
+        let Some(key) = self.by_name.remove(name) else {
+            return false;
+        };
+        self.by_key.remove(&key);
+        self.ready.retain(|k| *k != key);
+        link.outbox.lock().remove(key);
+        true
+    }
+
+    /// A watched channel published (or its publisher is gone: returns its name).
+    pub fn on_change(&mut self, (key, mut receiver, changed): Changed) -> Option<Arc<str>> {
+        let sub = self.by_key.get_mut(&key)?;
+        if changed.is_err() {
+            let name = sub.name.clone();
+            self.by_key.remove(&key);
+            self.by_name.remove(&name);
+            self.ready.retain(|k| *k != key);
+            return Some(name);
+        }
+        let frame = receiver.borrow_and_update().clone();
+        self.watchers.push(watch_next(key, receiver));
+        if let Some(frame) = frame {
+            if sub.latest.is_none() {
+                self.ready.push_back(key);
+            }
+            sub.latest = Some(frame);
+        }
+        None
+    }
+
+    /// Queues ready frames while the queue has room.
+    pub fn pump(&mut self, link: &Link) {
+        let mut queued = false;
+        while let Some(&key) = self.ready.front() {
+            let Some(sub) = self.by_key.get_mut(&key) else {
+                self.ready.pop_front();
+                continue;
+            };
+            let Some(frame) = sub.latest.clone() else {
+                self.ready.pop_front();
+                continue;
+            };
+            // Only this task queues data, so a pending entry can only disappear (taken
+            // by the writer) between this check and the push, never appear.
+            let replacing = link.outbox.lock().has_pending(key);
+            let update = match (replacing, sub.last_seq) {
+                (false, Some(last)) => frame.update_after(last),
+                _ => None,
+            };
+            let text = update.unwrap_or_else(|| frame.snapshot()).clone();
+            let len = text.len();
+            let mut outbox = link.outbox.lock();
+            if !outbox.fits(key, len) {
+                break;
+            }
+            let replaced = outbox.push_data(key, Message::Text(text), len);
+            drop(outbox);
+            let skipped = sub
+                .last_seq
+                .map_or(0, |last| frame.seq.saturating_sub(last + 1));
+            let dropped = skipped + u64::from(replaced);
+            if dropped > 0 {
+                self.dropped += dropped;
+                metrics::counter!("ws_messages_dropped_total").increment(dropped);
+            }
+            sub.last_seq = Some(frame.seq);
+            sub.latest = None;
+            self.ready.pop_front();
+            queued = true;
+        }
+        if queued {
+            link.wake();
+        }
+    }
+}

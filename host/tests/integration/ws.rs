@@ -1,0 +1,405 @@
+//! The WebSocket API against the real server on the simulated feed, with a real
+//! tokio-tungstenite client: authentication before the upgrade, the request/reply
+//! protocol, snapshots then sequenced updates, channel caps, unsubscribe, and the
+//! analytics and instrument channels. Flow control (slow consumers, conflation,
+//! heartbeats) is in `ws_flow`.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use optionhub::auth::{Role, Tier};
+use optionhub::config::Config;
+use optionhub::server::{self, RunningServer};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use crate::common::{admin_token, authed_get, server_config, token};
+
+/// A running server with its data directory.
+pub struct Server {
+    pub running: RunningServer,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn url(&self, path: &str, token: &str) -> String {
+        format!("ws://{}{path}?token={token}", self.running.addr)
+    }
+
+    /// `UNDERLYING:YYYY-MM-DD` of the current expiry of every underlying.
+    pub async fn chains(&self) -> Vec<String> {
+        let url = format!("http://{}/api/v2/market/underlyings", self.running.addr);
+        let list: Value = authed_get(url)
+            .await
+            .expect("underlyings")
+            .json()
+            .await
+            .expect("json");
+        list.as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|u| {
+                let date = u["expiries"][0]["date"].as_str()?;
+                Some(format!("{}:{date}", u["name"].as_str()?))
+            })
+            .collect()
+    }
+
+    /// The REST live chain of a channel.
+    pub async fn rest_chain(&self, channel: &str) -> Value {
+        let (underlying, expiry) = channel.split_once(':').expect("chain channel");
+        let url = format!(
+            "http://{}/api/v2/options/live?underlying={underlying}&expiry={expiry}",
+            self.running.addr
+        );
+        authed_get(url)
+            .await
+            .expect("live")
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
+/// Starts a server on the simulator, with `tweak` applied to its configuration.
+pub async fn start(tweak: impl FnOnce(&mut Config)) -> Server {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = server_config(data.path(), None);
+    config.ws.publish_interval = Duration::from_millis(100);
+    tweak(&mut config);
+    let running = server::start(config).await.expect("server starts");
+    Server {
+        running,
+        _data: data,
+    }
+}
+
+pub async fn connect(url: &str) -> WebSocketStream<impl AsyncRead + AsyncWrite + Unpin> {
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket connects");
+    ws
+}
+
+pub async fn send<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>, value: Value) {
+    ws.send(Message::Text(value.to_string().into()))
+        .await
+        .expect("send");
+}
+
+/// The next JSON message, skipping pings and pongs; panics on close or after 10 s.
+pub async fn next_json<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("stream open")
+            .expect("readable");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).expect("JSON message"),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+}
+
+/// Connects, checks the welcome, returns the socket.
+pub async fn open(
+    server: &Server,
+    path: &str,
+    token: &str,
+) -> WebSocketStream<impl AsyncRead + AsyncWrite + Unpin> {
+    let mut ws = connect(&server.url(path, token)).await;
+    let welcome = next_json(&mut ws).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    ws
+}
+
+/// The next message that is not channel data (an ack, error, pong).
+pub async fn next_control<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+) -> Value {
+    loop {
+        let message = next_json(ws).await;
+        if message["type"] != "snapshot" && message["type"] != "update" {
+            return message;
+        }
+    }
+}
+
+/// Subscribes and returns the answer (ack or error).
+pub async fn subscribe<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    channels: &[&str],
+) -> Value {
+    send(ws, json!({"action": "subscribe", "channels": channels})).await;
+    next_control(ws).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_gives_ack_then_snapshot_then_updates_in_sequence() {
+    let server = start(|_| {}).await;
+    let chains = server.chains().await;
+    let channel = chains[0].as_str();
+    let mut ws = open(&server, "/ws/live", &admin_token()).await;
+    // Any case is accepted; the ack names the canonical channel.
+    let ack = subscribe(&mut ws, &[&channel.to_lowercase()]).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    assert_eq!(ack["channels"], json!([channel]));
+    assert_eq!(ack["subscribed"], 1);
+
+    let snapshot = next_json(&mut ws).await;
+    assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
+    assert_eq!(snapshot["channel"], channel);
+    assert!(snapshot["server_ts_ms"].as_i64().is_some_and(|t| t > 0));
+    // The same shape as the REST live chain.
+    let rest = server.rest_chain(channel).await;
+    let data = &snapshot["data"];
+    assert_eq!(data["underlying"], rest["underlying"]);
+    assert_eq!(data["expiry"], rest["expiry"]);
+    assert_eq!(
+        data["strikes"].as_array().map(Vec::len),
+        rest["strikes"].as_array().map(Vec::len)
+    );
+    let strikes = data["strikes"].as_array().map_or(0, Vec::len);
+    assert!(strikes > 0);
+
+    let mut last = snapshot["seq"].as_u64().expect("seq");
+    let mut deltas = 0;
+    while deltas < 5 {
+        let message = next_json(&mut ws).await;
+        let seq = message["seq"].as_u64().expect("seq");
+        assert!(seq > last, "seq goes up: {seq} after {last}");
+        assert!(message["server_ts_ms"].as_i64().is_some_and(|t| t > 0));
+        if message["type"] == "update" {
+            assert_eq!(message["kind"], "delta");
+            assert_eq!(message["prev_seq"].as_u64(), Some(last), "{message}");
+            assert_eq!(seq, last + 1);
+            let changed = message["data"]["strikes"].as_array().map_or(0, Vec::len);
+            assert!(changed <= strikes);
+            assert!(message["data"]["seq"].as_u64().is_some());
+            deltas += 1;
+        } else {
+            assert_eq!(message["type"], "snapshot", "{message}");
+        }
+        last = seq;
+    }
+    server.running.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_errors_and_the_connection_survives() {
+    let server = start(|_| {}).await;
+    let chains = server.chains().await;
+    let mut ws = open(&server, "/ws/live", &admin_token()).await;
+
+    ws.send(Message::Text("{not json".into())).await.expect("send");
+    let error = next_json(&mut ws).await;
+    assert_eq!((error["type"].as_str(), error["code"].as_str()), (Some("error"), Some("invalid_json")));
+
+    send(&mut ws, json!({"action": "dance", "id": 3})).await;
+    let error = next_json(&mut ws).await;
+    assert_eq!(error["code"], "unknown_action");
+    assert_eq!(error["id"], 3);
+
+    let error = subscribe(&mut ws, &["NOPE:2026-11-25"]).await;
+    assert_eq!(error["code"], "unknown_channel", "{error}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("valid underlyings") && message.contains("NIFTY"), "{message}");
+
+    let (underlying, _) = chains[0].split_once(':').expect("chain");
+    let error = subscribe(&mut ws, &[&format!("{underlying}:1999-01-01")]).await;
+    assert_eq!(error["code"], "unknown_channel");
+    assert!(error["message"].as_str().unwrap_or_default().contains("valid expiries"));
+
+    // A request with one bad channel changes nothing.
+    let error = subscribe(&mut ws, &[&chains[0], "garbage"]).await;
+    assert_eq!(error["code"], "unknown_channel");
+
+    let error = subscribe(&mut ws, &[&format!("summary:{}", chains[0])]).await;
+    assert_eq!(error["code"], "wrong_endpoint");
+    assert!(error["message"].as_str().unwrap_or_default().contains("/ws/fo/stream"));
+
+    send(&mut ws, json!({"action": "ping", "id": "p1"})).await;
+    let pong = next_json(&mut ws).await;
+    assert_eq!((pong["type"].as_str(), pong["id"].as_str()), (Some("pong"), Some("p1")));
+
+    let ack = subscribe(&mut ws, &[&chains[0]]).await;
+    assert_eq!((ack["type"].as_str(), ack["subscribed"].as_u64()), (Some("ack"), Some(1)));
+    assert_eq!(next_json(&mut ws).await["type"], "snapshot");
+    server.running.stop().await.expect("stops");
+}
+
+fn refused_status(result: Result<impl std::fmt::Debug, tungstenite::Error>) -> (u16, Value) {
+    match result {
+        Err(tungstenite::Error::Http(response)) => {
+            let body = response.body().clone().unwrap_or_default();
+            (
+                response.status().as_u16(),
+                serde_json::from_slice(&body).unwrap_or(Value::Null),
+            )
+        }
+        other => panic!("expected an HTTP refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_or_invalid_tokens_are_refused_with_401_before_the_upgrade() {
+    let server = start(|_| {}).await;
+    let addr = server.running.addr;
+    let (status, body) =
+        refused_status(tokio_tungstenite::connect_async(format!("ws://{addr}/ws/live")).await);
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    let (status, body) = refused_status(
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/fo/stream?token=not.a.jwt"))
+            .await,
+    );
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "invalid_token");
+    // A plain GET with a good token is told this is a WebSocket endpoint.
+    let plain = authed_get(format!("http://{addr}/ws/live")).await.expect("get");
+    assert!(plain.status().is_client_error());
+    server.running.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_in_the_subprotocol_is_accepted_and_the_protocol_echoed() {
+    let server = start(|_| {}).await;
+    let chains = server.chains().await;
+    let viewer = token("watcher", Role::Viewer, Tier::Free);
+    let mut request = format!("ws://{}/ws/live", server.running.addr)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("bearer, {viewer}").parse().expect("header"),
+    );
+    let (mut ws, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connects with the token as a subprotocol");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "bearer");
+    let welcome = next_json(&mut ws).await;
+    assert_eq!((welcome["user"].as_str(), welcome["tier"].as_str()), (Some("watcher"), Some("free")));
+    assert_eq!(subscribe(&mut ws, &[&chains[0]]).await["type"], "ack");
+
+    // The token alone as the subprotocol works too, and is echoed.
+    let mut request = format!("ws://{}/ws/live", server.running.addr)
+        .into_client_request()
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", viewer.parse().expect("header"));
+    let (_, response) = tokio_tungstenite::connect_async(request).await.expect("connects");
+    assert_eq!(response.headers()["sec-websocket-protocol"], viewer.as_str());
+    server.running.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_per_connection_are_capped_by_tier() {
+    let server = start(|config| {
+        config.limits.ws_channels_free = 2;
+        config.limits.ws_channels_pro = 3;
+    })
+    .await;
+    let chains = server.chains().await;
+    assert!(chains.len() >= 3, "the simulator has several underlyings");
+    let three: Vec<&str> = chains.iter().take(3).map(String::as_str).collect();
+
+    let free = token("free-user", Role::Viewer, Tier::Free);
+    let mut ws = open(&server, "/ws/live", &free).await;
+    let error = subscribe(&mut ws, &three).await;
+    assert_eq!(error["code"], "too_many_channels", "{error}");
+    assert!(error["message"].as_str().unwrap_or_default().contains("may hold 2"));
+    let ack = subscribe(&mut ws, &three[..2]).await;
+    assert_eq!(ack["subscribed"], 2, "{ack}");
+    // Subscribing again to a held channel is not a new channel (it re-sends a snapshot).
+    let again = subscribe(&mut ws, &three[..1]).await;
+    assert_eq!((again["type"].as_str(), again["subscribed"].as_u64()), (Some("ack"), Some(2)));
+    let error = subscribe(&mut ws, &three[2..]).await;
+    assert_eq!(error["code"], "too_many_channels", "{error}");
+
+    let pro = token("pro-user", Role::Viewer, Tier::Pro);
+    let mut ws = open(&server, "/ws/live", &pro).await;
+    assert_eq!(subscribe(&mut ws, &three).await["subscribed"], 3);
+    server.running.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_stops_updates() {
+    let server = start(|_| {}).await;
+    let chains = server.chains().await;
+    let mut ws = open(&server, "/ws/live", &admin_token()).await;
+    subscribe(&mut ws, &[&chains[0]]).await;
+    assert_eq!(next_json(&mut ws).await["type"], "snapshot");
+    assert_eq!(next_json(&mut ws).await["type"], "update");
+    send(&mut ws, json!({"action": "unsubscribe", "channels": [chains[0]]})).await;
+    // Updates already queued may precede the ack; none may follow it.
+    let ack = loop {
+        let message = next_json(&mut ws).await;
+        if message["type"] == "ack" {
+            break message;
+        }
+        assert_eq!(message["channel"], chains[0].as_str());
+    };
+    assert_eq!((ack["action"].as_str(), ack["subscribed"].as_u64()), (Some("unsubscribe"), Some(0)));
+    let quiet = tokio::time::timeout(Duration::from_millis(1_500), next_json(&mut ws)).await;
+    assert!(quiet.is_err(), "no message after unsubscribing: {quiet:?}");
+    send(&mut ws, json!({"action": "unsubscribe", "channels": [chains[0]]})).await;
+    assert_eq!(next_json(&mut ws).await["code"], "not_subscribed");
+    server.running.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_and_instrument_channels_stream_their_views() {
+    let server = start(|_| {}).await;
+    let chains = server.chains().await;
+    let channel = chains[0].as_str();
+    let rest = server.rest_chain(channel).await;
+    let strikes: Vec<f64> = rest["strikes"]
+        .as_array()
+        .expect("strikes")
+        .iter()
+        .filter_map(|s| s["strike"].as_f64())
+        .collect();
+
+    let mut fo = open(&server, "/ws/fo/stream", &admin_token()).await;
+    let summary_channel = format!("summary:{channel}");
+    assert_eq!(subscribe(&mut fo, &[&summary_channel]).await["type"], "ack");
+    let snapshot = next_json(&mut fo).await;
+    assert_eq!(snapshot["channel"], summary_channel.as_str());
+    let data = &snapshot["data"];
+    let (call_oi, put_oi) = (data["call_oi"].as_u64(), data["put_oi"].as_u64());
+    let (Some(call_oi), Some(put_oi)) = (call_oi, put_oi) else {
+        panic!("totals missing: {data}");
+    };
+    if call_oi > 0 {
+        let pcr = data["pcr_oi"].as_f64().expect("pcr");
+        assert!((pcr - put_oi as f64 / call_oi as f64).abs() < 1e-9);
+        let max_pain = data["max_pain"].as_f64().expect("max pain");
+        assert!(strikes.contains(&max_pain), "max pain {max_pain} is a strike");
+    }
+    let update = next_json(&mut fo).await;
+    assert_eq!((update["type"].as_str(), update["kind"].as_str()), (Some("update"), Some("full")));
+    // Chains belong to /ws/live.
+    assert_eq!(subscribe(&mut fo, &[channel]).await["code"], "wrong_endpoint");
+
+    let row = rest["strikes"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["call"]["security_id"].is_u64()))
+        .expect("a strike with a call");
+    let id = row["call"]["security_id"].as_u64().expect("id");
+    let mut live = open(&server, "/ws/live", &admin_token()).await;
+    let instrument = format!("instrument:{id}");
+    assert_eq!(subscribe(&mut live, &[&instrument]).await["type"], "ack");
+    let snapshot = next_json(&mut live).await;
+    assert_eq!(snapshot["data"]["security_id"].as_u64(), Some(id));
+    assert_eq!(snapshot["data"]["kind"], "option");
+    assert_eq!(snapshot["data"]["right"], "call");
+    assert_eq!(snapshot["data"]["strike"], row["strike"]);
+    assert_eq!(subscribe(&mut live, &["instrument:4294967295"]).await["code"], "unknown_channel");
+    server.running.stop().await.expect("stops");
+}
