@@ -148,9 +148,7 @@ pub struct InstrumentData {
 /// The instrument's state now; `None` if the market no longer knows it.
 pub fn instrument_data(state: &AppState, target: &InstrumentTarget) -> Option<InstrumentData> {
     let (book, greeks, expiry, strike, right, kind) = match target.place {
-        Place::Option {
-            strike, right, ..
-        } => {
+        Place::Option { strike, right, .. } => {
             let book = state.market.contract_book(&target.key)?;
             let greeks = state
                 .greeks

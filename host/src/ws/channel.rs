@@ -93,12 +93,10 @@ pub fn parse(text: &str) -> Result<ChannelName<'_>, ChannelError> {
                 "channel {text:?}: {id:?} is not a numeric security id"
             ))
         }),
-        ("summary", &[underlying, expiry]) if !underlying.is_empty() => {
-            Ok(ChannelName::Summary {
-                underlying,
-                expiry: date(expiry)?,
-            })
-        }
+        ("summary", &[underlying, expiry]) if !underlying.is_empty() => Ok(ChannelName::Summary {
+            underlying,
+            expiry: date(expiry)?,
+        }),
         ("chain", &[underlying, expiry]) if !underlying.is_empty() => Ok(ChannelName::Chain {
             underlying,
             expiry: date(expiry)?,

@@ -27,8 +27,8 @@ use crate::plugins::live_greeks::ChainGreeks;
 #[derive(Debug)]
 pub enum Payload {
     Chain(Arc<LiveChain>),
-    Summary(ChainSummary),
-    Instrument(InstrumentData),
+    Summary(Arc<ChainSummary>),
+    Instrument(Arc<InstrumentData>),
 }
 
 /// One publication of one channel.
@@ -163,8 +163,8 @@ impl Payload {
     fn encode(&self, head: Head<'_>) -> Utf8Bytes {
         match self {
             Payload::Chain(chain) => encode(head, chain.as_ref()),
-            Payload::Summary(summary) => encode(head, summary),
-            Payload::Instrument(instrument) => encode(head, instrument),
+            Payload::Summary(summary) => encode(head, summary.as_ref()),
+            Payload::Instrument(instrument) => encode(head, instrument.as_ref()),
         }
     }
 }
@@ -275,8 +275,22 @@ mod tests {
 
     #[test]
     fn delta_carries_only_the_changed_strikes() {
-        let before = chain(10, &[(24_950.0, 80.0, 20.0), (25_000.0, 50.0, 40.0), (25_050.0, 25.0, 70.0)]);
-        let after = chain(11, &[(24_950.0, 80.0, 20.0), (25_000.0, 52.5, 40.0), (25_050.0, 25.0, 68.0)]);
+        let before = chain(
+            10,
+            &[
+                (24_950.0, 80.0, 20.0),
+                (25_000.0, 50.0, 40.0),
+                (25_050.0, 25.0, 70.0),
+            ],
+        );
+        let after = chain(
+            11,
+            &[
+                (24_950.0, 80.0, 20.0),
+                (25_000.0, 52.5, 40.0),
+                (25_050.0, 25.0, 68.0),
+            ],
+        );
         let delta = chain_delta(&before, &after).unwrap();
         let strikes: Vec<f64> = delta.strikes.iter().map(|s| s.strike).collect();
         assert_eq!(strikes, [25_000.0, 25_050.0]);
@@ -299,20 +313,29 @@ mod tests {
         let second = Arc::new(chain(2, &[(25_000.0, 51.0, 40.0), (25_050.0, 25.0, 70.0)]));
         let name: Arc<str> = "NIFTY:2026-11-24".into();
         let frame1 = Frame::chain(name.clone(), 7, first.clone(), None);
-        assert!(frame1.update_after(6).is_none(), "a first frame has no update");
+        assert!(
+            frame1.update_after(6).is_none(),
+            "a first frame has no update"
+        );
         let frame2 = Frame::chain(name, 8, second, Some((7, &first)));
         assert!(frame2.update_after(6).is_none(), "a client at 6 missed 7");
         let update = json(frame2.update_after(7).unwrap());
         assert_eq!(update["type"], "update");
         assert_eq!(update["kind"], "delta");
-        assert_eq!((update["seq"].as_u64(), update["prev_seq"].as_u64()), (Some(8), Some(7)));
+        assert_eq!(
+            (update["seq"].as_u64(), update["prev_seq"].as_u64()),
+            (Some(8), Some(7))
+        );
         assert_eq!(update["data"]["strikes"].as_array().map(Vec::len), Some(1));
         assert!(update["server_ts_ms"].as_i64().unwrap() > 0);
         let snapshot = json(frame2.snapshot());
         assert_eq!(snapshot["type"], "snapshot");
         assert_eq!(snapshot["seq"], 8);
         assert!(snapshot.get("prev_seq").is_none());
-        assert_eq!(snapshot["data"]["strikes"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            snapshot["data"]["strikes"].as_array().map(Vec::len),
+            Some(2)
+        );
         assert_eq!(snapshot["data"]["expiry"]["date"], "2026-11-24");
     }
 }

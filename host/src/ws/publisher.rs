@@ -33,8 +33,8 @@ pub struct Publisher {
 enum Previous {
     Nothing,
     Chain(u64, Arc<LiveChain>),
-    Summary(u64, ChainSummary),
-    Instrument(u64, InstrumentData),
+    Summary(u64, Arc<ChainSummary>),
+    Instrument(u64, Arc<InstrumentData>),
 }
 
 impl Publisher {
@@ -110,7 +110,7 @@ impl Publisher {
                 Some(frame)
             }
             ChannelKind::Summary(id) => {
-                let summary = summarize(&self.live_chain(id)?);
+                let summary = Arc::new(summarize(&self.live_chain(id)?));
                 let prev_seq = match previous {
                     Previous::Summary(_, prev) if *prev == summary => return None,
                     Previous::Summary(prev_seq, _) => Some(*prev_seq),
@@ -121,7 +121,7 @@ impl Publisher {
                 Some(Frame::full(name, seq, prev_seq, Payload::Summary(summary)))
             }
             ChannelKind::Instrument(target) => {
-                let data = instrument_data(&self.state, target)?;
+                let data = Arc::new(instrument_data(&self.state, target)?);
                 let prev_seq = match previous {
                     Previous::Instrument(_, prev) if *prev == data => return None,
                     Previous::Instrument(prev_seq, _) => Some(*prev_seq),

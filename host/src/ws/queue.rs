@@ -49,10 +49,12 @@ impl Outbox {
     }
 
     /// Bytes pending.
+    #[cfg(test)]
     pub fn bytes(&self) -> usize {
         self.bytes
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -184,7 +186,10 @@ mod tests {
     #[test]
     fn data_fits_under_the_cap_and_alone_whatever_its_size() {
         let mut q = Outbox::new(100);
-        assert!(q.fits(1, 1_000), "an empty queue takes one oversized message");
+        assert!(
+            q.fits(1, 1_000),
+            "an empty queue takes one oversized message"
+        );
         q.push_data(1, text("big"), 1_000);
         assert!(q.fits(1, 900), "replacing the only entry is always allowed");
         assert!(!q.fits(2, 1), "another channel must wait");

@@ -145,7 +145,9 @@ impl Session {
                 let too_big = error
                     .into_inner()
                     .downcast::<tokio_tungstenite::tungstenite::Error>()
-                    .is_ok_and(|e| matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_)));
+                    .is_ok_and(|e| {
+                        matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_))
+                    });
                 self.link.close(if too_big {
                     Close::MessageTooBig
                 } else {
@@ -176,11 +178,7 @@ impl Session {
     }
 
     /// Resolves every name, or refuses the whole request with the first problem.
-    fn resolve(
-        &mut self,
-        names: &[String],
-        id: Option<&Value>,
-    ) -> Option<Vec<channel::Channel>> {
+    fn resolve(&mut self, names: &[String], id: Option<&Value>) -> Option<Vec<channel::Channel>> {
         let registry = self.state.market.registry().clone();
         let mut resolved: Vec<channel::Channel> = Vec::with_capacity(names.len());
         let mut problems = Vec::new();

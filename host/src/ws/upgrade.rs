@@ -8,9 +8,9 @@
 //! subprotocol is echoed back, as browsers require. An `Authorization: Bearer` header
 //! works too, for other clients.
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -159,9 +159,15 @@ mod tests {
     #[test]
     fn tokens_come_as_bearer_pairs_or_lone_jwts() {
         let (token, echo) = protocol_token(&with_protocol("bearer, a.b.c")).unwrap();
-        assert_eq!((token.as_str(), echo.to_str().unwrap()), ("a.b.c", "bearer"));
+        assert_eq!(
+            (token.as_str(), echo.to_str().unwrap()),
+            ("a.b.c", "bearer")
+        );
         let (token, echo) = protocol_token(&with_protocol("Bearer,x.y.z")).unwrap();
-        assert_eq!((token.as_str(), echo.to_str().unwrap()), ("x.y.z", "Bearer"));
+        assert_eq!(
+            (token.as_str(), echo.to_str().unwrap()),
+            ("x.y.z", "Bearer")
+        );
         let (token, echo) = protocol_token(&with_protocol("h.p.s")).unwrap();
         assert_eq!((token.as_str(), echo.to_str().unwrap()), ("h.p.s", "h.p.s"));
         assert!(protocol_token(&with_protocol("graphql-ws")).is_none());

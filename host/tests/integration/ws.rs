@@ -12,9 +12,10 @@ use optionhub::config::Config;
 use optionhub::server::{self, RunningServer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_tungstenite::WebSocketStream;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::common::{admin_token, authed_get, server_config, token};
 
@@ -77,7 +78,10 @@ pub async fn start(tweak: impl FnOnce(&mut Config)) -> Server {
     }
 }
 
-pub async fn connect(url: &str) -> WebSocketStream<impl AsyncRead + AsyncWrite + Unpin> {
+/// A client socket.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub async fn connect(url: &str) -> Ws {
     let (ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("websocket connects");
@@ -107,11 +111,7 @@ pub async fn next_json<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStre
 }
 
 /// Connects, checks the welcome, returns the socket.
-pub async fn open(
-    server: &Server,
-    path: &str,
-    token: &str,
-) -> WebSocketStream<impl AsyncRead + AsyncWrite + Unpin> {
+pub async fn open(server: &Server, path: &str, token: &str) -> Ws {
     let mut ws = connect(&server.url(path, token)).await;
     let welcome = next_json(&mut ws).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
@@ -119,9 +119,7 @@ pub async fn open(
 }
 
 /// The next message that is not channel data (an ack, error, pong).
-pub async fn next_control<S: AsyncRead + AsyncWrite + Unpin>(
-    ws: &mut WebSocketStream<S>,
-) -> Value {
+pub async fn next_control<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) -> Value {
     loop {
         let message = next_json(ws).await;
         if message["type"] != "snapshot" && message["type"] != "update" {
@@ -196,9 +194,14 @@ async fn bad_requests_get_errors_and_the_connection_survives() {
     let chains = server.chains().await;
     let mut ws = open(&server, "/ws/live", &admin_token()).await;
 
-    ws.send(Message::Text("{not json".into())).await.expect("send");
+    ws.send(Message::Text("{not json".into()))
+        .await
+        .expect("send");
     let error = next_json(&mut ws).await;
-    assert_eq!((error["type"].as_str(), error["code"].as_str()), (Some("error"), Some("invalid_json")));
+    assert_eq!(
+        (error["type"].as_str(), error["code"].as_str()),
+        (Some("error"), Some("invalid_json"))
+    );
 
     send(&mut ws, json!({"action": "dance", "id": 3})).await;
     let error = next_json(&mut ws).await;
@@ -208,12 +211,20 @@ async fn bad_requests_get_errors_and_the_connection_survives() {
     let error = subscribe(&mut ws, &["NOPE:2026-11-25"]).await;
     assert_eq!(error["code"], "unknown_channel", "{error}");
     let message = error["message"].as_str().unwrap_or_default();
-    assert!(message.contains("valid underlyings") && message.contains("NIFTY"), "{message}");
+    assert!(
+        message.contains("valid underlyings") && message.contains("NIFTY"),
+        "{message}"
+    );
 
     let (underlying, _) = chains[0].split_once(':').expect("chain");
     let error = subscribe(&mut ws, &[&format!("{underlying}:1999-01-01")]).await;
     assert_eq!(error["code"], "unknown_channel");
-    assert!(error["message"].as_str().unwrap_or_default().contains("valid expiries"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("valid expiries")
+    );
 
     // A request with one bad channel changes nothing.
     let error = subscribe(&mut ws, &[&chains[0], "garbage"]).await;
@@ -221,14 +232,25 @@ async fn bad_requests_get_errors_and_the_connection_survives() {
 
     let error = subscribe(&mut ws, &[&format!("summary:{}", chains[0])]).await;
     assert_eq!(error["code"], "wrong_endpoint");
-    assert!(error["message"].as_str().unwrap_or_default().contains("/ws/fo/stream"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/ws/fo/stream")
+    );
 
     send(&mut ws, json!({"action": "ping", "id": "p1"})).await;
     let pong = next_json(&mut ws).await;
-    assert_eq!((pong["type"].as_str(), pong["id"].as_str()), (Some("pong"), Some("p1")));
+    assert_eq!(
+        (pong["type"].as_str(), pong["id"].as_str()),
+        (Some("pong"), Some("p1"))
+    );
 
     let ack = subscribe(&mut ws, &[&chains[0]]).await;
-    assert_eq!((ack["type"].as_str(), ack["subscribed"].as_u64()), (Some("ack"), Some(1)));
+    assert_eq!(
+        (ack["type"].as_str(), ack["subscribed"].as_u64()),
+        (Some("ack"), Some(1))
+    );
     assert_eq!(next_json(&mut ws).await["type"], "snapshot");
     server.running.stop().await.expect("stops");
 }
@@ -255,13 +277,14 @@ async fn missing_or_invalid_tokens_are_refused_with_401_before_the_upgrade() {
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "unauthenticated");
     let (status, body) = refused_status(
-        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/fo/stream?token=not.a.jwt"))
-            .await,
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws/fo/stream?token=not.a.jwt")).await,
     );
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "invalid_token");
     // A plain GET with a good token is told this is a WebSocket endpoint.
-    let plain = authed_get(format!("http://{addr}/ws/live")).await.expect("get");
+    let plain = authed_get(format!("http://{addr}/ws/live"))
+        .await
+        .expect("get");
     assert!(plain.status().is_client_error());
     server.running.stop().await.expect("stops");
 }
@@ -283,7 +306,10 @@ async fn a_token_in_the_subprotocol_is_accepted_and_the_protocol_echoed() {
         .expect("connects with the token as a subprotocol");
     assert_eq!(response.headers()["sec-websocket-protocol"], "bearer");
     let welcome = next_json(&mut ws).await;
-    assert_eq!((welcome["user"].as_str(), welcome["tier"].as_str()), (Some("watcher"), Some("free")));
+    assert_eq!(
+        (welcome["user"].as_str(), welcome["tier"].as_str()),
+        (Some("watcher"), Some("free"))
+    );
     assert_eq!(subscribe(&mut ws, &[&chains[0]]).await["type"], "ack");
 
     // The token alone as the subprotocol works too, and is echoed.
@@ -293,8 +319,13 @@ async fn a_token_in_the_subprotocol_is_accepted_and_the_protocol_echoed() {
     request
         .headers_mut()
         .insert("sec-websocket-protocol", viewer.parse().expect("header"));
-    let (_, response) = tokio_tungstenite::connect_async(request).await.expect("connects");
-    assert_eq!(response.headers()["sec-websocket-protocol"], viewer.as_str());
+    let (_, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connects");
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        viewer.as_str()
+    );
     server.running.stop().await.expect("stops");
 }
 
@@ -313,12 +344,20 @@ async fn channels_per_connection_are_capped_by_tier() {
     let mut ws = open(&server, "/ws/live", &free).await;
     let error = subscribe(&mut ws, &three).await;
     assert_eq!(error["code"], "too_many_channels", "{error}");
-    assert!(error["message"].as_str().unwrap_or_default().contains("may hold 2"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("may hold 2")
+    );
     let ack = subscribe(&mut ws, &three[..2]).await;
     assert_eq!(ack["subscribed"], 2, "{ack}");
     // Subscribing again to a held channel is not a new channel (it re-sends a snapshot).
     let again = subscribe(&mut ws, &three[..1]).await;
-    assert_eq!((again["type"].as_str(), again["subscribed"].as_u64()), (Some("ack"), Some(2)));
+    assert_eq!(
+        (again["type"].as_str(), again["subscribed"].as_u64()),
+        (Some("ack"), Some(2))
+    );
     let error = subscribe(&mut ws, &three[2..]).await;
     assert_eq!(error["code"], "too_many_channels", "{error}");
 
@@ -336,7 +375,11 @@ async fn unsubscribe_stops_updates() {
     subscribe(&mut ws, &[&chains[0]]).await;
     assert_eq!(next_json(&mut ws).await["type"], "snapshot");
     assert_eq!(next_json(&mut ws).await["type"], "update");
-    send(&mut ws, json!({"action": "unsubscribe", "channels": [chains[0]]})).await;
+    send(
+        &mut ws,
+        json!({"action": "unsubscribe", "channels": [chains[0]]}),
+    )
+    .await;
     // Updates already queued may precede the ack; none may follow it.
     let ack = loop {
         let message = next_json(&mut ws).await;
@@ -345,10 +388,17 @@ async fn unsubscribe_stops_updates() {
         }
         assert_eq!(message["channel"], chains[0].as_str());
     };
-    assert_eq!((ack["action"].as_str(), ack["subscribed"].as_u64()), (Some("unsubscribe"), Some(0)));
+    assert_eq!(
+        (ack["action"].as_str(), ack["subscribed"].as_u64()),
+        (Some("unsubscribe"), Some(0))
+    );
     let quiet = tokio::time::timeout(Duration::from_millis(1_500), next_json(&mut ws)).await;
     assert!(quiet.is_err(), "no message after unsubscribing: {quiet:?}");
-    send(&mut ws, json!({"action": "unsubscribe", "channels": [chains[0]]})).await;
+    send(
+        &mut ws,
+        json!({"action": "unsubscribe", "channels": [chains[0]]}),
+    )
+    .await;
     assert_eq!(next_json(&mut ws).await["code"], "not_subscribed");
     server.running.stop().await.expect("stops");
 }
@@ -380,12 +430,21 @@ async fn analytics_and_instrument_channels_stream_their_views() {
         let pcr = data["pcr_oi"].as_f64().expect("pcr");
         assert!((pcr - put_oi as f64 / call_oi as f64).abs() < 1e-9);
         let max_pain = data["max_pain"].as_f64().expect("max pain");
-        assert!(strikes.contains(&max_pain), "max pain {max_pain} is a strike");
+        assert!(
+            strikes.contains(&max_pain),
+            "max pain {max_pain} is a strike"
+        );
     }
     let update = next_json(&mut fo).await;
-    assert_eq!((update["type"].as_str(), update["kind"].as_str()), (Some("update"), Some("full")));
+    assert_eq!(
+        (update["type"].as_str(), update["kind"].as_str()),
+        (Some("update"), Some("full"))
+    );
     // Chains belong to /ws/live.
-    assert_eq!(subscribe(&mut fo, &[channel]).await["code"], "wrong_endpoint");
+    assert_eq!(
+        subscribe(&mut fo, &[channel]).await["code"],
+        "wrong_endpoint"
+    );
 
     let row = rest["strikes"]
         .as_array()
@@ -400,6 +459,9 @@ async fn analytics_and_instrument_channels_stream_their_views() {
     assert_eq!(snapshot["data"]["kind"], "option");
     assert_eq!(snapshot["data"]["right"], "call");
     assert_eq!(snapshot["data"]["strike"], row["strike"]);
-    assert_eq!(subscribe(&mut live, &["instrument:4294967295"]).await["code"], "unknown_channel");
+    assert_eq!(
+        subscribe(&mut live, &["instrument:4294967295"]).await["code"],
+        "unknown_channel"
+    );
     server.running.stop().await.expect("stops");
 }

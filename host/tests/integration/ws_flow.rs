@@ -88,13 +88,22 @@ async fn a_client_that_never_reads_is_closed_while_others_keep_receiving() {
     let mut normal = open(&server, "/ws/live", &admin_token()).await;
     assert_eq!(subscribe(&mut normal, &[&chains[0]]).await["type"], "ack");
     let mut slow = narrow_client(&server, "/ws/live").await;
-    send(&mut slow, json!({"action": "subscribe", "channels": chains})).await;
+    send(
+        &mut slow,
+        json!({"action": "subscribe", "channels": chains}),
+    )
+    .await;
 
     let give_up = Instant::now() + Duration::from_secs(60);
     let mut received = 0;
     while metric(&server, "ws_slow_disconnects_total").await <= before {
-        received += read_for(&mut normal, Duration::from_millis(200)).await.len();
-        assert!(Instant::now() < give_up, "the slow client was never disconnected");
+        received += read_for(&mut normal, Duration::from_millis(200))
+            .await
+            .len();
+        assert!(
+            Instant::now() < give_up,
+            "the slow client was never disconnected"
+        );
     }
     // The slow client now drains what was in flight and finds the close frame.
     let frame = close_frame(&mut slow, Duration::from_secs(10)).await;
@@ -104,7 +113,9 @@ async fn a_client_that_never_reads_is_closed_while_others_keep_receiving() {
     assert!(received > 5, "normal client got only {received} messages");
     let later = read_for(&mut normal, Duration::from_secs(1)).await;
     assert!(
-        later.iter().any(|m| m["type"] == "update" || m["type"] == "snapshot"),
+        later
+            .iter()
+            .any(|m| m["type"] == "update" || m["type"] == "snapshot"),
         "normal client still receives: {later:?}"
     );
     server.running.stop().await.expect("stops");
@@ -157,7 +168,6 @@ async fn a_client_that_falls_behind_gets_a_snapshot_never_a_delta_it_cannot_appl
     // Stop reading: the server's writes stall, the channels publish on.
     tokio::time::sleep(Duration::from_secs(4)).await;
     check(read_for(&mut ws, Duration::from_secs(3)).await);
-    drop(check);
     assert!(
         gap_snapshots > 0,
         "after falling behind the client gets a snapshot that skips the conflated seqs"
@@ -177,7 +187,10 @@ async fn heartbeats_close_a_silent_client_and_keep_a_live_one() {
     // Reads, so tungstenite answers the pings.
     let mut live = connect(&server.url("/ws/live", &admin_token())).await;
     let messages = read_for(&mut live, Duration::from_secs(2)).await;
-    assert_eq!(messages.first().map(|w| w["type"].clone()), Some(json!("welcome")));
+    assert_eq!(
+        messages.first().map(|w| w["type"].clone()),
+        Some(json!("welcome"))
+    );
 
     let frame = close_frame(&mut silent, Duration::from_secs(5)).await;
     assert_eq!(u16::from(frame.code), optionhub::ws::HEARTBEAT_TIMEOUT);
