@@ -3,21 +3,20 @@
 //! The session pushes; the writer takes everything pending in one batch (feed many,
 //! flush once). Data holds at most one pending entry per subscription: a newer frame
 //! *replaces* the pending one in place (latest wins) and the replacement is counted as
-//! dropped. Data is flow-controlled: the session only pushes data that [`Outbox::fits`],
-//! and otherwise leaves it in the channel's watch, where it is conflated for free.
-//! Control messages (acks, errors, pongs, pings) are never conflated; they may use a
-//! little room beyond the cap, and a control message that does not fit even then means
-//! the client sends requests but does not read its answers: a slow consumer.
+//! dropped. Data is flow-controlled: the session only pushes data that [`Outbox::fits`]
+//! under the cap, and otherwise leaves it in the channel's watch, where it is conflated
+//! for free. Control messages (acks, errors, pongs, pings) are never conflated; they
+//! have a cap of their own of the same size, and a control message over it means the
+//! client sends requests but does not read the answers: a slow consumer.
 //!
-//! A single message larger than the cap is still accepted into an empty queue, so a
-//! snapshot bigger than the cap does not make a healthy client unservable.
+//! A single data message larger than the cap is still accepted into a queue with no
+//! other data, so a snapshot bigger than the cap does not make a healthy client
+//! unservable. At most, then, a queue holds `cap` of replies plus `cap` (or one message)
+//! of data.
 
 use std::collections::VecDeque;
 
 use axum::extract::ws::Message;
-
-/// Room control messages may use beyond the cap.
-pub const CONTROL_SLACK_BYTES: usize = 16 << 10;
 
 #[derive(Debug)]
 struct Entry {
@@ -35,7 +34,10 @@ pub struct Overflow;
 #[derive(Debug)]
 pub struct Outbox {
     entries: VecDeque<Entry>,
+    /// Bytes pending, data and control.
     bytes: usize,
+    /// Bytes of control messages pending.
+    control_bytes: usize,
     cap: usize,
 }
 
@@ -44,6 +46,7 @@ impl Outbox {
         Self {
             entries: VecDeque::new(),
             bytes: 0,
+            control_bytes: 0,
             cap,
         }
     }
@@ -67,13 +70,13 @@ impl Outbox {
     /// Whether `len` bytes of data for `key` fit, counting the pending entry it would
     /// replace as freed.
     pub fn fits(&self, key: u64, len: usize) -> bool {
+        let data = self.bytes - self.control_bytes;
         let replaced = self
             .entries
             .iter()
             .find(|e| e.key == Some(key))
             .map_or(0, |e| e.bytes);
-        let others = self.entries.len() - usize::from(replaced > 0);
-        others == 0 || self.bytes - replaced + len <= self.cap
+        data == replaced || data - replaced + len <= self.cap
     }
 
     /// Queues data for `key`, replacing its pending entry if any. Returns whether one
@@ -97,10 +100,11 @@ impl Outbox {
 
     /// Queues a control message, in order.
     pub fn push_control(&mut self, message: Message, len: usize) -> Result<(), Overflow> {
-        if !self.entries.is_empty() && self.bytes + len > self.cap + CONTROL_SLACK_BYTES {
+        if self.control_bytes > 0 && self.control_bytes + len > self.cap {
             return Err(Overflow);
         }
         self.bytes += len;
+        self.control_bytes += len;
         self.entries.push_back(Entry {
             key: None,
             bytes: len,
@@ -137,6 +141,9 @@ impl Outbox {
             };
             taken += entry.bytes;
             self.bytes -= entry.bytes;
+            if entry.key.is_none() {
+                self.control_bytes -= entry.bytes;
+            }
             batch.push(entry.message);
         }
         batch
@@ -146,6 +153,7 @@ impl Outbox {
     pub fn clear(&mut self) {
         self.entries.clear();
         self.bytes = 0;
+        self.control_bytes = 0;
     }
 }
 
@@ -198,15 +206,27 @@ mod tests {
         assert!(q.fits(2, 40));
         assert!(!q.fits(2, 41));
         assert!(q.fits(1, 100), "the replaced entry's bytes count as freed");
+        // Replies do not take room from data.
+        q.push_control(text("ack"), 90).unwrap();
+        assert!(q.fits(2, 40));
     }
 
     #[test]
-    fn control_overflows_only_past_the_slack() {
+    fn control_has_its_own_cap_and_overflows_past_it() {
         let mut q = Outbox::new(100);
-        q.push_data(1, text("x"), 100);
-        assert!(q.push_control(text("pong"), CONTROL_SLACK_BYTES).is_ok());
+        q.push_data(1, text("snapshot"), 5_000);
+        assert!(
+            q.push_control(text("ack"), 60).is_ok(),
+            "data does not block replies"
+        );
+        assert!(q.push_control(text("pong"), 40).is_ok());
         assert_eq!(q.push_control(text("pong"), 1), Err(Overflow));
-        // An empty queue accepts any one message.
+        q.take_batch(usize::MAX);
+        assert!(
+            q.push_control(text("pong"), 100).is_ok(),
+            "taken replies free room"
+        );
+        // No replies pending: any one reply fits.
         let mut q = Outbox::new(10);
         assert!(q.push_control(text("huge"), 1_000_000).is_ok());
     }

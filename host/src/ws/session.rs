@@ -3,8 +3,8 @@
 //!
 //! The connection is two tasks: this session (reading half, subscriptions, heartbeat)
 //! and the [`writer`](super::writer) (writing half). They share the client's byte-bounded
-//! queue. The session ends when the writer does; the writer ends after sending the
-//! close frame, whoever decided to close.
+//! queue. The session ends when the writer does (the writer ends after sending the
+//! close frame, whoever decided to close), after a bounded wait for the client's reply.
 
 use std::sync::Arc;
 
@@ -108,6 +108,18 @@ pub async fn run(socket: WebSocket, state: AppState, principal: Principal, endpo
         if session.link.closing().is_none() {
             session.subs.pump(&session.link);
         }
+    }
+    if reading {
+        // The close frame is sent: wait (bounded) for the client's reply, as RFC 6455
+        // asks, so the client can read our close frame before the connection goes.
+        let _ = tokio::time::timeout(config.write_deadline, async {
+            while let Some(Ok(message)) = stream.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
     tracing::debug!(
         user = %session.principal.user,
