@@ -18,4 +18,5 @@ mod hot_swap;
 mod http;
 mod loading;
 mod ws;
+mod ws_channels;
 mod ws_flow;

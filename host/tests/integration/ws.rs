@@ -1,8 +1,8 @@
 //! The WebSocket API against the real server on the simulated feed, with a real
 //! tokio-tungstenite client: authentication before the upgrade, the request/reply
-//! protocol, snapshots then sequenced updates, channel caps, unsubscribe, and the
-//! analytics and instrument channels. Flow control (slow consumers, conflation,
-//! heartbeats) is in `ws_flow`.
+//! protocol, snapshots then sequenced updates, and unsubscribe. Channel caps and the
+//! analytics and instrument channels are in `ws_channels`; flow control (slow
+//! consumers, conflation, heartbeats) is in `ws_flow`.
 
 use std::time::Duration;
 
@@ -330,44 +330,6 @@ async fn a_token_in_the_subprotocol_is_accepted_and_the_protocol_echoed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn channels_per_connection_are_capped_by_tier() {
-    let server = start(|config| {
-        config.limits.ws_channels_free = 2;
-        config.limits.ws_channels_pro = 3;
-    })
-    .await;
-    let chains = server.chains().await;
-    assert!(chains.len() >= 3, "the simulator has several underlyings");
-    let three: Vec<&str> = chains.iter().take(3).map(String::as_str).collect();
-
-    let free = token("free-user", Role::Viewer, Tier::Free);
-    let mut ws = open(&server, "/ws/live", &free).await;
-    let error = subscribe(&mut ws, &three).await;
-    assert_eq!(error["code"], "too_many_channels", "{error}");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("may hold 2")
-    );
-    let ack = subscribe(&mut ws, &three[..2]).await;
-    assert_eq!(ack["subscribed"], 2, "{ack}");
-    // Subscribing again to a held channel is not a new channel (it re-sends a snapshot).
-    let again = subscribe(&mut ws, &three[..1]).await;
-    assert_eq!(
-        (again["type"].as_str(), again["subscribed"].as_u64()),
-        (Some("ack"), Some(2))
-    );
-    let error = subscribe(&mut ws, &three[2..]).await;
-    assert_eq!(error["code"], "too_many_channels", "{error}");
-
-    let pro = token("pro-user", Role::Viewer, Tier::Pro);
-    let mut ws = open(&server, "/ws/live", &pro).await;
-    assert_eq!(subscribe(&mut ws, &three).await["subscribed"], 3);
-    server.running.stop().await.expect("stops");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsubscribe_stops_updates() {
     let server = start(|_| {}).await;
     let chains = server.chains().await;
@@ -400,68 +362,5 @@ async fn unsubscribe_stops_updates() {
     )
     .await;
     assert_eq!(next_json(&mut ws).await["code"], "not_subscribed");
-    server.running.stop().await.expect("stops");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn analytics_and_instrument_channels_stream_their_views() {
-    let server = start(|_| {}).await;
-    let chains = server.chains().await;
-    let channel = chains[0].as_str();
-    let rest = server.rest_chain(channel).await;
-    let strikes: Vec<f64> = rest["strikes"]
-        .as_array()
-        .expect("strikes")
-        .iter()
-        .filter_map(|s| s["strike"].as_f64())
-        .collect();
-
-    let mut fo = open(&server, "/ws/fo/stream", &admin_token()).await;
-    let summary_channel = format!("summary:{channel}");
-    assert_eq!(subscribe(&mut fo, &[&summary_channel]).await["type"], "ack");
-    let snapshot = next_json(&mut fo).await;
-    assert_eq!(snapshot["channel"], summary_channel.as_str());
-    let data = &snapshot["data"];
-    let (call_oi, put_oi) = (data["call_oi"].as_u64(), data["put_oi"].as_u64());
-    let (Some(call_oi), Some(put_oi)) = (call_oi, put_oi) else {
-        panic!("totals missing: {data}");
-    };
-    if call_oi > 0 {
-        let pcr = data["pcr_oi"].as_f64().expect("pcr");
-        assert!((pcr - put_oi as f64 / call_oi as f64).abs() < 1e-9);
-        let max_pain = data["max_pain"].as_f64().expect("max pain");
-        assert!(
-            strikes.contains(&max_pain),
-            "max pain {max_pain} is a strike"
-        );
-    }
-    let update = next_json(&mut fo).await;
-    assert_eq!(
-        (update["type"].as_str(), update["kind"].as_str()),
-        (Some("update"), Some("full"))
-    );
-    // Chains belong to /ws/live.
-    assert_eq!(
-        subscribe(&mut fo, &[channel]).await["code"],
-        "wrong_endpoint"
-    );
-
-    let row = rest["strikes"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|r| r["call"]["security_id"].is_u64()))
-        .expect("a strike with a call");
-    let id = row["call"]["security_id"].as_u64().expect("id");
-    let mut live = open(&server, "/ws/live", &admin_token()).await;
-    let instrument = format!("instrument:{id}");
-    assert_eq!(subscribe(&mut live, &[&instrument]).await["type"], "ack");
-    let snapshot = next_json(&mut live).await;
-    assert_eq!(snapshot["data"]["security_id"].as_u64(), Some(id));
-    assert_eq!(snapshot["data"]["kind"], "option");
-    assert_eq!(snapshot["data"]["right"], "call");
-    assert_eq!(snapshot["data"]["strike"], row["strike"]);
-    assert_eq!(
-        subscribe(&mut live, &["instrument:4294967295"]).await["code"],
-        "unknown_channel"
-    );
     server.running.stop().await.expect("stops");
 }
