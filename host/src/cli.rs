@@ -572,7 +572,31 @@ impl ServeArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_weekday;
+    use clap::Parser;
+
+    use super::{ServeDefaults, parse_weekday};
+
+    #[test]
+    fn websocket_flags_reach_the_config() {
+        let args = ServeDefaults::parse_from([
+            "optionhub",
+            "--ws-queue-bytes",
+            "65536",
+            "--ws-write-deadline-ms",
+            "1500",
+            "--ws-heartbeat-secs",
+            "4",
+            "--ws-publish-ms",
+            "150",
+        ])
+        .args;
+        let ws = args.into_config().ws;
+        assert_eq!(ws.queue_bytes, 65_536);
+        assert_eq!(ws.write_deadline, std::time::Duration::from_millis(1_500));
+        assert_eq!(ws.idle_timeout(), std::time::Duration::from_secs(10));
+        assert_eq!(ws.publish_interval, std::time::Duration::from_millis(150));
+        assert_eq!(ws.read_buffer_bytes, 4_096);
+    }
 
     #[test]
     fn weekdays_parse_short_and_long() {

@@ -333,10 +333,15 @@ async fn a_token_in_the_subprotocol_is_accepted_and_the_protocol_echoed() {
 async fn unsubscribe_stops_updates() {
     let server = start(|_| {}).await;
     let chains = server.chains().await;
+    let hub = server.running.state.ws.clone();
     let mut ws = open(&server, "/ws/live", &admin_token()).await;
     subscribe(&mut ws, &[&chains[0]]).await;
     assert_eq!(next_json(&mut ws).await["type"], "snapshot");
     assert_eq!(next_json(&mut ws).await["type"], "update");
+    // A second subscriber shares the channel's one publisher.
+    let mut other = open(&server, "/ws/live", &admin_token()).await;
+    subscribe(&mut other, &[&chains[0]]).await;
+    assert_eq!(hub.active_channels(), 1);
     send(
         &mut ws,
         json!({"action": "unsubscribe", "channels": [chains[0]]}),
@@ -362,5 +367,14 @@ async fn unsubscribe_stops_updates() {
     )
     .await;
     assert_eq!(next_json(&mut ws).await["code"], "not_subscribed");
+    // The other subscriber still gets updates; when it leaves, the publisher stops.
+    assert_eq!(hub.active_channels(), 1);
+    assert!(next_json(&mut other).await["seq"].is_u64());
+    drop(other);
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
+    while hub.active_channels() > 0 {
+        assert!(tokio::time::Instant::now() < give_up, "publisher stopped");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     server.running.stop().await.expect("stops");
 }
