@@ -1,5 +1,7 @@
-//! The HTTP side of the WebSocket routes: authenticate, spend one request of the
-//! caller's budget, then upgrade with small buffers.
+//! The HTTP side of the WebSocket routes: authenticate, then upgrade with small
+//! buffers. The upgrade does not spend from the caller's request budget (one user may
+//! hold many connections, as a load generator does); each connection's channels are
+//! capped by tier instead.
 //!
 //! Authentication happens before the upgrade, so a bad or missing token is an ordinary
 //! HTTP 401 with the JSON error body. Browsers cannot set headers on a WebSocket, so the
@@ -96,18 +98,6 @@ fn accept(
         Ok(principal) => principal,
         Err(error) => return error.into_response(),
     };
-    let decision = state
-        .limits
-        .check(endpoint.path(), &principal.user, principal.tier);
-    if !decision.allowed {
-        let mut response = AppError::RateLimited {
-            limit: decision.limit,
-            retry_after_secs: decision.retry_after_secs,
-        }
-        .into_response();
-        decision.write_headers(response.headers_mut());
-        return response;
-    }
     let mut upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => {
