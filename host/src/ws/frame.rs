@@ -10,18 +10,23 @@
 //! Every data message says what it is:
 //! `{"type":"snapshot","channel":..,"seq":..,"server_ts_ms":..,"data":..}` or
 //! `{"type":"update","kind":"delta"|"full","channel":..,"seq":..,"prev_seq":..,
-//! "server_ts_ms":..,"data":..}`. An update applies only on top of `prev_seq`.
+//! "server_ts_ms":..,"data":..}`. An update applies only on top of `prev_seq`; a chain
+//! client a few frames behind gets a catch-up delta from its own last seq
+//! ([`super::delta`]), built once per distinct lag and shared.
 
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
+use parking_lot::Mutex;
 use serde::Serialize;
-use time::Date;
 
 use super::analytics::{ChainSummary, InstrumentData};
+use super::delta::{Changes, changed_since, delta_of};
 use super::protocol::now_ms;
-use crate::api::market::{LiveChain, LiveStrike};
-use crate::plugins::live_greeks::ChainGreeks;
+use crate::api::market::LiveChain;
+
+/// Catch-up deltas kept per frame (distinct lags served from cache).
+const CATCH_UP_CACHE: usize = 8;
 
 /// The state a frame was built from, kept to serialise the snapshot on demand.
 #[derive(Debug)]
@@ -40,6 +45,10 @@ pub struct Frame {
     /// The update and the seq it applies on top of; `None` when there is nothing to
     /// apply it to (the first frame of a publisher, or a chain whose strikes changed).
     update: Option<(u64, Utf8Bytes)>,
+    /// Chains: what changed in the recent frames, for catch-up deltas.
+    changes: Changes,
+    /// Catch-up deltas built so far, by base seq (clients equally far behind share one).
+    catch_up: Mutex<Vec<(u64, Utf8Bytes)>>,
     snapshot: OnceLock<Utf8Bytes>,
     payload: Payload,
 }
@@ -85,26 +94,32 @@ fn encode<T: Serialize>(head: Head<'_>, data: &T) -> Utf8Bytes {
 }
 
 impl Frame {
-    /// A frame of a chain channel: its update is the delta against `previous` (the
-    /// publisher's last frame, at its seq), when the strike lists line up.
-    pub fn chain(
-        channel: Arc<str>,
-        seq: u64,
-        chain: Arc<LiveChain>,
-        previous: Option<(u64, &LiveChain)>,
-    ) -> Self {
-        let update = previous.and_then(|(prev_seq, prev)| {
-            let delta = chain_delta(prev, &chain)?;
-            let head = Head {
-                kind_of_message: "update",
-                kind: Some("delta"),
-                channel: &channel,
-                seq,
-                prev_seq: Some(prev_seq),
-            };
-            Some((prev_seq, encode(head, &delta)))
+    /// A frame of a chain channel. `changes` holds what changed in the publisher's
+    /// recent frames, this one last; its update is the delta from the frame before.
+    pub fn chain(channel: Arc<str>, seq: u64, chain: Arc<LiveChain>, changes: Changes) -> Self {
+        let mut frame = Self::new(channel, seq, None, Payload::Chain(chain));
+        frame.changes = changes;
+        frame.update = frame.changes.len().checked_sub(2).and_then(|i| {
+            let (base, _) = frame.changes.get(i)?;
+            let indices = changed_since(&frame.changes, *base)?;
+            Some((*base, frame.delta(*base, &indices)?))
         });
-        Self::new(channel, seq, update, Payload::Chain(chain))
+        frame
+    }
+
+    /// The delta message from `base` carrying `indices`.
+    fn delta(&self, base: u64, indices: &[usize]) -> Option<Utf8Bytes> {
+        let Payload::Chain(chain) = &self.payload else {
+            return None;
+        };
+        let head = Head {
+            kind_of_message: "update",
+            kind: Some("delta"),
+            channel: &self.channel,
+            seq: self.seq,
+            prev_seq: Some(base),
+        };
+        Some(encode(head, &delta_of(chain, indices)))
     }
 
     /// A frame of a small channel: its update is the whole payload.
@@ -132,17 +147,32 @@ impl Frame {
             channel,
             seq,
             update,
+            changes: Arc::new([]),
+            catch_up: Mutex::new(Vec::new()),
             snapshot: OnceLock::new(),
             payload,
         }
     }
 
-    /// The update, if the client's last message of this channel was at `last_seq`.
-    pub fn update_after(&self, last_seq: u64) -> Option<&Utf8Bytes> {
-        self.update
-            .as_ref()
-            .filter(|(base, _)| *base == last_seq)
-            .map(|(_, message)| message)
+    /// An update for a client whose last message of this channel was at `last_seq`: the
+    /// one-step update, or (chains) a catch-up delta over the recent frames it missed.
+    /// `None` when only a snapshot will do.
+    pub fn update_after(&self, last_seq: u64) -> Option<Utf8Bytes> {
+        if let Some((base, message)) = &self.update
+            && *base == last_seq
+        {
+            return Some(message.clone());
+        }
+        if let Some((_, message)) = self.catch_up.lock().iter().find(|(b, _)| *b == last_seq) {
+            return Some(message.clone());
+        }
+        let indices = changed_since(&self.changes, last_seq)?;
+        let message = self.delta(last_seq, &indices)?;
+        let mut cache = self.catch_up.lock();
+        if cache.len() < CATCH_UP_CACHE {
+            cache.push((last_seq, message.clone()));
+        }
+        Some(message)
     }
 
     /// The full state, serialised on first use.
@@ -169,157 +199,38 @@ impl Payload {
     }
 }
 
-/// What changed in a chain since the previous frame: every chain-level field, and only
-/// the strikes whose call or put changed.
-#[derive(Debug, Serialize)]
-pub struct ChainDelta<'a> {
-    pub underlying: &'a str,
-    pub expiry: Date,
-    pub spot: Option<f64>,
-    pub forward: Option<f64>,
-    pub atm_strike: Option<f64>,
-    /// The market's chain sequence (as in the REST answer's `seq`).
-    pub seq: u64,
-    pub as_of: Option<&'a str>,
-    pub greeks: Option<&'a ChainGreeks>,
-    pub strikes: Vec<&'a LiveStrike>,
-}
-
-/// The delta from `prev` to `next`; `None` when their strike lists differ (then only a
-/// snapshot describes `next`).
-pub fn chain_delta<'a>(prev: &LiveChain, next: &'a LiveChain) -> Option<ChainDelta<'a>> {
-    let same_strikes = prev.strikes.len() == next.strikes.len()
-        && prev
-            .strikes
-            .iter()
-            .zip(&next.strikes)
-            .all(|(a, b)| a.strike.to_bits() == b.strike.to_bits());
-    if !same_strikes {
-        return None;
-    }
-    Some(ChainDelta {
-        underlying: &next.underlying,
-        expiry: next.expiry.date,
-        spot: next.spot,
-        forward: next.forward,
-        atm_strike: next.atm_strike,
-        seq: next.seq,
-        as_of: next.as_of.as_deref(),
-        greeks: next.greeks.as_ref(),
-        strikes: prev
-            .strikes
-            .iter()
-            .zip(&next.strikes)
-            .filter(|(a, b)| a != b)
-            .map(|(_, b)| b)
-            .collect(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
-    use time::macros::date;
 
+    use super::super::delta::History;
+    use super::super::delta::fixtures::chain;
     use super::*;
-    use crate::api::market::{ExpiryLabel, LiveContract};
-    use crate::instruments::ExpiryFlag;
-    use crate::market::book::InstrumentBook;
-
-    fn contract(security_id: u32, ltp: f64) -> Option<LiveContract> {
-        Some(LiveContract {
-            security_id,
-            book: InstrumentBook {
-                ltp,
-                ..InstrumentBook::default()
-            },
-            oi_change: 0,
-            greeks: None,
-        })
-    }
-
-    fn chain(seq: u64, prices: &[(f64, f64, f64)]) -> LiveChain {
-        LiveChain {
-            underlying: "NIFTY".into(),
-            expiry: ExpiryLabel {
-                date: date!(2026 - 11 - 24),
-                kind: ExpiryFlag::Weekly,
-                position: "current",
-                label: "NIFTY 24 NOV (weekly, current)".into(),
-                lot_size: 75,
-                strike_step: 50.0,
-            },
-            spot: Some(25_010.0),
-            forward: None,
-            atm_strike: Some(25_000.0),
-            lot_size: 75,
-            strike_step: 50.0,
-            seq,
-            as_of: None,
-            greeks: None,
-            strikes: prices
-                .iter()
-                .enumerate()
-                .map(|(i, &(strike, call, put))| LiveStrike {
-                    strike,
-                    call: contract(2 * i as u32, call),
-                    put: contract(2 * i as u32 + 1, put),
-                })
-                .collect(),
-        }
-    }
 
     fn json(text: &Utf8Bytes) -> Value {
         serde_json::from_str(text.as_str()).unwrap()
     }
 
     #[test]
-    fn delta_carries_only_the_changed_strikes() {
-        let before = chain(
-            10,
-            &[
-                (24_950.0, 80.0, 20.0),
-                (25_000.0, 50.0, 40.0),
-                (25_050.0, 25.0, 70.0),
-            ],
-        );
-        let after = chain(
-            11,
-            &[
-                (24_950.0, 80.0, 20.0),
-                (25_000.0, 52.5, 40.0),
-                (25_050.0, 25.0, 68.0),
-            ],
-        );
-        let delta = chain_delta(&before, &after).unwrap();
-        let strikes: Vec<f64> = delta.strikes.iter().map(|s| s.strike).collect();
-        assert_eq!(strikes, [25_000.0, 25_050.0]);
-        assert_eq!(delta.seq, 11);
-        assert!(chain_delta(&after, &after).unwrap().strikes.is_empty());
-    }
-
-    #[test]
-    fn a_changed_strike_list_has_no_delta() {
-        let before = chain(1, &[(24_950.0, 80.0, 20.0), (25_000.0, 50.0, 40.0)]);
-        let moved = chain(2, &[(25_000.0, 50.0, 40.0), (25_050.0, 25.0, 70.0)]);
-        let shorter = chain(2, &[(24_950.0, 80.0, 20.0)]);
-        assert!(chain_delta(&before, &moved).is_none());
-        assert!(chain_delta(&before, &shorter).is_none());
-    }
-
-    #[test]
-    fn frames_offer_the_update_only_on_top_of_its_base() {
-        let first = Arc::new(chain(1, &[(25_000.0, 50.0, 40.0), (25_050.0, 25.0, 70.0)]));
-        let second = Arc::new(chain(2, &[(25_000.0, 51.0, 40.0), (25_050.0, 25.0, 70.0)]));
+    fn frames_offer_updates_only_on_top_of_a_known_seq() {
         let name: Arc<str> = "NIFTY:2026-11-24".into();
-        let frame1 = Frame::chain(name.clone(), 7, first.clone(), None);
+        let first = chain(1, &[(25_000.0, 50.0, 40.0), (25_050.0, 25.0, 70.0)]);
+        let second = chain(2, &[(25_000.0, 51.0, 40.0), (25_050.0, 25.0, 70.0)]);
+        let third = chain(3, &[(25_000.0, 51.0, 40.0), (25_050.0, 26.0, 70.0)]);
+        let mut history = History::default();
+        history.record(7, None);
+        let frame7 = Frame::chain(name.clone(), 7, Arc::new(first), history.changes());
         assert!(
-            frame1.update_after(6).is_none(),
+            frame7.update_after(6).is_none(),
             "a first frame has no update"
         );
-        let frame2 = Frame::chain(name, 8, second, Some((7, &first)));
-        assert!(frame2.update_after(6).is_none(), "a client at 6 missed 7");
-        let update = json(frame2.update_after(7).unwrap());
+        history.record(8, Some(vec![0]));
+        let frame8 = Frame::chain(name.clone(), 8, Arc::new(second), history.changes());
+        assert!(
+            frame8.update_after(6).is_none(),
+            "a client at 6 needs a snapshot"
+        );
+        let update = json(&frame8.update_after(7).unwrap());
         assert_eq!(update["type"], "update");
         assert_eq!(update["kind"], "delta");
         assert_eq!(
@@ -328,9 +239,30 @@ mod tests {
         );
         assert_eq!(update["data"]["strikes"].as_array().map(Vec::len), Some(1));
         assert!(update["server_ts_ms"].as_i64().unwrap() > 0);
-        let snapshot = json(frame2.snapshot());
+
+        history.record(9, Some(vec![1]));
+        let frame9 = Frame::chain(name, 9, Arc::new(third), history.changes());
+        // A client that missed 8 catches up from 7 with both changed strikes.
+        let catch_up = json(&frame9.update_after(7).unwrap());
+        assert_eq!(
+            (catch_up["seq"].as_u64(), catch_up["prev_seq"].as_u64()),
+            (Some(9), Some(7))
+        );
+        let strikes: Vec<f64> = catch_up["data"]["strikes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["strike"].as_f64())
+            .collect();
+        assert_eq!(strikes, [25_000.0, 25_050.0]);
+        assert_eq!(
+            json(&frame9.update_after(8).unwrap())["data"]["strikes"][0]["strike"],
+            25_050.0
+        );
+
+        let snapshot = json(frame9.snapshot());
         assert_eq!(snapshot["type"], "snapshot");
-        assert_eq!(snapshot["seq"], 8);
+        assert_eq!(snapshot["seq"], 9);
         assert!(snapshot.get("prev_seq").is_none());
         assert_eq!(
             snapshot["data"]["strikes"].as_array().map(Vec::len),

@@ -12,6 +12,7 @@
 
 mod analytics;
 mod channel;
+mod delta;
 mod frame;
 mod hub;
 mod protocol;

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use super::analytics::{ChainSummary, InstrumentData, instrument_data, summarize};
 use super::channel::{Channel, ChannelKind, Place};
+use super::delta::{History, changed_strikes};
 use super::frame::{Frame, Payload};
 use crate::api::AppState;
 use crate::api::market::{LiveChain, live_chain};
@@ -32,7 +33,7 @@ pub struct Publisher {
 /// What the previous frame was built from, to diff against and to skip no-op frames.
 enum Previous {
     Nothing,
-    Chain(u64, Arc<LiveChain>),
+    Chain(Arc<LiveChain>),
     Summary(u64, Arc<ChainSummary>),
     Instrument(u64, Arc<InstrumentData>),
 }
@@ -65,9 +66,10 @@ impl Publisher {
             None
         };
         let mut previous = Previous::Nothing;
+        let mut history = History::default();
         loop {
             let started = Instant::now();
-            if let Some(frame) = self.build(&mut previous) {
+            if let Some(frame) = self.build(&mut previous, &mut history) {
                 sender.send_replace(Some(Arc::new(frame)));
             }
             metrics::histogram!("ws_publish_duration_seconds")
@@ -94,19 +96,19 @@ impl Publisher {
     }
 
     /// The next frame, or `None` when the state cannot be read or did not change.
-    fn build(&self, previous: &mut Previous) -> Option<Frame> {
+    fn build(&self, previous: &mut Previous, history: &mut History) -> Option<Frame> {
         let name = self.channel.name.clone();
         match &self.channel.kind {
             ChannelKind::Chain(id) => {
                 let chain = Arc::new(self.live_chain(id)?);
                 let seq = self.next_seq();
-                let frame = match previous {
-                    Previous::Chain(prev_seq, prev) => {
-                        Frame::chain(name, seq, chain.clone(), Some((*prev_seq, prev)))
-                    }
-                    _ => Frame::chain(name, seq, chain.clone(), None),
+                let changed = match previous {
+                    Previous::Chain(prev) => changed_strikes(prev, &chain),
+                    _ => None,
                 };
-                *previous = Previous::Chain(seq, chain);
+                history.record(seq, changed);
+                let frame = Frame::chain(name, seq, chain.clone(), history.changes());
+                *previous = Previous::Chain(chain);
                 Some(frame)
             }
             ChannelKind::Summary(id) => {

@@ -147,7 +147,7 @@ impl Subscriptions {
                 (false, Some(last)) => frame.update_after(last),
                 _ => None,
             };
-            let text = update.unwrap_or_else(|| frame.snapshot()).clone();
+            let text = update.unwrap_or_else(|| frame.snapshot().clone());
             let len = text.len();
             let mut outbox = link.outbox.lock();
             if !outbox.fits(key, len) {

@@ -175,7 +175,6 @@ async fn subscribe_gives_ack_then_snapshot_then_updates_in_sequence() {
         if message["type"] == "update" {
             assert_eq!(message["kind"], "delta");
             assert_eq!(message["prev_seq"].as_u64(), Some(last), "{message}");
-            assert_eq!(seq, last + 1);
             let changed = message["data"]["strikes"].as_array().map_or(0, Vec::len);
             assert!(changed <= strikes);
             assert!(message["data"]["seq"].as_u64().is_some());
