@@ -16,6 +16,14 @@ pub enum AppError {
     NotFound { code: &'static str, message: String },
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// Well-formed input that names something unusable (a contract that does not exist,
+    /// legs on different underlyings).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// The answer needs something the server does not have yet (Greeks not computed, no
+    /// plugin of the needed world); retrying later may succeed.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error(transparent)]
     Plugin(#[from] CallError),
     #[error(transparent)]
@@ -40,6 +48,8 @@ impl AppError {
         match self {
             AppError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
             AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            AppError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            AppError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             AppError::Plugin(error) => {
                 let status = match error {
                     CallError::NotFound { .. } => StatusCode::NOT_FOUND,

@@ -12,6 +12,8 @@ pub struct Health {
     pub version: &'static str,
     pub uptime_seconds: u64,
     pub plugins: PluginsHealth,
+    /// The response cache's hits, misses and size.
+    pub cache: super::cache::CacheStats,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -40,5 +42,6 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
             failing,
             refused_loads: state.plugins.registry().load_failures().len(),
         },
+        cache: state.cache.stats(),
     })
 }

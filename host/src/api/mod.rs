@@ -16,10 +16,19 @@ use crate::pipeline::MarketPipeline;
 use crate::plugins::PluginHost;
 use crate::plugins::live_greeks::LiveGreeks;
 
+pub mod analytics;
+pub mod cache;
+pub mod depth;
+pub mod fo;
 pub mod health;
 pub mod market;
+pub mod params;
 pub mod plugins;
+pub mod priced;
 pub mod status;
+pub mod strategies;
+pub mod strategy_legs;
+pub mod strategy_request;
 
 /// What every handler can reach. Cheap to clone: `Arc`s only.
 #[derive(Clone, Debug)]
@@ -31,6 +40,8 @@ pub struct AppState {
     pub rest: Arc<Mutex<RestStatus>>,
     pub scrip_master: Arc<Mutex<ScripMasterStatus>>,
     pub started: Instant,
+    /// Serialized answers of the computed routes.
+    pub cache: Arc<cache::ResponseCache>,
 }
 
 impl AppState {
@@ -43,6 +54,7 @@ impl AppState {
             rest: pipeline.rest.clone(),
             scrip_master: pipeline.scrip_master.clone(),
             started: Instant::now(),
+            cache: Arc::new(cache::ResponseCache::default()),
         }
     }
 }
@@ -54,6 +66,10 @@ pub fn router(state: AppState) -> Router {
         .merge(plugins::routes())
         .merge(market::routes())
         .merge(status::routes())
+        .merge(fo::routes())
+        .merge(depth::routes())
+        .merge(analytics::routes())
+        .merge(strategies::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
