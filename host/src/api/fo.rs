@@ -1,12 +1,12 @@
 //! The open-interest routes of one chain: the per-strike distribution around the money
-//! (`/fo/strike-distribution`), the biggest OI movers with their buildup class
-//! (`/fo/oi-change`), and the chain summary: put-call ratios, max pain, ATM strike and
-//! IV, OI support and resistance, totals (`/fo/summary`).
+//! (`/fo/strike-distribution`) and the biggest OI movers with their buildup class
+//! (`/fo/oi-change`); the chain summary (`/fo/summary`) is in [`super::fo_summary`].
 //!
 //! All three are computed by the active `oi-analytics` plugin on the priced chain (see
 //! [`super::priced`]), off the async runtime, and answered through the response cache
-//! keyed by the chain's sequence, the Greeks computation and the plugin's hash. This
-//! module only shapes the plugin's columnar report into rows for clients.
+//! keyed by the chain's sequence, the Greeks computation and the plugin's hash; the
+//! plugin run and the cached answer are shared from here. These modules only shape the
+//! plugin's columnar report into rows for clients.
 
 use std::sync::Arc;
 
@@ -42,13 +42,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/fo/strike-distribution", get(strike_distribution))
         .route("/fo/oi-change", get(oi_change))
-        .route("/fo/summary", get(summary))
+        .route("/fo/summary", get(super::fo_summary::summary))
 }
 
 /// The F&O open-interest routes, for the OpenAPI document.
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
-    paths(strike_distribution, oi_change, summary),
+    paths(strike_distribution, oi_change, super::fo_summary::summary),
     components(schemas(
         StrikeDistributionResponse,
         StrikeRow,
@@ -56,8 +56,8 @@ pub fn routes() -> Router<AppState> {
         OiChangeResponse,
         OiMover,
         Buildup,
-        SummaryResponse,
-        BuildupCounts,
+        super::fo_summary::SummaryResponse,
+        super::fo_summary::BuildupCounts,
         ErrorResponse
     ))
 )]
@@ -85,15 +85,6 @@ pub struct OiChangeQuery {
     /// Gainers and losers to return, each (1 to 100, default 10).
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SummaryQuery {
-    /// Underlying name, any case.
-    pub underlying: Option<String>,
-    /// Expiry date, YYYY-MM-DD.
-    pub expiry: Option<String>,
 }
 
 /// One side of a strike.
@@ -196,60 +187,15 @@ pub struct OiChangeResponse {
     pub greeks: ChainGreeks,
 }
 
-/// How many contracts of the chain fall in each buildup class.
-#[derive(Debug, Default, Serialize, ToSchema)]
-pub struct BuildupCounts {
-    pub long_buildup: u32,
-    pub short_buildup: u32,
-    pub short_covering: u32,
-    pub long_unwinding: u32,
-    pub neutral: u32,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SummaryResponse {
-    pub underlying: String,
-    pub expiry: Date,
-    pub seq: u64,
-    pub spot: f64,
-    pub forward: f64,
-    pub atm_strike: f64,
-    /// Mean of the ATM call and put IVs that are solved (decimal); null when neither is.
-    pub atm_iv: Option<f64>,
-    pub atm_call_iv: Option<f64>,
-    pub atm_put_iv: Option<f64>,
-    /// Put OI / call OI; null when call OI is 0.
-    pub pcr_oi: Option<f64>,
-    /// Put volume / call volume; null when call volume is 0.
-    pub pcr_volume: Option<f64>,
-    /// Strike minimising the holders' total payout.
-    pub max_pain: Option<f64>,
-    /// Strike of the largest put OI.
-    pub support: Option<f64>,
-    /// Strike of the largest call OI.
-    pub resistance: Option<f64>,
-    pub total_call_oi: u64,
-    pub total_put_oi: u64,
-    pub total_call_oi_change: i64,
-    pub total_put_oi_change: i64,
-    pub total_call_volume: u64,
-    pub total_put_volume: u64,
-    /// Contracts analysed (those with a price or a quote).
-    pub contracts: usize,
-    pub buildup: BuildupCounts,
-    pub plugin: PluginStamp,
-    pub greeks: ChainGreeks,
-}
-
 /// One run of the OI plugin and what it ran on.
-struct OiRun {
-    id: ChainId,
-    seq: u64,
-    spot: f64,
-    greeks: Arc<ChainGreeks>,
-    report: oi::OiReport,
-    plugin: PluginStamp,
-    contracts: usize,
+pub(super) struct OiRun {
+    pub(super) id: ChainId,
+    pub(super) seq: u64,
+    pub(super) spot: f64,
+    pub(super) greeks: Arc<ChainGreeks>,
+    pub(super) report: oi::OiReport,
+    pub(super) plugin: PluginStamp,
+    pub(super) contracts: usize,
 }
 
 impl OiRun {
@@ -286,7 +232,7 @@ async fn run_oi(state: &AppState, id: &ChainId, top_n: u32) -> Result<OiRun, App
 
 /// Resolves the chain, then answers from the cache or by running the OI plugin with
 /// `top_n` and shaping its report with `shape`.
-async fn cached_oi<T: Serialize>(
+pub(super) async fn cached_oi<T: Serialize>(
     state: AppState,
     id: ChainId,
     keys: KeyBuilder,
@@ -305,7 +251,7 @@ async fn cached_oi<T: Serialize>(
         .await
 }
 
-fn chain_keys(route: &'static str, id: &ChainId) -> KeyBuilder {
+pub(super) fn chain_keys(route: &'static str, id: &ChainId) -> KeyBuilder {
     KeyBuilder::new(route)
         .param("underlying", &id.underlying)
         .param("expiry", id.expiry)
@@ -450,85 +396,6 @@ fn movers_response(run: OiRun, limit: u32) -> OiChangeResponse {
         seq: run.seq,
         limit,
         plugin: run.plugin,
-        greeks: (*run.greeks).clone(),
-    }
-}
-
-/// PCR, max pain, ATM strike and IV, OI support and resistance, and totals of a chain.
-#[utoipa::path(
-    get,
-    path = "/fo/summary",
-    tag = "fo",
-    params(SummaryQuery),
-    responses(
-        (status = 200, description = "The chain's OI summary", body = SummaryResponse),
-        (status = 400, description = "Missing or malformed parameter", body = ErrorResponse),
-        (status = 404, description = "Unknown underlying or expiry", body = ErrorResponse),
-        (status = 503, description = "Greeks not computed yet, or no oi-analytics plugin loaded", body = ErrorResponse),
-    )
-)]
-pub async fn summary(
-    State(state): State<AppState>,
-    query: Result<Query<SummaryQuery>, QueryRejection>,
-) -> Result<CachedJson, AppError> {
-    let q = params::query(query)?;
-    let id = params::chain_id(&state, q.underlying.as_deref(), q.expiry.as_deref())?;
-    let keys = chain_keys("/fo/summary", &id);
-    cached_oi(state, id, keys, 0, summarise).await
-}
-
-fn summarise(run: OiRun) -> SummaryResponse {
-    let r = &run.report;
-    let d = &r.distribution;
-    let atm = d.strike.iter().position(|s| *s == r.atm_strike);
-    let solved = |column: &[f64]| {
-        atm.and_then(|i| column.get(i).copied())
-            .filter(|iv| iv.is_finite() && *iv > 0.0)
-    };
-    let (call_iv, put_iv) = (solved(&d.call_iv), solved(&d.put_iv));
-    let atm_iv = match (call_iv, put_iv) {
-        (Some(c), Some(p)) => Some(0.5 * (c + p)),
-        (one, other) => one.or(other),
-    };
-    let mut buildup = BuildupCounts::default();
-    for class in &r.buildup {
-        let slot = match Buildup::from(*class) {
-            Buildup::LongBuildup => &mut buildup.long_buildup,
-            Buildup::ShortBuildup => &mut buildup.short_buildup,
-            Buildup::ShortCovering => &mut buildup.short_covering,
-            Buildup::LongUnwinding => &mut buildup.long_unwinding,
-            Buildup::Neutral => &mut buildup.neutral,
-        };
-        *slot = slot.saturating_add(1);
-    }
-    SummaryResponse {
-        underlying: run.id.underlying.clone(),
-        expiry: run.id.expiry,
-        seq: run.seq,
-        spot: run.spot,
-        forward: run.greeks.forward,
-        atm_strike: r.atm_strike,
-        atm_iv,
-        atm_call_iv: call_iv,
-        atm_put_iv: put_iv,
-        pcr_oi: r.pcr_oi,
-        pcr_volume: r.pcr_volume,
-        max_pain: r.max_pain,
-        support: r.support,
-        resistance: r.resistance,
-        total_call_oi: r.total_call_oi,
-        total_put_oi: r.total_put_oi,
-        total_call_oi_change: d
-            .call_oi_change
-            .iter()
-            .copied()
-            .fold(0, i64::saturating_add),
-        total_put_oi_change: d.put_oi_change.iter().copied().fold(0, i64::saturating_add),
-        total_call_volume: r.total_call_volume,
-        total_put_volume: r.total_put_volume,
-        contracts: run.contracts,
-        buildup,
-        plugin: run.plugin.clone(),
         greeks: (*run.greeks).clone(),
     }
 }

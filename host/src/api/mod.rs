@@ -20,8 +20,11 @@ pub mod analytics;
 pub mod cache;
 pub mod depth;
 pub mod fo;
+pub mod fo_summary;
 pub mod health;
 pub mod market;
+#[cfg(test)]
+mod openapi_check;
 pub mod params;
 pub mod plugins;
 pub mod priced;
