@@ -126,11 +126,12 @@ fn custom_plugin(state: &AppState, name: &str) -> Result<Arc<LoadedPlugin>, AppE
     Ok(plugin)
 }
 
+/// Query parameters by name.
+type Params = BTreeMap<String, String>;
+
 /// Splits the query into the chain selectors and the plugin's parameters, refusing a
 /// name given twice.
-fn split_query(
-    pairs: Vec<(String, String)>,
-) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), AppError> {
+fn split_query(pairs: Vec<(String, String)>) -> Result<(Params, Params), AppError> {
     let mut chain = BTreeMap::new();
     let mut plugin = BTreeMap::new();
     for (name, value) in pairs {
