@@ -19,6 +19,14 @@ pub enum AppError {
     NotFound { code: &'static str, message: String },
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// Well-formed input that names something unusable (a contract that does not exist,
+    /// legs on different underlyings).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// The answer needs something the server does not have yet (Greeks not computed, no
+    /// plugin of the needed world); retrying later may succeed.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error(transparent)]
     Plugin(#[from] CallError),
     #[error(transparent)]
@@ -37,10 +45,6 @@ pub enum AppError {
     RateLimited { limit: u32, retry_after_secs: u64 },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
-    #[error("{message}")]
-    Unavailable { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The request itself could not be read (bad JSON, bad query string, bad path).
@@ -71,6 +75,8 @@ impl AppError {
         match self {
             AppError::NotFound { code, .. } => (StatusCode::NOT_FOUND, code),
             AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            AppError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            AppError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             AppError::Plugin(error) => {
                 let status = match error {
                     CallError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -104,8 +110,6 @@ impl AppError {
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AppError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
-            AppError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
-            AppError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             AppError::Store(StoreError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
             AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
             AppError::Rejected { status, code, .. } => (*status, code),

@@ -66,6 +66,11 @@ impl Modify for BearerAuth {
 /// The whole OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = CoreApi::openapi();
+    doc.merge(super::market::MarketApi::openapi());
+    doc.merge(super::fo::FoApi::openapi());
+    doc.merge(super::depth::DepthApi::openapi());
+    doc.merge(super::analytics::AnalyticsApi::openapi());
+    doc.merge(super::strategies::StrategiesApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }
@@ -113,7 +118,15 @@ mod tests {
     #[test]
     fn the_document_lists_the_core_routes_and_bearer_auth() {
         let doc = openapi();
-        for path in ["/health", "/status", "/auth/login", "/metrics"] {
+        for path in [
+            "/health",
+            "/status",
+            "/auth/login",
+            "/metrics",
+            "/api/v2/options/live",
+            "/fo/summary",
+            "/api/v2/strategies/evaluate",
+        ] {
             assert!(doc.paths.paths.contains_key(path), "{path} missing");
         }
         let json = serde_json::to_value(&doc).unwrap();

@@ -14,6 +14,8 @@ pub struct Health {
     pub feed: FeedHealth,
     pub plugins: PluginsHealth,
     pub database: crate::store::StoreHealth,
+    /// The response cache's hits, misses and size.
+    pub cache: super::cache::CacheStats,
 }
 
 /// The feed in one line; `/status` has the detail.
@@ -78,5 +80,6 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
             failing,
             refused_loads: state.plugins.registry().load_failures().len(),
         },
+        cache: state.cache.stats(),
     })
 }

@@ -2,16 +2,24 @@
 //! chains with quotes, OI, IV and Greeks per strike.
 //!
 //! Unknown underlyings and expiries are 404s that list the valid values, so a frontend
-//! developer learns the vocabulary from the error; a malformed date is a 400.
+//! developer learns the vocabulary from the error; a malformed date is a 400. The live
+//! chain is answered through the response cache, keyed by the chain's sequence number
+//! and the Greeks computation it shows.
 
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use time::macros::format_description;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
+use super::params::{self, ErrorResponse};
 use crate::error::AppError;
 use crate::instruments::registry::{ExpiryInfo, UnderlyingInfo};
 use crate::instruments::{ExchangeSegment, ExpiryFlag};
@@ -28,33 +36,63 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v2/options/live", get(live))
 }
 
-#[derive(Debug, Deserialize)]
+/// The market routes, for the OpenAPI document.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    paths(underlyings, expiries, strikes, live),
+    components(schemas(
+        UnderlyingSummary,
+        ExpiryLabel,
+        ExpiriesResponse,
+        StrikesResponse,
+        LiveChain,
+        LiveStrike,
+        LiveContract,
+        InstrumentBook,
+        crate::market::book::BookLevel,
+        ContractGreeks,
+        ChainGreeks,
+        crate::plugins::PluginStamp,
+        ErrorResponse
+    ))
+)]
+pub struct MarketApi;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UnderlyingQuery {
+    /// Underlying name, any case (`NIFTY`, `banknifty`).
     pub underlying: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChainQuery {
+    /// Underlying name, any case.
     pub underlying: Option<String>,
+    /// Expiry date, YYYY-MM-DD.
     pub expiry: Option<String>,
 }
 
 /// An expiry with its label, e.g. "NIFTY 25 NOV (weekly, current)".
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ExpiryLabel {
     pub date: Date,
     /// `weekly` or `monthly`.
+    #[schema(value_type = String, example = "weekly")]
     pub kind: ExpiryFlag,
     /// `current`, `next` or `far` among the live expiries.
+    #[schema(example = "current")]
     pub position: &'static str,
     pub label: String,
     pub lot_size: u32,
     pub strike_step: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UnderlyingSummary {
     pub name: String,
+    #[schema(value_type = String, example = "IDX_I")]
     pub segment: ExchangeSegment,
     pub security_id: u32,
     /// Last value; null until known.
@@ -63,11 +101,11 @@ pub struct UnderlyingSummary {
     pub expiries: Vec<ExpiryLabel>,
 }
 
-fn today() -> Date {
+pub fn today() -> Date {
     time::OffsetDateTime::now_utc().date()
 }
 
-fn labels(info: &UnderlyingInfo, today: Date) -> Vec<ExpiryLabel> {
+pub(super) fn labels(info: &UnderlyingInfo, today: Date) -> Vec<ExpiryLabel> {
     let format = format_description!("[day] [month repr:short]");
     info.expiries
         .iter()
@@ -96,7 +134,14 @@ fn labels(info: &UnderlyingInfo, today: Date) -> Vec<ExpiryLabel> {
         .collect()
 }
 
-async fn underlyings(State(state): State<AppState>) -> Json<Vec<UnderlyingSummary>> {
+/// The underlyings: index id, spot, previous close, live expiries with labels.
+#[utoipa::path(
+    get,
+    path = "/api/v2/market/underlyings",
+    tag = "market",
+    responses((status = 200, description = "Every configured underlying", body = Vec<UnderlyingSummary>))
+)]
+pub async fn underlyings(State(state): State<AppState>) -> Json<Vec<UnderlyingSummary>> {
     let today = today();
     let list = state
         .market
@@ -121,7 +166,7 @@ fn known(value: f64) -> Option<f64> {
     (value > 0.0).then_some(value)
 }
 
-fn find_underlying<'a>(
+pub(super) fn find_underlying<'a>(
     state: &'a AppState,
     name: Option<&str>,
 ) -> Result<&'a UnderlyingInfo, AppError> {
@@ -151,7 +196,7 @@ fn find_underlying<'a>(
         })
 }
 
-fn find_expiry<'a>(
+pub(super) fn find_expiry<'a>(
     info: &'a UnderlyingInfo,
     text: Option<&str>,
 ) -> Result<&'a ExpiryInfo, AppError> {
@@ -185,16 +230,29 @@ fn find_expiry<'a>(
         })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ExpiriesResponse {
     pub underlying: String,
     pub expiries: Vec<ExpiryLabel>,
 }
 
-async fn expiries(
+/// An underlying's live expiries with labels, lot size and strike step.
+#[utoipa::path(
+    get,
+    path = "/api/v2/options/expiries",
+    tag = "market",
+    params(UnderlyingQuery),
+    responses(
+        (status = 200, description = "Live expiries, nearest first", body = ExpiriesResponse),
+        (status = 400, description = "Missing underlying", body = ErrorResponse),
+        (status = 404, description = "Unknown underlying (the message lists the valid ones)", body = ErrorResponse),
+    )
+)]
+pub async fn expiries(
     State(state): State<AppState>,
-    Query(query): Query<UnderlyingQuery>,
+    query: Result<Query<UnderlyingQuery>, QueryRejection>,
 ) -> Result<Json<ExpiriesResponse>, AppError> {
+    let query = params::query(query)?;
     let info = find_underlying(&state, query.underlying.as_deref())?;
     Ok(Json(ExpiriesResponse {
         underlying: info.name.clone(),
@@ -202,7 +260,7 @@ async fn expiries(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StrikesResponse {
     pub underlying: String,
     pub expiry: Date,
@@ -213,10 +271,23 @@ pub struct StrikesResponse {
     pub strikes: Vec<f64>,
 }
 
-async fn strikes(
+/// An expiry's strike grid and the ATM strike.
+#[utoipa::path(
+    get,
+    path = "/api/v2/options/strikes",
+    tag = "market",
+    params(ChainQuery),
+    responses(
+        (status = 200, description = "The strikes, ascending", body = StrikesResponse),
+        (status = 400, description = "Missing parameter or malformed date", body = ErrorResponse),
+        (status = 404, description = "Unknown underlying or expiry (the message lists the valid ones)", body = ErrorResponse),
+    )
+)]
+pub async fn strikes(
     State(state): State<AppState>,
-    Query(query): Query<ChainQuery>,
+    query: Result<Query<ChainQuery>, QueryRejection>,
 ) -> Result<Json<StrikesResponse>, AppError> {
+    let query = params::query(query)?;
     let info = find_underlying(&state, query.underlying.as_deref())?;
     let expiry = find_expiry(info, query.expiry.as_deref())?;
     let strikes: Vec<f64> = expiry.strikes.iter().map(|r| r.strike).collect();
@@ -235,7 +306,7 @@ async fn strikes(
 }
 
 /// One side of a strike in the live chain.
-#[derive(Debug, PartialEq, Serialize)]
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
 pub struct LiveContract {
     pub security_id: u32,
     #[serde(flatten)]
@@ -246,14 +317,14 @@ pub struct LiveContract {
     pub greeks: Option<ContractGreeks>,
 }
 
-#[derive(Debug, PartialEq, Serialize)]
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
 pub struct LiveStrike {
     pub strike: f64,
     pub call: Option<LiveContract>,
     pub put: Option<LiveContract>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LiveChain {
     pub underlying: String,
     pub expiry: ExpiryLabel,
@@ -271,34 +342,62 @@ pub struct LiveChain {
     pub strikes: Vec<LiveStrike>,
 }
 
-async fn live(
-    State(state): State<AppState>,
-    Query(query): Query<ChainQuery>,
-) -> Result<Json<LiveChain>, AppError> {
-    let info = find_underlying(&state, query.underlying.as_deref())?;
-    let expiry = find_expiry(info, query.expiry.as_deref())?;
-    live_chain(&state, info, expiry).map(Json)
+/// What a live-chain answer was computed from.
+fn live_version(seq: u64, greeks: Option<&ChainGreeks>) -> InputVersion {
+    InputVersion {
+        seq,
+        greeks_seq: greeks.map(|g| g.seq),
+        greeks_plugin: greeks.map(|g| g.plugin.hash.clone()),
+        plugin: None,
+    }
 }
 
-/// The live chain of one expiry as the API shows it, built from the market's current
-/// view and the latest Greeks. The WebSocket API publishes the same shape.
+/// The live chain: per strike, call and put quotes, OI, IV and Greeks.
+#[utoipa::path(
+    get,
+    path = "/api/v2/options/live",
+    tag = "market",
+    params(ChainQuery),
+    responses(
+        (status = 200, description = "The chain now, with the Greeks computation shown", body = LiveChain),
+        (status = 400, description = "Missing parameter or malformed date", body = ErrorResponse),
+        (status = 404, description = "Unknown underlying or expiry (the message lists the valid ones)", body = ErrorResponse),
+    )
+)]
+pub async fn live(
+    State(state): State<AppState>,
+    query: Result<Query<ChainQuery>, QueryRejection>,
+) -> Result<CachedJson, AppError> {
+    let query = params::query(query)?;
+    let id = params::chain_id(&state, query.underlying.as_deref(), query.expiry.as_deref())?;
+    let today = today();
+    let keys = KeyBuilder::new("/api/v2/options/live")
+        .param("underlying", &id.underlying)
+        .param("expiry", id.expiry)
+        .param("today", today);
+    let seq = super::priced::chain_seq(&state, &id)?;
+    let lookup = keys.key(live_version(seq, state.greeks.get(&id).as_deref()));
+    let cache = Arc::clone(&state.cache);
+    cache
+        .respond(lookup, || async move {
+            let (chain, greeks) = live_chain(&state, &id, today)?;
+            let key = keys.key(live_version(chain.seq, greeks.as_deref()));
+            Ok((key, to_json(&chain)?))
+        })
+        .await
+}
+
+/// Builds the live chain now, with the Greeks computation it shows. The WebSocket API
+/// publishes the same shape.
 pub fn live_chain(
     state: &AppState,
-    info: &UnderlyingInfo,
-    expiry: &ExpiryInfo,
-) -> Result<LiveChain, AppError> {
-    let id = ChainId {
-        underlying: info.name.clone(),
-        expiry: expiry.expiry,
-    };
-    let view = state
-        .market
-        .chain_view(&id)
-        .ok_or_else(|| AppError::NotFound {
-            code: "unknown_expiry",
-            message: format!("no live chain for {} {}", id.underlying, id.expiry),
-        })?;
-    let greeks = state.greeks.get(&id);
+    id: &ChainId,
+    today: Date,
+) -> Result<(LiveChain, Option<Arc<ChainGreeks>>), AppError> {
+    let info = find_underlying(state, Some(&id.underlying))?;
+    let expiry = find_expiry(info, Some(&id.expiry.to_string()))?;
+    let view = super::priced::chain_view(state, id)?;
+    let greeks = state.greeks.get(id);
     let contract = |c: Option<ContractView>| {
         c.map(|c| LiveContract {
             security_id: c.security_id,
@@ -315,7 +414,7 @@ pub fn live_chain(
         crate::market::subscriptions::nearest_strike_index(view.rows.iter().map(|r| r.strike), s)
             .and_then(|i| view.rows.get(i).map(|r| r.strike))
     });
-    let label = labels(info, expiry.expiry.min(today()))
+    let label = labels(info, expiry.expiry.min(today))
         .into_iter()
         .find(|l| l.date == expiry.expiry);
     let expiry_label = label.unwrap_or_else(|| ExpiryLabel {
@@ -333,7 +432,7 @@ pub fn live_chain(
             t.format(&time::format_description::well_known::Rfc3339)
                 .ok()
         });
-    Ok(LiveChain {
+    let chain = LiveChain {
         underlying: view.underlying,
         expiry: expiry_label,
         spot,
@@ -353,5 +452,6 @@ pub fn live_chain(
                 put: contract(row.put),
             })
             .collect(),
-    })
+    };
+    Ok((chain, greeks))
 }

@@ -34,15 +34,27 @@ use crate::ws::Hub;
 
 pub mod access;
 pub mod admin;
+pub mod analytics;
 pub mod auth;
+pub mod cache;
+pub mod depth;
 pub mod docs;
 pub mod extract;
+pub mod fo;
+pub mod fo_summary;
 pub mod health;
 pub mod market;
 pub mod metrics;
+#[cfg(test)]
+mod openapi_check;
+pub mod params;
 pub mod plugins;
+pub mod priced;
 pub mod rate_limit;
 pub mod status;
+pub mod strategies;
+pub mod strategy_legs;
+pub mod strategy_request;
 
 pub use rate_limit::RateLimits;
 
@@ -62,6 +74,8 @@ pub struct AppState {
     /// The WebSocket API's channels and settings.
     pub ws: Arc<Hub>,
     pub started: Instant,
+    /// Serialized answers of the computed routes.
+    pub cache: Arc<cache::ResponseCache>,
 }
 
 /// Knobs of the API itself.
@@ -98,6 +112,7 @@ impl AppState {
             settings: services.settings,
             ws: Arc::new(Hub::new(services.ws)),
             started: Instant::now(),
+            cache: Arc::new(cache::ResponseCache::default()),
         }
     }
 }
@@ -123,12 +138,16 @@ pub fn router(state: AppState) -> Router {
     let viewer = Router::new()
         .merge(market::routes())
         .merge(status::routes())
-        .merge(plugins::routes());
+        .merge(plugins::routes())
+        .merge(fo::routes())
+        .merge(depth::routes())
+        .merge(analytics::routes());
     Router::new()
         .merge(open)
         .merge(login)
         .merge(crate::ws::routes())
         .merge(gated(&state, Role::Viewer, viewer))
+        .merge(gated(&state, Role::Trader, strategies::routes()))
         .merge(gated(&state, Role::Admin, admin::routes()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

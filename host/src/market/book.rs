@@ -11,7 +11,7 @@ use crate::feed::dhan::packet::{DEPTH_LEVELS, DepthLevel, Full, PacketBody, Quot
 use crate::feed::dhan::rest::types::OptionSide;
 
 /// One level of the book, both sides.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, utoipa::ToSchema)]
 pub struct BookLevel {
     pub bid_price: f64,
     pub bid_qty: u64,
@@ -23,7 +23,7 @@ pub struct BookLevel {
 
 /// Everything known about one instrument. Zero means "not yet known" for prices and
 /// counts alike, as on Dhan's wire.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, utoipa::ToSchema)]
 pub struct InstrumentBook {
     pub ltp: f64,
     pub ltq: u32,
@@ -49,6 +49,7 @@ pub struct InstrumentBook {
     pub ask_qty: u64,
     /// Five levels, from Full packets only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<BookLevel>>)]
     pub depth: Option<[BookLevel; DEPTH_LEVELS]>,
     /// When the feed last changed this instrument (ns since the epoch); 0 until then.
     pub feed_updated_ns: i64,

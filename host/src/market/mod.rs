@@ -1,12 +1,13 @@
 //! The market: live state of every tracked instrument arranged as option chains
 //! ([`state`], [`book`], [`view`]), fed by the ingest task ([`ingest`]) from the feed and
 //! from REST snapshots ([`seed`]), and steering the feed's subscriptions toward the
-//! money ([`subscriptions`]).
+//! money ([`subscriptions`]). [`depth`] reads a contract's five-level book.
 //!
 //! The market sits above the feed (it consumes packets and drives subscriptions) and
 //! below the plugins (which compute Greeks on its chains).
 
 pub mod book;
+pub mod depth;
 pub mod ingest;
 pub mod seed;
 pub mod state;

@@ -407,6 +407,12 @@ impl MarketState {
         side.get(location.strike).copied()
     }
 
+    /// The chain's sequence number now, without copying the chain.
+    pub fn chain_seq(&self, id: &ChainId) -> Option<u64> {
+        let chain = self.locate_chain(id)?;
+        self.books.read().chains.get(chain).map(|c| c.seq)
+    }
+
     /// A copy of one chain as it is now.
     pub fn chain_view(&self, id: &ChainId) -> Option<ChainView> {
         let chain = self.locate_chain(id)?;

@@ -22,7 +22,7 @@ use super::summary::{PluginDetail, PluginSummary};
 use crate::config::{PluginConfig, SandboxLimits};
 
 /// Which version produced an answer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PluginStamp {
     pub name: String,
     pub version: String,

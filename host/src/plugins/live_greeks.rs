@@ -23,7 +23,7 @@ use crate::feed::event::now_ns;
 use crate::market::{ChainId, ChainView, MarketState};
 
 /// One contract's model output.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ContractGreeks {
     pub price: f64,
     /// Implied volatility, decimal (0.12 = 12 %).
@@ -37,7 +37,7 @@ pub struct ContractGreeks {
 }
 
 /// The latest computation for one chain.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChainGreeks {
     /// The chain sequence the computation saw.
     pub seq: u64,
@@ -67,6 +67,8 @@ pub struct LiveGreeksConfig {
 pub struct LiveGreeks {
     results: RwLock<HashMap<ChainId, Arc<ChainGreeks>>>,
     updates: HashMap<ChainId, watch::Sender<u64>>,
+    /// The rate the model is given, so analytics on the same chains use the same one.
+    rate: f64,
 }
 
 impl LiveGreeks {
@@ -84,6 +86,7 @@ impl LiveGreeks {
         let live = Arc::new(Self {
             results: RwLock::new(HashMap::new()),
             updates,
+            rate: config.rate,
         });
         for id in ids {
             if let Some(changes) = market.watch_chain(&id) {
@@ -98,6 +101,11 @@ impl LiveGreeks {
             }
         }
         live
+    }
+
+    /// The risk-free rate the Greeks were computed with (continuously compounded).
+    pub fn rate(&self) -> f64 {
+        self.rate
     }
 
     /// The latest result for a chain.

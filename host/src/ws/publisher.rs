@@ -19,7 +19,7 @@ use super::channel::{Channel, ChannelKind, Place};
 use super::delta::{History, changed_strikes};
 use super::frame::{Frame, Payload};
 use crate::api::AppState;
-use crate::api::market::{LiveChain, live_chain};
+use crate::api::market::{LiveChain, live_chain, today};
 use crate::market::ChainId;
 
 /// Everything a publisher task needs.
@@ -137,11 +137,8 @@ impl Publisher {
     }
 
     fn live_chain(&self, id: &ChainId) -> Option<LiveChain> {
-        let registry = self.state.market.registry();
-        let info = registry.underlying(&id.underlying)?;
-        let expiry = info.expiries.iter().find(|e| e.expiry == id.expiry)?;
-        match live_chain(&self.state, info, expiry) {
-            Ok(chain) => Some(chain),
+        match live_chain(&self.state, id, today()) {
+            Ok((chain, _)) => Some(chain),
             Err(error) => {
                 tracing::warn!(channel = %self.channel.name, %error, "cannot build the chain");
                 None

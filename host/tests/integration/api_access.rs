@@ -119,6 +119,15 @@ async fn login_issues_tokens_that_open_the_routes_their_role_allows() {
         .expect("request");
     assert_eq!(forbidden.status(), 403);
     assert_eq!(error_code(forbidden).await, "forbidden");
+    // Strategies need the trader role.
+    let forbidden = client
+        .post(format!("{base}/api/v2/strategies/evaluate"))
+        .bearer_auth(&access)
+        .json(&json!({"legs": []}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(forbidden.status(), 403);
 
     // Tampered (role raised in the payload, signature kept) and garbage tokens.
     let mut parts: Vec<String> = access.split('.').map(String::from).collect();

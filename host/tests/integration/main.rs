@@ -13,6 +13,7 @@ mod cli;
 mod feed;
 mod feed_faults;
 mod first_party;
+mod fo;
 mod hostile;
 mod hot_swap;
 mod http;

@@ -1,0 +1,419 @@
+//! The response cache: serialized JSON answers of the computed routes (the F&O
+//! analytics, custom analytics, the live chain), keyed so that a cached answer can never
+//! be stale.
+//!
+//! A key is the route, its normalised parameters, and the *version of the inputs*: the
+//! chain's sequence number, the sequence and plugin hash of the Greeks computation the
+//! answer used, and the hash of the plugin that computed it. The market moving, the
+//! Greeks being recomputed, or a plugin being hot-swapped or rolled back all change the
+//! key, so an entry is only ever found by a request that would compute exactly the same
+//! bytes. Values are the serialized body (`Bytes`), so a hit costs a hash lookup and a
+//! reference-count bump, no serialization. The cache is bounded by weight (bytes) and
+//! entries expire after a short TTL, a backstop for keys that will never be asked again
+//! once the chain has moved on. Hits and misses are counted for `/health` and the
+//! metrics recorder.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::error::AppError;
+
+/// Default bound on the bytes held (bodies plus keys).
+pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
+/// Default time an entry may live; keys change as the market moves, so this is only a
+/// backstop that frees entries no request will match again.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
+/// The header telling a client (and the tests) whether the answer came from the cache.
+pub const CACHE_HEADER: &str = "x-cache";
+
+/// What an answer was computed from, besides its route and parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct InputVersion {
+    /// The chain's sequence number the answer saw.
+    pub seq: u64,
+    /// The chain sequence of the Greeks computation used, if any.
+    pub greeks_seq: Option<u64>,
+    /// Content hash of the Greeks plugin that computed them.
+    pub greeks_plugin: Option<String>,
+    /// Content hash of the plugin that computed the answer, if one did.
+    pub plugin: Option<String>,
+}
+
+/// A cache key: route, normalised parameters, input version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey {
+    route: &'static str,
+    params: String,
+    version: InputVersion,
+}
+
+impl CacheKey {
+    fn weight(&self) -> usize {
+        self.params.len()
+            + self.version.greeks_plugin.as_ref().map_or(0, String::len)
+            + self.version.plugin.as_ref().map_or(0, String::len)
+            + 64
+    }
+}
+
+/// Builds keys for one request: parameters are kept sorted by name and escaped, so the
+/// same request spelt in any order gives the same key and no two different parameter
+/// sets collide.
+#[derive(Debug, Clone)]
+pub struct KeyBuilder {
+    route: &'static str,
+    params: BTreeMap<String, String>,
+}
+
+impl KeyBuilder {
+    pub fn new(route: &'static str) -> Self {
+        Self {
+            route,
+            params: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a parameter, already normalised by the caller (canonical names, parsed
+    /// numbers and dates, defaults filled in).
+    #[must_use]
+    pub fn param(mut self, name: impl Into<String>, value: impl Display) -> Self {
+        self.params.insert(name.into(), value.to_string());
+        self
+    }
+
+    /// The key for these parameters at one input version.
+    pub fn key(&self, version: InputVersion) -> CacheKey {
+        let mut params = String::new();
+        for (i, (name, value)) in self.params.iter().enumerate() {
+            if i > 0 {
+                params.push('&');
+            }
+            escape_into(&mut params, name);
+            params.push('=');
+            escape_into(&mut params, value);
+        }
+        CacheKey {
+            route: self.route,
+            params,
+            version,
+        }
+    }
+}
+
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '&' => out.push_str("%26"),
+            '=' => out.push_str("%3D"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Counters as `/health` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    /// hits / (hits + misses); 0 before the first lookup.
+    pub hit_rate: f64,
+    /// Entries held (approximate: evictions are applied lazily).
+    pub entries: u64,
+    /// Bytes held, as weighed (approximate like `entries`).
+    pub weighted_bytes: u64,
+}
+
+/// The cache of serialized responses.
+#[derive(Debug)]
+pub struct ResponseCache {
+    entries: moka::future::Cache<CacheKey, Bytes>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Default for ResponseCache {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_BYTES, DEFAULT_TTL)
+    }
+}
+
+impl ResponseCache {
+    /// A cache holding at most `max_bytes` (bodies plus keys), each entry for at most `ttl`.
+    pub fn new(max_bytes: u64, ttl: Duration) -> Self {
+        let entries = moka::future::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|key: &CacheKey, body: &Bytes| {
+                u32::try_from(key.weight().saturating_add(body.len())).unwrap_or(u32::MAX)
+            })
+            .time_to_live(ttl)
+            .build();
+        Self {
+            entries,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Looks a key up, counting the hit or the miss.
+    pub async fn get(&self, key: &CacheKey) -> Option<Bytes> {
+        let found = self.entries.get(key).await;
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("cache_hits_total", "cache" => "responses").increment(1);
+        } else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("cache_misses_total", "cache" => "responses").increment(1);
+        }
+        found
+    }
+
+    pub async fn insert(&self, key: CacheKey, body: Bytes) {
+        self.entries.insert(key, body).await;
+    }
+
+    /// The cached answer for `lookup`, or the one `compute` produces. `compute` returns
+    /// the key of what it actually used (the chain may have moved since `lookup` was
+    /// built) and the body is stored under that key; an error is never cached.
+    pub async fn respond<F, Fut>(
+        &self,
+        lookup: CacheKey,
+        compute: F,
+    ) -> Result<CachedJson, AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(CacheKey, Bytes), AppError>>,
+    {
+        if let Some(body) = self.get(&lookup).await {
+            return Ok(CachedJson { body, hit: true });
+        }
+        let (key, body) = compute().await?;
+        self.insert(key, body.clone()).await;
+        Ok(CachedJson { body, hit: false })
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let hits = self.hits.load(Ordering::Relaxed);
+        let misses = self.misses.load(Ordering::Relaxed);
+        let lookups = hits.saturating_add(misses);
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "a ratio of counters; precision beyond 2^53 lookups is irrelevant"
+        )]
+        let hit_rate = if lookups == 0 {
+            0.0
+        } else {
+            hits as f64 / lookups as f64
+        };
+        CacheStats {
+            hits,
+            misses,
+            hit_rate,
+            entries: self.entries.entry_count(),
+            weighted_bytes: self.entries.weighted_size(),
+        }
+    }
+
+    /// Applies pending evictions and expirations now (tests, and `stats` that must be
+    /// exact).
+    pub async fn sync(&self) {
+        self.entries.run_pending_tasks().await;
+    }
+}
+
+/// Serializes a response body once, for the cache and the client alike.
+pub fn to_json<T: Serialize>(value: &T) -> Result<Bytes, AppError> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|error| AppError::Unavailable {
+            code: "encoding_failed",
+            message: format!("the response could not be encoded: {error}"),
+        })
+}
+
+/// A JSON body, from the cache or freshly computed; says which in [`CACHE_HEADER`].
+#[derive(Debug, Clone)]
+pub struct CachedJson {
+    pub body: Bytes,
+    pub hit: bool,
+}
+
+impl IntoResponse for CachedJson {
+    fn into_response(self) -> Response {
+        let state = HeaderValue::from_static(if self.hit { "hit" } else { "miss" });
+        (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+                (header::HeaderName::from_static(CACHE_HEADER), state),
+            ],
+            self.body,
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(seq: u64, plugin: &str) -> InputVersion {
+        InputVersion {
+            seq,
+            greeks_seq: Some(seq),
+            greeks_plugin: Some("g1".into()),
+            plugin: Some(plugin.into()),
+        }
+    }
+
+    fn builder() -> KeyBuilder {
+        KeyBuilder::new("/fo/summary")
+            .param("underlying", "NIFTY")
+            .param("expiry", "2026-11-24")
+    }
+
+    #[test]
+    fn parameter_order_does_not_change_the_key() {
+        let other = KeyBuilder::new("/fo/summary")
+            .param("expiry", "2026-11-24")
+            .param("underlying", "NIFTY");
+        assert_eq!(builder().key(version(1, "p")), other.key(version(1, "p")));
+    }
+
+    #[test]
+    fn seq_greeks_plugin_route_and_params_each_change_the_key() {
+        let base = builder().key(version(1, "p"));
+        assert_ne!(base, builder().key(version(2, "p")), "chain moved");
+        assert_ne!(base, builder().key(version(1, "q")), "plugin swapped");
+        let mut regreeked = version(1, "p");
+        regreeked.greeks_plugin = Some("g2".into());
+        assert_ne!(base, builder().key(regreeked), "greeks model swapped");
+        let mut recomputed = version(1, "p");
+        recomputed.greeks_seq = Some(0);
+        assert_ne!(base, builder().key(recomputed), "greeks of another seq");
+        assert_ne!(
+            base,
+            KeyBuilder::new("/fo/oi-change")
+                .param("underlying", "NIFTY")
+                .param("expiry", "2026-11-24")
+                .key(version(1, "p"))
+        );
+        assert_ne!(base, builder().param("strikes", 10).key(version(1, "p")));
+    }
+
+    #[test]
+    fn escaping_keeps_different_parameter_sets_apart() {
+        let one = KeyBuilder::new("r")
+            .param("a", "1&b=2")
+            .key(InputVersion::default());
+        let two = KeyBuilder::new("r")
+            .param("a", "1")
+            .param("b", "2")
+            .key(InputVersion::default());
+        assert_ne!(one, two);
+        let three = KeyBuilder::new("r")
+            .param("a", "1%26b%3D2")
+            .key(InputVersion::default());
+        assert_ne!(one, three);
+    }
+
+    #[tokio::test]
+    async fn same_inputs_hit_and_a_changed_version_misses() {
+        let cache = ResponseCache::default();
+        let computed = std::sync::atomic::AtomicUsize::new(0);
+        let compute = |seq: u64| {
+            let computed = &computed;
+            move || async move {
+                computed.fetch_add(1, Ordering::Relaxed);
+                Ok((
+                    builder().key(version(seq, "p")),
+                    Bytes::from(format!("{{\"seq\":{seq}}}")),
+                ))
+            }
+        };
+        let first = cache
+            .respond(builder().key(version(1, "p")), compute(1))
+            .await
+            .expect("computes");
+        assert!(!first.hit);
+        let again = cache
+            .respond(builder().key(version(1, "p")), compute(1))
+            .await
+            .expect("cached");
+        assert!(again.hit);
+        assert_eq!(again.body, first.body);
+        let moved = cache
+            .respond(builder().key(version(2, "p")), compute(2))
+            .await
+            .expect("computes");
+        assert!(!moved.hit);
+        assert_eq!(&moved.body[..], b"{\"seq\":2}");
+        let swapped = cache
+            .respond(builder().key(version(2, "q")), compute(2))
+            .await
+            .expect("computes");
+        assert!(!swapped.hit, "a plugin swap misses");
+        assert_eq!(computed.load(Ordering::Relaxed), 3);
+        cache.sync().await;
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses), (1, 3));
+        assert!((stats.hit_rate - 0.25).abs() < 1e-12);
+        assert_eq!(
+            stats.entries, 2,
+            "the swapped lookup stored under the key it computed"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_is_not_cached() {
+        let cache = ResponseCache::default();
+        let key = builder().key(version(1, "p"));
+        let failed = cache
+            .respond(key.clone(), || async {
+                Err(AppError::Unavailable {
+                    code: "x",
+                    message: "not yet".into(),
+                })
+            })
+            .await;
+        assert!(failed.is_err());
+        assert!(cache.get(&key).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn the_cache_stays_within_its_byte_bound() {
+        let cache = ResponseCache::new(10_000, DEFAULT_TTL);
+        for seq in 0..50 {
+            cache
+                .insert(
+                    builder().key(version(seq, "p")),
+                    Bytes::from(vec![b' '; 1_000]),
+                )
+                .await;
+        }
+        cache.sync().await;
+        let stats = cache.stats();
+        assert!(stats.weighted_bytes <= 10_000, "{stats:?}");
+        assert!(stats.entries < 50, "{stats:?}");
+    }
+
+    #[tokio::test]
+    async fn entries_expire_after_the_ttl() {
+        let cache = ResponseCache::new(DEFAULT_MAX_BYTES, Duration::from_millis(50));
+        let key = builder().key(version(1, "p"));
+        cache.insert(key.clone(), Bytes::from_static(b"{}")).await;
+        assert!(cache.get(&key).await.is_some());
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert!(cache.get(&key).await.is_none());
+    }
+}

@@ -1,0 +1,129 @@
+//! Checks that each route module's `OpenApi` document lists its routes with their
+//! methods, parameters, bodies and schemas, so the assembled document cannot silently
+//! lose a route or point at a schema nobody registered.
+
+use utoipa::OpenApi;
+use utoipa::openapi::path::{HttpMethod, ParameterIn};
+
+use super::analytics::AnalyticsApi;
+use super::depth::DepthApi;
+use super::fo::FoApi;
+use super::market::MarketApi;
+use super::strategies::StrategiesApi;
+
+fn documents() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        FoApi::openapi(),
+        DepthApi::openapi(),
+        AnalyticsApi::openapi(),
+        StrategiesApi::openapi(),
+        MarketApi::openapi(),
+    ]
+}
+
+#[test]
+fn every_route_is_documented_with_its_method() {
+    let expected = [
+        ("/fo/strike-distribution", HttpMethod::Get),
+        ("/fo/oi-change", HttpMethod::Get),
+        ("/fo/summary", HttpMethod::Get),
+        ("/fo/depth", HttpMethod::Get),
+        ("/api/v2/analytics/{plugin}", HttpMethod::Get),
+        ("/api/v2/strategies/evaluate", HttpMethod::Post),
+        ("/api/v2/market/underlyings", HttpMethod::Get),
+        ("/api/v2/options/expiries", HttpMethod::Get),
+        ("/api/v2/options/strikes", HttpMethod::Get),
+        ("/api/v2/options/live", HttpMethod::Get),
+    ];
+    let docs = documents();
+    for (path, method) in expected {
+        let item = docs
+            .iter()
+            .find_map(|d| d.paths.paths.get(path))
+            .unwrap_or_else(|| panic!("{path} is not documented"));
+        let operation = match method {
+            HttpMethod::Post => item.post.as_ref(),
+            _ => item.get.as_ref(),
+        };
+        let operation = operation.unwrap_or_else(|| panic!("{path} lacks its method"));
+        assert!(
+            operation.tags.as_ref().is_some_and(|t| !t.is_empty()),
+            "{path} has no tag"
+        );
+        assert!(
+            operation.responses.responses.contains_key("200"),
+            "{path} has no 200"
+        );
+    }
+}
+
+#[test]
+fn query_parameters_and_the_request_body_are_documented() {
+    let fo = FoApi::openapi();
+    let distribution = fo
+        .paths
+        .paths
+        .get("/fo/strike-distribution")
+        .and_then(|p| p.get.as_ref())
+        .and_then(|op| op.parameters.clone())
+        .unwrap_or_default();
+    let names: Vec<(String, bool)> = distribution
+        .iter()
+        .map(|p| (p.name.clone(), matches!(p.parameter_in, ParameterIn::Query)))
+        .collect();
+    for name in ["underlying", "expiry", "strikes"] {
+        assert!(
+            names.contains(&(name.to_string(), true)),
+            "{name} in {names:?}"
+        );
+    }
+    let evaluate = StrategiesApi::openapi();
+    let body = evaluate
+        .paths
+        .paths
+        .get("/api/v2/strategies/evaluate")
+        .and_then(|p| p.post.as_ref())
+        .and_then(|op| op.request_body.as_ref());
+    assert!(
+        body.is_some_and(|b| b.content.contains_key("application/json")),
+        "evaluate documents its JSON body"
+    );
+}
+
+#[test]
+fn referenced_schemas_are_registered() {
+    for doc in documents() {
+        let json = serde_json::to_value(&doc).unwrap_or_default();
+        let schemas = doc
+            .components
+            .as_ref()
+            .map(|c| c.schemas.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        let mut refs = Vec::new();
+        collect_refs(&json, &mut refs);
+        for r in refs {
+            let name = r.trim_start_matches("#/components/schemas/");
+            assert!(
+                schemas.iter().any(|s| s == name),
+                "{name} is referenced but not registered"
+            );
+        }
+    }
+}
+
+fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                if key == "$ref"
+                    && let Some(s) = v.as_str()
+                {
+                    out.push(s.to_string());
+                }
+                collect_refs(v, out);
+            }
+        }
+        serde_json::Value::Array(list) => list.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}

@@ -1,0 +1,179 @@
+//! Request parameters shared by the analytics routes: extractor rejections turned into
+//! the API's JSON error shape, counts and ids parsed with messages that name the
+//! parameter and its valid range, chains and contracts resolved against the registry.
+//!
+//! Parsing here is also normalisation: what comes out (a canonical underlying name, a
+//! parsed date, a number with its default filled in) is what cache keys are built from,
+//! so `strikes=010`, `strikes=10` and no `strikes` at all share one cache entry.
+
+use axum::Json;
+use axum::extract::Query;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+
+use super::AppState;
+use super::market::{find_expiry, find_underlying};
+use crate::error::AppError;
+use crate::instruments::registry::InstrumentRegistry;
+use crate::instruments::{ExchangeSegment, Instrument, InstrumentKey};
+use crate::market::ChainId;
+
+/// The JSON body of every error, for the API documentation.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorDetail,
+}
+
+/// A stable machine-readable code and a message for people.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    #[schema(example = "unknown_underlying")]
+    pub code: String,
+    pub message: String,
+}
+
+/// A query string, or a 400 in the API's error shape (axum's own rejection is plain
+/// text).
+pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|rejection| AppError::BadRequest {
+            code: "malformed_query",
+            message: format!("the query string is not valid: {}", rejection.body_text()),
+        })
+}
+
+/// A JSON body, or a 4xx in the API's error shape: 400 for text that is not JSON (or
+/// not sent as JSON), 422 for JSON of the wrong shape, naming the field.
+pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
+    match body {
+        Ok(Json(value)) => Ok(value),
+        Err(JsonRejection::JsonDataError(e)) => Err(AppError::Unprocessable {
+            code: "invalid_body",
+            message: e.body_text(),
+        }),
+        Err(JsonRejection::JsonSyntaxError(e)) => Err(AppError::BadRequest {
+            code: "malformed_json",
+            message: e.body_text(),
+        }),
+        Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest {
+            code: "not_json",
+            message: "the body must be JSON, sent with `Content-Type: application/json`".into(),
+        }),
+        Err(other) => Err(AppError::BadRequest {
+            code: "unreadable_body",
+            message: other.body_text(),
+        }),
+    }
+}
+
+/// A whole number parameter in `0..=max` (or `1..=max` when `min` is 1); absent or
+/// empty means `default`.
+pub fn count(
+    name: &'static str,
+    text: Option<&str>,
+    default: u32,
+    min: u32,
+    max: u32,
+) -> Result<u32, AppError> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(default);
+    };
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| AppError::BadRequest {
+            code: "invalid_parameter",
+            message: format!(
+                "`{name}` must be a whole number from {min} to {max} (default {default}), got {text:?}"
+            ),
+        })
+}
+
+/// A security id: a positive whole number.
+pub fn security_id(text: Option<&str>) -> Result<u32, AppError> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Err(AppError::BadRequest {
+            code: "missing_security_id",
+            message: "query parameter `security_id` is required (a contract's security id, \
+                      as listed by /api/v2/options/live)"
+                .into(),
+        });
+    };
+    text.parse::<u32>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::BadRequest {
+            code: "invalid_security_id",
+            message: format!("`security_id` must be a positive whole number, got {text:?}"),
+        })
+}
+
+/// The derivative contract (option or future) with this security id, searching the
+/// F&O segments (ids are unique within a segment; NSE's are tried first).
+pub fn derivative(registry: &InstrumentRegistry, security_id: u32) -> Option<&Instrument> {
+    [ExchangeSegment::NseFno, ExchangeSegment::BseFno]
+        .into_iter()
+        .find_map(|segment| registry.get(&InstrumentKey::new(segment, security_id)))
+}
+
+/// The chain named by `underlying` (any case or alias) and `expiry` (YYYY-MM-DD).
+pub fn chain_id(
+    state: &AppState,
+    underlying: Option<&str>,
+    expiry: Option<&str>,
+) -> Result<ChainId, AppError> {
+    let info = find_underlying(state, underlying)?;
+    let expiry = find_expiry(info, expiry)?;
+    Ok(ChainId {
+        underlying: info.name.clone(),
+        expiry: expiry.expiry,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(result: Result<u32, AppError>) -> &'static str {
+        match result {
+            Err(AppError::BadRequest { code, .. }) => code,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn counts_are_normalised_with_defaults() {
+        assert_eq!(count("strikes", None, 10, 0, 100).ok(), Some(10));
+        assert_eq!(count("strikes", Some(""), 10, 0, 100).ok(), Some(10));
+        assert_eq!(count("strikes", Some(" 010 "), 10, 0, 100).ok(), Some(10));
+        assert_eq!(count("strikes", Some("0"), 10, 0, 100).ok(), Some(0));
+        assert_eq!(count("strikes", Some("100"), 10, 0, 100).ok(), Some(100));
+    }
+
+    #[test]
+    fn bad_counts_are_400s_naming_the_range() {
+        for bad in ["abc", "-1", "101", "1.5", "1e2", "NaN", "99999999999"] {
+            let result = count("strikes", Some(bad), 10, 0, 100);
+            let message = match &result {
+                Err(AppError::BadRequest { message, .. }) => message.clone(),
+                _ => String::new(),
+            };
+            assert!(message.contains("0 to 100"), "{bad}: {message}");
+            assert_eq!(code(result), "invalid_parameter", "{bad}");
+        }
+        assert_eq!(
+            code(count("limit", Some("0"), 10, 1, 50)),
+            "invalid_parameter"
+        );
+    }
+
+    #[test]
+    fn security_ids_must_be_positive_whole_numbers() {
+        assert_eq!(security_id(Some("35001")).ok(), Some(35001));
+        assert_eq!(security_id(Some(" 42 ")).ok(), Some(42));
+        assert_eq!(code(security_id(None)), "missing_security_id");
+        for bad in ["0", "-3", "x1", "4294967296", "1.0"] {
+            assert_eq!(code(security_id(Some(bad))), "invalid_security_id", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! `POST /api/v2/strategies/evaluate`: stateless valuation of a multi-leg strategy
+//! against the live market by the active `strategy-valuation` plugin: leg and total
+//! mark-to-market, net premium, payoff curves at the nearest expiry and at a target
+//! date, breakevens, max profit and loss (`"unlimited"` where the plugin says so),
+//! position Greeks, probability of profit and what-if scenarios.
+//!
+//! Nothing is stored: the body names the legs, [`super::strategy_request`] checks it,
+//! [`super::strategy_legs`] reads the market inputs, and this module builds the plugin
+//! request, runs it off the async runtime and shapes the answer. Answers depend on the
+//! body and the moment, so they are not cached.
+
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+use time::Date;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::params::{self, ErrorResponse};
+use super::strategy_legs::{MarketInputs, resolve, years_until};
+use super::strategy_request::{EvaluateRequest, LegRequest, Money, ScenarioRequest, Side};
+use crate::error::AppError;
+use crate::plugins::PluginStamp;
+use crate::plugins::strategy::{self, LegKind};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v2/strategies/evaluate", post(evaluate))
+}
+
+/// The strategy route, for the OpenAPI document.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    paths(evaluate),
+    components(schemas(
+        EvaluateRequest,
+        LegRequest,
+        Side,
+        Money,
+        ScenarioRequest,
+        EvaluateResponse,
+        LegValuation,
+        PayoffCurves,
+        Bound,
+        Unbounded,
+        PositionGreeks,
+        ScenarioResult,
+        ErrorResponse
+    ))
+)]
+pub struct StrategiesApi;
+
+/// `"unlimited"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Unbounded {
+    Unlimited,
+}
+
+/// Rupees, or `"unlimited"`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Bound {
+    Limited(f64),
+    Unlimited(Unbounded),
+}
+
+impl From<strategy::Extremum> for Bound {
+    fn from(e: strategy::Extremum) -> Self {
+        match e {
+            strategy::Extremum::Limited(v) => Self::Limited(v),
+            strategy::Extremum::Unlimited => Self::Unlimited(Unbounded::Unlimited),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LegValuation {
+    pub security_id: u32,
+    pub symbol: String,
+    /// `call`, `put` or `future`.
+    #[schema(example = "call")]
+    pub kind: &'static str,
+    /// Null for futures.
+    pub strike: Option<f64>,
+    pub expiry: Date,
+    pub side: Side,
+    pub lots: u32,
+    pub lot_size: u32,
+    /// Units, positive when bought.
+    pub quantity: i64,
+    pub entry_price: f64,
+    /// Mid of bid and ask, else last price; the forward for futures.
+    pub market_price: f64,
+    pub forward: f64,
+    /// Decimal; null for futures.
+    pub iv: Option<f64>,
+    pub time_to_expiry_years: f64,
+    /// (market − entry) × quantity, rupees.
+    pub mtm: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoffCurves {
+    /// Underlying levels (x axis).
+    pub spot: Vec<f64>,
+    /// P&L at the nearest expiry, rupees.
+    pub at_expiry: Vec<f64>,
+    /// P&L at the target date, rupees.
+    pub at_target: Vec<f64>,
+}
+
+/// Sum over legs of quantity × per-unit Greek (theta per day, vega per vol point, rho per
+/// 1 % of rate).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PositionGreeks {
+    pub delta: f64,
+    pub gamma: f64,
+    pub theta: f64,
+    pub vega: f64,
+    pub rho: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScenarioResult {
+    #[serde(flatten)]
+    pub scenario: ScenarioRequest,
+    /// P&L of the whole position, rupees.
+    pub pnl: f64,
+    pub delta: f64,
+    pub gamma: f64,
+    pub theta: f64,
+    pub vega: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluateResponse {
+    pub underlying: String,
+    pub spot: f64,
+    pub rate: f64,
+    /// The instant the legs were valued at (RFC 3339, UTC).
+    pub as_of: String,
+    pub target_date: Option<Date>,
+    pub legs: Vec<LegValuation>,
+    pub total_mtm: f64,
+    /// Premium paid (positive) or received (negative) at entry, rupees.
+    pub net_premium: f64,
+    pub payoff: PayoffCurves,
+    /// Underlying levels at the nearest expiry where P&L crosses zero, ascending.
+    pub breakevens: Vec<f64>,
+    pub max_profit: Bound,
+    /// A positive amount of rupees, or `"unlimited"`.
+    pub max_loss: Bound,
+    pub greeks: PositionGreeks,
+    /// Probability that P&L at the nearest expiry is positive.
+    pub probability_of_profit: f64,
+    pub scenarios: Vec<ScenarioResult>,
+    /// The `strategy-valuation` version that computed this.
+    pub plugin: PluginStamp,
+}
+
+/// The plugin request for the legs and the body's settings.
+fn valuation_request(
+    body: &EvaluateRequest,
+    market: &MarketInputs,
+    target_years: f64,
+) -> strategy::ValuationRequest {
+    let legs = &market.legs;
+    strategy::ValuationRequest {
+        legs: strategy::LegColumns {
+            security_id: legs
+                .iter()
+                .map(|l| u64::from(l.request.security_id))
+                .collect(),
+            kind: legs.iter().map(|l| l.kind).collect(),
+            strike: legs.iter().map(|l| l.strike.unwrap_or(0.0)).collect(),
+            is_buy: legs.iter().map(|l| l.request.side == Side::Buy).collect(),
+            lots: legs.iter().map(|l| l.request.lots).collect(),
+            lot_size: legs.iter().map(|l| l.lot_size).collect(),
+            entry_price: legs.iter().map(|l| l.request.entry_price.0).collect(),
+            market_price: legs.iter().map(|l| l.market_price).collect(),
+            forward: legs.iter().map(|l| l.forward).collect(),
+            iv: legs.iter().map(|l| l.iv.unwrap_or(0.0)).collect(),
+            time_to_expiry: legs.iter().map(|l| l.time_to_expiry).collect(),
+        },
+        spot: market.spot,
+        rate: market.rate,
+        range_pct: body.range_pct,
+        points: body.points,
+        target_years,
+        pop_volatility: body.pop_volatility,
+        scenarios: strategy::ScenarioColumns {
+            spot_shift_pct: body.scenarios.iter().map(|s| s.spot_shift_pct).collect(),
+            iv_shift_points: body.scenarios.iter().map(|s| s.iv_shift_points).collect(),
+            days_forward: body.scenarios.iter().map(|s| s.days_forward).collect(),
+        },
+    }
+}
+
+/// Years from the valuation instant to the target date, checked against the legs.
+fn target_years(target: Option<Date>, market: &MarketInputs) -> Result<f64, AppError> {
+    let Some(target) = target else {
+        return Ok(0.0);
+    };
+    let today = time::OffsetDateTime::from_unix_timestamp(market.as_of_ms.div_euclid(1000))
+        .map(|t| t.date())
+        .unwrap_or(target);
+    if target < today {
+        return Err(AppError::Unprocessable {
+            code: "invalid_target_date",
+            message: format!("target_date {target} is before the valuation date {today}"),
+        });
+    }
+    if let Some(nearest) = market.nearest_expiry()
+        && target > nearest
+    {
+        return Err(AppError::Unprocessable {
+            code: "invalid_target_date",
+            message: format!(
+                "target_date {target} is after the nearest leg expiry {nearest}; choose a date \
+                 from {today} to {nearest}"
+            ),
+        });
+    }
+    Ok(years_until(target, market.as_of_ms))
+}
+
+/// Values a strategy against the live market.
+#[utoipa::path(
+    post,
+    path = "/api/v2/strategies/evaluate",
+    tag = "strategies",
+    request_body(content = EvaluateRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The valuation", body = EvaluateResponse),
+        (status = 400, description = "Not JSON, or a malformed date", body = ErrorResponse),
+        (status = 422, description = "JSON of the wrong shape, a value out of range, an unknown security id, legs on different underlyings, or a leg with no price yet", body = ErrorResponse),
+        (status = 503, description = "Greeks or the spot not known yet, or no strategy-valuation plugin loaded", body = ErrorResponse),
+    )
+)]
+pub async fn evaluate(
+    State(state): State<AppState>,
+    body: Result<Json<EvaluateRequest>, JsonRejection>,
+) -> Result<Json<EvaluateResponse>, AppError> {
+    let body = params::json_body(body)?;
+    body.validate()?;
+    let target = body.target()?;
+    let market = resolve(&state, &body.legs)?;
+    let years = target_years(target, &market)?;
+    let request = valuation_request(&body, &market, years);
+    let stamped = state
+        .plugins
+        .blocking(move |host| host.call_strategy(&request))
+        .await??;
+    Ok(Json(response(
+        &body,
+        market,
+        target,
+        stamped.value,
+        stamped.plugin,
+    )))
+}
+
+fn response(
+    body: &EvaluateRequest,
+    market: MarketInputs,
+    target_date: Option<Date>,
+    r: strategy::ValuationResult,
+    plugin: PluginStamp,
+) -> EvaluateResponse {
+    let as_of =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(market.as_of_ms) * 1_000_000)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+    let legs = market
+        .legs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let units = i64::from(l.request.lots) * i64::from(l.lot_size);
+            LegValuation {
+                security_id: l.request.security_id,
+                symbol: l.symbol.clone(),
+                kind: match l.kind {
+                    LegKind::Call => "call",
+                    LegKind::Put => "put",
+                    LegKind::Future => "future",
+                },
+                strike: l.strike,
+                expiry: l.expiry,
+                side: l.request.side,
+                lots: l.request.lots,
+                lot_size: l.lot_size,
+                quantity: if l.request.side == Side::Buy {
+                    units
+                } else {
+                    -units
+                },
+                entry_price: l.request.entry_price.0,
+                market_price: l.market_price,
+                forward: l.forward,
+                iv: l.iv,
+                time_to_expiry_years: l.time_to_expiry,
+                mtm: r.leg_mtm.get(i).copied().unwrap_or(0.0),
+            }
+        })
+        .collect();
+    let s = &r.scenarios;
+    let scenarios = body
+        .scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, scenario)| ScenarioResult {
+            scenario: *scenario,
+            pnl: s.pnl.get(i).copied().unwrap_or(0.0),
+            delta: s.delta.get(i).copied().unwrap_or(0.0),
+            gamma: s.gamma.get(i).copied().unwrap_or(0.0),
+            theta: s.theta.get(i).copied().unwrap_or(0.0),
+            vega: s.vega.get(i).copied().unwrap_or(0.0),
+        })
+        .collect();
+    EvaluateResponse {
+        underlying: market.underlying,
+        spot: market.spot,
+        rate: market.rate,
+        as_of,
+        target_date,
+        legs,
+        total_mtm: r.total_mtm,
+        net_premium: r.net_premium,
+        payoff: PayoffCurves {
+            spot: r.curve_spot,
+            at_expiry: r.payoff_at_expiry,
+            at_target: r.payoff_at_target,
+        },
+        breakevens: r.breakevens,
+        max_profit: r.max_profit.into(),
+        max_loss: r.max_loss.into(),
+        greeks: PositionGreeks {
+            delta: r.greeks.delta,
+            gamma: r.greeks.gamma,
+            theta: r.greeks.theta,
+            vega: r.greeks.vega,
+            rho: r.greeks.rho,
+        },
+        probability_of_profit: r.probability_of_profit,
+        scenarios,
+        plugin,
+    }
+}
