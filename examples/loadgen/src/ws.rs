@@ -137,23 +137,29 @@ async fn client(
     Ok(())
 }
 
-/// `server_ts_ms` of every update in a frame: one JSON message, a JSON array of them, or
-/// several separated by newlines.
+/// `server_ts_ms` of every update in a frame (one JSON message, a JSON array of them,
+/// or several separated by newlines). Found by scanning, not parsing: a chain update is
+/// ~100 KB of JSON, and parsing every one would make the generator, not the server, the
+/// bottleneck on a shared machine. The server writes `type` and `server_ts_ms` before
+/// `data`, and no payload field is named `type`.
 fn server_stamps(text: &str) -> Vec<f64> {
+    const UPDATE: &str = "\"type\":\"update\"";
+    const STAMP: &str = "\"server_ts_ms\":";
     let mut stamps = Vec::new();
-    let mut visit = |value: &serde_json::Value| {
-        if value["type"] == "update"
-            && let Some(ts) = value["server_ts_ms"].as_f64()
-        {
-            stamps.push(ts);
+    let mut rest = text;
+    while let Some(at) = rest.find(UPDATE) {
+        rest = &rest[at + UPDATE.len()..];
+        let Some(stamp_at) = rest.find(STAMP) else {
+            break;
+        };
+        let number = &rest[stamp_at + STAMP.len()..];
+        let end = number
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(number.len());
+        if let Ok(value) = number[..end].parse::<f64>() {
+            stamps.push(value);
         }
-    };
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str::<serde_json::Value>(line) {
-            Ok(serde_json::Value::Array(items)) => items.iter().for_each(&mut visit),
-            Ok(value) => visit(&value),
-            Err(_) => {}
-        }
+        rest = &number[end..];
     }
     stamps
 }
