@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::rate_limit::Decision;
 use crate::auth::{AuthError, Principal, Role};
 use crate::error::AppError;
 
@@ -65,13 +66,7 @@ pub async fn gate(
         .check(request.uri().path(), &principal.user, principal.tier);
     if !decision.allowed {
         tracing::debug!(user = %principal.user, path = %request.uri().path(), "rate limited");
-        let mut response = AppError::RateLimited {
-            limit: decision.limit,
-            retry_after_secs: decision.retry_after_secs,
-        }
-        .into_response();
-        decision.write_headers(response.headers_mut());
-        return response;
+        return refused(&decision);
     }
     request.extensions_mut().insert(principal);
     let mut response = next.run(request).await;
@@ -85,15 +80,20 @@ pub async fn login_gate(State(state): State<AppState>, request: Request, next: N
     let decision = state.limits.check_login(&address);
     if !decision.allowed {
         tracing::warn!(%address, "login attempts over the limit");
-        let mut response = AppError::RateLimited {
-            limit: decision.limit,
-            retry_after_secs: decision.retry_after_secs,
-        }
-        .into_response();
-        decision.write_headers(response.headers_mut());
-        return response;
+        return refused(&decision);
     }
     let mut response = next.run(request).await;
+    decision.write_headers(response.headers_mut());
+    response
+}
+
+/// The 429 for a spent budget, with its headers.
+fn refused(decision: &Decision) -> Response {
+    let mut response = AppError::RateLimited {
+        limit: decision.limit,
+        retry_after_secs: decision.retry_after_secs,
+    }
+    .into_response();
     decision.write_headers(response.headers_mut());
     response
 }
