@@ -154,4 +154,54 @@ mod tests {
         let stored = std::fs::read_to_string(dir.path().join(DEV_SECRET_FILE)).unwrap();
         assert_eq!(stored.len(), 64);
     }
+
+    #[test]
+    fn rs256_issues_with_the_private_key_and_checks_with_the_public_one() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = AuthConfig::development(None);
+        config.mode = RunMode::Production;
+        config.keys = JwtKeys::Rs256 {
+            public_pem: fixtures.join("jwt-rs256-public.pem"),
+            private_pem: Some(fixtures.join("jwt-rs256-private.pem")),
+        };
+        let signer = token_service(&config, dir.path()).unwrap();
+        let token = signer.issue(&principal()).unwrap();
+        assert_eq!(signer.verify(&token).unwrap(), principal());
+
+        // With the public key only: checks, cannot issue.
+        config.keys = JwtKeys::Rs256 {
+            public_pem: fixtures.join("jwt-rs256-public.pem"),
+            private_pem: None,
+        };
+        let checker = token_service(&config, dir.path()).unwrap();
+        assert_eq!(checker.verify(&token).unwrap(), principal());
+        assert_eq!(
+            checker.issue(&principal()),
+            Err(crate::auth::AuthError::CannotIssue)
+        );
+
+        // Algorithm confusion: an HS256 token keyed with the public key's bytes is refused.
+        let public = std::fs::read(fixtures.join("jwt-rs256-public.pem")).unwrap();
+        let forged = crate::auth::TokenService::hs256(
+            &public,
+            crate::auth::TokenSettings {
+                issuer: config.issuer.clone(),
+                audience: config.audience.clone(),
+                ttl: config.token_ttl,
+                leeway: config.leeway,
+            },
+        )
+        .issue(&principal())
+        .unwrap();
+        assert!(checker.verify(&forged).is_err());
+
+        // A missing key file is a start-up error naming the file.
+        config.keys = JwtKeys::Rs256 {
+            public_pem: dir.path().join("missing.pem"),
+            private_pem: None,
+        };
+        let error = token_service(&config, dir.path()).unwrap_err();
+        assert!(format!("{error:#}").contains("missing.pem"));
+    }
 }
