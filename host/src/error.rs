@@ -118,19 +118,42 @@ impl AppError {
     }
 }
 
+// The one mapping of axum's extractor rejections (plain text) to the API's error shape;
+// the extractors in `api::extract` and the helpers in `api::params` both come here.
+
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
-        let status = rejection.status();
-        let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
-            _ => "invalid_json",
+        let (status, code, message) = match &rejection {
+            JsonRejection::JsonSyntaxError(_) => (
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                rejection.body_text(),
+            ),
+            JsonRejection::JsonDataError(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                rejection.body_text(),
+            ),
+            JsonRejection::MissingJsonContentType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON, sent with `Content-Type: application/json`".into(),
+            ),
+            _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                rejection.body_text(),
+            ),
+            _ => (
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                rejection.body_text(),
+            ),
         };
         AppError::Rejected {
             status,
             code,
-            message: rejection.body_text(),
+            message,
         }
     }
 }
@@ -139,8 +162,8 @@ impl From<QueryRejection> for AppError {
     fn from(rejection: QueryRejection) -> Self {
         AppError::Rejected {
             status: StatusCode::BAD_REQUEST,
-            code: "invalid_query",
-            message: rejection.body_text(),
+            code: "malformed_query",
+            message: format!("the query string is not valid: {}", rejection.body_text()),
         }
     }
 }
@@ -149,7 +172,7 @@ impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> Self {
         AppError::Rejected {
             status: StatusCode::BAD_REQUEST,
-            code: "invalid_path",
+            code: "malformed_path",
             message: rejection.body_text(),
         }
     }

@@ -213,10 +213,7 @@ pub async fn run(
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<CachedJson, AppError> {
-    let Path(name) = path.map_err(|rejection| AppError::BadRequest {
-        code: "malformed_path",
-        message: rejection.body_text(),
-    })?;
+    let Path(name) = path.map_err(AppError::from)?;
     let (chain_params, given) = split_query(params::query(query)?)?;
     let plugin = custom_plugin(&state, &name)?;
     let id = params::chain_id(

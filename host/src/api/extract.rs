@@ -1,5 +1,6 @@
 //! Extractors that answer bad input with the API's JSON error shape (axum's own answer
-//! with plain text). Handlers use these instead of `axum::{Json, extract::Query, Path}`.
+//! with plain text). Handlers that take a body or path parameters use these; query
+//! strings go through `params::query` (same mapping, in `AppError`'s `From` impls).
 
 use axum::extract::FromRequest;
 use axum::extract::FromRequestParts;
@@ -18,11 +19,6 @@ impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
         axum::Json(self.0).into_response()
     }
 }
-
-/// A query string.
-#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
-pub struct ApiQuery<T>(pub T);
 
 /// Path parameters.
 #[derive(Debug, Clone, Copy, FromRequestParts)]

@@ -31,39 +31,15 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// A query string, or a 400 in the API's error shape (axum's own rejection is plain
-/// text).
+/// A query string, or a 400 in the API's error shape (see `AppError`'s `From` impls).
 pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|rejection| AppError::BadRequest {
-            code: "malformed_query",
-            message: format!("the query string is not valid: {}", rejection.body_text()),
-        })
+    query.map(|Query(q)| q).map_err(AppError::from)
 }
 
-/// A JSON body, or a 4xx in the API's error shape: 400 for text that is not JSON (or
-/// not sent as JSON), 422 for JSON of the wrong shape, naming the field.
+/// A JSON body, or a 4xx in the API's error shape: 400 for text that is not JSON, 415 when
+/// not sent as JSON, 422 for JSON of the wrong shape, naming the field.
 pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
-    match body {
-        Ok(Json(value)) => Ok(value),
-        Err(JsonRejection::JsonDataError(e)) => Err(AppError::Unprocessable {
-            code: "invalid_body",
-            message: e.body_text(),
-        }),
-        Err(JsonRejection::JsonSyntaxError(e)) => Err(AppError::BadRequest {
-            code: "malformed_json",
-            message: e.body_text(),
-        }),
-        Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest {
-            code: "not_json",
-            message: "the body must be JSON, sent with `Content-Type: application/json`".into(),
-        }),
-        Err(other) => Err(AppError::BadRequest {
-            code: "unreadable_body",
-            message: other.body_text(),
-        }),
-    }
+    body.map(|Json(value)| value).map_err(AppError::from)
 }
 
 /// A whole number parameter in `0..=max` (or `1..=max` when `min` is 1); absent or

@@ -160,18 +160,24 @@ impl StoreConfig {
     }
 }
 
-impl std::fmt::Debug for StoreConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // A PostgreSQL URL may carry a password.
-        let shown = match self.url.split_once('@') {
+impl StoreConfig {
+    /// The URL with any credentials hidden (a PostgreSQL URL may carry a password), for
+    /// logs and error messages.
+    pub fn redacted_url(&self) -> String {
+        match self.url.split_once('@') {
             Some((scheme_user, host)) => {
                 let scheme = scheme_user.split("://").next().unwrap_or("db");
                 format!("{scheme}://<redacted>@{host}")
             }
             None => self.url.clone(),
-        };
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoreConfig")
-            .field("url", &shown)
+            .field("url", &self.redacted_url())
             .field("max_connections", &self.max_connections)
             .finish()
     }

@@ -70,7 +70,7 @@ impl Store {
         } else if config.url.starts_with("postgres:") || config.url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::UnsupportedUrl(redact(&config.url)));
+            return Err(StoreError::UnsupportedUrl(config.redacted_url()));
         };
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections.max(1))
@@ -148,13 +148,6 @@ pub struct StoreHealth {
 pub fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
         .unwrap_or(i64::MAX)
-}
-
-fn redact(url: &str) -> String {
-    match url.split_once('@') {
-        Some((_, host)) => format!("<redacted>@{host}"),
-        None => url.to_string(),
-    }
 }
 
 #[cfg(test)]

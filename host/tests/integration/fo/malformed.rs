@@ -161,7 +161,12 @@ async fn malformed_input_is_a_json_4xx_and_never_a_500() {
     let leg = r#"{"security_id":1,"side":"buy","entry_price":"1"}"#;
     let posts = [
         ("{not json".to_string(), true, 400, "malformed_json"),
-        (format!(r#"{{"legs":[{leg}]}}"#), false, 400, "not_json"),
+        (
+            format!(r#"{{"legs":[{leg}]}}"#),
+            false,
+            415,
+            "unsupported_media_type",
+        ),
         (r#"{"legs":[]}"#.to_string(), true, 422, "no_legs"),
         (r#"{"legs":"all"}"#.to_string(), true, 422, "invalid_body"),
         (
