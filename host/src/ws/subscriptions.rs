@@ -14,9 +14,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::extract::ws::Message;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::frame::Frame;
 use super::hub::{FrameReceiver, Topic};

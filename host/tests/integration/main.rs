@@ -20,4 +20,5 @@ mod http;
 mod loading;
 mod ws;
 mod ws_channels;
+mod ws_deltas;
 mod ws_flow;
