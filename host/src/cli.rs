@@ -10,9 +10,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{Role, Tier};
 use crate::config::{
-    AuthConfig, ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints, ExpiryWeekdays,
-    FeedConfig, FeedSourceConfig, JwtKeys, LogFormat, PluginConfig, RateLimitConfig, RunMode,
-    SandboxLimits, ServerConfig, StoreConfig, TierConfig, TierLimits, WsConfig, parse_route_limits,
+    AuthConfig, CacheConfig, ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints,
+    ExpiryWeekdays, FeedConfig, FeedSourceConfig, JwtKeys, LogFormat, PluginConfig,
+    RateLimitConfig, RedisConfig, RunMode, SandboxLimits, ServerConfig, StoreConfig, TierConfig,
+    TierLimits, WsConfig, parse_route_limits,
 };
 use crate::feed::record::ReplaySpeed;
 
@@ -370,6 +371,40 @@ pub struct ServeArgs {
     pub feed: FeedArgs,
     #[command(flatten)]
     pub ws: WsArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// The response cache: memory, and Redis under it when `REDIS_URL` is set.
+#[derive(Debug, Clone, Args)]
+pub struct CacheArgs {
+    /// In-memory response cache bound, MiB.
+    #[arg(long, env = "OPTIONHUB_CACHE_MIB", default_value_t = 64)]
+    pub cache_mib: u64,
+    /// `redis://host:port/db`: a second, shared cache layer (optional).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// How long an answer lives in Redis, seconds.
+    #[arg(long, env = "OPTIONHUB_REDIS_TTL_SECS", default_value_t = 30)]
+    pub redis_ttl_secs: u64,
+}
+
+impl CacheArgs {
+    fn config(&self) -> CacheConfig {
+        let redis = self
+            .redis_url
+            .as_ref()
+            .filter(|url| !url.is_empty())
+            .map(|url| RedisConfig {
+                ttl: Duration::from_secs(self.redis_ttl_secs.max(1)),
+                ..RedisConfig::new(url.as_str())
+            });
+        CacheConfig {
+            max_bytes: self.cache_mib.max(1) << 20,
+            redis,
+            ..CacheConfig::default()
+        }
+    }
 }
 
 /// The WebSocket API (`/ws/live`, `/ws/fo/stream`).
@@ -559,6 +594,7 @@ impl ServeArgs {
             auth,
             limits: self.limits.config(),
             ws: self.ws.config(),
+            cache: self.cache.config(),
             data,
             plugins,
             feed,

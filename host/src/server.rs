@@ -7,11 +7,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::api::cache::ResponseCache;
 use crate::api::{self, ApiServices, ApiSettings, AppState, RateLimits};
 use crate::auth::{Role, Tier};
 use crate::config::{Config, RunMode};
 use crate::pipeline::MarketPipeline;
 use crate::plugins::{PluginHost, watcher};
+use crate::store::shared_cache::SharedCache;
 use crate::store::{NewUser, Store};
 
 /// A server that is accepting connections.
@@ -91,7 +93,18 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     // Installed before anything records, so early counts are kept.
     let _ = crate::telemetry::metrics::handle();
     let limits = Arc::new(RateLimits::new(&config.limits));
+    let shared_cache = match &config.cache.redis {
+        Some(redis) => Some(
+            SharedCache::connect(redis.clone(), &ResponseCache::process_scope())
+                .await
+                .context("cannot use Redis")?,
+        ),
+        None => None,
+    };
+    let cache =
+        ResponseCache::new(config.cache.max_bytes, config.cache.ttl).with_shared(shared_cache);
     let services = ApiServices {
+        cache: Arc::new(cache),
         tokens,
         limits: limits.clone(),
         store,

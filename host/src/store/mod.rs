@@ -14,6 +14,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 
 use crate::config::StoreConfig;
 
+pub mod shared_cache;
 pub mod users;
 
 pub use users::{NewUser, User};
