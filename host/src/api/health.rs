@@ -56,8 +56,6 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         .filter(|p| p.stats().consecutive_failures() > 0)
         .count();
     let database = state.store.health().await;
-    metrics::gauge!("db_pool_size").set(f64::from(database.pool_size));
-    metrics::gauge!("db_pool_available").set(database.pool_idle as f64);
     let feed = state.market.status().snapshot();
     let cache = state.cache.stats();
     let redis_ok = cache.redis.as_ref().is_none_or(|r| r.state == "connected");

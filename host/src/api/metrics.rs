@@ -72,4 +72,7 @@ fn copy_counters(state: &AppState) {
     metrics::gauge!("feed_connected").set(if feed.connected { 1.0 } else { 0.0 });
     let active = state.plugins.registry().active_plugins();
     metrics::gauge!("plugins_loaded").set(active.len() as f64);
+    let pool = state.store.pool();
+    metrics::gauge!("db_pool_size").set(f64::from(pool.size()));
+    metrics::gauge!("db_pool_available").set(pool.num_idle() as f64);
 }
