@@ -115,18 +115,19 @@ pub struct StoreArgs {
     /// Database connection pool size.
     #[arg(long, env = "OPTIONHUB_DB_POOL", default_value_t = 8)]
     pub db_pool: u32,
+    /// Seconds to keep retrying an unreachable database at start (0: exit at once).
+    #[arg(long, env = "OPTIONHUB_DB_WAIT_SECS", default_value_t = 0)]
+    pub db_wait_secs: u64,
 }
 
 impl StoreArgs {
     fn config(&self, data: &DataConfig) -> StoreConfig {
         let mut config = match &self.database_url {
-            Some(url) if !url.is_empty() => StoreConfig {
-                url: url.clone(),
-                max_connections: 8,
-            },
+            Some(url) if !url.is_empty() => StoreConfig::new(url.as_str()),
             _ => StoreConfig::sqlite_in(&data.dir),
         };
         config.max_connections = self.db_pool.max(1);
+        config.connect_wait = Duration::from_secs(self.db_wait_secs);
         config
     }
 }

@@ -82,7 +82,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         None => None,
     };
 
-    let store = Store::open(&config.store)
+    let store = Store::open_waiting(&config.store)
         .await
         .context("cannot open the database")?;
     let tokens = Arc::new(crate::auth::token_service(&config.auth, &config.data.dir)?);

@@ -243,72 +243,22 @@ impl Inner {
     }
 }
 
-/// Test support: the Redis the tests may use, and a TCP relay to it that a test can
-/// cut and restore, to make Redis go away and come back.
+/// Test support: the Redis the tests may use.
 #[cfg(test)]
 pub mod testing {
-    use tokio::net::{TcpListener, TcpStream};
-    use tokio::task::JoinSet;
-
     /// `OPTIONHUB_TEST_REDIS_URL`, or `None` (the test then says it is skipped).
     pub fn redis_url() -> Option<String> {
         std::env::var("OPTIONHUB_TEST_REDIS_URL")
             .ok()
             .filter(|u| !u.is_empty())
     }
-
-    /// A relay on a local port to the Redis at `target` (`host:port`).
-    #[derive(Debug)]
-    pub struct Relay {
-        pub port: u16,
-        target: String,
-        tasks: JoinSet<()>,
-    }
-
-    impl Relay {
-        pub async fn start(target: &str, port: u16) -> Self {
-            let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-            let port = listener.local_addr().unwrap().port();
-            let mut tasks = JoinSet::new();
-            let to = target.to_string();
-            tasks.spawn(async move {
-                let mut connections = JoinSet::new();
-                while let Ok((mut inbound, _)) = listener.accept().await {
-                    let to = to.clone();
-                    connections.spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(&to).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
-                    });
-                }
-            });
-            Self {
-                port,
-                target: target.to_string(),
-                tasks,
-            }
-        }
-
-        /// Cuts every connection and stops listening.
-        pub async fn cut(mut self) -> (String, u16) {
-            self.tasks.shutdown().await;
-            (self.target, self.port)
-        }
-    }
-
-    /// `host:port` of a `redis://host:port[/db]` URL.
-    pub fn host_port(url: &str) -> String {
-        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-        let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-        rest.split('/').next().unwrap_or(rest).to_string()
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{Relay, host_port, redis_url};
+    use super::testing::redis_url;
     use super::*;
+    use crate::store::testing::{Relay, host_port};
 
     fn scope() -> String {
         format!("test-{}", rand::random::<u64>())
