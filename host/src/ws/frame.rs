@@ -27,8 +27,8 @@ use super::analytics::{ChainSummary, InstrumentData};
 use super::delta::{Recent, patch_since};
 use super::protocol::now_ms;
 
-/// Catch-up deltas kept per frame (distinct lags served from cache).
-const CATCH_UP_CACHE: usize = 8;
+/// One catch-up delta, built by whoever asks first (`None`: no patch applies).
+type CatchUp = Arc<OnceLock<Option<Utf8Bytes>>>;
 
 /// The state a frame was built from, kept to serialise the snapshot on demand.
 #[derive(Debug)]
@@ -50,8 +50,10 @@ pub struct Frame {
     update: Option<(u64, Utf8Bytes)>,
     /// Chains: the recent frames, this one last, for catch-up patches.
     recent: Recent,
-    /// Catch-up deltas built so far, by base seq (clients equally far behind share one).
-    catch_up: Mutex<Vec<(u64, Utf8Bytes)>>,
+    /// Catch-up deltas by base seq: clients equally far behind share one, built once
+    /// (the first to ask builds it, others asking meanwhile wait for it rather than
+    /// diffing the chain again). At most one per frame in the history window.
+    catch_up: Mutex<Vec<(u64, CatchUp)>>,
     snapshot: OnceLock<Utf8Bytes>,
     payload: Payload,
 }
@@ -163,15 +165,23 @@ impl Frame {
         {
             return Some(message.clone());
         }
-        if let Some((_, message)) = self.catch_up.lock().iter().find(|(b, _)| *b == last_seq) {
-            return Some(message.clone());
+        // Only a base still in the window can be patched from (so the cache holds at
+        // most one entry per frame of history).
+        if !self.recent.iter().any(|(seq, _)| *seq == last_seq) {
+            return None;
         }
-        let message = self.delta(last_seq)?;
-        let mut cache = self.catch_up.lock();
-        if cache.len() < CATCH_UP_CACHE {
-            cache.push((last_seq, message.clone()));
-        }
-        Some(message)
+        let cell = {
+            let mut cache = self.catch_up.lock();
+            match cache.iter().find(|(base, _)| *base == last_seq) {
+                Some((_, cell)) => cell.clone(),
+                None => {
+                    let cell = Arc::new(OnceLock::new());
+                    cache.push((last_seq, cell.clone()));
+                    cell
+                }
+            }
+        };
+        cell.get_or_init(|| self.delta(last_seq)).clone()
     }
 
     /// The full state, serialised on first use.

@@ -15,6 +15,7 @@ mod channel;
 mod delta;
 mod frame;
 mod hub;
+mod precision;
 mod protocol;
 mod publisher;
 mod queue;

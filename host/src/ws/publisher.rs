@@ -18,6 +18,7 @@ use super::analytics::{ChainSummary, InstrumentData, instrument_data, summarize}
 use super::channel::{Channel, ChannelKind, Place};
 use super::delta::History;
 use super::frame::{Frame, Payload};
+use super::precision::round_chain_greeks;
 use crate::api::AppState;
 use crate::api::market::{LiveChain, live_chain, today};
 use crate::market::ChainId;
@@ -100,9 +101,10 @@ impl Publisher {
         let name = self.channel.name.clone();
         match &self.channel.kind {
             ChannelKind::Chain(id) => {
-                let chain = serde_json::to_value(self.live_chain(id)?)
+                let mut chain = serde_json::to_value(self.live_chain(id)?)
                     .inspect_err(|error| tracing::warn!(%error, "cannot serialise the chain"))
                     .ok()?;
+                round_chain_greeks(&mut chain);
                 let chain = Arc::new(chain);
                 let seq = self.next_seq();
                 history.record(seq, chain.clone());
