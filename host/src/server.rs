@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::api::{self, ApiServices, ApiSettings, AppState, RateLimits};
 use crate::auth::{Role, Tier};
 use crate::config::{Config, RunMode};
+use crate::history::{self, ChainHistory};
 use crate::pipeline::MarketPipeline;
 use crate::plugins::{PluginHost, watcher};
 use crate::store::{NewUser, Store};
@@ -38,6 +39,8 @@ impl RunningServer {
         for task in &self.background {
             task.abort();
         }
+        // Snapshots stop before the market does; what is queued is written first.
+        self.state.history.stop().await;
         self.pipeline.stop().await;
         self.state.store.close().await;
         served
@@ -91,10 +94,22 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     // Installed before anything records, so early counts are kept.
     let _ = crate::telemetry::metrics::handle();
     let limits = Arc::new(RateLimits::new(&config.limits));
+    let pipeline = MarketPipeline::start(&config, host.clone()).await?;
+    let history = ChainHistory::start(
+        config.history,
+        store.clone(),
+        history::Sources {
+            market: &pipeline.market,
+            greeks: &pipeline.greeks,
+            plugins: &host,
+            sim: pipeline.sim.as_ref(),
+        },
+    );
     let services = ApiServices {
         tokens,
         limits: limits.clone(),
         store,
+        history,
         settings: Arc::new(ApiSettings {
             max_body_bytes: config.server.max_body_bytes,
             public_metrics: config.server.metrics_listen.is_none(),
@@ -102,7 +117,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         ws: config.ws,
     };
 
-    let pipeline = MarketPipeline::start(&config, host.clone()).await?;
     let state = AppState::new(host, &pipeline, services);
     let listener = TcpListener::bind(config.server.listen)
         .await

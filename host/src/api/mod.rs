@@ -22,6 +22,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::auth::{Role, TokenService};
 use crate::error::AppError;
+use crate::history::ChainHistory;
 use crate::instruments::scrip_master::ScripMasterStatus;
 use crate::market::MarketState;
 use crate::market::seed::RestStatus;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     pub limits: Arc<RateLimits>,
     pub store: Store,
+    /// Chain history: the snapshot recorder and its counters.
+    pub history: Arc<ChainHistory>,
     pub settings: Arc<ApiSettings>,
     /// The WebSocket API's channels and settings.
     pub ws: Arc<Hub>,
@@ -93,6 +96,7 @@ pub struct ApiServices {
     pub tokens: Arc<TokenService>,
     pub limits: Arc<RateLimits>,
     pub store: Store,
+    pub history: Arc<ChainHistory>,
     pub settings: Arc<ApiSettings>,
     pub ws: crate::config::WsConfig,
 }
@@ -109,6 +113,7 @@ impl AppState {
             tokens: services.tokens,
             limits: services.limits,
             store: services.store,
+            history: services.history,
             settings: services.settings,
             ws: Arc::new(Hub::new(services.ws)),
             started: Instant::now(),

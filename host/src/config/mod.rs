@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod api;
+mod history;
 mod ws;
 
 pub use api::{
     AuthConfig, JwtKeys, RateLimitConfig, RunMode, StoreConfig, TierLimits, parse_route_limits,
 };
+pub use history::HistoryConfig;
 pub use ws::WsConfig;
 
 /// Where the HTTP server listens.
@@ -144,6 +146,7 @@ pub struct Config {
     pub limits: RateLimitConfig,
     pub store: StoreConfig,
     pub ws: WsConfig,
+    pub history: HistoryConfig,
 }
 
 /// Dhan's addresses; every one configurable so tests and the simulator can stand in.

@@ -14,6 +14,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 
 use crate::config::StoreConfig;
 
+pub mod history;
 pub mod users;
 
 pub use users::{NewUser, User};
@@ -111,6 +112,10 @@ impl Store {
 
     pub fn users(&self) -> users::Users<'_> {
         users::Users::new(&self.pool)
+    }
+
+    pub fn history(&self) -> history::History<'_> {
+        history::History::new(&self.pool)
     }
 
     /// Whether the database answers, within a second, and the pool's figures.
