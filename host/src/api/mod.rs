@@ -44,6 +44,7 @@ pub mod extract;
 pub mod fo;
 pub mod fo_summary;
 pub mod health;
+pub mod history;
 pub mod market;
 pub mod metrics;
 #[cfg(test)]
@@ -145,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .merge(status::routes())
         .merge(plugins::routes())
         .merge(fo::routes())
+        .merge(history::routes())
         .merge(depth::routes())
         .merge(analytics::routes());
     Router::new()
