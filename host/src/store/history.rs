@@ -347,7 +347,7 @@ mod tests {
         assert!(sql.ends_with(
             "($19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34,$35,$36)"
         ));
-        assert!(CHUNK_ROWS * COLUMN_COUNT <= 32_766);
+        const { assert!(CHUNK_ROWS * COLUMN_COUNT <= 32_766) };
     }
 
     #[tokio::test]
