@@ -33,6 +33,8 @@ const DEFAULT_STRIKES: u32 = 5;
 const MAX_STRIKES: u32 = 20;
 /// The most points one answer may hold (span / interval).
 const MAX_POINTS: i64 = 5_000;
+/// The longest range one request may read: bounds the rows one query fetches.
+const MAX_SPAN_DAYS: i64 = 31;
 const METRICS: &[(&str, SeriesColumn)] = &[
     ("iv", SeriesColumn::Iv),
     ("delta", SeriesColumn::Delta),
@@ -151,6 +153,11 @@ pub async fn moneyness(
     let (from_ms, to_ms) = (unix_ms(from), unix_ms(to));
     if from_ms >= to_ms {
         return Err(bad("`from` must be before `to`".into()));
+    }
+    if to_ms - from_ms > MAX_SPAN_DAYS * 86_400_000 {
+        return Err(bad(format!(
+            "from {from} to {to} is longer than {MAX_SPAN_DAYS} days; narrow the range"
+        )));
     }
     let interval_ms = interval_secs * 1_000;
     if (to_ms - from_ms) / interval_ms > MAX_POINTS {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use sqlx::{AnyPool, Row};
 
-use super::StoreError;
+use super::{Backend, StoreError};
 
 /// One contract of one chain at one instant.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,11 +99,12 @@ const CHUNK_ROWS: usize = 32_766 / COLUMN_COUNT;
 #[derive(Debug)]
 pub struct History<'p> {
     pool: &'p AnyPool,
+    backend: Backend,
 }
 
 impl<'p> History<'p> {
-    pub(super) fn new(pool: &'p AnyPool) -> Self {
-        Self { pool }
+    pub(super) fn new(pool: &'p AnyPool, backend: Backend) -> Self {
+        Self { pool, backend }
     }
 
     /// Appends `rows` in one transaction: all or none.
@@ -113,7 +114,7 @@ impl<'p> History<'p> {
         }
         let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(CHUNK_ROWS) {
-            let sql = insert_sql(chunk.len());
+            let sql = insert_sql(chunk.len(), self.backend);
             // Not a cached prepared statement: sqlx 0.8's Any driver declares a NULL
             // f64 as float4 to PostgreSQL, and a statement prepared with that type
             // then refuses a real f64 in the same place on the next batch. One parse
@@ -286,8 +287,11 @@ fn saturating_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// `INSERT … VALUES ($1, …, $18), ($19, …)` for `rows` rows.
-fn insert_sql(rows: usize) -> String {
+/// `INSERT … VALUES ($1, …, $18), ($19, …)` for `rows` rows; with `?` placeholders on
+/// SQLite, which treats `$N` as a *named* parameter and looks each one up among those
+/// seen so far: quadratic in the parameter count, some 50 s for a 20,000-row batch,
+/// against well under a second with positional `?`.
+fn insert_sql(rows: usize, backend: Backend) -> String {
     let mut sql = String::with_capacity(64 + rows * COLUMN_COUNT * 6);
     sql.push_str("INSERT INTO chain_snapshots (");
     sql.push_str(COLUMNS);
@@ -303,8 +307,13 @@ fn insert_sql(rows: usize) -> String {
                 sql.push(',');
             }
             n += 1;
-            sql.push('$');
-            sql.push_str(&n.to_string());
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+            }
         }
         sql.push(')');
     }
@@ -343,10 +352,13 @@ mod tests {
 
     #[test]
     fn insert_sql_numbers_every_parameter() {
-        let sql = insert_sql(2);
+        let sql = insert_sql(2, Backend::Postgres);
         assert!(sql.ends_with(
             "($19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34,$35,$36)"
         ));
+        let sql = insert_sql(2, Backend::Sqlite);
+        assert!(sql.ends_with("),(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+        assert_eq!(sql.matches('?').count(), 36);
         const { assert!(CHUNK_ROWS * COLUMN_COUNT <= 32_766) };
     }
 

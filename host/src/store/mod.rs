@@ -115,7 +115,7 @@ impl Store {
     }
 
     pub fn history(&self) -> history::History<'_> {
-        history::History::new(&self.pool)
+        history::History::new(&self.pool, self.backend)
     }
 
     /// Whether the database answers, within a second, and the pool's figures.

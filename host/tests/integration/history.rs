@@ -171,6 +171,7 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
     assert!(f(&oi["buckets"][0]["values"][0]) > 0.0, "{oi}");
     assert!(oi["times"].as_array().expect("times").len() <= 7);
 
+    let too_many_points = format!("from={}&interval=1m", from - 4 * 86_400_000);
     for (query, needle) in [
         ("metric=rho", "iv, delta, gamma, theta, vega, oi"),
         ("interval=2m", "1m, 5m, 15m, 30m, 1h, 1d"),
@@ -180,7 +181,8 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
             "from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
             "before",
         ),
-        ("from=0&interval=1m", "points"),
+        ("from=0&interval=1d", "31 days"),
+        (too_many_points.as_str(), "points"),
         ("strikes=21", "0 to 20"),
     ] {
         let (status, body) = server
