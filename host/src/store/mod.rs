@@ -60,6 +60,9 @@ impl From<sqlx::Error> for StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL only: a native pool beside the `Any` one, for `COPY` (chain history's
+    /// bulk writes), which the `Any` driver cannot issue.
+    copy: Option<sqlx::PgPool>,
 }
 
 impl Store {
@@ -85,7 +88,21 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
-        let store = Self { pool, backend };
+        let copy = match backend {
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(&config.url)
+                    .await?,
+            ),
+            Backend::Sqlite => None,
+        };
+        let store = Self {
+            pool,
+            backend,
+            copy,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -115,7 +132,7 @@ impl Store {
     }
 
     pub fn history(&self) -> history::History<'_> {
-        history::History::new(&self.pool, self.backend)
+        history::History::new(&self.pool, self.copy.as_ref())
     }
 
     /// Whether the database answers, within a second, and the pool's figures.
@@ -134,6 +151,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(copy) = &self.copy {
+            copy.close().await;
+        }
         self.pool.close().await;
     }
 }
