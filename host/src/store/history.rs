@@ -5,7 +5,7 @@
 //! On SQLite, rows go in as multi-row `INSERT`s inside one transaction per batch: one
 //! commit (one fsync) per batch instead of per row, each statement under SQLite's
 //! 32,766 bind parameters. On PostgreSQL a batch is one `COPY … FROM STDIN` (text
-//! format) on the store's native pool: about twice the rows per second of multi-row
+//! format) on the store's native pool: about three times the rows per second of multi-row
 //! `INSERT`s through the `Any` driver, and atomic by itself.
 //! The domain side (what a row holds, when snapshots are taken) lives in
 //! `crate::history`; this module only moves rows in and out.
