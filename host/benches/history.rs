@@ -69,6 +69,7 @@ async fn postgres(url: &str) -> Store {
     Store::open(&StoreConfig {
         url: format!("{url}{separator}options=-csearch_path%3D{schema}"),
         max_connections: 2,
+        connect_wait: Duration::ZERO,
     })
     .await
     .expect("open")

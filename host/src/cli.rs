@@ -10,10 +10,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{Role, Tier};
 use crate::config::{
-    AuthConfig, ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints, ExpiryWeekdays,
-    FeedConfig, FeedSourceConfig, HistoryConfig, JwtKeys, LogFormat, PluginConfig, RateLimitConfig,
-    RunMode, SandboxLimits, ServerConfig, StoreConfig, TierConfig, TierLimits, WsConfig,
-    parse_route_limits,
+    AuthConfig, CacheConfig, ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints,
+    ExpiryWeekdays, FeedConfig, FeedSourceConfig, HistoryConfig, JwtKeys, LogFormat, PluginConfig,
+    RateLimitConfig, RedisConfig, RunMode, SandboxLimits, ServerConfig, StoreConfig, TierConfig,
+    TierLimits, WsConfig, parse_route_limits,
 };
 use crate::feed::record::ReplaySpeed;
 
@@ -115,18 +115,19 @@ pub struct StoreArgs {
     /// Database connection pool size.
     #[arg(long, env = "OPTIONHUB_DB_POOL", default_value_t = 8)]
     pub db_pool: u32,
+    /// Seconds to keep retrying an unreachable database at start (0: exit at once).
+    #[arg(long, env = "OPTIONHUB_DB_WAIT_SECS", default_value_t = 0)]
+    pub db_wait_secs: u64,
 }
 
 impl StoreArgs {
     fn config(&self, data: &DataConfig) -> StoreConfig {
         let mut config = match &self.database_url {
-            Some(url) if !url.is_empty() => StoreConfig {
-                url: url.clone(),
-                max_connections: 8,
-            },
+            Some(url) if !url.is_empty() => StoreConfig::new(url.as_str()),
             _ => StoreConfig::sqlite_in(&data.dir),
         };
         config.max_connections = self.db_pool.max(1);
+        config.connect_wait = Duration::from_secs(self.db_wait_secs);
         config
     }
 }
@@ -373,6 +374,40 @@ pub struct ServeArgs {
     pub ws: WsArgs,
     #[command(flatten)]
     pub history: HistoryArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// The response cache: memory, and Redis under it when `REDIS_URL` is set.
+#[derive(Debug, Clone, Args)]
+pub struct CacheArgs {
+    /// In-memory response cache bound, MiB.
+    #[arg(long, env = "OPTIONHUB_CACHE_MIB", default_value_t = 64)]
+    pub cache_mib: u64,
+    /// `redis://host:port/db`: a second, shared cache layer (optional).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// How long an answer lives in Redis, seconds.
+    #[arg(long, env = "OPTIONHUB_REDIS_TTL_SECS", default_value_t = 30)]
+    pub redis_ttl_secs: u64,
+}
+
+impl CacheArgs {
+    fn config(&self) -> CacheConfig {
+        let redis = self
+            .redis_url
+            .as_ref()
+            .filter(|url| !url.is_empty())
+            .map(|url| RedisConfig {
+                ttl: Duration::from_secs(self.redis_ttl_secs.max(1)),
+                ..RedisConfig::new(url.as_str())
+            });
+        CacheConfig {
+            max_bytes: self.cache_mib.max(1) << 20,
+            redis,
+            ..CacheConfig::default()
+        }
+    }
 }
 
 /// Chain history: snapshots of every live chain, kept for the history endpoints.
@@ -598,6 +633,7 @@ impl ServeArgs {
             limits: self.limits.config(),
             ws: self.ws.config(),
             history: self.history.config(),
+            cache: self.cache.config(),
             data,
             plugins,
             feed,

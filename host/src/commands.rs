@@ -122,7 +122,7 @@ pub async fn user_add(
     }
     let hash = password.as_deref().map(hash_password).transpose()?;
     let (_, store_config, _) = args.configs();
-    let store = Store::open(&store_config)
+    let store = Store::open_waiting(&store_config)
         .await
         .context("cannot open the database")?;
     let users = store.users();
@@ -159,7 +159,7 @@ pub async fn user_add(
 /// `optionhub user token NAME`: a fresh access token, on stdout alone (for scripts).
 pub async fn user_token(name: &str, args: &UserStoreArgs) -> anyhow::Result<ExitCode> {
     let (data, store_config, auth) = args.configs();
-    let store = Store::open(&store_config)
+    let store = Store::open_waiting(&store_config)
         .await
         .context("cannot open the database")?;
     let user = store.users().get(name).await?;
@@ -177,7 +177,7 @@ pub async fn user_token(name: &str, args: &UserStoreArgs) -> anyhow::Result<Exit
 /// `optionhub user list`.
 pub async fn user_list(args: &UserStoreArgs) -> anyhow::Result<ExitCode> {
     let (_, store_config, _) = args.configs();
-    let store = Store::open(&store_config)
+    let store = Store::open_waiting(&store_config)
         .await
         .context("cannot open the database")?;
     let users = store.users().list().await?;

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::api::cache::ResponseCache;
 use crate::api::{self, ApiServices, ApiSettings, AppState, RateLimits};
 use crate::auth::{Role, Tier};
 use crate::config::{Config, RunMode};
 use crate::history::{self, ChainHistory};
 use crate::pipeline::MarketPipeline;
 use crate::plugins::{PluginHost, watcher};
+use crate::store::shared_cache::SharedCache;
 use crate::store::{NewUser, Store};
 
 /// A server that is accepting connections.
@@ -83,7 +85,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         None => None,
     };
 
-    let store = Store::open(&config.store)
+    let store = Store::open_waiting(&config.store)
         .await
         .context("cannot open the database")?;
     let tokens = Arc::new(crate::auth::token_service(&config.auth, &config.data.dir)?);
@@ -94,6 +96,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     // Installed before anything records, so early counts are kept.
     let _ = crate::telemetry::metrics::handle();
     let limits = Arc::new(RateLimits::new(&config.limits));
+    let shared_cache = match &config.cache.redis {
+        Some(redis) => Some(
+            SharedCache::connect(redis.clone(), &ResponseCache::process_scope())
+                .await
+                .context("cannot use Redis")?,
+        ),
+        None => None,
+    };
+    let cache =
+        ResponseCache::new(config.cache.max_bytes, config.cache.ttl).with_shared(shared_cache);
     let pipeline = MarketPipeline::start(&config, host.clone()).await?;
     let history = ChainHistory::start(
         config.history,
@@ -106,6 +118,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         },
     );
     let services = ApiServices {
+        cache: Arc::new(cache),
         tokens,
         limits: limits.clone(),
         store,

@@ -1,6 +1,7 @@
 //! Many WebSocket subscribers, measuring update latency from the server's timestamp.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
@@ -44,6 +45,7 @@ fn now_ms() -> f64 {
 pub async fn run(args: WsArgs) -> anyhow::Result<()> {
     let results = Arc::new(Mutex::new(Latencies::new()?));
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let bytes = Arc::new(AtomicU64::new(0));
     let url = format!(
         "{}{}token={}",
         args.url,
@@ -58,8 +60,9 @@ pub async fn run(args: WsArgs) -> anyhow::Result<()> {
         let url = url.clone();
         let results = results.clone();
         let measuring = measuring.clone();
+        let bytes = bytes.clone();
         clients.push(tokio::spawn(async move {
-            if let Err(error) = client(&url, &channel, &results, &measuring).await {
+            if let Err(error) = client(&url, &channel, &results, &measuring, &bytes).await {
                 results.lock().await.fail(format!("client: {error}"));
             }
         }));
@@ -97,6 +100,16 @@ pub async fn run(args: WsArgs) -> anyhow::Result<()> {
         elapsed,
     );
     println!("clients still connected at the end: {alive}");
+    #[expect(clippy::cast_precision_loss, reason = "rates for display")]
+    let (per_second, clients) = (
+        bytes.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64(),
+        args.clients.max(1) as f64,
+    );
+    println!(
+        "received {:.1} MB/s of messages ({:.1} KB per client per second)",
+        per_second / 1e6,
+        per_second / 1e3 / clients
+    );
     if args.server_pid.is_some() {
         println!("server peak RSS: {peak_rss:.1} MiB");
     }
@@ -108,6 +121,7 @@ async fn client(
     channel: &str,
     results: &Mutex<Latencies>,
     measuring: &std::sync::atomic::AtomicBool,
+    bytes: &AtomicU64,
 ) -> anyhow::Result<()> {
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
     let subscribe = serde_json::json!({"action": "subscribe", "channels": [channel]});
@@ -122,6 +136,7 @@ async fn client(
         };
         let received = now_ms();
         if measuring.load(std::sync::atomic::Ordering::Relaxed) {
+            bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
             for stamp in server_stamps(&text) {
                 local.record(Duration::from_secs_f64(((received - stamp) / 1e3).max(0.0)));
             }

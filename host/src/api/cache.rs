@@ -12,6 +12,15 @@
 //! entries expire after a short TTL, a backstop for keys that will never be asked again
 //! once the chain has moved on. Hits and misses are counted for `/health` and the
 //! metrics recorder.
+//!
+//! With `REDIS_URL` set, Redis is a second layer ([`SharedCache`]): memory → Redis →
+//! compute, a Redis hit also filling memory, a computed answer written to both (to
+//! Redis in the background, so a slow Redis never delays an answer). The version in
+//! a key (chain `seq`, Greeks `seq`) counts changes *in this process*: another process,
+//! or this one after a restart, reuses the same numbers for different states. So the
+//! Redis scope of these keys is the process's own ([`ResponseCache::process_scope`]),
+//! which keeps every Redis hit exactly as fresh as a memory hit; entries of a finished
+//! process simply expire.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -24,13 +33,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 
+use crate::config::CacheConfig;
 use crate::error::AppError;
+use crate::store::shared_cache::{RedisHealth, SharedCache};
 
-/// Default bound on the bytes held (bodies plus keys).
-pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
-/// Default time an entry may live; keys change as the market moves, so this is only a
-/// backstop that frees entries no request will match again.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
 /// The header telling a client (and the tests) whether the answer came from the cache.
 pub const CACHE_HEADER: &str = "x-cache";
 
@@ -56,6 +62,21 @@ pub struct CacheKey {
 }
 
 impl CacheKey {
+    /// The key as text, for the Redis layer: every part, unambiguously separated
+    /// (parameters are escaped, hashes are hex).
+    fn text(&self) -> String {
+        let v = &self.version;
+        format!(
+            "{}?{}#{}.{}.{}.{}",
+            self.route,
+            self.params,
+            v.seq,
+            v.greeks_seq.map_or_else(|| "-".into(), |s| s.to_string()),
+            v.greeks_plugin.as_deref().unwrap_or("-"),
+            v.plugin.as_deref().unwrap_or("-"),
+        )
+    }
+
     fn weight(&self) -> usize {
         self.params.len()
             + self.version.greeks_plugin.as_ref().map_or(0, String::len)
@@ -120,12 +141,18 @@ fn escape_into(out: &mut String, text: &str) {
 }
 
 /// Counters as `/health` shows them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CacheStats {
+    /// Answers served from a cache layer (memory or Redis).
     pub hits: u64,
+    /// Answers computed.
     pub misses: u64,
     /// hits / (hits + misses); 0 before the first lookup.
     pub hit_rate: f64,
+    /// Answers served from memory (the rest of `hits` came from Redis).
+    pub memory_hits: u64,
+    /// The Redis layer; null when `REDIS_URL` is not set.
+    pub redis: Option<RedisHealth>,
     /// Entries held (approximate: evictions are applied lazily).
     pub entries: u64,
     /// Bytes held, as weighed (approximate like `entries`).
@@ -136,13 +163,16 @@ pub struct CacheStats {
 #[derive(Debug)]
 pub struct ResponseCache {
     entries: moka::future::Cache<CacheKey, Bytes>,
-    hits: AtomicU64,
+    shared: Option<SharedCache>,
+    memory_hits: AtomicU64,
+    shared_hits: AtomicU64,
     misses: AtomicU64,
 }
 
 impl Default for ResponseCache {
     fn default() -> Self {
-        Self::new(DEFAULT_MAX_BYTES, DEFAULT_TTL)
+        let config = CacheConfig::default();
+        Self::new(config.max_bytes, config.ttl)
     }
 }
 
@@ -158,25 +188,54 @@ impl ResponseCache {
             .build();
         Self {
             entries,
-            hits: AtomicU64::new(0),
+            shared: None,
+            memory_hits: AtomicU64::new(0),
+            shared_hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
     }
 
-    /// Looks a key up, counting the hit or the miss.
-    pub async fn get(&self, key: &CacheKey) -> Option<Bytes> {
-        let found = self.entries.get(key).await;
-        if found.is_some() {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("cache_hits_total", "cache" => "responses").increment(1);
-        } else {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("cache_misses_total", "cache" => "responses").increment(1);
-        }
-        found
+    /// Adds Redis as the second layer.
+    #[must_use]
+    pub fn with_shared(mut self, shared: Option<SharedCache>) -> Self {
+        self.shared = shared;
+        self
     }
 
+    /// The Redis scope of this process's keys: unique per process (see the module
+    /// docs), readable in `redis-cli` (`optionhub:<pid>-<random>:...`).
+    pub fn process_scope() -> String {
+        format!("{}-{:016x}", std::process::id(), rand::random::<u64>())
+    }
+
+    /// Looks a key up in memory, then in Redis; counts the hit (by layer) or the miss.
+    pub async fn get(&self, key: &CacheKey) -> Option<(Bytes, CacheSource)> {
+        if let Some(body) = self.entries.get(key).await {
+            self.memory_hits.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("cache_hits_total", "cache" => "responses", "layer" => "memory")
+                .increment(1);
+            return Some((body, CacheSource::Memory));
+        }
+        if let Some(shared) = &self.shared
+            && let Some(body) = shared.get(&key.text()).await
+        {
+            self.shared_hits.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("cache_hits_total", "cache" => "responses", "layer" => "redis")
+                .increment(1);
+            self.entries.insert(key.clone(), body.clone()).await;
+            return Some((body, CacheSource::Redis));
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("cache_misses_total", "cache" => "responses").increment(1);
+        None
+    }
+
+    /// Stores a computed answer in memory, and in Redis in the background.
     pub async fn insert(&self, key: CacheKey, body: Bytes) {
+        if let Some(shared) = &self.shared {
+            let (shared, text, value) = (shared.clone(), key.text(), body.clone());
+            tokio::spawn(async move { shared.set(&text, &value).await });
+        }
         self.entries.insert(key, body).await;
     }
 
@@ -192,16 +251,20 @@ impl ResponseCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(CacheKey, Bytes), AppError>>,
     {
-        if let Some(body) = self.get(&lookup).await {
-            return Ok(CachedJson { body, hit: true });
+        if let Some((body, source)) = self.get(&lookup).await {
+            return Ok(CachedJson { body, source });
         }
         let (key, body) = compute().await?;
         self.insert(key, body.clone()).await;
-        Ok(CachedJson { body, hit: false })
+        Ok(CachedJson {
+            body,
+            source: CacheSource::Computed,
+        })
     }
 
     pub fn stats(&self) -> CacheStats {
-        let hits = self.hits.load(Ordering::Relaxed);
+        let memory_hits = self.memory_hits.load(Ordering::Relaxed);
+        let hits = memory_hits.saturating_add(self.shared_hits.load(Ordering::Relaxed));
         let misses = self.misses.load(Ordering::Relaxed);
         let lookups = hits.saturating_add(misses);
         #[expect(
@@ -217,6 +280,8 @@ impl ResponseCache {
             hits,
             misses,
             hit_rate,
+            memory_hits,
+            redis: self.shared.as_ref().map(SharedCache::health),
             entries: self.entries.entry_count(),
             weighted_bytes: self.entries.weighted_size(),
         }
@@ -239,16 +304,35 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<Bytes, AppError> {
         })
 }
 
-/// A JSON body, from the cache or freshly computed; says which in [`CACHE_HEADER`].
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheSource {
+    Memory,
+    Redis,
+    Computed,
+}
+
+/// A JSON body, from a cache layer or freshly computed; says which in
+/// [`CACHE_HEADER`]: `hit` (memory), `hit-redis`, or `miss`.
 #[derive(Debug, Clone)]
 pub struct CachedJson {
     pub body: Bytes,
-    pub hit: bool,
+    pub source: CacheSource,
+}
+
+impl CachedJson {
+    pub fn hit(&self) -> bool {
+        self.source != CacheSource::Computed
+    }
 }
 
 impl IntoResponse for CachedJson {
     fn into_response(self) -> Response {
-        let state = HeaderValue::from_static(if self.hit { "hit" } else { "miss" });
+        let state = HeaderValue::from_static(match self.source {
+            CacheSource::Memory => "hit",
+            CacheSource::Redis => "hit-redis",
+            CacheSource::Computed => "miss",
+        });
         (
             [
                 (
@@ -345,24 +429,24 @@ mod tests {
             .respond(builder().key(version(1, "p")), compute(1))
             .await
             .expect("computes");
-        assert!(!first.hit);
+        assert!(!first.hit());
         let again = cache
             .respond(builder().key(version(1, "p")), compute(1))
             .await
             .expect("cached");
-        assert!(again.hit);
+        assert!(again.hit());
         assert_eq!(again.body, first.body);
         let moved = cache
             .respond(builder().key(version(2, "p")), compute(2))
             .await
             .expect("computes");
-        assert!(!moved.hit);
+        assert!(!moved.hit());
         assert_eq!(&moved.body[..], b"{\"seq\":2}");
         let swapped = cache
             .respond(builder().key(version(2, "q")), compute(2))
             .await
             .expect("computes");
-        assert!(!swapped.hit, "a plugin swap misses");
+        assert!(!swapped.hit(), "a plugin swap misses");
         assert_eq!(computed.load(Ordering::Relaxed), 3);
         cache.sync().await;
         let stats = cache.stats();
@@ -392,7 +476,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_cache_stays_within_its_byte_bound() {
-        let cache = ResponseCache::new(10_000, DEFAULT_TTL);
+        let cache = ResponseCache::new(10_000, CacheConfig::default().ttl);
         for seq in 0..50 {
             cache
                 .insert(
@@ -409,11 +493,66 @@ mod tests {
 
     #[tokio::test]
     async fn entries_expire_after_the_ttl() {
-        let cache = ResponseCache::new(DEFAULT_MAX_BYTES, Duration::from_millis(50));
+        let cache = ResponseCache::new(CacheConfig::default().max_bytes, Duration::from_millis(50));
         let key = builder().key(version(1, "p"));
         cache.insert(key.clone(), Bytes::from_static(b"{}")).await;
         assert!(cache.get(&key).await.is_some());
         tokio::time::sleep(Duration::from_millis(120)).await;
         assert!(cache.get(&key).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn memory_then_redis_then_compute() {
+        use crate::config::RedisConfig;
+        use crate::store::shared_cache::testing::redis_url;
+        let Some(url) = redis_url() else {
+            eprintln!("skipped: OPTIONHUB_TEST_REDIS_URL is not set");
+            return;
+        };
+        let scope = ResponseCache::process_scope();
+        let layer = || async {
+            SharedCache::connect(RedisConfig::new(url.as_str()), &scope)
+                .await
+                .ok()
+        };
+        let key = builder().key(version(7, "p"));
+        let first = ResponseCache::default().with_shared(layer().await);
+        let computed = first
+            .respond(key.clone(), || async {
+                Ok((
+                    builder().key(version(7, "p")),
+                    Bytes::from_static(b"{\"n\":7}"),
+                ))
+            })
+            .await
+            .expect("computes");
+        assert_eq!(computed.source, CacheSource::Computed);
+
+        // Another process's memory is empty; Redis has the answer (written in the
+        // background, so give it a moment).
+        let second = ResponseCache::default().with_shared(layer().await);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let (body, source) = loop {
+            if let Some(found) = second.get(&key).await {
+                break found;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "Redis has the entry"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!((&body[..], source), (&b"{\"n\":7}"[..], CacheSource::Redis));
+        // The Redis hit filled memory.
+        assert_eq!(
+            second.get(&key).await.map(|(_, s)| s),
+            Some(CacheSource::Memory)
+        );
+        let stats = second.stats();
+        assert_eq!(stats.memory_hits, 1);
+        assert_eq!(stats.hits, 2);
+        assert_eq!(stats.redis.map(|r| r.state), Some("connected"));
+        // A different version is not in any layer.
+        assert!(second.get(&builder().key(version(8, "p"))).await.is_none());
     }
 }

@@ -14,7 +14,7 @@ pub struct Health {
     pub feed: FeedHealth,
     pub plugins: PluginsHealth,
     pub database: crate::store::StoreHealth,
-    /// The response cache's hits, misses and size.
+    /// The response cache's hits (by layer), misses and size, and Redis's state.
     pub cache: super::cache::CacheStats,
 }
 
@@ -56,9 +56,9 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         .filter(|p| p.stats().consecutive_failures() > 0)
         .count();
     let database = state.store.health().await;
-    metrics::gauge!("db_pool_size").set(f64::from(database.pool_size));
-    metrics::gauge!("db_pool_available").set(database.pool_idle as f64);
     let feed = state.market.status().snapshot();
+    let cache = state.cache.stats();
+    let redis_ok = cache.redis.as_ref().is_none_or(|r| r.state == "connected");
     Json(Health {
         feed: FeedHealth {
             source: feed.source,
@@ -66,8 +66,9 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
             last_packet_age_ms: feed.last_packet_age_ms,
             chains: state.market.chain_ids().len(),
         },
-        // Market data and analytics do not need the database: degraded, not down.
-        status: if database.status == "ok" {
+        // Market data and analytics need neither the database nor Redis: degraded,
+        // not down, when one of them is.
+        status: if database.status == "ok" && redis_ok {
             "ok"
         } else {
             "degraded"
@@ -80,6 +81,6 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
             failing,
             refused_loads: state.plugins.registry().load_failures().len(),
         },
-        cache: state.cache.stats(),
+        cache,
     })
 }

@@ -77,4 +77,7 @@ fn copy_counters(state: &AppState) {
     metrics::counter!("history_write_failures_total").absolute(history.write_failures);
     let active = state.plugins.registry().active_plugins();
     metrics::gauge!("plugins_loaded").set(active.len() as f64);
+    let pool = state.store.pool();
+    metrics::gauge!("db_pool_size").set(f64::from(pool.size()));
+    metrics::gauge!("db_pool_available").set(pool.num_idle() as f64);
 }

@@ -95,6 +95,8 @@ pub struct ApiSettings {
 #[derive(Debug, Clone)]
 pub struct ApiServices {
     pub tokens: Arc<TokenService>,
+    /// The response cache (with its Redis layer, when configured).
+    pub cache: Arc<cache::ResponseCache>,
     pub limits: Arc<RateLimits>,
     pub store: Store,
     pub history: Arc<ChainHistory>,
@@ -118,7 +120,7 @@ impl AppState {
             settings: services.settings,
             ws: Arc::new(Hub::new(services.ws)),
             started: Instant::now(),
-            cache: Arc::new(cache::ResponseCache::default()),
+            cache: services.cache,
         }
     }
 }

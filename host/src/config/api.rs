@@ -145,18 +145,27 @@ pub fn parse_route_limits(text: &str) -> Result<Vec<(String, TierLimits)>, Strin
 pub struct StoreConfig {
     pub url: String,
     pub max_connections: u32,
+    /// How long to keep retrying an unreachable database at start before giving up
+    /// (zero: fail at once, with a clear message and a non-zero exit).
+    pub connect_wait: std::time::Duration,
 }
 
 impl StoreConfig {
     /// The embedded default: `optionhub.db` in the data directory.
-    pub fn sqlite_in(data_dir: &std::path::Path) -> Self {
+    /// A database at `url` with the default pool (8) and no wait at start.
+    pub fn new(url: impl Into<String>) -> Self {
         Self {
-            url: format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.join("optionhub.db").display()
-            ),
+            url: url.into(),
             max_connections: 8,
+            connect_wait: std::time::Duration::ZERO,
         }
+    }
+
+    pub fn sqlite_in(data_dir: &std::path::Path) -> Self {
+        Self::new(format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("optionhub.db").display()
+        ))
     }
 }
 
@@ -179,6 +188,7 @@ impl std::fmt::Debug for StoreConfig {
         f.debug_struct("StoreConfig")
             .field("url", &self.redacted_url())
             .field("max_connections", &self.max_connections)
+            .field("connect_wait", &self.connect_wait)
             .finish()
     }
 }
@@ -205,10 +215,7 @@ mod tests {
             secret: Some("super-secret-value".into()),
         };
         assert!(!format!("{keys:?}").contains("super-secret"));
-        let store = StoreConfig {
-            url: "postgres://user:hunter2@db:5432/x".into(),
-            max_connections: 1,
-        };
+        let store = StoreConfig::new("postgres://user:hunter2@db:5432/x");
         assert!(!format!("{store:?}").contains("hunter2"));
     }
 }

@@ -9,12 +9,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod api;
+mod cache;
 mod history;
 mod ws;
 
 pub use api::{
     AuthConfig, JwtKeys, RateLimitConfig, RunMode, StoreConfig, TierLimits, parse_route_limits,
 };
+pub use cache::{CacheConfig, RedisConfig};
 pub use history::HistoryConfig;
 pub use ws::WsConfig;
 
@@ -147,6 +149,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub ws: WsConfig,
     pub history: HistoryConfig,
+    pub cache: CacheConfig,
 }
 
 /// Dhan's addresses; every one configurable so tests and the simulator can stand in.

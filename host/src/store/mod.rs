@@ -15,6 +15,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 use crate::config::StoreConfig;
 
 pub mod history;
+pub mod shared_cache;
 pub mod users;
 
 pub use users::{NewUser, User};
@@ -107,6 +108,31 @@ impl Store {
         Ok(store)
     }
 
+    /// [`Store::open`], retrying while the database is unreachable, for up to
+    /// `config.connect_wait` (a server started before its database, as in a compose
+    /// file). Any other error, and an unreachable database past the wait, is returned.
+    pub async fn open_waiting(config: &StoreConfig) -> Result<Self, StoreError> {
+        let deadline = tokio::time::Instant::now() + config.connect_wait;
+        let mut told = false;
+        loop {
+            match Self::open(config).await {
+                Err(StoreError::Unavailable(error)) if tokio::time::Instant::now() < deadline => {
+                    if !told {
+                        tracing::warn!(
+                            url = %config.redacted_url(),
+                            %error,
+                            wait_secs = config.connect_wait.as_secs(),
+                            "the database is unavailable; waiting for it"
+                        );
+                        told = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Applies pending migrations; refuses a schema newer than this binary.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrator = match self.backend {
@@ -178,9 +204,59 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 pub(crate) mod testing {
     //! Stores for tests: a fresh SQLite file always, and a fresh PostgreSQL schema when
-    //! `OPTIONHUB_TEST_POSTGRES_URL` is set.
+    //! `OPTIONHUB_TEST_POSTGRES_URL` is set; and a TCP relay a test can cut and
+    //! restore, to make a database or Redis go away and come back.
 
     use super::*;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::task::JoinSet;
+
+    /// A relay on a local port to the Redis at `target` (`host:port`).
+    #[derive(Debug)]
+    pub struct Relay {
+        pub port: u16,
+        target: String,
+        tasks: JoinSet<()>,
+    }
+
+    impl Relay {
+        pub async fn start(target: &str, port: u16) -> Self {
+            let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let mut tasks = JoinSet::new();
+            let to = target.to_string();
+            tasks.spawn(async move {
+                let mut connections = JoinSet::new();
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    let to = to.clone();
+                    connections.spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(&to).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                }
+            });
+            Self {
+                port,
+                target: target.to_string(),
+                tasks,
+            }
+        }
+
+        /// Cuts every connection and stops listening.
+        pub async fn cut(mut self) -> (String, u16) {
+            self.tasks.shutdown().await;
+            (self.target, self.port)
+        }
+    }
+
+    /// `host:port` of a `redis://host:port[/db]` URL.
+    pub fn host_port(url: &str) -> String {
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        rest.split('/').next().unwrap_or(rest).to_string()
+    }
 
     /// Every backend available to this test run, each empty.
     pub async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
@@ -208,9 +284,54 @@ pub(crate) mod testing {
         admin.close().await;
         let separator = if url.contains('?') { '&' } else { '?' };
         let config = StoreConfig {
-            url: format!("{url}{separator}options=-csearch_path%3D{schema}"),
             max_connections: 4,
+            ..StoreConfig::new(format!("{url}{separator}options=-csearch_path%3D{schema}"))
         };
         Store::open(&config).await.unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{Relay, host_port};
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_database_is_an_error_at_once_unless_waited_for() {
+        // Nothing listens on port 1.
+        let refused = Store::open_waiting(&StoreConfig::new("postgres://postgres@127.0.0.1:1/x"))
+            .await
+            .map(|_| ());
+        assert!(
+            matches!(refused, Err(StoreError::Unavailable(_))),
+            "{refused:?}"
+        );
+        let Some(url) = std::env::var("OPTIONHUB_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            eprintln!("skipped the waiting half: OPTIONHUB_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        // The database "comes up" (a relay to it starts listening) a second after the
+        // server began waiting for it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let target = host_port(&url);
+        let mut config = StoreConfig::new(url.replace(&target, &format!("127.0.0.1:{port}")));
+        config.connect_wait = Duration::from_secs(30);
+        let relay = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Relay::start(&target, port).await
+        });
+        let store = Store::open_waiting(&config)
+            .await
+            .expect("waited for the database");
+        assert_eq!(store.health().await.status, "ok");
+        store.close().await;
+        relay.await.unwrap().cut().await;
     }
 }

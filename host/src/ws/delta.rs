@@ -1,124 +1,191 @@
-//! Deltas of a chain: which strikes changed between two publications, and the message
-//! that carries only those.
+//! Deltas of a chain: the JSON patch that turns one publication into the next, carrying
+//! only the fields that changed.
 //!
-//! The publisher remembers the changed strikes of its last [`HISTORY`] frames, so a
-//! client a few frames behind (its updates conflated while it was slow) can be sent
-//! one *catch-up* delta from its last seq (the union of what changed since) instead of
-//! a full snapshot, which is often a hundred times larger. Beyond that window, or when
-//! the strike list itself changed, only a snapshot will do.
+//! In a live market every quote and every Greek of a chain moves within a second, so a
+//! delta that re-sends whole strike rows is nearly as large as the snapshot (a NIFTY
+//! chain is about 100 KB). A field-level patch is a fraction of that, and bytes are what
+//! limit fan-out to thousands of sockets. The rules, which README states for clients:
+//!
+//! - `data` is an RFC 7396 JSON merge patch of the chain object: a key present replaces
+//!   the value (objects are patched recursively, arrays are replaced whole), a `null`
+//!   removes the key, a key absent is unchanged;
+//! - except `strikes`, which lists only the changed rows, each a merge patch of that row
+//!   matched by its `strike` (rows are never added or removed by a delta: when the
+//!   strike list changes, only a snapshot describes the chain).
+//!
+//! The publisher keeps the chains of its last [`HISTORY`] frames, so a client a few
+//! frames behind (its updates conflated while it was slow) is sent one *catch-up* patch
+//! straight from its last frame instead of a snapshot.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use serde::Serialize;
-use time::Date;
+use serde_json::{Map, Value};
 
-use crate::api::market::{LiveChain, LiveStrike};
-use crate::plugins::live_greeks::ChainGreeks;
-
-/// Frames of changed-strike history kept per chain channel.
+/// Frames of history kept per chain channel.
 pub const HISTORY: usize = 32;
 
-/// What changed in a chain: every chain-level field, and only the changed strikes.
-#[derive(Debug, Serialize)]
-pub struct ChainDelta<'a> {
-    pub underlying: &'a str,
-    pub expiry: Date,
-    pub spot: Option<f64>,
-    pub forward: Option<f64>,
-    pub atm_strike: Option<f64>,
-    /// The market's chain sequence (as in the REST answer's `seq`).
-    pub seq: u64,
-    pub as_of: Option<&'a str>,
-    pub greeks: Option<&'a ChainGreeks>,
-    pub strikes: Vec<&'a LiveStrike>,
-}
-
-/// Indices of the strikes whose call or put differ; `None` when the strike lists
-/// differ (then only a snapshot describes `next`).
-pub fn changed_strikes(prev: &LiveChain, next: &LiveChain) -> Option<Vec<usize>> {
-    let same_strikes = prev.strikes.len() == next.strikes.len()
-        && prev
-            .strikes
-            .iter()
-            .zip(&next.strikes)
-            .all(|(a, b)| a.strike.to_bits() == b.strike.to_bits());
-    same_strikes.then(|| {
-        prev.strikes
-            .iter()
-            .zip(&next.strikes)
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .map(|(i, _)| i)
-            .collect()
-    })
-}
-
-/// The delta carrying `indices` of `chain`.
-pub fn delta_of<'a>(chain: &'a LiveChain, indices: &[usize]) -> ChainDelta<'a> {
-    ChainDelta {
-        underlying: &chain.underlying,
-        expiry: chain.expiry.date,
-        spot: chain.spot,
-        forward: chain.forward,
-        atm_strike: chain.atm_strike,
-        seq: chain.seq,
-        as_of: chain.as_of.as_deref(),
-        greeks: chain.greeks.as_ref(),
-        strikes: indices
-            .iter()
-            .filter_map(|&i| chain.strikes.get(i))
-            .collect(),
+/// The RFC 7396 merge patch turning `prev` into `next`; `None` when they are equal.
+pub fn merge_diff(prev: &Value, next: &Value) -> Option<Value> {
+    if prev == next {
+        return None;
     }
+    let (Value::Object(prev), Value::Object(next)) = (prev, next) else {
+        return Some(next.clone());
+    };
+    Some(Value::Object(object_diff(prev, next, |_| true)))
 }
 
-/// One frame in the history: its seq, and the strikes changed since the frame before
-/// it (`None` when unknown: the first frame, or the strike list changed).
-pub type Change = (u64, Option<Arc<[usize]>>);
+/// The merge patch between two objects, over the keys `include` accepts.
+fn object_diff(
+    prev: &Map<String, Value>,
+    next: &Map<String, Value>,
+    include: impl Fn(&str) -> bool,
+) -> Map<String, Value> {
+    let mut patch = Map::new();
+    for (key, value) in next.iter().filter(|(key, _)| include(key)) {
+        let changed = match prev.get(key) {
+            // A null in `next` would read as "remove", which is the same thing here:
+            // the snapshot's null and an absent key mean the same to a client.
+            Some(old) => merge_diff(old, value),
+            None => Some(value.clone()),
+        };
+        if let Some(changed) = changed {
+            patch.insert(key.clone(), changed);
+        }
+    }
+    for key in prev.keys().filter(|key| include(key)) {
+        if !next.contains_key(key) {
+            patch.insert(key.clone(), Value::Null);
+        }
+    }
+    patch
+}
 
-/// A channel's recent frames, oldest first.
-pub type Changes = Arc<[Change]>;
+/// The patch turning chain `prev` into chain `next` (both as serialised), following the
+/// module's rules; `None` when the strike lists differ (then only a snapshot will do).
+pub fn chain_patch(prev: &Value, next: &Value) -> Option<Value> {
+    let (Value::Object(prev), Value::Object(next)) = (prev, next) else {
+        return None;
+    };
+    let (Some(Value::Array(old_rows)), Some(Value::Array(new_rows))) =
+        (prev.get("strikes"), next.get("strikes"))
+    else {
+        return None;
+    };
+    let same_strikes = old_rows.len() == new_rows.len()
+        && old_rows
+            .iter()
+            .zip(new_rows)
+            .all(|(a, b)| a.get("strike") == b.get("strike"));
+    if !same_strikes {
+        return None;
+    }
+    let mut patch = object_diff(prev, next, |key| key != "strikes");
+    let rows = old_rows
+        .iter()
+        .zip(new_rows)
+        .filter_map(|(old, new)| {
+            let Value::Object(mut row) = merge_diff(old, new)? else {
+                return None;
+            };
+            row.insert("strike".into(), new.get("strike")?.clone());
+            Some(Value::Object(row))
+        })
+        .collect();
+    patch.insert("strikes".into(), Value::Array(rows));
+    Some(Value::Object(patch))
+}
 
-/// The publisher's record of recent changes.
+/// One frame in the history: its seq and the chain it published.
+pub type Published = (u64, Arc<Value>);
+
+/// A channel's recent frames, oldest first, the newest last.
+pub type Recent = Arc<[Published]>;
+
+/// The publisher's record of its recent frames.
 #[derive(Debug, Default)]
 pub struct History {
-    recent: VecDeque<Change>,
+    recent: VecDeque<Published>,
 }
 
 impl History {
-    /// Records frame `seq` and what changed since the publisher's previous frame.
-    pub fn record(&mut self, seq: u64, changed: Option<Vec<usize>>) {
+    /// Records frame `seq`, which published `chain`.
+    pub fn record(&mut self, seq: u64, chain: Arc<Value>) {
         if self.recent.len() == HISTORY {
             self.recent.pop_front();
         }
-        self.recent.push_back((seq, changed.map(Arc::from)));
+        self.recent.push_back((seq, chain));
     }
 
-    pub fn changes(&self) -> Changes {
+    pub fn recent(&self) -> Recent {
         self.recent.iter().cloned().collect()
     }
 }
 
-/// The strikes changed after `base` up to the newest frame of `changes`, if every frame
-/// in between is known (consecutive seqs, each with its changes); sorted, no duplicates.
-pub fn changed_since(changes: &[Change], base: u64) -> Option<Vec<usize>> {
-    let newest = changes.last()?.0;
-    let expected = usize::try_from(newest.checked_sub(base)?).ok()?;
-    let after: Vec<&Change> = changes.iter().filter(|(s, _)| *s > base).collect();
-    if expected == 0 || after.len() != expected {
+/// The patch from frame `base` to the newest frame of `recent`, when `base` is an
+/// older frame still in the window (and the strike list has not changed since).
+pub fn patch_since(recent: &[Published], base: u64) -> Option<Value> {
+    let (newest_seq, newest) = recent.last()?;
+    if base >= *newest_seq {
         return None;
     }
-    let mut union = Vec::new();
-    for (_, changed) in after {
-        union.extend(changed.as_deref()?.iter().copied());
+    let (_, old) = recent.iter().find(|(seq, _)| *seq == base)?;
+    chain_patch(old, newest)
+}
+
+/// Applies a chain delta's `data` to a chain held as JSON, by the module's rules: the
+/// reference for clients, and what the tests use to prove that deltas rebuild the
+/// snapshot exactly.
+pub fn apply_chain_patch(chain: &mut Value, patch: &Value) {
+    fn merge(target: &mut Value, patch: &Value) {
+        let Value::Object(patch) = patch else {
+            *target = patch.clone();
+            return;
+        };
+        if !target.is_object() {
+            *target = Value::Object(Map::new());
+        }
+        if let Value::Object(target) = target {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else {
+                    merge(target.entry(key.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
     }
-    union.sort_unstable();
-    union.dedup();
-    Some(union)
+    let Value::Object(fields) = patch else {
+        return;
+    };
+    for (key, value) in fields {
+        if key == "strikes" {
+            for row_patch in value.as_array().into_iter().flatten() {
+                let rows = chain.get_mut("strikes").and_then(Value::as_array_mut);
+                let row = rows.and_then(|rows| {
+                    rows.iter_mut()
+                        .find(|row| row.get("strike") == row_patch.get("strike"))
+                });
+                if let Some(row) = row {
+                    merge(row, row_patch);
+                }
+            }
+        } else if let Value::Object(chain) = chain {
+            if value.is_null() {
+                chain.remove(key);
+            } else {
+                merge(chain.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 pub(super) mod fixtures {
+    use std::sync::Arc;
+
+    use serde_json::Value;
     use time::macros::date;
 
     use crate::api::market::{ExpiryLabel, LiveChain, LiveContract, LiveStrike};
@@ -138,7 +205,7 @@ pub(super) mod fixtures {
     }
 
     /// A chain with (strike, call price, put price) rows.
-    pub fn chain(seq: u64, prices: &[(f64, f64, f64)]) -> LiveChain {
+    pub fn live_chain(seq: u64, prices: &[(f64, f64, f64)]) -> LiveChain {
         LiveChain {
             underlying: "NIFTY".into(),
             expiry: ExpiryLabel {
@@ -168,23 +235,40 @@ pub(super) mod fixtures {
                 .collect(),
         }
     }
+
+    /// The same chain as published (serialised).
+    pub fn chain(seq: u64, prices: &[(f64, f64, f64)]) -> Arc<Value> {
+        Arc::new(serde_json::to_value(live_chain(seq, prices)).unwrap())
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::fixtures::chain;
     use super::*;
 
     #[test]
-    fn only_changed_strikes_are_listed() {
-        let before = chain(
-            10,
-            &[
-                (24_950.0, 80.0, 20.0),
-                (25_000.0, 50.0, 40.0),
-                (25_050.0, 25.0, 70.0),
-            ],
+    fn merge_diff_keeps_only_what_changed() {
+        let prev = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1, 2], "gone": true});
+        let next = json!({"a": 1, "b": {"c": 2, "d": 4}, "e": [1, 3], "new": "x"});
+        assert_eq!(
+            merge_diff(&prev, &next),
+            Some(json!({"b": {"d": 4}, "e": [1, 3], "new": "x", "gone": null}))
         );
+        assert_eq!(merge_diff(&prev, &prev), None);
+        assert_eq!(merge_diff(&json!(1.5), &json!(2.5)), Some(json!(2.5)));
+    }
+
+    #[test]
+    fn only_changed_fields_of_changed_strikes_are_sent() {
+        let rows = [
+            (24_950.0, 80.0, 20.0),
+            (25_000.0, 50.0, 40.0),
+            (25_050.0, 25.0, 70.0),
+        ];
+        let before = chain(10, &rows);
         let after = chain(
             11,
             &[
@@ -193,57 +277,80 @@ mod tests {
                 (25_050.0, 25.0, 68.0),
             ],
         );
-        assert_eq!(changed_strikes(&before, &after), Some(vec![1, 2]));
-        assert_eq!(changed_strikes(&after, &after), Some(vec![]));
-        let delta = delta_of(&after, &[1, 2]);
-        let strikes: Vec<f64> = delta.strikes.iter().map(|s| s.strike).collect();
-        assert_eq!(strikes, [25_000.0, 25_050.0]);
-        assert_eq!(delta.seq, 11);
+        let patch = chain_patch(&before, &after).unwrap();
+        assert_eq!(
+            patch,
+            json!({
+                "seq": 11,
+                "strikes": [
+                    {"strike": 25_000.0, "call": {"ltp": 52.5}},
+                    {"strike": 25_050.0, "put": {"ltp": 68.0}},
+                ]
+            })
+        );
+        let unchanged = chain_patch(&after, &after).unwrap();
+        assert_eq!(unchanged, json!({"strikes": []}));
     }
 
     #[test]
-    fn a_changed_strike_list_has_no_delta() {
+    fn applying_the_patch_rebuilds_the_next_chain_exactly() {
+        let before = chain(1, &[(24_950.0, 80.0, 20.0), (25_000.0, 50.0, 40.0)]);
+        let mut after = (*chain(2, &[(24_950.0, 81.0, 19.0), (25_000.0, 50.0, 41.5)])).clone();
+        after["spot"] = json!(25_020.5);
+        after["as_of"] = json!("2026-11-24T09:20:00Z");
+        after["strikes"][1]["put"] = Value::Null;
+        let patch = chain_patch(&before, &after).unwrap();
+        let mut client = (*before).clone();
+        apply_chain_patch(&mut client, &patch);
+        // The client has no `put` key where the server has `put: null`: the same state.
+        let mut expected = after.clone();
+        if let Some(row) = expected["strikes"][1].as_object_mut() {
+            row.remove("put");
+        }
+        assert_eq!(client, expected);
+    }
+
+    #[test]
+    fn a_changed_strike_list_has_no_patch() {
         let before = chain(1, &[(24_950.0, 80.0, 20.0), (25_000.0, 50.0, 40.0)]);
         let moved = chain(2, &[(25_000.0, 50.0, 40.0), (25_050.0, 25.0, 70.0)]);
         let shorter = chain(2, &[(24_950.0, 80.0, 20.0)]);
-        assert!(changed_strikes(&before, &moved).is_none());
-        assert!(changed_strikes(&before, &shorter).is_none());
+        assert!(chain_patch(&before, &moved).is_none());
+        assert!(chain_patch(&before, &shorter).is_none());
     }
 
     #[test]
-    fn catch_up_unions_consecutive_known_changes_only() {
+    fn catch_up_patches_go_straight_from_any_frame_in_the_window() {
         let mut history = History::default();
-        history.record(5, None);
-        history.record(6, Some(vec![3]));
-        history.record(7, Some(vec![1, 3]));
-        history.record(8, Some(vec![0]));
-        let changes = history.changes();
-        assert_eq!(changed_since(&changes, 7), Some(vec![0]));
-        assert_eq!(changed_since(&changes, 6), Some(vec![0, 1, 3]));
-        assert_eq!(changed_since(&changes, 5), Some(vec![0, 1, 3]));
+        history.record(5, chain(1, &[(25_000.0, 50.0, 40.0)]));
+        history.record(6, chain(2, &[(25_000.0, 51.0, 40.0)]));
+        history.record(8, chain(3, &[(25_000.0, 51.0, 42.0)]));
+        let recent = history.recent();
+        let from_5 = patch_since(&recent, 5).unwrap();
         assert_eq!(
-            changed_since(&changes, 4),
-            None,
-            "what changed before 5 is unknown"
+            from_5["strikes"][0],
+            json!({"strike": 25_000.0, "call": {"ltp": 51.0}, "put": {"ltp": 42.0}})
         );
-        assert_eq!(changed_since(&changes, 8), None, "nothing to catch up on");
-        assert_eq!(changed_since(&changes, 9), None);
-        // A hole in the seqs (frames of another publisher) breaks the chain of deltas.
-        history.record(10, Some(vec![2]));
-        let changes = history.changes();
-        assert_eq!(changed_since(&changes, 8), None);
-        assert_eq!(changed_since(&changes, 9), Some(vec![2]));
+        let from_6 = patch_since(&recent, 6).unwrap();
+        assert_eq!(
+            from_6["strikes"][0],
+            json!({"strike": 25_000.0, "put": {"ltp": 42.0}})
+        );
+        assert!(patch_since(&recent, 7).is_none(), "7 was never published");
+        assert!(patch_since(&recent, 8).is_none(), "nothing to catch up on");
+        assert!(patch_since(&recent, 4).is_none(), "older than the window");
     }
 
     #[test]
     fn history_is_bounded() {
         let mut history = History::default();
+        let value = chain(1, &[(25_000.0, 50.0, 40.0)]);
         for seq in 0..(HISTORY as u64 + 10) {
-            history.record(seq, Some(vec![]));
+            history.record(seq, value.clone());
         }
-        let changes = history.changes();
-        assert_eq!(changes.len(), HISTORY);
-        assert_eq!(changed_since(&changes, 9), Some(vec![]));
-        assert_eq!(changed_since(&changes, 8), None, "older than the window");
+        let recent = history.recent();
+        assert_eq!(recent.len(), HISTORY);
+        assert!(patch_since(&recent, 10).is_some());
+        assert!(patch_since(&recent, 9).is_none(), "older than the window");
     }
 }

@@ -1,7 +1,8 @@
 //! One publication of a channel, serialised once and shared by every subscriber.
 //!
 //! A [`Frame`] carries two encodings of the same state: the *update* (for a client that
-//! holds the previous frame: only the strikes that changed, or the whole small payload)
+//! holds the previous frame: a patch of the fields that changed, or the whole small
+//! payload)
 //! and the *snapshot* (for everyone else). The update is built by the publisher; the
 //! snapshot is built lazily, the first time some subscriber needs it (a new subscriber,
 //! or one whose updates were conflated), and then reused. Both are `Utf8Bytes`, so
@@ -11,19 +12,20 @@
 //! `{"type":"snapshot","channel":..,"seq":..,"server_ts_ms":..,"data":..}` or
 //! `{"type":"update","kind":"delta"|"full","channel":..,"seq":..,"prev_seq":..,
 //! "server_ts_ms":..,"data":..}`. An update applies only on top of `prev_seq`; a chain
-//! client a few frames behind gets a catch-up delta from its own last seq
+//! client a few frames behind gets a catch-up patch from its own last seq
 //! ([`super::delta`]), built once per distinct lag and shared.
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
 use serde::Serialize;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use serde_json::Value;
 
 use super::analytics::{ChainSummary, InstrumentData};
-use super::delta::{Changes, changed_since, delta_of};
+use super::delta::{Recent, patch_since};
 use super::protocol::now_ms;
-use crate::api::market::LiveChain;
 
 /// Catch-up deltas kept per frame (distinct lags served from cache).
 const CATCH_UP_CACHE: usize = 8;
@@ -31,7 +33,8 @@ const CATCH_UP_CACHE: usize = 8;
 /// The state a frame was built from, kept to serialise the snapshot on demand.
 #[derive(Debug)]
 pub enum Payload {
-    Chain(Arc<LiveChain>),
+    /// A chain as serialised (the form its patches are computed on).
+    Chain(Arc<Value>),
     Summary(Arc<ChainSummary>),
     Instrument(Arc<InstrumentData>),
 }
@@ -45,8 +48,8 @@ pub struct Frame {
     /// The update and the seq it applies on top of; `None` when there is nothing to
     /// apply it to (the first frame of a publisher, or a chain whose strikes changed).
     update: Option<(u64, Utf8Bytes)>,
-    /// Chains: what changed in the recent frames, for catch-up deltas.
-    changes: Changes,
+    /// Chains: the recent frames, this one last, for catch-up patches.
+    recent: Recent,
     /// Catch-up deltas built so far, by base seq (clients equally far behind share one).
     catch_up: Mutex<Vec<(u64, Utf8Bytes)>>,
     snapshot: OnceLock<Utf8Bytes>,
@@ -94,24 +97,21 @@ fn encode<T: Serialize>(head: Head<'_>, data: &T) -> Utf8Bytes {
 }
 
 impl Frame {
-    /// A frame of a chain channel. `changes` holds what changed in the publisher's
-    /// recent frames, this one last; its update is the delta from the frame before.
-    pub fn chain(channel: Arc<str>, seq: u64, chain: Arc<LiveChain>, changes: Changes) -> Self {
+    /// A frame of a chain channel. `recent` holds the publisher's recent frames, this
+    /// one last; its update is the patch from the frame before.
+    pub fn chain(channel: Arc<str>, seq: u64, chain: Arc<Value>, recent: Recent) -> Self {
         let mut frame = Self::new(channel, seq, None, Payload::Chain(chain));
-        frame.changes = changes;
-        frame.update = frame.changes.len().checked_sub(2).and_then(|i| {
-            let (base, _) = frame.changes.get(i)?;
-            let indices = changed_since(&frame.changes, *base)?;
-            Some((*base, frame.delta(*base, &indices)?))
+        frame.recent = recent;
+        frame.update = frame.recent.len().checked_sub(2).and_then(|i| {
+            let (base, _) = frame.recent.get(i)?;
+            Some((*base, frame.delta(*base)?))
         });
         frame
     }
 
-    /// The delta message from `base` carrying `indices`.
-    fn delta(&self, base: u64, indices: &[usize]) -> Option<Utf8Bytes> {
-        let Payload::Chain(chain) = &self.payload else {
-            return None;
-        };
+    /// The delta message from frame `base` to this one.
+    fn delta(&self, base: u64) -> Option<Utf8Bytes> {
+        let patch = patch_since(&self.recent, base)?;
         let head = Head {
             kind_of_message: "update",
             kind: Some("delta"),
@@ -119,7 +119,7 @@ impl Frame {
             seq: self.seq,
             prev_seq: Some(base),
         };
-        Some(encode(head, &delta_of(chain, indices)))
+        Some(encode(head, &patch))
     }
 
     /// A frame of a small channel: its update is the whole payload.
@@ -147,7 +147,7 @@ impl Frame {
             channel,
             seq,
             update,
-            changes: Arc::new([]),
+            recent: Arc::new([]),
             catch_up: Mutex::new(Vec::new()),
             snapshot: OnceLock::new(),
             payload,
@@ -166,8 +166,7 @@ impl Frame {
         if let Some((_, message)) = self.catch_up.lock().iter().find(|(b, _)| *b == last_seq) {
             return Some(message.clone());
         }
-        let indices = changed_since(&self.changes, last_seq)?;
-        let message = self.delta(last_seq, &indices)?;
+        let message = self.delta(last_seq)?;
         let mut cache = self.catch_up.lock();
         if cache.len() < CATCH_UP_CACHE {
             cache.push((last_seq, message.clone()));
@@ -218,14 +217,14 @@ mod tests {
         let second = chain(2, &[(25_000.0, 51.0, 40.0), (25_050.0, 25.0, 70.0)]);
         let third = chain(3, &[(25_000.0, 51.0, 40.0), (25_050.0, 26.0, 70.0)]);
         let mut history = History::default();
-        history.record(7, None);
-        let frame7 = Frame::chain(name.clone(), 7, Arc::new(first), history.changes());
+        history.record(7, first.clone());
+        let frame7 = Frame::chain(name.clone(), 7, first, history.recent());
         assert!(
             frame7.update_after(6).is_none(),
             "a first frame has no update"
         );
-        history.record(8, Some(vec![0]));
-        let frame8 = Frame::chain(name.clone(), 8, Arc::new(second), history.changes());
+        history.record(8, second.clone());
+        let frame8 = Frame::chain(name.clone(), 8, second, history.recent());
         assert!(
             frame8.update_after(6).is_none(),
             "a client at 6 needs a snapshot"
@@ -237,11 +236,14 @@ mod tests {
             (update["seq"].as_u64(), update["prev_seq"].as_u64()),
             (Some(8), Some(7))
         );
-        assert_eq!(update["data"]["strikes"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            update["data"]["strikes"],
+            serde_json::json!([{"strike": 25_000.0, "call": {"ltp": 51.0}}])
+        );
         assert!(update["server_ts_ms"].as_i64().unwrap() > 0);
 
-        history.record(9, Some(vec![1]));
-        let frame9 = Frame::chain(name, 9, Arc::new(third), history.changes());
+        history.record(9, third.clone());
+        let frame9 = Frame::chain(name, 9, third, history.recent());
         // A client that missed 8 catches up from 7 with both changed strikes.
         let catch_up = json(&frame9.update_after(7).unwrap());
         assert_eq!(

@@ -26,6 +26,7 @@ mod writer;
 use axum::Router;
 use axum::routing::get;
 
+pub use delta::apply_chain_patch;
 pub use hub::Hub;
 pub use writer::{HEARTBEAT_TIMEOUT, SLOW_CONSUMER};
 

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::analytics::{ChainSummary, InstrumentData, instrument_data, summarize};
 use super::channel::{Channel, ChannelKind, Place};
-use super::delta::{History, changed_strikes};
+use super::delta::History;
 use super::frame::{Frame, Payload};
 use crate::api::AppState;
 use crate::api::market::{LiveChain, live_chain, today};
@@ -30,10 +30,10 @@ pub struct Publisher {
     pub seq: Arc<AtomicU64>,
 }
 
-/// What the previous frame was built from, to diff against and to skip no-op frames.
+/// What the previous frame of a small channel was built from, to skip no-op frames
+/// (chains keep their recent frames in a [`History`] instead, to patch against).
 enum Previous {
     Nothing,
-    Chain(Arc<LiveChain>),
     Summary(u64, Arc<ChainSummary>),
     Instrument(u64, Arc<InstrumentData>),
 }
@@ -100,16 +100,13 @@ impl Publisher {
         let name = self.channel.name.clone();
         match &self.channel.kind {
             ChannelKind::Chain(id) => {
-                let chain = Arc::new(self.live_chain(id)?);
+                let chain = serde_json::to_value(self.live_chain(id)?)
+                    .inspect_err(|error| tracing::warn!(%error, "cannot serialise the chain"))
+                    .ok()?;
+                let chain = Arc::new(chain);
                 let seq = self.next_seq();
-                let changed = match previous {
-                    Previous::Chain(prev) => changed_strikes(prev, &chain),
-                    _ => None,
-                };
-                history.record(seq, changed);
-                let frame = Frame::chain(name, seq, chain.clone(), history.changes());
-                *previous = Previous::Chain(chain);
-                Some(frame)
+                history.record(seq, chain.clone());
+                Some(Frame::chain(name, seq, chain, history.recent()))
             }
             ChannelKind::Summary(id) => {
                 let summary = Arc::new(summarize(&self.live_chain(id)?));

@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 
-use axum::extract::ws::Message;
+use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Debug)]
 struct Entry {

@@ -8,14 +8,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::channel::{self, Endpoint};
 use super::protocol::{Reply, Request, now_ms, parse_request};
 use super::subscriptions::Subscriptions;
+use super::upgrade::Socket;
 use super::writer::{self, Close, Link};
 use crate::api::AppState;
 use crate::auth::Principal;
@@ -46,7 +47,7 @@ struct Session {
 }
 
 /// Serves one upgraded connection until it closes.
-pub async fn run(socket: WebSocket, state: AppState, principal: Principal, endpoint: Endpoint) {
+pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint: Endpoint) {
     let _connected = Connected::new();
     let config = *state.ws.config();
     let (sink, mut stream) = socket.split();
@@ -133,7 +134,7 @@ pub async fn run(socket: WebSocket, state: AppState, principal: Principal, endpo
 
 impl Session {
     /// Handles one read; returns whether to keep reading.
-    fn incoming(&mut self, incoming: Option<Result<Message, axum::Error>>) -> bool {
+    fn incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> bool {
         match incoming {
             Some(Ok(Message::Text(text))) => {
                 self.request(text.as_str());
@@ -148,18 +149,13 @@ impl Session {
                 true
             }
             // tungstenite answers pings itself; any frame proves the client alive.
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => true,
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => true,
             Some(Ok(Message::Close(_))) | None => {
                 self.link.close(Close::Gone);
                 false
             }
             Some(Err(error)) => {
-                let too_big = error
-                    .into_inner()
-                    .downcast::<tokio_tungstenite::tungstenite::Error>()
-                    .is_ok_and(|e| {
-                        matches!(*e, tokio_tungstenite::tungstenite::Error::Capacity(_))
-                    });
+                let too_big = matches!(error, WsError::Capacity(_));
                 self.link.close(if too_big {
                     Close::MessageTooBig
                 } else {

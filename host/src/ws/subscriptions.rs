@@ -5,18 +5,22 @@
 //! receiver, parked in a `FuturesUnordered` until its channel publishes. A published
 //! frame waits in `ready` until the queue has room: while the client is behind, the
 //! session stops pulling, the watch keeps only the newest frame, and the client later
-//! gets that one. Which encoding it gets is decided here, per client: the update when
-//! the client's last message of the channel is exactly what the update applies to,
-//! otherwise the snapshot, so a client never receives a delta it cannot apply.
+//! gets that one. Which encoding it gets is decided here, per client: an update from
+//! the last message of the channel the client will have received (a message still
+//! pending in the queue is replaced, so the base is the one before it), or the
+//! snapshot when no update applies to that, so a client never receives a delta it
+//! cannot apply. Replacing a pending delta with a catch-up delta rather than a
+//! snapshot matters under load: a snapshot is a hundred times larger, and sending them
+//! to clients that are only slightly behind is what would push them further behind.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::extract::ws::Message;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::frame::Frame;
 use super::hub::{FrameReceiver, Topic};
@@ -37,6 +41,9 @@ struct Subscription {
     _topic: Arc<Topic>,
     /// Seq of the last message of this channel queued for the client.
     last_seq: Option<u64>,
+    /// While a message of this channel is pending in the queue: the seq the client
+    /// holds before it (what a replacement must apply to).
+    pending_base: Option<u64>,
     /// A published frame not yet queued.
     latest: Option<Arc<Frame>>,
 }
@@ -72,6 +79,7 @@ impl Subscriptions {
         if let Some(&key) = self.by_name.get(&name) {
             if let Some(sub) = self.by_key.get_mut(&key) {
                 sub.last_seq = None;
+                sub.pending_base = None;
                 if let Some(frame) = topic.current() {
                     if sub.latest.is_none() {
                         self.ready.push_back(key);
@@ -91,6 +99,7 @@ impl Subscriptions {
                 name,
                 _topic: topic,
                 last_seq: None,
+                pending_base: None,
                 latest: None,
             },
         );
@@ -140,21 +149,28 @@ impl Subscriptions {
                 self.ready.pop_front();
                 continue;
             };
-            // Only this task queues data, so a pending entry can only disappear (taken
-            // by the writer) between this check and the push, never appear.
-            let replacing = link.outbox.lock().has_pending(key);
-            let update = match (replacing, sub.last_seq) {
-                (false, Some(last)) => frame.update_after(last),
-                _ => None,
-            };
-            let text = update.unwrap_or_else(|| frame.snapshot().clone());
-            let len = text.len();
+            // The queue stays locked from the check to the push, so the pending entry
+            // seen here is the one the push replaces (the writer cannot take it in
+            // between). A first snapshot is serialised under the lock, once per frame.
             let mut outbox = link.outbox.lock();
+            let replacing = outbox.has_pending(key);
+            let base = if replacing {
+                sub.pending_base
+            } else {
+                sub.last_seq
+            };
+            let text = base
+                .and_then(|base| frame.update_after(base))
+                .unwrap_or_else(|| frame.snapshot().clone());
+            let len = text.len();
             if !outbox.fits(key, len) {
                 break;
             }
             let replaced = outbox.push_data(key, Message::Text(text), len);
             drop(outbox);
+            if !replacing {
+                sub.pending_base = sub.last_seq;
+            }
             let skipped = sub
                 .last_seq
                 .map_or(0, |last| frame.seq.saturating_sub(last + 1));

@@ -9,29 +9,126 @@
 //! (`Sec-WebSocket-Protocol: bearer, <token>`, or the token alone); the accepted
 //! subprotocol is echoed back, as browsers require. An `Authorization: Bearer` header
 //! works too, for other clients.
+//!
+//! The handshake (RFC 6455 §4.2) is done here on hyper's upgrade rather than through
+//! axum's `WebSocketUpgrade`, because the session needs tokio-tungstenite's own stream:
+//! only that can send a large message as several frames ([`super::writer`]), which keeps
+//! each connection's write buffer at one fragment instead of its largest message.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
 use serde::Deserialize;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::channel::Endpoint;
 use super::session;
 use crate::api::AppState;
 use crate::api::access::{authorize, bearer_token};
-use crate::auth::Role;
+use crate::auth::Role as AccessRole;
 use crate::error::AppError;
+
+/// An upgraded connection.
+pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Largest message a client may send (requests are small JSON).
 const MAX_CLIENT_MESSAGE_BYTES: usize = 64 << 10;
-/// tungstenite writes to the socket once this much is buffered (and on every flush).
-const WRITE_BUFFER_BYTES: usize = 32 << 10;
-/// Floor of the write-buffer bound; the writer's batches stay far below it, so hitting
-/// it means a bug, reported as a write error rather than as memory growth.
+/// tungstenite writes to the socket once this much is buffered (and on every flush);
+/// with fragments no larger (see the writer), a write buffer never grows past about
+/// twice this.
+pub const WRITE_BUFFER_BYTES: usize = 8 << 10;
+/// Floor of the write-buffer bound; the writer's fragments stay far below it, so
+/// hitting it means a bug, reported as a write error rather than as memory growth.
 const MIN_WRITE_BUFFER_LIMIT: usize = 8 << 20;
+
+/// A checked request to upgrade to a WebSocket (HTTP/1.1, RFC 6455 §4.2.1).
+pub struct UpgradeRequest {
+    accept_key: String,
+    on_upgrade: OnUpgrade,
+}
+
+/// Why a request is not a WebSocket handshake.
+#[derive(Debug)]
+pub struct NotWebSocket {
+    status: StatusCode,
+    reason: &'static str,
+}
+
+impl NotWebSocket {
+    fn into_error(self, endpoint: Endpoint) -> AppError {
+        AppError::Rejected {
+            status: self.status,
+            code: "websocket_required",
+            message: format!(
+                "{} is a WebSocket endpoint: {}",
+                endpoint.path(),
+                self.reason
+            ),
+        }
+    }
+}
+
+/// Only for axum's extractor bound: the routes take `Result<UpgradeRequest, _>` and
+/// answer with the endpoint named, after authenticating.
+impl IntoResponse for NotWebSocket {
+    fn into_response(self) -> Response {
+        self.into_error(Endpoint::Live).into_response()
+    }
+}
+
+fn header_has(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|part| part.trim().eq_ignore_ascii_case(token))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for UpgradeRequest {
+    type Rejection = NotWebSocket;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, NotWebSocket> {
+        let refuse = |status, reason| Err(NotWebSocket { status, reason });
+        if parts.method != Method::GET {
+            return refuse(StatusCode::METHOD_NOT_ALLOWED, "the handshake is a GET");
+        }
+        if !header_has(&parts.headers, header::CONNECTION, "upgrade")
+            || !header_has(&parts.headers, header::UPGRADE, "websocket")
+        {
+            return refuse(
+                StatusCode::UPGRADE_REQUIRED,
+                "the request must carry `Connection: upgrade` and `Upgrade: websocket`",
+            );
+        }
+        if !header_has(&parts.headers, header::SEC_WEBSOCKET_VERSION, "13") {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "`Sec-WebSocket-Version: 13` is required",
+            );
+        }
+        let Some(key) = parts.headers.get(header::SEC_WEBSOCKET_KEY) else {
+            return refuse(StatusCode::BAD_REQUEST, "`Sec-WebSocket-Key` is missing");
+        };
+        let accept_key = derive_accept_key(key.as_bytes());
+        let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
+            return refuse(
+                StatusCode::UPGRADE_REQUIRED,
+                "this connection cannot be upgraded",
+            );
+        };
+        Ok(Self {
+            accept_key,
+            on_upgrade,
+        })
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
@@ -43,7 +140,7 @@ pub async fn live(
     State(state): State<AppState>,
     query: Result<Query<WsQuery>, QueryRejection>,
     headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
     accept(Endpoint::Live, state, query.ok(), &headers, upgrade)
 }
@@ -53,7 +150,7 @@ pub async fn fo_stream(
     State(state): State<AppState>,
     query: Result<Query<WsQuery>, QueryRejection>,
     headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
     accept(Endpoint::FoStream, state, query.ok(), &headers, upgrade)
 }
@@ -85,7 +182,7 @@ fn accept(
     state: AppState,
     query: Option<Query<WsQuery>>,
     headers: &HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
     let from_protocol = protocol_token(headers);
     let token = query
@@ -94,43 +191,61 @@ fn accept(
         .filter(|t| !t.is_empty())
         .or_else(|| bearer_token(headers))
         .or(from_protocol.as_ref().map(|(token, _)| token.as_str()));
-    let principal = match authorize(&state, token, Role::Viewer) {
+    let principal = match authorize(&state, token, AccessRole::Viewer) {
         Ok(principal) => principal,
         Err(error) => return error.into_response(),
     };
-    let mut upgrade = match upgrade {
+    let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
-        Err(rejection) => {
-            return AppError::Rejected {
-                status: rejection.status(),
-                code: "websocket_required",
-                message: format!(
-                    "{} is a WebSocket endpoint: {}",
-                    endpoint.path(),
-                    rejection.body_text()
-                ),
-            }
-            .into_response();
-        }
+        Err(refused) => return refused.into_error(endpoint).into_response(),
     };
-    if let Some((_, protocol)) = from_protocol {
-        upgrade.set_selected_protocol(protocol);
-    }
-    let config = *state.ws.config();
-    tracing::debug!(user = %principal.user, endpoint = endpoint.path(), "websocket accepted");
-    upgrade
-        .read_buffer_size(config.read_buffer_bytes)
+    let settings = *state.ws.config();
+    let config = WebSocketConfig::default()
+        .read_buffer_size(settings.read_buffer_bytes)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(
-            config
+            settings
                 .queue_bytes
                 .saturating_mul(4)
                 .max(MIN_WRITE_BUFFER_LIMIT),
         )
-        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
-        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
-        .on_failed_upgrade(|error| tracing::debug!(%error, "websocket upgrade failed"))
-        .on_upgrade(move |socket| session::run(socket, state, principal, endpoint))
+        .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES));
+    tracing::debug!(user = %principal.user, endpoint = endpoint.path(), "websocket accepted");
+    let UpgradeRequest {
+        accept_key,
+        on_upgrade,
+    } = upgrade;
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let socket = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
+                session::run(socket, state, principal, endpoint).await;
+            }
+            Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
+        }
+    });
+    let mut response = (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (header::CONNECTION, HeaderValue::from_static("upgrade")),
+            (header::UPGRADE, HeaderValue::from_static("websocket")),
+        ],
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    if let Ok(accept) = HeaderValue::from_str(&accept_key) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    if let Some((_, protocol)) = from_protocol {
+        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    }
+    response
 }
 
 #[cfg(test)]

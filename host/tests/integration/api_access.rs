@@ -442,6 +442,13 @@ async fn metrics_count_requests_by_route_and_move_to_their_own_address() {
         "{text}"
     );
     assert!(text.contains("feed_frames_total"), "{text}");
+    // The pool figures are read at scrape time: a pool has at least one connection.
+    let gauge = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+    };
+    assert!(gauge("db_pool_size").is_some_and(|v| v >= 1.0), "{text}");
+    assert!(gauge("db_pool_available").is_some(), "{text}");
     running.stop().await.expect("stop");
 
     let data = tempfile::tempdir().expect("tempdir");

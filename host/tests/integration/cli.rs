@@ -96,3 +96,34 @@ fn user_add_then_token_gives_a_token_the_server_accepts() {
         "{stdout}"
     );
 }
+
+#[test]
+fn serve_exits_with_a_clear_error_when_the_database_is_unreachable() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_optionhub"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        // Nothing listens on port 1.
+        .args(["--database-url", "postgres://postgres@127.0.0.1:1/x"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve kept running without its database");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert!(!status.success());
+    assert!(stderr.contains("cannot open the database"), "{stderr}");
+    assert!(stderr.contains("unavailable"), "{stderr}");
+}

@@ -136,6 +136,7 @@ pub fn server_config(
         server: ServerConfig::new("127.0.0.1:0".parse().expect("addr")),
         plugins: PluginConfig::new(plugins.map(std::path::Path::to_path_buf), &data),
         store: optionhub::config::StoreConfig::sqlite_in(&data.dir),
+        cache: optionhub::config::CacheConfig::default(),
         data,
         feed,
         chains: ChainsConfig {

@@ -423,6 +423,7 @@ async fn a_postgres_outage_queues_snapshots_answers_503_then_flushes() {
     config.store = StoreConfig {
         url,
         max_connections: 4,
+        connect_wait: Duration::ZERO,
     };
     let server = Server::start(config).await;
     let expiry = server.expiry().await;

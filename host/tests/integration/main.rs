@@ -19,6 +19,8 @@ mod hostile;
 mod hot_swap;
 mod http;
 mod loading;
+mod redis_cache;
 mod ws;
 mod ws_channels;
+mod ws_deltas;
 mod ws_flow;

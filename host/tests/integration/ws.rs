@@ -284,7 +284,15 @@ async fn missing_or_invalid_tokens_are_refused_with_401_before_the_upgrade() {
     let plain = authed_get(format!("http://{addr}/ws/live"))
         .await
         .expect("get");
-    assert!(plain.status().is_client_error());
+    assert_eq!(plain.status(), 426, "Upgrade Required");
+    let body: Value = plain.json().await.expect("JSON error");
+    assert_eq!(body["error"]["code"], "websocket_required");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/ws/live") && m.contains("Upgrade: websocket")),
+        "{body}"
+    );
     server.running.stop().await.expect("stops");
 }
 
