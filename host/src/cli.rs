@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::{Role, Tier};
 use crate::config::{
     AuthConfig, CacheConfig, ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints,
-    ExpiryWeekdays, FeedConfig, FeedSourceConfig, JwtKeys, LogFormat, PluginConfig,
+    ExpiryWeekdays, FeedConfig, FeedSourceConfig, HistoryConfig, JwtKeys, LogFormat, PluginConfig,
     RateLimitConfig, RedisConfig, RunMode, SandboxLimits, ServerConfig, StoreConfig, TierConfig,
     TierLimits, WsConfig, parse_route_limits,
 };
@@ -373,6 +373,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub ws: WsArgs,
     #[command(flatten)]
+    pub history: HistoryArgs,
+    #[command(flatten)]
     pub cache: CacheArgs,
 }
 
@@ -404,6 +406,41 @@ impl CacheArgs {
             max_bytes: self.cache_mib.max(1) << 20,
             redis,
             ..CacheConfig::default()
+        }
+    }
+}
+
+/// Chain history: snapshots of every live chain, kept for the history endpoints.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// Seconds between snapshots of every live chain (0 turns history off).
+    #[arg(long, env = "OPTIONHUB_HISTORY_INTERVAL_SECS", default_value_t = 60)]
+    pub history_interval_secs: u64,
+    /// Snapshot rows that may wait for the database; beyond it the oldest are dropped.
+    #[arg(long, env = "OPTIONHUB_HISTORY_QUEUE_ROWS", default_value_t = 500_000)]
+    pub history_queue_rows: usize,
+    /// Snapshot rows older than this many days are deleted.
+    #[arg(long, env = "OPTIONHUB_HISTORY_RETENTION_DAYS", default_value_t = 30)]
+    pub history_retention_days: u64,
+    /// Simulator mode: backfill at most this many minutes of the current session on a
+    /// first start (0: no backfill).
+    #[arg(
+        long,
+        env = "OPTIONHUB_HISTORY_BACKFILL_MINUTES",
+        default_value_t = 375
+    )]
+    pub history_backfill_minutes: u64,
+}
+
+impl HistoryArgs {
+    fn config(&self) -> HistoryConfig {
+        HistoryConfig {
+            interval: Duration::from_secs(self.history_interval_secs),
+            queue_rows: self.history_queue_rows.max(1),
+            retention: Duration::from_secs(self.history_retention_days.max(1) * 24 * 3600),
+            backfill: (self.history_backfill_minutes > 0)
+                .then(|| Duration::from_secs(self.history_backfill_minutes * 60)),
+            ..HistoryConfig::default()
         }
     }
 }
@@ -595,6 +632,7 @@ impl ServeArgs {
             auth,
             limits: self.limits.config(),
             ws: self.ws.config(),
+            history: self.history.config(),
             cache: self.cache.config(),
             data,
             plugins,
@@ -633,6 +671,32 @@ mod tests {
         assert_eq!(ws.idle_timeout(), std::time::Duration::from_secs(10));
         assert_eq!(ws.publish_interval, std::time::Duration::from_millis(150));
         assert_eq!(ws.read_buffer_bytes, 4_096);
+    }
+
+    #[test]
+    fn history_flags_reach_the_config() {
+        let args = ServeDefaults::parse_from([
+            "optionhub",
+            "--history-interval-secs",
+            "15",
+            "--history-queue-rows",
+            "1000",
+            "--history-retention-days",
+            "7",
+            "--history-backfill-minutes",
+            "0",
+        ])
+        .args;
+        let history = args.into_config().history;
+        assert_eq!(history.interval, std::time::Duration::from_secs(15));
+        assert_eq!(history.queue_rows, 1_000);
+        assert_eq!(
+            history.retention,
+            std::time::Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(history.backfill, None);
+        let defaults = ServeDefaults::parse_from(["optionhub"]).args.into_config();
+        assert_eq!(defaults.history, crate::config::HistoryConfig::default());
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! - [`api`]: the HTTP API (axum), over [`api::AppState`];
 //! - [`ws`]: the WebSocket API (live chains, instruments, analytics), over the same
 //!   state and mounted by [`api::router`];
+//! - [`history`]: chain history: snapshots of the live chains written to the database
+//!   in batches, and the simulator's backfill;
 //! - [`plugins`]: the Wasm analytics runtime (wasmtime): loading, sandboxing,
 //!   hot-swapping and calling plugins;
 //! - [`feed`]: market data in: the DhanHQ v2 protocol, live client and simulator;
@@ -26,6 +28,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod feed;
+pub mod history;
 pub mod instruments;
 pub mod market;
 pub mod pipeline;

@@ -11,6 +11,7 @@ use crate::api::cache::ResponseCache;
 use crate::api::{self, ApiServices, ApiSettings, AppState, RateLimits};
 use crate::auth::{Role, Tier};
 use crate::config::{Config, RunMode};
+use crate::history::{self, ChainHistory};
 use crate::pipeline::MarketPipeline;
 use crate::plugins::{PluginHost, watcher};
 use crate::store::shared_cache::SharedCache;
@@ -40,6 +41,8 @@ impl RunningServer {
         for task in &self.background {
             task.abort();
         }
+        // Snapshots stop before the market does; what is queued is written first.
+        self.state.history.stop().await;
         self.pipeline.stop().await;
         self.state.store.close().await;
         served
@@ -103,11 +106,23 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     };
     let cache =
         ResponseCache::new(config.cache.max_bytes, config.cache.ttl).with_shared(shared_cache);
+    let pipeline = MarketPipeline::start(&config, host.clone()).await?;
+    let history = ChainHistory::start(
+        config.history,
+        store.clone(),
+        history::Sources {
+            market: &pipeline.market,
+            greeks: &pipeline.greeks,
+            plugins: &host,
+            sim: pipeline.sim.as_ref(),
+        },
+    );
     let services = ApiServices {
         cache: Arc::new(cache),
         tokens,
         limits: limits.clone(),
         store,
+        history,
         settings: Arc::new(ApiSettings {
             max_body_bytes: config.server.max_body_bytes,
             public_metrics: config.server.metrics_listen.is_none(),
@@ -115,7 +130,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         ws: config.ws,
     };
 
-    let pipeline = MarketPipeline::start(&config, host.clone()).await?;
     let state = AppState::new(host, &pipeline, services);
     let listener = TcpListener::bind(config.server.listen)
         .await

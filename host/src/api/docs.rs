@@ -68,6 +68,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = CoreApi::openapi();
     doc.merge(super::market::MarketApi::openapi());
     doc.merge(super::fo::FoApi::openapi());
+    doc.merge(super::history::HistoryApi::openapi());
     doc.merge(super::depth::DepthApi::openapi());
     doc.merge(super::analytics::AnalyticsApi::openapi());
     doc.merge(super::strategies::StrategiesApi::openapi());

@@ -1,6 +1,8 @@
 //! The open-interest routes of one chain: the per-strike distribution around the money
 //! (`/fo/strike-distribution`) and the biggest OI movers with their buildup class
 //! (`/fo/oi-change`); the chain summary (`/fo/summary`) is in [`super::fo_summary`].
+//! `/fo/oi-change?window=` measures the change against a stored snapshot instead of the
+//! previous session (see [`super::history::OiReference`]).
 //!
 //! All three are computed by the active `oi-analytics` plugin on the priced chain (see
 //! [`super::priced`]), off the async runtime, and answered through the response cache
@@ -20,6 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
+use super::history::{OiReference, OiWindow};
 use super::params::{self, ErrorResponse};
 use super::priced::{
     chain_greeks, chain_view, current_version, input_version, priced_chain, world_plugin_hash,
@@ -85,6 +88,10 @@ pub struct OiChangeQuery {
     /// Gainers and losers to return, each (1 to 100, default 10).
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
+    /// Change over the last N minutes (`15m`, or `15`; 1 to 10080) or since the previous
+    /// session (`day`), from chain history. Absent: against the previous session's OI
+    /// and close as the feed reports them.
+    pub window: Option<String>,
 }
 
 /// One side of a strike.
@@ -179,6 +186,12 @@ pub struct OiChangeResponse {
     pub expiry: Date,
     pub seq: u64,
     pub limit: u32,
+    /// The `window` asked for, normalised (`15m`, `day`); absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// When the snapshot compared against was taken (RFC 3339); absent without a window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_time: Option<String>,
     /// Largest OI increase first.
     pub gainers: Vec<OiMover>,
     /// Largest OI decrease first.
@@ -204,8 +217,16 @@ impl OiRun {
     }
 }
 
-async fn run_oi(state: &AppState, id: &ChainId, top_n: u32) -> Result<OiRun, AppError> {
-    let view = chain_view(state, id)?;
+async fn run_oi(
+    state: &AppState,
+    id: &ChainId,
+    top_n: u32,
+    reference: Option<&OiReference>,
+) -> Result<OiRun, AppError> {
+    let mut view = chain_view(state, id)?;
+    if let Some(reference) = reference {
+        reference.rebase(&mut view);
+    }
     let greeks = chain_greeks(state, id)?;
     let input = priced_chain(&view, &greeks, state.greeks.rate())?;
     let contracts = input.chain.contracts.security_id.len();
@@ -239,12 +260,24 @@ pub(super) async fn cached_oi<T: Serialize>(
     top_n: u32,
     shape: impl FnOnce(OiRun) -> T,
 ) -> Result<CachedJson, AppError> {
+    cached_oi_against(state, id, keys, top_n, None, shape).await
+}
+
+/// [`cached_oi`], with the change measured against `reference` when given.
+async fn cached_oi_against<T: Serialize>(
+    state: AppState,
+    id: ChainId,
+    keys: KeyBuilder,
+    top_n: u32,
+    reference: Option<OiReference>,
+    shape: impl FnOnce(OiRun) -> T,
+) -> Result<CachedJson, AppError> {
     let plugin = world_plugin_hash(&state, World::OiAnalytics)?;
     let lookup = keys.key(current_version(&state, &id, Some(&plugin))?);
     let cache = Arc::clone(&state.cache);
     cache
         .respond(lookup, || async move {
-            let run = run_oi(&state, &id, top_n).await?;
+            let run = run_oi(&state, &id, top_n, reference.as_ref()).await?;
             let key = keys.key(run.version());
             Ok((key, to_json(&shape(run))?))
         })
@@ -351,8 +384,8 @@ fn distribution(run: OiRun, each_side: u32) -> StrikeDistributionResponse {
     responses(
         (status = 200, description = "Top gainers and losers by OI change", body = OiChangeResponse),
         (status = 400, description = "Missing or malformed parameter", body = ErrorResponse),
-        (status = 404, description = "Unknown underlying or expiry", body = ErrorResponse),
-        (status = 503, description = "Greeks not computed yet, or no oi-analytics plugin loaded", body = ErrorResponse),
+        (status = 404, description = "Unknown underlying or expiry, or no snapshot as old as `window`", body = ErrorResponse),
+        (status = 503, description = "Greeks not computed yet, no oi-analytics plugin loaded, or (with `window`) the database is unavailable", body = ErrorResponse),
     )
 )]
 pub async fn oi_change(
@@ -362,9 +395,34 @@ pub async fn oi_change(
     let q = params::query(query)?;
     let id = params::chain_id(&state, q.underlying.as_deref(), q.expiry.as_deref())?;
     let limit = params::count("limit", q.limit.as_deref(), DEFAULT_LIMIT, 1, MAX_LIMIT)?;
-    let keys = chain_keys("/fo/oi-change", &id).param("limit", limit);
-    cached_oi(state, id, keys, limit, move |run| {
-        movers_response(run, limit)
+    let window = OiWindow::parse(q.window.as_deref())?;
+    let mut keys = chain_keys("/fo/oi-change", &id).param("limit", limit);
+    let reference = match window {
+        Some(window) => {
+            let reference = OiReference::load(&state, &id, window).await?;
+            // The snapshot's time is part of the key: the same window later compares
+            // against a newer snapshot.
+            keys = keys
+                .param("window", window.label())
+                .param("reference", reference.ts_ms);
+            Some(reference)
+        }
+        None => None,
+    };
+    let reference_time = reference.as_ref().and_then(|r| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(r.ts_ms) * 1_000_000)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+    });
+    let window = window.map(OiWindow::label);
+    cached_oi_against(state, id, keys, limit, reference, move |run| {
+        let mut response = movers_response(run, limit);
+        response.window = window;
+        response.reference_time = reference_time;
+        response
     })
     .await
 }
@@ -395,6 +453,8 @@ fn movers_response(run: OiRun, limit: u32) -> OiChangeResponse {
         expiry: run.id.expiry,
         seq: run.seq,
         limit,
+        window: None,
+        reference_time: None,
         plugin: run.plugin,
         greeks: (*run.greeks).clone(),
     }

@@ -70,6 +70,11 @@ fn copy_counters(state: &AppState) {
     }
     metrics::counter!("feed_unknown_instruments_total").absolute(feed.unknown_instruments);
     metrics::gauge!("feed_connected").set(if feed.connected { 1.0 } else { 0.0 });
+    let history = state.history.stats().queue;
+    metrics::counter!("history_rows_written_total").absolute(history.written);
+    metrics::gauge!("history_rows_queued").set(history.queued as f64);
+    metrics::counter!("history_rows_dropped_total").absolute(history.dropped);
+    metrics::counter!("history_write_failures_total").absolute(history.write_failures);
     let active = state.plugins.registry().active_plugins();
     metrics::gauge!("plugins_loaded").set(active.len() as f64);
     let pool = state.store.pool();

@@ -22,6 +22,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::auth::{Role, TokenService};
 use crate::error::AppError;
+use crate::history::ChainHistory;
 use crate::instruments::scrip_master::ScripMasterStatus;
 use crate::market::MarketState;
 use crate::market::seed::RestStatus;
@@ -43,6 +44,7 @@ pub mod extract;
 pub mod fo;
 pub mod fo_summary;
 pub mod health;
+pub mod history;
 pub mod market;
 pub mod metrics;
 #[cfg(test)]
@@ -70,6 +72,8 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     pub limits: Arc<RateLimits>,
     pub store: Store,
+    /// Chain history: the snapshot recorder and its counters.
+    pub history: Arc<ChainHistory>,
     pub settings: Arc<ApiSettings>,
     /// The WebSocket API's channels and settings.
     pub ws: Arc<Hub>,
@@ -95,6 +99,7 @@ pub struct ApiServices {
     pub cache: Arc<cache::ResponseCache>,
     pub limits: Arc<RateLimits>,
     pub store: Store,
+    pub history: Arc<ChainHistory>,
     pub settings: Arc<ApiSettings>,
     pub ws: crate::config::WsConfig,
 }
@@ -111,6 +116,7 @@ impl AppState {
             tokens: services.tokens,
             limits: services.limits,
             store: services.store,
+            history: services.history,
             settings: services.settings,
             ws: Arc::new(Hub::new(services.ws)),
             started: Instant::now(),
@@ -142,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .merge(status::routes())
         .merge(plugins::routes())
         .merge(fo::routes())
+        .merge(history::routes())
         .merge(depth::routes())
         .merge(analytics::routes());
     Router::new()

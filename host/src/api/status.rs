@@ -33,6 +33,9 @@ pub struct Status {
     pub scrip_master: ScripMasterStatus,
     pub instruments_tracked: usize,
     pub chains: usize,
+    /// Chain history: rows written, queued and dropped, and the simulator backfill.
+    #[schema(value_type = Object)]
+    pub history: crate::history::HistoryStats,
 }
 
 /// What the feed is doing.
@@ -53,5 +56,6 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
         scrip_master: state.scrip_master.lock().clone(),
         instruments_tracked: state.market.registry().len(),
         chains: state.market.chain_ids().len(),
+        history: state.history.stats(),
     })
 }

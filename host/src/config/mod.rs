@@ -10,12 +10,14 @@ use std::time::Duration;
 
 mod api;
 mod cache;
+mod history;
 mod ws;
 
 pub use api::{
     AuthConfig, JwtKeys, RateLimitConfig, RunMode, StoreConfig, TierLimits, parse_route_limits,
 };
 pub use cache::{CacheConfig, RedisConfig};
+pub use history::HistoryConfig;
 pub use ws::WsConfig;
 
 /// Where the HTTP server listens.
@@ -146,6 +148,7 @@ pub struct Config {
     pub limits: RateLimitConfig,
     pub store: StoreConfig,
     pub ws: WsConfig,
+    pub history: HistoryConfig,
     pub cache: CacheConfig,
 }
 

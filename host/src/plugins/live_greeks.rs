@@ -228,7 +228,7 @@ pub fn snapshot(view: &ChainView, rate: f64) -> Option<plain::ChainSnapshot> {
 }
 
 /// Pairs the plugin's rows (in input order) with the security ids that were sent.
-fn chain_greeks(
+pub fn chain_greeks(
     seq: u64,
     ids: &[u64],
     result: types::GreeksResult,

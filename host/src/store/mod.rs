@@ -14,6 +14,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 
 use crate::config::StoreConfig;
 
+pub mod history;
 pub mod shared_cache;
 pub mod users;
 
@@ -60,6 +61,9 @@ impl From<sqlx::Error> for StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL only: a native pool beside the `Any` one, for `COPY` (chain history's
+    /// bulk writes), which the `Any` driver cannot issue.
+    copy: Option<sqlx::PgPool>,
 }
 
 impl Store {
@@ -85,7 +89,21 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
-        let store = Self { pool, backend };
+        let copy = match backend {
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(&config.url)
+                    .await?,
+            ),
+            Backend::Sqlite => None,
+        };
+        let store = Self {
+            pool,
+            backend,
+            copy,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -139,6 +157,10 @@ impl Store {
         users::Users::new(&self.pool)
     }
 
+    pub fn history(&self) -> history::History<'_> {
+        history::History::new(&self.pool, self.copy.as_ref())
+    }
+
     /// Whether the database answers, within a second, and the pool's figures.
     pub async fn health(&self) -> StoreHealth {
         let ping = sqlx::query("SELECT 1").execute(&self.pool);
@@ -155,6 +177,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(copy) = &self.copy {
+            copy.close().await;
+        }
         self.pool.close().await;
     }
 }

@@ -153,6 +153,12 @@ pub fn server_config(
             ..optionhub::config::RateLimitConfig::default()
         },
         ws: optionhub::config::WsConfig::default(),
+        // Recording on (default interval) but no backfill: replaying a session costs
+        // CPU every other test would pay for; the history tests turn it on.
+        history: optionhub::config::HistoryConfig {
+            backfill: None,
+            ..optionhub::config::HistoryConfig::default()
+        },
     }
 }
 

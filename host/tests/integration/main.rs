@@ -14,6 +14,7 @@ mod feed;
 mod feed_faults;
 mod first_party;
 mod fo;
+mod history;
 mod hostile;
 mod hot_swap;
 mod http;

@@ -174,6 +174,14 @@ impl SimHandle {
         &self.shared.config.credentials
     }
 
+    /// A separate market over the same universe and seed, starting at `start`: for
+    /// replaying a stretch of the past (the history backfill) without touching the
+    /// live one.
+    pub fn replay_market(&self, start: time::OffsetDateTime) -> SimMarket {
+        let universe = self.shared.market.lock().universe().clone();
+        SimMarket::new(universe, self.shared.config.seed, start)
+    }
+
     /// From now on the token counts as expired: live connections get Dhan's 807
     /// disconnect and new ones are refused the same way.
     pub fn expire_token(&self) {

@@ -1,0 +1,448 @@
+//! The history routes: `/fo/moneyness-series` (a metric over time by distance from the
+//! money, from stored snapshots) and the `window=` of `/fo/oi-change` (OI change against
+//! a stored snapshot instead of the previous session's close).
+//!
+//! Every parameter is checked against a whitelist or a range before any SQL runs, and
+//! the error names the valid values; the metric picks a column from
+//! [`SeriesColumn`]'s fixed set, never from the request text. A database that is down
+//! answers 503 `storage_unavailable` here while the live routes keep serving.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::market::{find_expiry, find_underlying};
+use super::params::{self, ErrorResponse};
+use crate::error::AppError;
+use crate::history::backfill::session_open;
+use crate::history::series::{BucketSeries, MoneynessSeries, moneyness_series};
+use crate::market::{ChainId, ChainView};
+use crate::store::history::SeriesColumn;
+
+/// Buckets each side of ATM when `strikes` is not given, and the most allowed.
+const DEFAULT_STRIKES: u32 = 5;
+const MAX_STRIKES: u32 = 20;
+/// The most points one answer may hold (span / interval).
+const MAX_POINTS: i64 = 5_000;
+/// The longest range one request may read: bounds the rows one query fetches.
+const MAX_SPAN_DAYS: i64 = 31;
+const METRICS: &[(&str, SeriesColumn)] = &[
+    ("iv", SeriesColumn::Iv),
+    ("delta", SeriesColumn::Delta),
+    ("gamma", SeriesColumn::Gamma),
+    ("theta", SeriesColumn::Theta),
+    ("vega", SeriesColumn::Vega),
+    ("oi", SeriesColumn::Oi),
+];
+const INTERVALS: &[(&str, i64)] = &[
+    ("1m", 60),
+    ("5m", 300),
+    ("15m", 900),
+    ("30m", 1_800),
+    ("1h", 3_600),
+    ("1d", 86_400),
+];
+/// `window=` of `/fo/oi-change`: minutes back, at most a week.
+const MAX_WINDOW_MINUTES: u32 = 7 * 24 * 60;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/fo/moneyness-series", get(moneyness))
+}
+
+/// The history routes, for the OpenAPI document.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    paths(moneyness),
+    components(schemas(MoneynessResponse, BucketSeries, ErrorResponse))
+)]
+pub struct HistoryApi;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MoneynessQuery {
+    /// Underlying name, any case.
+    pub underlying: Option<String>,
+    /// Expiry date, YYYY-MM-DD.
+    pub expiry: Option<String>,
+    /// One of `iv`, `delta`, `gamma`, `theta`, `vega`, `oi` (default `iv`).
+    pub metric: Option<String>,
+    /// `call` or `put` (default `call`).
+    pub side: Option<String>,
+    /// Start, RFC 3339 or ms since the epoch (default: the session's open, 09:15 IST).
+    pub from: Option<String>,
+    /// End, RFC 3339 or ms since the epoch (default: now).
+    pub to: Option<String>,
+    /// One of `1m`, `5m`, `15m`, `30m`, `1h`, `1d` (default `5m`); each keeps its latest
+    /// snapshot.
+    pub interval: Option<String>,
+    /// Buckets each side of ATM (0 to 20, default 5).
+    #[param(value_type = Option<u32>)]
+    pub strikes: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoneynessResponse {
+    pub underlying: String,
+    pub expiry: Date,
+    #[schema(example = "iv")]
+    pub metric: &'static str,
+    #[schema(example = "call")]
+    pub side: &'static str,
+    #[schema(example = "5m")]
+    pub interval: &'static str,
+    /// RFC 3339, UTC.
+    pub from: String,
+    pub to: String,
+    pub strikes_each_side: u32,
+    /// Snapshot times, ms since the epoch (UTC).
+    pub times: Vec<i64>,
+    pub spot: Vec<f64>,
+    /// The ATM strike at each point (the listed strike nearest that point's spot).
+    pub atm_strike: Vec<f64>,
+    /// `ATM-n` … `ATM` … `ATM+n`, each with its strike and value at every point.
+    pub buckets: Vec<BucketSeries>,
+}
+
+/// A metric over time by moneyness bucket (ATM re-evaluated at each point).
+#[utoipa::path(
+    get,
+    path = "/fo/moneyness-series",
+    tag = "fo",
+    params(MoneynessQuery),
+    responses(
+        (status = 200, description = "Columnar series; empty when nothing was recorded in the range", body = MoneynessResponse),
+        (status = 400, description = "Missing or invalid parameter (the message lists the valid values)", body = ErrorResponse),
+        (status = 404, description = "Unknown underlying or expiry", body = ErrorResponse),
+        (status = 503, description = "The database is unavailable", body = ErrorResponse),
+    )
+)]
+pub async fn moneyness(
+    State(state): State<AppState>,
+    query: Result<Query<MoneynessQuery>, QueryRejection>,
+) -> Result<Json<MoneynessResponse>, AppError> {
+    let q = params::query(query)?;
+    let info = find_underlying(&state, q.underlying.as_deref())?;
+    let expiry = find_expiry(info, q.expiry.as_deref())?;
+    let (metric, column) = pick("metric", q.metric.as_deref(), METRICS, "iv")?;
+    let (side, is_call) = pick(
+        "side",
+        q.side.as_deref(),
+        &[("call", true), ("put", false)],
+        "call",
+    )?;
+    let (interval, interval_secs) = pick("interval", q.interval.as_deref(), INTERVALS, "5m")?;
+    let each_side = params::count(
+        "strikes",
+        q.strikes.as_deref(),
+        DEFAULT_STRIKES,
+        0,
+        MAX_STRIKES,
+    )?;
+    let now = OffsetDateTime::now_utc();
+    let to = instant("to", q.to.as_deref())?.unwrap_or(now);
+    let from = instant("from", q.from.as_deref())?.unwrap_or_else(|| session_open(to));
+    let (from_ms, to_ms) = (unix_ms(from), unix_ms(to));
+    if from_ms >= to_ms {
+        return Err(bad("`from` must be before `to`".into()));
+    }
+    if to_ms - from_ms > MAX_SPAN_DAYS * 86_400_000 {
+        return Err(bad(format!(
+            "from {from} to {to} is longer than {MAX_SPAN_DAYS} days; narrow the range"
+        )));
+    }
+    let interval_ms = interval_secs * 1_000;
+    if (to_ms - from_ms) / interval_ms > MAX_POINTS {
+        return Err(bad(format!(
+            "from {from} to {to} at {interval} is more than {MAX_POINTS} points; \
+             narrow the range or use a longer interval"
+        )));
+    }
+
+    let history = state.store.history();
+    let expiry_text = expiry.expiry.to_string();
+    let series = match history
+        .spot_range(&info.name, &expiry_text, from_ms, to_ms)
+        .await?
+    {
+        Some((lo, hi)) => {
+            // Only the strikes that can be ATM±n somewhere in the range: a strike step
+            // of slack past the extreme spots covers the nearest strike.
+            let margin = f64::from(each_side + 2) * expiry.strike_step.max(0.0);
+            let points = history
+                .series(
+                    &info.name,
+                    &expiry_text,
+                    is_call,
+                    column,
+                    (from_ms, to_ms),
+                    (lo - margin, hi + margin),
+                )
+                .await?;
+            moneyness_series(&points, from_ms, interval_ms, each_side)
+        }
+        None => moneyness_series(&[], from_ms, interval_ms, each_side),
+    };
+    let MoneynessSeries {
+        times,
+        spot,
+        atm_strike,
+        buckets,
+    } = series;
+    Ok(Json(MoneynessResponse {
+        underlying: info.name.clone(),
+        expiry: expiry.expiry,
+        metric,
+        side,
+        interval,
+        from: rfc3339(from),
+        to: rfc3339(to),
+        strikes_each_side: each_side,
+        times,
+        spot,
+        atm_strike,
+        buckets,
+    }))
+}
+
+/// `window=` of `/fo/oi-change`: minutes back, or the previous session's last snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OiWindow {
+    Minutes(u32),
+    PreviousDay,
+}
+
+impl OiWindow {
+    /// `None` when absent or empty (the previous close from the feed is used then).
+    pub fn parse(text: Option<&str>) -> Result<Option<Self>, AppError> {
+        let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if text.eq_ignore_ascii_case("day") || text.eq_ignore_ascii_case("prev_day") {
+            return Ok(Some(Self::PreviousDay));
+        }
+        text.strip_suffix('m')
+            .unwrap_or(text)
+            .parse::<u32>()
+            .ok()
+            .filter(|m| (1..=MAX_WINDOW_MINUTES).contains(m))
+            .map(|m| Some(Self::Minutes(m)))
+            .ok_or_else(|| AppError::BadRequest {
+                code: "invalid_parameter",
+                message: format!(
+                    "window {text:?} is not valid: use minutes (`15m` or `15`, 1 to \
+                     {MAX_WINDOW_MINUTES}) or `day` (since the previous session)"
+                ),
+            })
+    }
+
+    /// The normalised text, for cache keys and answers.
+    pub fn label(self) -> String {
+        match self {
+            Self::Minutes(m) => format!("{m}m"),
+            Self::PreviousDay => "day".into(),
+        }
+    }
+
+    /// The latest snapshot time the comparison may use.
+    fn reference_ms(self, now: OffsetDateTime) -> i64 {
+        match self {
+            Self::Minutes(m) => unix_ms(now) - i64::from(m) * 60_000,
+            Self::PreviousDay => unix_ms(session_open(now)) - 1,
+        }
+    }
+}
+
+/// The stored snapshot an OI change is measured from.
+#[derive(Debug, Clone)]
+pub struct OiReference {
+    /// When it was taken, ms since the epoch.
+    pub ts_ms: i64,
+    /// Per security id: OI and last price then.
+    contracts: HashMap<u32, (u64, f64)>,
+}
+
+impl OiReference {
+    /// The latest snapshot of `id` at or before the window's start; 404 `no_history`
+    /// when none is that old, 503 when the database is down.
+    pub async fn load(state: &AppState, id: &ChainId, window: OiWindow) -> Result<Self, AppError> {
+        let at = window.reference_ms(OffsetDateTime::now_utc());
+        let found = state
+            .store
+            .history()
+            .chain_at(&id.underlying, &id.expiry.to_string(), at)
+            .await?;
+        let Some((ts_ms, contracts)) = found else {
+            return Err(AppError::NotFound {
+                code: "no_history",
+                message: format!(
+                    "no snapshot of {} {} as old as window {}; history starts when \
+                     recording does",
+                    id.underlying,
+                    id.expiry,
+                    window.label()
+                ),
+            });
+        };
+        Ok(Self {
+            ts_ms,
+            contracts: contracts
+                .into_iter()
+                .map(|c| (c.security_id, (c.oi, c.ltp)))
+                .collect(),
+        })
+    }
+
+    /// Makes `view` compare against this snapshot: each contract's previous OI and
+    /// close become its OI and last price then (a contract not in the snapshot shows
+    /// no change), so the OI plugin's change and buildup cover the window.
+    pub fn rebase(&self, view: &mut ChainView) {
+        for row in &mut view.rows {
+            for contract in [&mut row.call, &mut row.put].into_iter().flatten() {
+                let book = &mut contract.book;
+                let (oi, ltp) = self
+                    .contracts
+                    .get(&contract.security_id)
+                    .copied()
+                    .unwrap_or((book.oi, book.ltp));
+                book.prev_oi = oi;
+                book.prev_close = ltp;
+            }
+        }
+    }
+}
+
+/// One of `choices` by name (any case), or `default` when absent; a 400 listing them.
+fn pick<T: Copy>(
+    name: &str,
+    text: Option<&str>,
+    choices: &[(&'static str, T)],
+    default: &'static str,
+) -> Result<(&'static str, T), AppError> {
+    let wanted = text
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(default);
+    choices
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(wanted))
+        .copied()
+        .ok_or_else(|| {
+            let valid: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            bad(format!(
+                "{name} {wanted:?} is not valid; one of: {}",
+                valid.join(", ")
+            ))
+        })
+}
+
+/// An instant given as RFC 3339 or as ms since the epoch.
+fn instant(name: &str, text: Option<&str>) -> Result<Option<OffsetDateTime>, AppError> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let parsed = match text.parse::<i64>() {
+        Ok(ms) => OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok(),
+        Err(_) => OffsetDateTime::parse(text, &Rfc3339).ok(),
+    };
+    parsed.map(Some).ok_or_else(|| {
+        bad(format!(
+            "{name} {text:?} is not a time: use RFC 3339 (2026-11-20T09:15:00+05:30) or \
+             milliseconds since the epoch"
+        ))
+    })
+}
+
+fn bad(message: String) -> AppError {
+    AppError::BadRequest {
+        code: "invalid_parameter",
+        message,
+    }
+}
+
+fn unix_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(error: AppError) -> String {
+        match error {
+            AppError::BadRequest { message, .. } => message,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn choices_are_whitelisted_and_named_in_errors() {
+        assert_eq!(pick("metric", None, METRICS, "iv").unwrap().0, "iv");
+        assert_eq!(
+            pick("metric", Some("OI"), METRICS, "iv").unwrap().1,
+            SeriesColumn::Oi
+        );
+        let error = message(pick("metric", Some("rho; DROP TABLE x"), METRICS, "iv").unwrap_err());
+        assert!(
+            error.contains("iv, delta, gamma, theta, vega, oi"),
+            "{error}"
+        );
+        let error = message(pick("interval", Some("2m"), INTERVALS, "5m").unwrap_err());
+        assert!(error.contains("1m, 5m, 15m, 30m, 1h, 1d"), "{error}");
+    }
+
+    #[test]
+    fn instants_are_rfc3339_or_epoch_ms() {
+        let at = instant("from", Some("2026-11-20T09:15:00+05:30"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(unix_ms(at), 1_795_146_300_000);
+        let ms = instant("from", Some("1795146300000")).unwrap().unwrap();
+        assert_eq!(ms, at);
+        assert_eq!(instant("to", Some(" ")).unwrap(), None);
+        assert!(message(instant("to", Some("yesterday")).unwrap_err()).contains("RFC 3339"));
+    }
+
+    #[test]
+    fn windows_parse_minutes_and_day() {
+        assert_eq!(OiWindow::parse(None).unwrap(), None);
+        assert_eq!(
+            OiWindow::parse(Some("15m")).unwrap(),
+            Some(OiWindow::Minutes(15))
+        );
+        assert_eq!(
+            OiWindow::parse(Some("30")).unwrap(),
+            Some(OiWindow::Minutes(30))
+        );
+        assert_eq!(
+            OiWindow::parse(Some("DAY")).unwrap(),
+            Some(OiWindow::PreviousDay)
+        );
+        for bad in ["0", "0m", "-5", "1.5m", "week", "99999"] {
+            let error = message(OiWindow::parse(Some(bad)).unwrap_err());
+            assert!(error.contains("`day`"), "{bad}: {error}");
+        }
+        assert_eq!(OiWindow::Minutes(15).label(), "15m");
+        let now = time::macros::datetime!(2026-11-20 06:00 UTC);
+        assert_eq!(
+            OiWindow::Minutes(15).reference_ms(now),
+            unix_ms(now) - 900_000
+        );
+        assert_eq!(
+            OiWindow::PreviousDay.reference_ms(now),
+            unix_ms(time::macros::datetime!(2026-11-20 09:15 +5:30)) - 1
+        );
+    }
+}

@@ -1,0 +1,491 @@
+//! Chain history on the real server: the simulator backfill filling the session,
+//! `/fo/moneyness-series` and `/fo/oi-change?window=` reading it, a restart on the same
+//! data directory keeping it (and not backfilling again), and the database going away
+//! while running (snapshots queue, then flush; market routes keep serving).
+
+use std::time::{Duration, Instant};
+
+use optionhub::config::{Config, HistoryConfig, StoreConfig};
+use optionhub::server::{self, RunningServer};
+use serde_json::Value;
+
+use crate::common::{admin_token, server_config, wasm_path};
+
+struct Server {
+    running: RunningServer,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    async fn start(config: Config) -> Self {
+        let running = server::start(config).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        Self {
+            running,
+            base,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(admin_token())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{path}: status {status}, not JSON ({e}): {text}"));
+        (status, body)
+    }
+
+    async fn history(&self) -> Value {
+        let (status, body) = self.get("/status").await;
+        assert_eq!(status, 200, "{body}");
+        body["history"].clone()
+    }
+
+    /// Waits until `done` holds for `/status`'s history section.
+    async fn wait_history(
+        &self,
+        what: &str,
+        limit: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let history = self.history().await;
+            if done(&history) {
+                return history;
+            }
+            assert!(Instant::now() < deadline, "{what}: {history}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The first NIFTY expiry that is not today.
+    async fn expiry(&self) -> String {
+        let (_, body) = self.get("/api/v2/options/expiries?underlying=NIFTY").await;
+        let today = time::OffsetDateTime::now_utc().date().to_string();
+        body["expiries"]
+            .as_array()
+            .expect("expiries")
+            .iter()
+            .filter_map(|e| e["date"].as_str())
+            .find(|d| *d != today)
+            .expect("a future expiry")
+            .to_string()
+    }
+}
+
+/// NIFTY only, the Greeks and OI plugins in the plugin directory.
+fn config(data: &std::path::Path, history: HistoryConfig) -> Config {
+    let plugins = data.join("plugins");
+    std::fs::create_dir_all(&plugins).expect("mkdir");
+    for name in ["greeks-black76", "oi-analytics"] {
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        std::fs::copy(wasm_path(name), plugins.join(file)).expect("copy plugin");
+    }
+    let mut config = server_config(data, Some(&plugins));
+    config.feed.underlyings = vec!["NIFTY".into()];
+    config.history = history;
+    config
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).expect("time")
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let history = HistoryConfig {
+        interval: Duration::from_secs(60),
+        backfill: Some(Duration::from_secs(20 * 60)),
+        ..HistoryConfig::default()
+    };
+    let max_span = Duration::from_secs(20 * 60);
+    let (start, end) =
+        optionhub::history::backfill::span(time::OffsetDateTime::now_utc(), max_span);
+    // 20 minutes at one a minute, or fewer in the first 20 minutes after 09:15 IST
+    // (the backfill starts at the session's open).
+    let expected = u64::try_from((end - start).whole_minutes()).expect("minutes");
+    let server = Server::start(config(data.path(), history)).await;
+    let done = server
+        .wait_history("backfill", Duration::from_secs(120), |h| {
+            // Written, not just taken from the queue: a batch may be in flight.
+            h["backfill"]["state"] == "done"
+                && h["written"].as_u64() >= h["backfill"]["rows"].as_u64()
+        })
+        .await;
+    let points = done["backfill"]["points"].as_u64().expect("points");
+    assert!(
+        points.abs_diff(expected) <= 1,
+        "{points} vs {expected}: {done}"
+    );
+    assert!(points > 0, "{done}");
+    let backfilled = done["backfill"]["rows"].as_u64().expect("rows");
+    assert!(
+        done["written"].as_u64().expect("written") >= backfilled,
+        "{done}"
+    );
+    assert_eq!(done["dropped"], 0);
+
+    let expiry = server.expiry().await;
+    let chain = format!("underlying=NIFTY&expiry={expiry}");
+    let from = now_ms() - 30 * 60_000;
+    let (status, series) = server
+        .get(&format!(
+            "/fo/moneyness-series?{chain}&metric=iv&interval=1m&strikes=2&from={from}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{series}");
+    let times = series["times"].as_array().expect("times");
+    assert!((times.len() as u64).abs_diff(points) <= 1, "{series}");
+    let buckets = series["buckets"].as_array().expect("buckets");
+    let names: Vec<&str> = buckets
+        .iter()
+        .filter_map(|b| b["bucket"].as_str())
+        .collect();
+    assert_eq!(names, ["ATM-2", "ATM-1", "ATM", "ATM+1", "ATM+2"]);
+    let step = 50.0;
+    for (i, spot) in series["spot"].as_array().expect("spot").iter().enumerate() {
+        // ATM is re-evaluated at every point: the strike nearest that point's spot.
+        let atm = f(&series["atm_strike"][i]);
+        assert!(
+            (atm - f(spot)).abs() <= step / 2.0 + 1e-9,
+            "{atm} vs {spot}"
+        );
+        assert_eq!(f(&buckets[2]["strikes"][i]), atm);
+        assert_eq!(f(&buckets[3]["strikes"][i]), atm + step);
+        let iv = f(&buckets[2]["values"][i]);
+        assert!(
+            (0.03..1.5).contains(&iv),
+            "ATM IV {iv} from the Greeks plugin"
+        );
+    }
+    let (status, oi) = server
+        .get(&format!(
+            "/fo/moneyness-series?{chain}&metric=OI&side=put&interval=5m&strikes=0&from={from}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{oi}");
+    assert!(f(&oi["buckets"][0]["values"][0]) > 0.0, "{oi}");
+    assert!(oi["times"].as_array().expect("times").len() <= 7);
+
+    let too_many_points = format!("from={}&interval=1m", from - 4 * 86_400_000);
+    for (query, needle) in [
+        ("metric=rho", "iv, delta, gamma, theta, vega, oi"),
+        ("interval=2m", "1m, 5m, 15m, 30m, 1h, 1d"),
+        ("side=both", "call, put"),
+        ("from=yesterday", "RFC 3339"),
+        (
+            "from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "before",
+        ),
+        ("from=0&interval=1d", "31 days"),
+        (too_many_points.as_str(), "points"),
+        ("strikes=21", "0 to 20"),
+    ] {
+        let (status, body) = server
+            .get(&format!("/fo/moneyness-series?{chain}&{query}"))
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        let message = body["error"]["message"].as_str().expect("message");
+        assert!(message.contains(needle), "{query}: {message}");
+    }
+
+    // (Right after 09:15 IST the backfill holds a single snapshot, too recent for any
+    // window; that minute skips this part.)
+    if points >= 2 {
+        // OI change over the last few minutes: against the stored snapshot, through the
+        // OI plugin (which needs the chain's live Greeks first). Half the backfilled span,
+        // so a snapshot that old exists.
+        let window = (points / 2).max(1);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let movers = loop {
+            let (status, body) = server
+                .get(&format!("/fo/oi-change?{chain}&window={window}m&limit=5"))
+                .await;
+            if status == 200 {
+                break body;
+            }
+            assert_eq!(status, 503, "{body}");
+            assert!(Instant::now() < deadline, "{body}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(movers["window"], format!("{window}m"));
+        let reference = time::OffsetDateTime::parse(
+            movers["reference_time"].as_str().expect("reference_time"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("RFC 3339");
+        let reference_ms = i64::try_from(reference.unix_timestamp_nanos() / 1_000_000).expect("ms");
+        assert!(reference_ms <= now_ms() - i64::try_from(window).expect("minutes") * 60_000);
+        let (ts, past) = server
+            .running
+            .state
+            .store
+            .history()
+            .chain_at("NIFTY", &expiry, reference_ms)
+            .await
+            .expect("read")
+            .expect("a snapshot");
+        assert_eq!(ts, reference_ms);
+        let gainers = movers["gainers"].as_array().expect("gainers");
+        assert!(!gainers.is_empty(), "{movers}");
+        for mover in gainers
+            .iter()
+            .chain(movers["losers"].as_array().expect("losers"))
+        {
+            let id = mover["security_id"].as_u64().expect("id");
+            let then = past
+                .iter()
+                .find(|c| u64::from(c.security_id) == id)
+                .map_or(mover["oi"].as_i64().expect("oi"), |c| c.oi as i64);
+            assert_eq!(
+                mover["oi_change"].as_i64(),
+                Some(mover["oi"].as_i64().expect("oi") - then),
+                "{mover}"
+            );
+        }
+    }
+    let (status, plain) = server.get(&format!("/fo/oi-change?{chain}")).await;
+    assert_eq!(status, 200);
+    assert!(plain.get("window").is_none(), "no window, no window field");
+    let (status, body) = server
+        .get(&format!("/fo/oi-change?{chain}&window=day"))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &Value::from("no_history")),
+        "{body}"
+    );
+    let (status, body) = server
+        .get(&format!("/fo/oi-change?{chain}&window=0m"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    let metrics = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for name in [
+        "history_rows_written_total",
+        "history_rows_queued",
+        "history_rows_dropped_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+
+    // Restart on the same data directory: the history is there, and no second backfill.
+    let rows = server
+        .running
+        .state
+        .store
+        .history()
+        .count()
+        .await
+        .expect("count");
+    server.running.stop().await.expect("stops");
+    let server = Server::start(config(data.path(), history)).await;
+    let again = server
+        .wait_history("restart", Duration::from_secs(30), |h| {
+            h["backfill"]["state"] != "off"
+        })
+        .await;
+    assert_eq!(again["backfill"]["state"], "skipped", "{again}");
+    assert!(
+        server
+            .running
+            .state
+            .store
+            .history()
+            .count()
+            .await
+            .expect("count")
+            >= rows
+    );
+    let (status, series) = server
+        .get(&format!(
+            "/fo/moneyness-series?{chain}&interval=1m&from={from}"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        series["times"].as_array().expect("times").len() as u64 + 1 >= points,
+        "{series}"
+    );
+    server.running.stop().await.expect("stops");
+}
+
+/// Snapshots every second into a small queue: the outage tests watch it fill.
+fn busy_history() -> HistoryConfig {
+    HistoryConfig {
+        interval: Duration::from_secs(1),
+        queue_rows: 3_000,
+        backfill: None,
+        ..HistoryConfig::default()
+    }
+}
+
+/// The market routes answer while the database is away.
+async fn market_serves(server: &Server, expiry: &str) {
+    let (status, body) = server
+        .get(&format!(
+            "/api/v2/options/live?underlying=NIFTY&expiry={expiry}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Waits for the outage to show (failures, rows piling up, then the oldest dropped),
+/// then for the flush once `restore` has run.
+async fn outage_then_flush(server: &Server, expiry: &str, storage_503: bool) -> Value {
+    let outage = server
+        .wait_history("outage", Duration::from_secs(60), |h| {
+            h["write_failures"].as_u64() > Some(0) && h["dropped"].as_u64() > Some(0)
+        })
+        .await;
+    assert!(
+        outage["queued"].as_u64() <= Some(3_000),
+        "bounded: {outage}"
+    );
+    market_serves(server, expiry).await;
+    if storage_503 {
+        let (status, body) = server
+            .get(&format!(
+                "/fo/moneyness-series?underlying=NIFTY&expiry={expiry}&interval=1m"
+            ))
+            .await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (503, &Value::from("storage_unavailable")),
+            "{body}"
+        );
+    }
+    outage
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_sqlite_database_queues_snapshots_then_flushes() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(config(data.path(), busy_history())).await;
+    let expiry = server.expiry().await;
+    server
+        .wait_history("first rows", Duration::from_secs(30), |h| {
+            h["written"].as_u64() > Some(0)
+        })
+        .await;
+    // Another process holds the write lock: every write waits out the busy timeout and
+    // fails.
+    let url = format!("sqlite://{}", data.path().join("optionhub.db").display());
+    let mut locker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .expect("connect");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut locker)
+        .await
+        .expect("lock");
+    let outage = outage_then_flush(&server, &expiry, false).await;
+    sqlx::query("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .expect("unlock");
+    let flushed = server
+        .wait_history("flush", Duration::from_secs(60), |h| {
+            h["written"].as_u64() > outage["written"].as_u64() && h["queued"].as_u64() < Some(3_000)
+        })
+        .await;
+    assert!(flushed["dropped"].as_u64() >= outage["dropped"].as_u64());
+    market_serves(&server, &expiry).await;
+    server.running.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_outage_queues_snapshots_answers_503_then_flushes() {
+    let Ok(base) = std::env::var("OPTIONHUB_TEST_POSTGRES_URL") else {
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base).await.expect("admin");
+    let name = format!("oh_hist_{}", hex_suffix());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create database");
+    let (prefix, query) = base
+        .split_once('?')
+        .map_or((base.as_str(), ""), |(p, q)| (p, q));
+    let root = prefix.rsplit_once('/').map_or(prefix, |(root, _)| root);
+    let url = if query.is_empty() {
+        format!("{root}/{name}")
+    } else {
+        format!("{root}/{name}?{query}")
+    };
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = config(data.path(), busy_history());
+    config.store = StoreConfig {
+        url,
+        max_connections: 4,
+        connect_wait: Duration::ZERO,
+    };
+    let server = Server::start(config).await;
+    let expiry = server.expiry().await;
+    server
+        .wait_history("first rows", Duration::from_secs(30), |h| {
+            h["written"].as_u64() > Some(0)
+        })
+        .await;
+    // The database goes away: no new connections, and the open ones are cut.
+    sqlx::query(&format!(
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
+    ))
+    .execute(&admin)
+    .await
+    .expect("refuse connections");
+    sqlx::query(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&admin)
+    .await
+    .expect("terminate");
+    let outage = outage_then_flush(&server, &expiry, true).await;
+    sqlx::query(&format!(
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
+    ))
+    .execute(&admin)
+    .await
+    .expect("allow connections");
+    let flushed = server
+        .wait_history("flush", Duration::from_secs(60), |h| {
+            h["written"].as_u64() > outage["written"].as_u64() && h["queued"].as_u64() < Some(3_000)
+        })
+        .await;
+    assert!(flushed["write_failures"].as_u64() >= outage["write_failures"].as_u64());
+    let (status, body) = server
+        .get(&format!(
+            "/fo/moneyness-series?underlying=NIFTY&expiry={expiry}&interval=1m"
+        ))
+        .await;
+    assert_eq!(status, 200, "storage routes are back: {body}");
+    server.running.stop().await.expect("stops");
+    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await;
+}
+
+fn hex_suffix() -> String {
+    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
