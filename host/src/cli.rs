@@ -1,5 +1,5 @@
 //! The command line: `optionhub [serve]`, `optionhub sim`, `optionhub plugin check FILE`,
-//! `optionhub plugin list`. This is the one place configuration is read from flags and
+//! `optionhub plugin list`, `optionhub user …`, `optionhub migrate`. This is the one place configuration is read from flags and
 //! the environment (every flag has an `OPTIONHUB_*` variable; `.env` is read first).
 
 use std::net::SocketAddr;
@@ -11,8 +11,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::{Role, Tier};
 use crate::config::{
     AuthConfig, ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints, ExpiryWeekdays,
-    FeedConfig, FeedSourceConfig, JwtKeys, LogFormat, PluginConfig, RateLimitConfig, RunMode,
-    SandboxLimits, ServerConfig, StoreConfig, TierConfig, TierLimits, WsConfig, parse_route_limits,
+    FeedConfig, FeedSourceConfig, JwtKeys, LogFormat, PluginConfig, PortfolioConfig,
+    RateLimitConfig, RunMode, SandboxLimits, ServerConfig, StoreConfig, TierConfig, TierLimits,
+    WsConfig, parse_route_limits,
 };
 use crate::feed::record::ReplaySpeed;
 
@@ -48,6 +49,47 @@ pub enum Command {
     /// Manage API users and print access tokens.
     #[command(subcommand)]
     User(UserCommand),
+    /// Apply pending database migrations and exit (the server also applies them at start).
+    Migrate(MigrateArgs),
+}
+
+/// What `optionhub migrate` needs: the database, as `serve` sees it.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+impl MigrateArgs {
+    pub fn config(&self) -> StoreConfig {
+        self.store.config(&DataConfig {
+            dir: self.data.dir.clone(),
+        })
+    }
+}
+
+/// Saved strategies and accounts.
+#[derive(Debug, Clone, Args)]
+pub struct PortfolioArgs {
+    /// Seconds between M2M valuations of every open saved strategy.
+    #[arg(long, env = "OPTIONHUB_M2M_INTERVAL_SECS", default_value_t = 5)]
+    pub m2m_interval_secs: u64,
+    /// 64 hex digits: the key that encrypts broker credentials at rest (development
+    /// generates one in the data directory when unset; production then refuses
+    /// credentials).
+    #[arg(long, env = "OPTIONHUB_CREDENTIALS_KEY", hide_env_values = true)]
+    pub credentials_key: Option<String>,
+}
+
+impl PortfolioArgs {
+    fn config(&self) -> PortfolioConfig {
+        PortfolioConfig {
+            m2m_interval: Duration::from_secs(self.m2m_interval_secs.max(1)),
+            credentials_key: self.credentials_key.clone().filter(|k| !k.is_empty()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -370,6 +412,8 @@ pub struct ServeArgs {
     pub feed: FeedArgs,
     #[command(flatten)]
     pub ws: WsArgs,
+    #[command(flatten)]
+    pub portfolio: PortfolioArgs,
 }
 
 /// The WebSocket API (`/ws/live`, `/ws/fo/stream`).
@@ -559,6 +603,7 @@ impl ServeArgs {
             auth,
             limits: self.limits.config(),
             ws: self.ws.config(),
+            portfolio: self.portfolio.config(),
             data,
             plugins,
             feed,

@@ -30,6 +30,7 @@ pub mod instruments;
 pub mod market;
 pub mod pipeline;
 pub mod plugins;
+pub mod portfolio;
 pub mod server;
 pub mod shutdown;
 pub mod store;

@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod api;
+mod portfolio;
 mod ws;
 
 pub use api::{
     AuthConfig, JwtKeys, RateLimitConfig, RunMode, StoreConfig, TierLimits, parse_route_limits,
 };
+pub use portfolio::PortfolioConfig;
 pub use ws::WsConfig;
 
 /// Where the HTTP server listens.
@@ -144,6 +146,7 @@ pub struct Config {
     pub limits: RateLimitConfig,
     pub store: StoreConfig,
     pub ws: WsConfig,
+    pub portfolio: PortfolioConfig,
 }
 
 /// Dhan's addresses; every one configurable so tests and the simulator can stand in.

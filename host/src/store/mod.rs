@@ -14,6 +14,8 @@ use sqlx::migrate::{MigrateError, Migrator};
 
 use crate::config::StoreConfig;
 
+pub mod accounts;
+pub mod strategies;
 pub mod users;
 
 pub use users::{NewUser, User};
@@ -111,6 +113,14 @@ impl Store {
 
     pub fn users(&self) -> users::Users<'_> {
         users::Users::new(&self.pool)
+    }
+
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts::new(&self.pool)
+    }
+
+    pub fn strategies(&self) -> strategies::Strategies<'_> {
+        strategies::Strategies::new(&self.pool)
     }
 
     /// Whether the database answers, within a second, and the pool's figures.

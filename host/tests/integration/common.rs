@@ -152,6 +152,7 @@ pub fn server_config(
             ..optionhub::config::RateLimitConfig::default()
         },
         ws: optionhub::config::WsConfig::default(),
+        portfolio: optionhub::config::PortfolioConfig::default(),
     }
 }
 

@@ -18,6 +18,7 @@ mod hostile;
 mod hot_swap;
 mod http;
 mod loading;
+mod portfolio;
 mod ws;
 mod ws_channels;
 mod ws_flow;
