@@ -20,8 +20,10 @@ use super::saved_strategy_body::{
     AddLeg, CreateStrategy, LegResponse, M2mPoint, M2mSeries, PatchStrategy, SeriesQuery, Status,
     StrategyResponse, check_leg_count, downsample, parse_interval, parse_time, side_of,
 };
+use super::strategy_request::Side;
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::plugins::PluginStamp;
 use crate::portfolio::{LegM2m, M2mUpdate, Money};
 use crate::store::now_ms;
 use crate::store::strategies::{NewLeg, NewStrategy, StrategyPatch, StrategyRow, WriteError};
@@ -61,6 +63,8 @@ pub fn routes() -> Router<AppState> {
         Money,
         M2mSeries,
         M2mPoint,
+        Side,
+        PluginStamp,
         ErrorResponse
     ))
 )]
