@@ -5,6 +5,9 @@
 //! - [`api`]: the HTTP API (axum), over [`api::AppState`];
 //! - [`ws`]: the WebSocket API (live chains, instruments, analytics), over the same
 //!   state and mounted by [`api::router`];
+//! - [`portfolio`]: saved strategies' domain: exact money, sealed broker credentials,
+//!   the M2M worker and its per-strategy publication hub (between `plugins` and `api`;
+//!   the API hands the worker its valuation);
 //! - [`plugins`]: the Wasm analytics runtime (wasmtime): loading, sandboxing,
 //!   hot-swapping and calling plugins;
 //! - [`feed`]: market data in: the DhanHQ v2 protocol, live client and simulator;

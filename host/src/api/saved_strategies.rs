@@ -444,8 +444,8 @@ pub async fn timeseries(
     let interval = query.interval.as_deref().map(parse_interval).transpose()?;
     let rows = state
         .store
-        .strategies()
-        .m2m_series(&caller.user, id, from, to, MAX_SERIES_POINTS + 1)
+        .m2m()
+        .series(&caller.user, id, from, to, MAX_SERIES_POINTS + 1)
         .await?
         .ok_or_else(|| no_strategy(id))?;
     let truncated = rows.len() > usize::try_from(MAX_SERIES_POINTS).unwrap_or(usize::MAX);

@@ -1,7 +1,8 @@
 //! The M2M worker: every interval, reads every open strategy with its legs, has them
 //! valued (all in one blocking task, so chain reads are shared across strategies),
-//! converts each leg's value to exact paise, appends the total to the strategy's M2M
-//! history and publishes the valuation on the [`M2mHub`].
+//! converts each leg's value to exact paise, appends the totals to the strategies' M2M
+//! histories (in one transaction per cycle) and publishes each valuation on the
+//! [`M2mHub`].
 //!
 //! A strategy that cannot be valued this cycle (no legs, no price yet, no plugin) is
 //! skipped and tried again next cycle; it is logged at debug level, since a market that
@@ -13,7 +14,8 @@ use std::time::Duration;
 use super::hub::{LegM2m, M2mHub, M2mUpdate};
 use super::money::{Money, MoneyError};
 use crate::plugins::PluginStamp;
-use crate::store::strategies::{M2mRow, StrategyRow};
+use crate::store::m2m::M2mRow;
+use crate::store::strategies::StrategyRow;
 use crate::store::{Store, StoreError, now_ms};
 
 /// Values strategies against the live market. Called off the async runtime.
@@ -66,12 +68,21 @@ pub struct CycleReport {
     pub skipped: usize,
 }
 
+/// Why a cycle stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the valuation task failed: {0}")]
+    Task(String),
+}
+
 /// One cycle: value every open strategy, append and publish.
 pub async fn cycle(
     store: &Store,
     hub: &M2mHub,
     valuer: &Arc<dyn Valuer>,
-) -> Result<CycleReport, StoreError> {
+) -> Result<CycleReport, CycleError> {
     let strategies: Vec<StrategyRow> = store
         .strategies()
         .open()
@@ -90,26 +101,34 @@ pub async fn cycle(
             (strategies, answers)
         })
         .await
-        .map_err(|e| StoreError::Corrupt(format!("the M2M valuation task failed: {e}")))?
+        .map_err(|e| CycleError::Task(e.to_string()))?
     };
     let mut report = CycleReport::default();
+    let mut updates = Vec::with_capacity(strategies.len());
     for (strategy, answer) in strategies.iter().zip(answers) {
-        let update = answer.and_then(|v| to_update(strategy, v, at_ms).map_err(|e| e.to_string()));
-        let update = match update {
-            Ok(update) => update,
+        match answer.and_then(|v| to_update(strategy, v, at_ms).map_err(|e| e.to_string())) {
+            Ok(update) => updates.push(update),
             Err(reason) => {
                 tracing::debug!(strategy = strategy.id, %reason, "strategy not valued this cycle");
                 report.skipped += 1;
-                continue;
             }
-        };
-        let row = M2mRow {
-            at_ms,
-            m2m_paise: update.m2m.paise(),
-            strategy_version: update.strategy_version,
-        };
-        // A strategy deleted meanwhile takes no point and publishes nothing.
-        if store.strategies().append_m2m(strategy.id, row).await? {
+        }
+    }
+    let rows: Vec<(i64, M2mRow)> = updates
+        .iter()
+        .map(|u| {
+            let row = M2mRow {
+                at_ms,
+                m2m_paise: u.m2m.paise(),
+                strategy_version: u.strategy_version,
+            };
+            (u.strategy_id, row)
+        })
+        .collect();
+    let kept = store.m2m().append_all(&rows).await?;
+    // A strategy deleted meanwhile took no point and publishes nothing.
+    for (update, kept) in updates.into_iter().zip(kept) {
+        if kept {
             hub.publish(update);
             report.valued += 1;
         }
@@ -220,8 +239,9 @@ mod tests {
                     skipped: 1
                 }
             );
-            let points = s
-                .m2m_series("alice", ids[0], 0, i64::MAX, 10)
+            let points = store
+                .m2m()
+                .series("alice", ids[0], 0, i64::MAX, 10)
                 .await
                 .unwrap()
                 .unwrap();

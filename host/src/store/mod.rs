@@ -15,6 +15,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 use crate::config::StoreConfig;
 
 pub mod accounts;
+pub mod m2m;
 pub mod strategies;
 pub mod users;
 
@@ -121,6 +122,10 @@ impl Store {
 
     pub fn strategies(&self) -> strategies::Strategies<'_> {
         strategies::Strategies::new(&self.pool)
+    }
+
+    pub fn m2m(&self) -> m2m::M2mPoints<'_> {
+        m2m::M2mPoints::new(&self.pool)
     }
 
     /// Whether the database answers, within a second, and the pool's figures.

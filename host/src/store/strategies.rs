@@ -1,12 +1,12 @@
-//! Saved strategies, their legs and their M2M history.
+//! Saved strategies and their legs (their M2M history is [`super::m2m`]).
 //!
 //! Every query is scoped to an owner, so another user's strategy reads as absent. Every
 //! edit (rename, status, account, a leg added or removed) runs in one transaction that
 //! starts by bumping the strategy's `version`: the bump takes the row's write lock first,
 //! so concurrent edits serialize instead of overwriting each other, and a caller that
 //! names the version it last saw gets [`WriteError::Stale`] instead of a lost update.
-//! M2M points are appends, not edits: they leave the version alone and record which
-//! version they valued. Money is integer paise (see `portfolio::money`).
+//! Deleting a strategy deletes its legs and M2M history in the same transaction. Money
+//! is integer paise (see `portfolio::money`).
 
 use sqlx::{Any, AnyPool, Row, Transaction};
 
@@ -113,14 +113,6 @@ pub struct StrategyPatch {
     /// `Some(None)` ungroups the strategy.
     pub account_id: Option<Option<i64>>,
     pub status: Option<StrategyStatus>,
-}
-
-/// One M2M valuation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct M2mRow {
-    pub at_ms: i64,
-    pub m2m_paise: i64,
-    pub strategy_version: i64,
 }
 
 /// Why an edit was not made.
@@ -348,68 +340,6 @@ impl<'p> Strategies<'p> {
         let strategy = get_in(&mut tx, owner, id).await?;
         tx.commit().await?;
         Ok(strategy)
-    }
-
-    /// Appends an M2M point; `Ok(false)` when the strategy no longer exists (deleted while
-    /// it was being valued) or already has a point at that instant.
-    pub async fn append_m2m(&self, strategy_id: i64, point: M2mRow) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO m2m_points (strategy_id, at_ms, m2m_paise, strategy_version) \
-             SELECT id, $2, $3, $4 FROM strategies WHERE id = $1 \
-             ON CONFLICT (strategy_id, at_ms) DO NOTHING",
-        )
-        .bind(strategy_id)
-        .bind(point.at_ms)
-        .bind(point.m2m_paise)
-        .bind(point.strategy_version)
-        .execute(self.pool)
-        .await;
-        match done {
-            Ok(done) => Ok(done.rows_affected() > 0),
-            // PostgreSQL enforces the foreign key: a delete that won the race.
-            Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => Ok(false),
-            Err(other) => Err(other.into()),
-        }
-    }
-
-    /// The owner's strategy's M2M points with `from_ms <= at_ms <= to_ms`, oldest first,
-    /// at most `limit`; `None` when the owner has no such strategy.
-    pub async fn m2m_series(
-        &self,
-        owner: &str,
-        id: i64,
-        from_ms: i64,
-        to_ms: i64,
-        limit: i64,
-    ) -> Result<Option<Vec<M2mRow>>, StoreError> {
-        let owned = sqlx::query("SELECT id FROM strategies WHERE id = $1 AND owner = $2")
-            .bind(id)
-            .bind(owner)
-            .fetch_optional(self.pool)
-            .await?;
-        if owned.is_none() {
-            return Ok(None);
-        }
-        let rows = sqlx::query(
-            "SELECT at_ms, m2m_paise, strategy_version FROM m2m_points \
-             WHERE strategy_id = $1 AND at_ms >= $2 AND at_ms <= $3 ORDER BY at_ms LIMIT $4",
-        )
-        .bind(id)
-        .bind(from_ms)
-        .bind(to_ms)
-        .bind(limit)
-        .fetch_all(self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(M2mRow {
-                    at_ms: r.try_get("at_ms")?,
-                    m2m_paise: r.try_get("m2m_paise")?,
-                    strategy_version: r.try_get("strategy_version")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()
-            .map(Some)
     }
 }
 

@@ -323,8 +323,26 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
         (Some("renamed"), Some(4))
     );
 
+    // A second strategy on the same expiry: the worker values both in one plugin call
+    // and must hand each its own legs.
+    let (_, second) = alice
+        .post(
+            "/api/v2/strategies",
+            &json!({"name": "short put", "underlying": "NIFTY"}),
+        )
+        .await;
+    let second_id = second["id"].as_i64().expect("id");
+    let (status, _) = alice
+        .post(
+            &format!("/api/v2/strategies/{second_id}/instruments"),
+            &json!({"security_id": put, "side": "sell", "lots": 3, "entry_price": "0.05"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
     // The worker values it every 200 ms: the series fills and the hub publishes.
     let mut live = running.state.m2m.subscribe(id);
+    let mut live_second = running.state.m2m.subscribe(second_id);
     let deadline = Instant::now() + Duration::from_secs(60);
     let series = loop {
         let (status, series) = alice.get(&format!("{path}/m2m/timeseries")).await;
@@ -352,6 +370,16 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
         update.m2m.paise(),
         update.legs.iter().map(|l| l.m2m.paise()).sum::<i64>(),
         "the total is the exact sum of the legs"
+    );
+    tokio::time::timeout(Duration::from_secs(10), live_second.changed())
+        .await
+        .expect("a live update of the second strategy")
+        .expect("open");
+    let short_put = live_second.borrow().clone().expect("an update");
+    assert_eq!(short_put.legs.len(), 1);
+    assert!(
+        short_put.m2m.paise() < 0,
+        "sold at 0.05, the put is worth more now: {short_put:?}"
     );
     let (_, detail) = alice.get(&path).await;
     assert!(is_money(&detail["m2m"]["m2m"]), "{detail}");

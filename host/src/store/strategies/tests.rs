@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::store::accounts::NewAccount;
+use crate::store::m2m::M2mRow;
 use crate::store::testing::stores;
 
 fn leg(security_id: i64, side: LegSide) -> NewLeg {
@@ -56,7 +57,9 @@ async fn crud_is_scoped_to_the_owner() {
             Err(WriteError::Missing("strategy"))
         ));
         assert!(
-            s.m2m_series("bob", created.id, 0, i64::MAX, 10)
+            store
+                .m2m()
+                .series("bob", created.id, 0, i64::MAX, 10)
                 .await
                 .unwrap()
                 .is_none()
@@ -196,16 +199,18 @@ async fn concurrent_edits_and_m2m_appends_lose_nothing() {
                 .await
                 .unwrap();
                 assert!(
-                    s.append_m2m(
-                        id,
-                        M2mRow {
-                            at_ms: 1_000 + i,
-                            m2m_paise: i * 100,
-                            strategy_version: 1,
-                        },
-                    )
-                    .await
-                    .unwrap()
+                    store
+                        .m2m()
+                        .append(
+                            id,
+                            M2mRow {
+                                at_ms: 1_000 + i,
+                                m2m_paise: i * 100,
+                                strategy_version: 1,
+                            },
+                        )
+                        .await
+                        .unwrap()
                 );
             }));
         }
@@ -216,8 +221,9 @@ async fn concurrent_edits_and_m2m_appends_lose_nothing() {
         let after = s.get("alice", id).await.unwrap().unwrap();
         assert_eq!(after.legs.len(), 10, "every leg add kept");
         assert_eq!(after.version, 1 + 20, "every edit counted once");
-        let points = s
-            .m2m_series("alice", id, 0, i64::MAX, 100)
+        let points = store
+            .m2m()
+            .series("alice", id, 0, i64::MAX, 100)
             .await
             .unwrap()
             .unwrap();
@@ -237,14 +243,15 @@ async fn m2m_series_windows_and_deleted_strategies_take_no_points() {
                 m2m_paise: -at,
                 strategy_version: 1,
             };
-            assert!(s.append_m2m(created.id, point).await.unwrap());
+            assert!(store.m2m().append(created.id, point).await.unwrap());
             assert!(
-                !s.append_m2m(created.id, point).await.unwrap(),
+                !store.m2m().append(created.id, point).await.unwrap(),
                 "one point per instant"
             );
         }
-        let window = s
-            .m2m_series("alice", created.id, 200, 300, 100)
+        let window = store
+            .m2m()
+            .series("alice", created.id, 200, 300, 100)
             .await
             .unwrap()
             .unwrap();
@@ -252,8 +259,9 @@ async fn m2m_series_windows_and_deleted_strategies_take_no_points() {
             window.iter().map(|p| p.m2m_paise).collect::<Vec<_>>(),
             [-200, -300]
         );
-        let limited = s
-            .m2m_series("alice", created.id, 0, i64::MAX, 1)
+        let limited = store
+            .m2m()
+            .series("alice", created.id, 0, i64::MAX, 1)
             .await
             .unwrap()
             .unwrap();
@@ -264,6 +272,34 @@ async fn m2m_series_windows_and_deleted_strategies_take_no_points() {
             m2m_paise: 0,
             strategy_version: 1,
         };
-        assert!(!s.append_m2m(created.id, late).await.unwrap());
+        assert!(!store.m2m().append(created.id, late).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_cycle_of_points_is_appended_at_once_skipping_deleted_strategies() {
+    for (store, _dir) in stores().await {
+        let s = store.strategies();
+        let kept = s.create(new_strategy("alice", "kept")).await.unwrap();
+        let gone = s.create(new_strategy("alice", "gone")).await.unwrap();
+        s.delete("alice", gone.id, None).await.unwrap();
+        let point = |paise| M2mRow {
+            at_ms: 1_000,
+            m2m_paise: paise,
+            strategy_version: 1,
+        };
+        let appended = store
+            .m2m()
+            .append_all(&[(kept.id, point(5)), (gone.id, point(6))])
+            .await
+            .unwrap();
+        assert_eq!(appended, [true, false]);
+        let series = store
+            .m2m()
+            .series("alice", kept.id, 0, i64::MAX, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(series, [point(5)]);
     }
 }
