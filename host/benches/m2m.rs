@@ -5,7 +5,8 @@
 //! - `valuation`: the worker's valuation step alone: market inputs for every leg (each
 //!   chain read once per cycle) and one `strategy-valuation` plugin call per strategy;
 //! - `cycle`: a whole worker cycle: read the open strategies and their legs from SQLite,
-//!   value them, append 1,000 M2M points and publish them.
+//!   value them, append 1,000 M2M points and publish them;
+//! - `read_open` and `append_1000`: the cycle's two store steps on their own.
 //!
 //! The components must be built first (`make fixtures`). Figures are in BENCHMARKS.md.
 #![expect(
@@ -131,6 +132,34 @@ fn m2m(c: &mut Criterion) {
                 .block_on(worker::cycle(&state.store, &state.m2m, &dyn_valuer))
                 .expect("cycle");
             assert_eq!(report.skipped, 0);
+        })
+    });
+    // The cycle's two store steps on their own.
+    group.bench_function("read_open", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(state.store.strategies().open())
+                .expect("open")
+        })
+    });
+    let mut at_ms = 1_i64;
+    group.bench_function("append_1000", |b| {
+        b.iter(|| {
+            at_ms += 1;
+            let rows: Vec<(i64, optionhub::store::m2m::M2mRow)> = strategies
+                .iter()
+                .map(|s| {
+                    let row = optionhub::store::m2m::M2mRow {
+                        at_ms,
+                        m2m_paise: 100,
+                        strategy_version: s.version,
+                    };
+                    (s.id, row)
+                })
+                .collect();
+            runtime
+                .block_on(state.store.m2m().append_all(&rows))
+                .expect("append")
         })
     });
     group.finish();
