@@ -1,5 +1,5 @@
 //! The command line: `optionhub [serve]`, `optionhub sim`, `optionhub plugin check FILE`,
-//! `optionhub plugin list`. This is the one place configuration is read from flags and
+//! `optionhub plugin list`, `optionhub user …`, `optionhub migrate`. This is the one place configuration is read from flags and
 //! the environment (every flag has an `OPTIONHUB_*` variable; `.env` is read first).
 
 use std::net::SocketAddr;
@@ -13,7 +13,7 @@ use crate::config::{
     AuthConfig, CacheConfig, ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints,
     ExpiryWeekdays, FeedConfig, FeedSourceConfig, HistoryConfig, JwtKeys, LogFormat, PluginConfig,
     RateLimitConfig, RedisConfig, RunMode, SandboxLimits, ServerConfig, StoreConfig, TierConfig,
-    TierLimits, WsConfig, parse_route_limits,
+    TierLimits, WsConfig, parse_route_limits, PortfolioConfig,
 };
 use crate::feed::record::ReplaySpeed;
 
@@ -49,6 +49,47 @@ pub enum Command {
     /// Manage API users and print access tokens.
     #[command(subcommand)]
     User(UserCommand),
+    /// Apply pending database migrations and exit (the server also applies them at start).
+    Migrate(MigrateArgs),
+}
+
+/// What `optionhub migrate` needs: the database, as `serve` sees it.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+impl MigrateArgs {
+    pub fn config(&self) -> StoreConfig {
+        self.store.config(&DataConfig {
+            dir: self.data.dir.clone(),
+        })
+    }
+}
+
+/// Saved strategies and accounts.
+#[derive(Debug, Clone, Args)]
+pub struct PortfolioArgs {
+    /// Seconds between M2M valuations of every open saved strategy.
+    #[arg(long, env = "OPTIONHUB_M2M_INTERVAL_SECS", default_value_t = 5)]
+    pub m2m_interval_secs: u64,
+    /// 64 hex digits: the key that encrypts broker credentials at rest (development
+    /// generates one in the data directory when unset; production then refuses
+    /// credentials).
+    #[arg(long, env = "OPTIONHUB_CREDENTIALS_KEY", hide_env_values = true)]
+    pub credentials_key: Option<String>,
+}
+
+impl PortfolioArgs {
+    fn config(&self) -> PortfolioConfig {
+        PortfolioConfig {
+            m2m_interval: Duration::from_secs(self.m2m_interval_secs.max(1)),
+            credentials_key: self.credentials_key.clone().filter(|k| !k.is_empty()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -376,6 +417,8 @@ pub struct ServeArgs {
     pub history: HistoryArgs,
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub portfolio: PortfolioArgs,
 }
 
 /// The response cache: memory, and Redis under it when `REDIS_URL` is set.
@@ -634,6 +677,7 @@ impl ServeArgs {
             ws: self.ws.config(),
             history: self.history.config(),
             cache: self.cache.config(),
+            portfolio: self.portfolio.config(),
             data,
             plugins,
             feed,

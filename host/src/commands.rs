@@ -1,6 +1,7 @@
 //! The subcommands besides `serve`: `optionhub plugin check` and `optionhub plugin list`
 //! (which run the same loader the server runs, so "check passes" means "the server will
-//! load it") and `optionhub sim` (the DhanHQ simulator on its own).
+//! load it"), `optionhub sim` (the DhanHQ simulator on its own), the user commands and
+//! `optionhub migrate`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -195,6 +196,18 @@ pub async fn user_list(args: &UserStoreArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `optionhub migrate`: applies pending migrations, or refuses a newer schema.
+pub async fn migrate(args: &crate::cli::MigrateArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config();
+    // `Store::open` applies the migrations, and refuses a schema newer than this binary.
+    let store = Store::open(&config)
+        .await
+        .with_context(|| format!("cannot migrate {}", config.redacted_url()))?;
+    store.close().await;
+    println!("database {} is up to date", config.redacted_url());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,6 +7,9 @@
 //!   state and mounted by [`api::router`];
 //! - [`history`]: chain history: snapshots of the live chains written to the database
 //!   in batches, and the simulator's backfill;
+//! - [`portfolio`]: saved strategies' domain: exact money, sealed broker credentials,
+//!   the M2M worker and its per-strategy publication hub (between `plugins` and `api`;
+//!   the API hands the worker its valuation);
 //! - [`plugins`]: the Wasm analytics runtime (wasmtime): loading, sandboxing,
 //!   hot-swapping and calling plugins;
 //! - [`feed`]: market data in: the DhanHQ v2 protocol, live client and simulator;
@@ -33,6 +36,7 @@ pub mod instruments;
 pub mod market;
 pub mod pipeline;
 pub mod plugins;
+pub mod portfolio;
 pub mod server;
 pub mod shutdown;
 pub mod store;

@@ -49,6 +49,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(PluginCommand::List { plugins, data }) => {
             commands::plugin_list(&plugins, &DataConfig { dir: data.dir })
         }
+        Command::Migrate(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(commands::migrate(&args))
+        }
         Command::User(command) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -15,6 +15,7 @@ use crate::history::{self, ChainHistory};
 use crate::pipeline::MarketPipeline;
 use crate::plugins::{PluginHost, watcher};
 use crate::store::shared_cache::SharedCache;
+use crate::portfolio::{CredentialSealer, M2mHub, worker};
 use crate::store::{NewUser, Store};
 
 /// A server that is accepting connections.
@@ -128,6 +129,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             public_metrics: config.server.metrics_listen.is_none(),
         }),
         ws: config.ws,
+        m2m: Arc::new(M2mHub::default()),
+        sealer: CredentialSealer::from_config(
+            &config.portfolio,
+            config.auth.mode,
+            &config.data.dir,
+        )?
+        .map(Arc::new),
     };
 
     let state = AppState::new(host, &pipeline, services);
@@ -139,7 +147,15 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let until_stopped = move |mut signal: tokio::sync::watch::Receiver<bool>| async move {
         crate::shutdown::stopped(&mut signal).await;
     };
-    let mut background = vec![tokio::spawn(forget_idle_callers(limits))];
+    let mut background = vec![
+        tokio::spawn(forget_idle_callers(limits)),
+        worker::spawn(
+            state.store.clone(),
+            state.m2m.clone(),
+            Arc::new(api::m2m_valuer::MarketValuer::new(state.clone())),
+            config.portfolio.m2m_interval,
+        ),
+    ];
     let metrics_addr = match config.server.metrics_listen {
         Some(metrics_listen) => {
             let listener = TcpListener::bind(metrics_listen)

@@ -38,7 +38,8 @@ use super::AppState;
     tags(
         (name = "market", description = "Underlyings, expiries, strikes and live option chains"),
         (name = "fo", description = "F&O analytics computed by the active plugins"),
-        (name = "strategies", description = "Strategy valuation"),
+        (name = "strategies", description = "Strategy valuation, saved strategies and their M2M"),
+        (name = "accounts", description = "Trading accounts that strategies are grouped by"),
         (name = "plugins", description = "The analytics plugins, and their administration"),
         (name = "auth", description = "Access tokens"),
         (name = "operations", description = "Health, status and metrics"),
@@ -72,6 +73,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::depth::DepthApi::openapi());
     doc.merge(super::analytics::AnalyticsApi::openapi());
     doc.merge(super::strategies::StrategiesApi::openapi());
+    doc.merge(super::saved_strategies::SavedStrategiesApi::openapi());
+    doc.merge(super::accounts::AccountsApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }

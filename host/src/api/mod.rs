@@ -5,7 +5,7 @@
 //!   `/auth/login` (with its own strict rate limit);
 //! - viewer: market data, analytics, `/status`; the WebSocket routes (`/ws/…`) check the
 //!   viewer role themselves, before upgrading, as browsers cannot send the header;
-//! - trader: strategies;
+//! - trader: strategies (evaluation, saved strategies and their M2M) and accounts;
 //! - admin: plugin administration.
 //!
 //! Every group but the open one spends from the caller's rate-limit budget. Every
@@ -30,10 +30,12 @@ use crate::market::subscriptions::PlanSummary;
 use crate::pipeline::MarketPipeline;
 use crate::plugins::PluginHost;
 use crate::plugins::live_greeks::LiveGreeks;
+use crate::portfolio::{CredentialSealer, M2mHub};
 use crate::store::Store;
 use crate::ws::Hub;
 
 pub mod access;
+pub mod accounts;
 pub mod admin;
 pub mod analytics;
 pub mod auth;
@@ -45,6 +47,7 @@ pub mod fo;
 pub mod fo_summary;
 pub mod health;
 pub mod history;
+pub mod m2m_valuer;
 pub mod market;
 pub mod metrics;
 #[cfg(test)]
@@ -53,6 +56,8 @@ pub mod params;
 pub mod plugins;
 pub mod priced;
 pub mod rate_limit;
+pub mod saved_strategies;
+pub mod saved_strategy_body;
 pub mod status;
 pub mod strategies;
 pub mod strategy_legs;
@@ -80,6 +85,10 @@ pub struct AppState {
     pub started: Instant,
     /// Serialized answers of the computed routes.
     pub cache: Arc<cache::ResponseCache>,
+    /// The latest M2M of each saved strategy (the `strategy:{id}` channel's source).
+    pub m2m: Arc<M2mHub>,
+    /// Seals broker credentials; `None` when no key is configured (production).
+    pub sealer: Option<Arc<CredentialSealer>>,
 }
 
 /// Knobs of the API itself.
@@ -102,6 +111,8 @@ pub struct ApiServices {
     pub history: Arc<ChainHistory>,
     pub settings: Arc<ApiSettings>,
     pub ws: crate::config::WsConfig,
+    pub m2m: Arc<M2mHub>,
+    pub sealer: Option<Arc<CredentialSealer>>,
 }
 
 impl AppState {
@@ -121,6 +132,8 @@ impl AppState {
             ws: Arc::new(Hub::new(services.ws)),
             started: Instant::now(),
             cache: services.cache,
+            m2m: services.m2m,
+            sealer: services.sealer,
         }
     }
 }
@@ -156,7 +169,13 @@ pub fn router(state: AppState) -> Router {
         .merge(login)
         .merge(crate::ws::routes())
         .merge(gated(&state, Role::Viewer, viewer))
-        .merge(gated(&state, Role::Trader, strategies::routes()))
+        .merge(gated(
+            &state,
+            Role::Trader,
+            strategies::routes()
+                .merge(saved_strategies::routes())
+                .merge(accounts::routes()),
+        ))
         .merge(gated(&state, Role::Admin, admin::routes()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -5,10 +5,12 @@
 use utoipa::OpenApi;
 use utoipa::openapi::path::{HttpMethod, ParameterIn};
 
+use super::accounts::AccountsApi;
 use super::analytics::AnalyticsApi;
 use super::depth::DepthApi;
 use super::fo::FoApi;
 use super::market::MarketApi;
+use super::saved_strategies::SavedStrategiesApi;
 use super::strategies::StrategiesApi;
 
 fn documents() -> Vec<utoipa::openapi::OpenApi> {
@@ -18,31 +20,59 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
         AnalyticsApi::openapi(),
         StrategiesApi::openapi(),
         MarketApi::openapi(),
+        SavedStrategiesApi::openapi(),
+        AccountsApi::openapi(),
     ]
 }
 
 #[test]
 fn every_route_is_documented_with_its_method() {
     let expected = [
-        ("/fo/strike-distribution", HttpMethod::Get),
-        ("/fo/oi-change", HttpMethod::Get),
-        ("/fo/summary", HttpMethod::Get),
-        ("/fo/depth", HttpMethod::Get),
-        ("/api/v2/analytics/{plugin}", HttpMethod::Get),
-        ("/api/v2/strategies/evaluate", HttpMethod::Post),
-        ("/api/v2/market/underlyings", HttpMethod::Get),
-        ("/api/v2/options/expiries", HttpMethod::Get),
-        ("/api/v2/options/strikes", HttpMethod::Get),
-        ("/api/v2/options/live", HttpMethod::Get),
+        ("/fo/strike-distribution", HttpMethod::Get, "200"),
+        ("/fo/oi-change", HttpMethod::Get, "200"),
+        ("/fo/summary", HttpMethod::Get, "200"),
+        ("/fo/depth", HttpMethod::Get, "200"),
+        ("/api/v2/analytics/{plugin}", HttpMethod::Get, "200"),
+        ("/api/v2/strategies/evaluate", HttpMethod::Post, "200"),
+        ("/api/v2/market/underlyings", HttpMethod::Get, "200"),
+        ("/api/v2/options/expiries", HttpMethod::Get, "200"),
+        ("/api/v2/options/strikes", HttpMethod::Get, "200"),
+        ("/api/v2/options/live", HttpMethod::Get, "200"),
+        ("/strategies", HttpMethod::Get, "200"),
+        ("/strategies", HttpMethod::Post, "201"),
+        ("/strategies/{id}", HttpMethod::Get, "200"),
+        ("/strategies/{id}", HttpMethod::Patch, "200"),
+        ("/strategies/{id}", HttpMethod::Delete, "204"),
+        (
+            "/strategies/{id}/instruments",
+            HttpMethod::Post,
+            "201",
+        ),
+        (
+            "/strategies/{id}/instruments/{leg_id}",
+            HttpMethod::Delete,
+            "200",
+        ),
+        (
+            "/strategies/{id}/m2m/timeseries",
+            HttpMethod::Get,
+            "200",
+        ),
+        ("/accounts", HttpMethod::Get, "200"),
+        ("/accounts", HttpMethod::Post, "201"),
+        ("/accounts/{id}", HttpMethod::Get, "200"),
+        ("/accounts/{id}", HttpMethod::Delete, "204"),
     ];
     let docs = documents();
-    for (path, method) in expected {
+    for (path, method, status) in expected {
         let item = docs
             .iter()
             .find_map(|d| d.paths.paths.get(path))
             .unwrap_or_else(|| panic!("{path} is not documented"));
         let operation = match method {
             HttpMethod::Post => item.post.as_ref(),
+            HttpMethod::Patch => item.patch.as_ref(),
+            HttpMethod::Delete => item.delete.as_ref(),
             _ => item.get.as_ref(),
         };
         let operation = operation.unwrap_or_else(|| panic!("{path} lacks its method"));
@@ -51,8 +81,8 @@ fn every_route_is_documented_with_its_method() {
             "{path} has no tag"
         );
         assert!(
-            operation.responses.responses.contains_key("200"),
-            "{path} has no 200"
+            operation.responses.responses.contains_key(status),
+            "{path} has no {status}"
         );
     }
 }

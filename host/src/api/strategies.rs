@@ -161,7 +161,7 @@ pub struct EvaluateResponse {
 }
 
 /// The plugin request for the legs and the body's settings.
-fn valuation_request(
+pub(super) fn valuation_request(
     body: &EvaluateRequest,
     market: &MarketInputs,
     target_years: f64,

@@ -67,9 +67,10 @@ fn unprocessable(code: &'static str, message: String) -> AppError {
     AppError::Unprocessable { code, message }
 }
 
-/// Chain views and Greeks, each read once however many legs use the chain.
-#[derive(Default)]
-struct Chains {
+/// Chain views and Greeks, each read once however many legs use the chain (and, for the
+/// M2M worker, however many strategies: see [`resolve_with`]).
+#[derive(Debug, Default)]
+pub struct Chains {
     seen: HashMap<ChainId, (ChainView, Arc<ChainGreeks>)>,
 }
 
@@ -102,8 +103,17 @@ fn mark(bid: f64, ask: f64, last: f64) -> Option<f64> {
 
 /// Looks every leg up in the registry and the live market.
 pub fn resolve(state: &AppState, legs: &[LegRequest]) -> Result<MarketInputs, AppError> {
+    resolve_with(state, legs, &mut Chains::default())
+}
+
+/// [`resolve`], reading chains through `chains` so many strategies valued together read
+/// each chain once (and share one "now": the latest as-of time of the chains read).
+pub fn resolve_with(
+    state: &AppState,
+    legs: &[LegRequest],
+    chains: &mut Chains,
+) -> Result<MarketInputs, AppError> {
     let registry = state.market.registry();
-    let mut chains = Chains::default();
     let mut underlying: Option<String> = None;
     let mut resolved = Vec::with_capacity(legs.len());
     // (leg index, expiry) of each leg; times to expiry are filled once "now" is known.

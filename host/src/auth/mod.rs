@@ -4,7 +4,7 @@
 //! request path, so checking one costs a signature check and no database round trip.
 //! Users (and their password hashes) live in the store; this module never touches it.
 
-mod keys;
+pub(crate) mod keys;
 mod password;
 mod principal;
 mod token;

@@ -11,6 +11,7 @@ use std::time::Duration;
 mod api;
 mod cache;
 mod history;
+mod portfolio;
 mod ws;
 
 pub use api::{
@@ -18,6 +19,7 @@ pub use api::{
 };
 pub use cache::{CacheConfig, RedisConfig};
 pub use history::HistoryConfig;
+pub use portfolio::PortfolioConfig;
 pub use ws::WsConfig;
 
 /// Where the HTTP server listens.
@@ -150,6 +152,7 @@ pub struct Config {
     pub ws: WsConfig,
     pub history: HistoryConfig,
     pub cache: CacheConfig,
+    pub portfolio: PortfolioConfig,
 }
 
 /// Dhan's addresses; every one configurable so tests and the simulator can stand in.

@@ -16,6 +16,9 @@ use crate::config::StoreConfig;
 
 pub mod history;
 pub mod shared_cache;
+pub mod accounts;
+pub mod m2m;
+pub mod strategies;
 pub mod users;
 
 pub use users::{NewUser, User};
@@ -159,6 +162,18 @@ impl Store {
 
     pub fn history(&self) -> history::History<'_> {
         history::History::new(&self.pool, self.copy.as_ref())
+    }
+
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts::new(&self.pool)
+    }
+
+    pub fn strategies(&self) -> strategies::Strategies<'_> {
+        strategies::Strategies::new(&self.pool)
+    }
+
+    pub fn m2m(&self) -> m2m::M2mPoints<'_> {
+        m2m::M2mPoints::new(&self.pool)
     }
 
     /// Whether the database answers, within a second, and the pool's figures.

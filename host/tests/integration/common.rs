@@ -159,6 +159,7 @@ pub fn server_config(
             backfill: None,
             ..optionhub::config::HistoryConfig::default()
         },
+        portfolio: optionhub::config::PortfolioConfig::default(),
     }
 }
 

@@ -20,6 +20,7 @@ mod hot_swap;
 mod http;
 mod loading;
 mod redis_cache;
+mod portfolio;
 mod ws;
 mod ws_channels;
 mod ws_deltas;

@@ -1,0 +1,180 @@
+//! The M2M worker's [`Valuer`]: values saved strategies through exactly the path
+//! `POST /api/v2/strategies/evaluate` uses (market inputs from [`super::strategy_legs`],
+//! the request from [`super::strategies`], the active `strategy-valuation` plugin), with
+//! the curves cut to two points and no scenarios since only the marks are kept.
+//!
+//! Two things make a cycle of many strategies cheap. Chains are read once per cycle for
+//! all strategies. And strategies whose legs share one underlying and one expiry are
+//! valued together, up to [`BATCH_LEGS`] legs per plugin call: a leg's mark-to-market,
+//! (market − entry) × quantity, does not depend on the other legs in the request, and
+//! every call pays a fixed instantiation cost that would otherwise dominate. Each
+//! strategy's legs are still resolved on their own, so a leg with no price fails only
+//! its strategy. Strategies spanning expiries are valued one per call: mixed expiries
+//! send the plugin down its slower scanning path, which must not grow with a batch.
+
+use std::collections::HashMap;
+
+use time::Date;
+
+use super::AppState;
+use super::strategies::valuation_request;
+use super::strategy_legs::{Chains, MarketInputs, resolve_with};
+use super::strategy_request::{EvaluateRequest, LegRequest, Money as RequestMoney, Side};
+use crate::error::AppError;
+use crate::portfolio::Money;
+use crate::portfolio::worker::{PluginValuation, Valuer};
+use crate::store::strategies::{LegSide, StrategyRow};
+
+/// Most legs valued in one plugin call.
+pub const BATCH_LEGS: usize = 64;
+
+/// Values strategies against the live market held in the API state.
+#[derive(Debug, Clone)]
+pub struct MarketValuer {
+    state: AppState,
+}
+
+type Answer = Result<PluginValuation, String>;
+
+impl MarketValuer {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    /// The market inputs of one strategy's legs.
+    fn resolve(
+        &self,
+        strategy: &StrategyRow,
+        chains: &mut Chains,
+    ) -> Result<MarketInputs, AppError> {
+        let legs = strategy
+            .legs
+            .iter()
+            .map(|leg| {
+                Ok(LegRequest {
+                    security_id: u32::try_from(leg.security_id).map_err(|_| corrupt(leg.id))?,
+                    side: match leg.side {
+                        LegSide::Buy => Side::Buy,
+                        LegSide::Sell => Side::Sell,
+                    },
+                    lots: u32::try_from(leg.lots).map_err(|_| corrupt(leg.id))?,
+                    entry_price: RequestMoney(
+                        Money::from_paise(leg.entry_price_paise).to_rupees_f64(),
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        resolve_with(&self.state, &legs, chains)
+    }
+
+    /// One plugin call over the legs of several strategies (of one underlying); the
+    /// answer split back per strategy.
+    fn call(&self, batch: &[(usize, MarketInputs)], out: &mut [Option<Answer>]) {
+        let Some((_, first)) = batch.first() else {
+            return;
+        };
+        let market = MarketInputs {
+            underlying: first.underlying.clone(),
+            spot: first.spot,
+            rate: first.rate,
+            as_of_ms: first.as_of_ms,
+            legs: batch
+                .iter()
+                .flat_map(|(_, m)| m.legs.iter().cloned())
+                .collect(),
+        };
+        let body = EvaluateRequest {
+            legs: Vec::new(),
+            range_pct: 10.0,
+            points: 2,
+            target_date: None,
+            pop_volatility: None,
+            scenarios: Vec::new(),
+        };
+        let request = valuation_request(&body, &market, 0.0);
+        match self.state.plugins.call_strategy(&request) {
+            Ok(stamped) => {
+                let mut at = 0;
+                for (index, inputs) in batch {
+                    let end = at + inputs.legs.len();
+                    let leg_mtm = stamped.value.leg_mtm.get(at..end).map(<[f64]>::to_vec);
+                    at = end;
+                    if let Some(slot) = out.get_mut(*index) {
+                        *slot = Some(
+                            leg_mtm
+                                .map(|leg_mtm| PluginValuation {
+                                    leg_mtm,
+                                    plugin: stamped.plugin.clone(),
+                                })
+                                .ok_or_else(|| "the plugin answered too few legs".to_string()),
+                        );
+                    }
+                }
+            }
+            Err(error) => {
+                let error = AppError::from(error).to_string();
+                for (index, _) in batch {
+                    if let Some(slot) = out.get_mut(*index) {
+                        *slot = Some(Err(error.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn corrupt(leg: i64) -> AppError {
+    AppError::Internal(format!("stored leg {leg} is out of range"))
+}
+
+/// The one expiry all the legs share, if they do.
+fn single_expiry(market: &MarketInputs) -> Option<Date> {
+    let first = market.legs.first()?.expiry;
+    market
+        .legs
+        .iter()
+        .all(|l| l.expiry == first)
+        .then_some(first)
+}
+
+impl Valuer for MarketValuer {
+    fn value(&self, strategies: &[StrategyRow]) -> Vec<Answer> {
+        let mut chains = Chains::default();
+        let mut out: Vec<Option<Answer>> = vec![None; strategies.len()];
+        // Batches by underlying and expiry, in the order strategies came.
+        let mut batches: HashMap<(String, Date), Vec<(usize, MarketInputs)>> = HashMap::new();
+        let mut order: Vec<(String, Date)> = Vec::new();
+        for (index, strategy) in strategies.iter().enumerate() {
+            let market = match self.resolve(strategy, &mut chains) {
+                Ok(market) => market,
+                Err(error) => {
+                    out[index] = Some(Err(error.to_string()));
+                    continue;
+                }
+            };
+            let Some(expiry) = single_expiry(&market) else {
+                self.call(&[(index, market)], &mut out);
+                continue;
+            };
+            let key = (market.underlying.clone(), expiry);
+            let batch = batches.entry(key.clone()).or_insert_with(|| {
+                order.push(key.clone());
+                Vec::new()
+            });
+            let legs: usize = batch.iter().map(|(_, m)| m.legs.len()).sum();
+            if !batch.is_empty() && legs + market.legs.len() > BATCH_LEGS {
+                let full = std::mem::take(batch);
+                self.call(&full, &mut out);
+            }
+            batch.push((index, market));
+        }
+        for key in order {
+            if let Some(batch) = batches.remove(&key) {
+                self.call(&batch, &mut out);
+            }
+        }
+        out.into_iter()
+            .map(|answer| answer.unwrap_or_else(|| Err("not valued".to_string())))
+            .collect()
+    }
+}

@@ -1,0 +1,305 @@
+//! Strategy storage on every backend: ownership, versions, concurrent edits, M2M appends.
+
+use super::*;
+use crate::store::accounts::NewAccount;
+use crate::store::m2m::M2mRow;
+use crate::store::testing::stores;
+
+fn leg(security_id: i64, side: LegSide) -> NewLeg {
+    NewLeg {
+        security_id,
+        side,
+        lots: 2,
+        entry_price_paise: 10_105,
+        entry_time_ms: 1_700_000_000_000,
+    }
+}
+
+fn new_strategy<'a>(owner: &'a str, name: &'a str) -> NewStrategy<'a> {
+    NewStrategy {
+        owner,
+        name,
+        underlying: "NIFTY",
+        account_id: None,
+    }
+}
+
+#[tokio::test]
+async fn crud_is_scoped_to_the_owner() {
+    for (store, _dir) in stores().await {
+        let s = store.strategies();
+        let created = s.create(new_strategy("alice", "straddle")).await.unwrap();
+        assert_eq!((created.version, created.status), (1, StrategyStatus::Open));
+        let (after, leg_id) = s
+            .add_leg("alice", created.id, leg(101, LegSide::Sell), None)
+            .await
+            .unwrap();
+        assert_eq!(after.version, 2);
+        assert_eq!(after.legs.len(), 1);
+        assert_eq!(after.legs[0].id, leg_id);
+        assert_eq!(after.legs[0].entry_price_paise, 10_105);
+        assert_eq!(after.legs[0].side, LegSide::Sell);
+
+        // Bob sees nothing of Alice's, and cannot change it.
+        assert_eq!(s.get("bob", created.id).await.unwrap(), None);
+        assert!(s.list("bob").await.unwrap().is_empty());
+        assert!(matches!(
+            s.add_leg("bob", created.id, leg(1, LegSide::Buy), None)
+                .await,
+            Err(WriteError::Missing("strategy"))
+        ));
+        assert!(matches!(
+            s.remove_leg("bob", created.id, leg_id, None).await,
+            Err(WriteError::Missing("strategy"))
+        ));
+        assert!(matches!(
+            s.delete("bob", created.id, None).await,
+            Err(WriteError::Missing("strategy"))
+        ));
+        assert!(
+            store
+                .m2m()
+                .series("bob", created.id, 0, i64::MAX, 10)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let patched = s
+            .update(
+                "alice",
+                created.id,
+                &StrategyPatch {
+                    name: Some("short straddle".into()),
+                    status: Some(StrategyStatus::Closed),
+                    ..StrategyPatch::default()
+                },
+                Some(2),
+            )
+            .await
+            .unwrap();
+        assert_eq!(patched.name, "short straddle");
+        assert_eq!(patched.version, 3);
+        assert!(s.open().await.unwrap().is_empty(), "closed is not open");
+
+        assert!(matches!(
+            s.remove_leg("alice", created.id, leg_id + 999, None).await,
+            Err(WriteError::Missing("leg"))
+        ));
+        assert_eq!(
+            s.get("alice", created.id).await.unwrap().unwrap().version,
+            3,
+            "a refused edit leaves the version alone"
+        );
+        let emptied = s
+            .remove_leg("alice", created.id, leg_id, None)
+            .await
+            .unwrap();
+        assert!(emptied.legs.is_empty());
+        s.delete("alice", created.id, None).await.unwrap();
+        assert_eq!(s.get("alice", created.id).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_stale_version_is_refused() {
+    for (store, _dir) in stores().await {
+        let s = store.strategies();
+        let created = s.create(new_strategy("alice", "a")).await.unwrap();
+        s.add_leg("alice", created.id, leg(1, LegSide::Buy), Some(1))
+            .await
+            .unwrap();
+        let stale = s
+            .update(
+                "alice",
+                created.id,
+                &StrategyPatch {
+                    name: Some("b".into()),
+                    ..StrategyPatch::default()
+                },
+                Some(1),
+            )
+            .await;
+        assert!(
+            matches!(
+                stale,
+                Err(WriteError::Stale {
+                    expected: 1,
+                    current: 2
+                })
+            ),
+            "{stale:?}"
+        );
+        assert!(matches!(
+            s.delete("alice", created.id, Some(1)).await,
+            Err(WriteError::Stale { .. })
+        ));
+        assert_eq!(s.get("alice", created.id).await.unwrap().unwrap().name, "a");
+    }
+}
+
+#[tokio::test]
+async fn accounts_group_strategies_and_must_be_the_owners() {
+    for (store, _dir) in stores().await {
+        let account = store
+            .accounts()
+            .add(NewAccount {
+                owner: "alice",
+                name: "main",
+                broker: "dhan",
+                broker_client_id: "1",
+                credentials_sealed: None,
+            })
+            .await
+            .unwrap();
+        let s = store.strategies();
+        let mut bobs = new_strategy("bob", "x");
+        bobs.account_id = Some(account.id);
+        assert!(matches!(
+            s.create(bobs).await,
+            Err(WriteError::Missing("account"))
+        ));
+        assert!(s.list("bob").await.unwrap().is_empty(), "rolled back");
+        let mut alices = new_strategy("alice", "x");
+        alices.account_id = Some(account.id);
+        let grouped = s.create(alices).await.unwrap();
+        assert_eq!(grouped.account_id, Some(account.id));
+        assert!(store.accounts().delete("alice", account.id).await.unwrap());
+        let ungrouped = s.get("alice", grouped.id).await.unwrap().unwrap();
+        assert_eq!((ungrouped.account_id, ungrouped.version), (None, 2));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_edits_and_m2m_appends_lose_nothing() {
+    for (store, _dir) in stores().await {
+        let created = store
+            .strategies()
+            .create(new_strategy("alice", "busy"))
+            .await
+            .unwrap();
+        let id = created.id;
+        let mut tasks = Vec::new();
+        for i in 0..10_i64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let s = store.strategies();
+                s.add_leg("alice", id, leg(1_000 + i, LegSide::Buy), None)
+                    .await
+                    .unwrap();
+                s.update(
+                    "alice",
+                    id,
+                    &StrategyPatch {
+                        name: Some(format!("busy {i}")),
+                        ..StrategyPatch::default()
+                    },
+                    None,
+                )
+                .await
+                .unwrap();
+                assert!(
+                    store
+                        .m2m()
+                        .append(
+                            id,
+                            M2mRow {
+                                at_ms: 1_000 + i,
+                                m2m_paise: i * 100,
+                                strategy_version: 1,
+                            },
+                        )
+                        .await
+                        .unwrap()
+                );
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let s = store.strategies();
+        let after = s.get("alice", id).await.unwrap().unwrap();
+        assert_eq!(after.legs.len(), 10, "every leg add kept");
+        assert_eq!(after.version, 1 + 20, "every edit counted once");
+        let points = store
+            .m2m()
+            .series("alice", id, 0, i64::MAX, 100)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(points.len(), 10, "every M2M point kept");
+        assert!(points.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
+    }
+}
+
+#[tokio::test]
+async fn m2m_series_windows_and_deleted_strategies_take_no_points() {
+    for (store, _dir) in stores().await {
+        let s = store.strategies();
+        let created = s.create(new_strategy("alice", "a")).await.unwrap();
+        for at in [100, 200, 300, 400] {
+            let point = M2mRow {
+                at_ms: at,
+                m2m_paise: -at,
+                strategy_version: 1,
+            };
+            assert!(store.m2m().append(created.id, point).await.unwrap());
+            assert!(
+                !store.m2m().append(created.id, point).await.unwrap(),
+                "one point per instant"
+            );
+        }
+        let window = store
+            .m2m()
+            .series("alice", created.id, 200, 300, 100)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            window.iter().map(|p| p.m2m_paise).collect::<Vec<_>>(),
+            [-200, -300]
+        );
+        let limited = store
+            .m2m()
+            .series("alice", created.id, 0, i64::MAX, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(limited.len(), 1);
+        s.delete("alice", created.id, None).await.unwrap();
+        let late = M2mRow {
+            at_ms: 500,
+            m2m_paise: 0,
+            strategy_version: 1,
+        };
+        assert!(!store.m2m().append(created.id, late).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_cycle_of_points_is_appended_at_once_skipping_deleted_strategies() {
+    for (store, _dir) in stores().await {
+        let s = store.strategies();
+        let kept = s.create(new_strategy("alice", "kept")).await.unwrap();
+        let gone = s.create(new_strategy("alice", "gone")).await.unwrap();
+        s.delete("alice", gone.id, None).await.unwrap();
+        let point = |paise| M2mRow {
+            at_ms: 1_000,
+            m2m_paise: paise,
+            strategy_version: 1,
+        };
+        let appended = store
+            .m2m()
+            .append_all(&[(kept.id, point(5)), (gone.id, point(6))])
+            .await
+            .unwrap();
+        assert_eq!(appended, [true, false]);
+        let series = store
+            .m2m()
+            .series("alice", kept.id, 0, i64::MAX, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(series, [point(5)]);
+    }
+}
