@@ -12,8 +12,8 @@ use crate::auth::{Role, Tier};
 use crate::config::{
     AuthConfig, CacheConfig, ChainsConfig, Config, DataConfig, DhanCredentials, DhanEndpoints,
     ExpiryWeekdays, FeedConfig, FeedSourceConfig, HistoryConfig, JwtKeys, LogFormat, PluginConfig,
-    RateLimitConfig, RedisConfig, RunMode, SandboxLimits, ServerConfig, StoreConfig, TierConfig,
-    TierLimits, WsConfig, parse_route_limits, PortfolioConfig,
+    PortfolioConfig, RateLimitConfig, RedisConfig, RunMode, SandboxLimits, ServerConfig,
+    StoreConfig, TierConfig, TierLimits, WsConfig, parse_route_limits,
 };
 use crate::feed::record::ReplaySpeed;
 

@@ -14,8 +14,8 @@ use crate::config::{Config, RunMode};
 use crate::history::{self, ChainHistory};
 use crate::pipeline::MarketPipeline;
 use crate::plugins::{PluginHost, watcher};
-use crate::store::shared_cache::SharedCache;
 use crate::portfolio::{CredentialSealer, M2mHub, worker};
+use crate::store::shared_cache::SharedCache;
 use crate::store::{NewUser, Store};
 
 /// A server that is accepting connections.

@@ -43,21 +43,13 @@ fn every_route_is_documented_with_its_method() {
         ("/strategies/{id}", HttpMethod::Get, "200"),
         ("/strategies/{id}", HttpMethod::Patch, "200"),
         ("/strategies/{id}", HttpMethod::Delete, "204"),
-        (
-            "/strategies/{id}/instruments",
-            HttpMethod::Post,
-            "201",
-        ),
+        ("/strategies/{id}/instruments", HttpMethod::Post, "201"),
         (
             "/strategies/{id}/instruments/{leg_id}",
             HttpMethod::Delete,
             "200",
         ),
-        (
-            "/strategies/{id}/m2m/timeseries",
-            HttpMethod::Get,
-            "200",
-        ),
+        ("/strategies/{id}/m2m/timeseries", HttpMethod::Get, "200"),
         ("/accounts", HttpMethod::Get, "200"),
         ("/accounts", HttpMethod::Post, "201"),
         ("/accounts/{id}", HttpMethod::Get, "200"),

@@ -36,15 +36,9 @@ const MAX_SERIES_POINTS: i64 = 20_000;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/strategies", get(list).post(create))
-        .route(
-            "/strategies/{id}",
-            get(detail).patch(update).delete(remove),
-        )
+        .route("/strategies/{id}", get(detail).patch(update).delete(remove))
         .route("/strategies/{id}/instruments", post(add_leg))
-        .route(
-            "/strategies/{id}/instruments/{leg_id}",
-            delete(remove_leg),
-        )
+        .route("/strategies/{id}/instruments/{leg_id}", delete(remove_leg))
         .route("/strategies/{id}/m2m/timeseries", get(timeseries))
 }
 

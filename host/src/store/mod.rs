@@ -14,10 +14,10 @@ use sqlx::migrate::{MigrateError, Migrator};
 
 use crate::config::StoreConfig;
 
-pub mod history;
-pub mod shared_cache;
 pub mod accounts;
+pub mod history;
 pub mod m2m;
+pub mod shared_cache;
 pub mod strategies;
 pub mod users;
 

@@ -2,9 +2,11 @@
 //! the instrument registry, so that a typo is answered with the valid values rather than
 //! with silence.
 //!
-//! Three kinds, one name each:
+//! Four kinds, one name each:
 //! - `UNDERLYING:YYYY-MM-DD` (also `chain:…`): a live option chain, on `/ws/live`;
 //! - `instrument:SECURITY_ID`: one option contract or an underlying index, on `/ws/live`;
+//! - `strategy:ID`: the live M2M of one of the caller's saved strategies, on `/ws/live`
+//!   (whose it is is checked against the database by the session, not here);
 //! - `summary:UNDERLYING:YYYY-MM-DD`: PCR, max pain, ATM and totals of a chain, on
 //!   `/ws/fo/stream`.
 //!
@@ -39,7 +41,9 @@ impl Endpoint {
 
     fn serves(self, kind: &ChannelKind) -> bool {
         match kind {
-            ChannelKind::Chain(_) | ChannelKind::Instrument(_) => self == Endpoint::Live,
+            ChannelKind::Chain(_) | ChannelKind::Instrument(_) | ChannelKind::Strategy(_) => {
+                self == Endpoint::Live
+            }
             ChannelKind::Summary(_) => self == Endpoint::FoStream,
         }
     }
@@ -51,6 +55,7 @@ pub enum ChannelName<'a> {
     Chain { underlying: &'a str, expiry: Date },
     Summary { underlying: &'a str, expiry: Date },
     Instrument(u32),
+    Strategy(i64),
 }
 
 /// Why a channel was refused: a stable code and a message naming the valid values.
@@ -61,7 +66,7 @@ pub struct ChannelError {
 }
 
 impl ChannelError {
-    fn unknown(message: String) -> Self {
+    pub fn unknown(message: String) -> Self {
         Self {
             code: "unknown_channel",
             message,
@@ -69,8 +74,8 @@ impl ChannelError {
     }
 }
 
-const FORMS: &str =
-    "UNDERLYING:YYYY-MM-DD, instrument:SECURITY_ID or summary:UNDERLYING:YYYY-MM-DD";
+const FORMS: &str = "UNDERLYING:YYYY-MM-DD, instrument:SECURITY_ID, strategy:ID or \
+                     summary:UNDERLYING:YYYY-MM-DD";
 
 /// Parses the syntax of a channel name.
 pub fn parse(text: &str) -> Result<ChannelName<'_>, ChannelError> {
@@ -93,6 +98,12 @@ pub fn parse(text: &str) -> Result<ChannelName<'_>, ChannelError> {
                 "channel {text:?}: {id:?} is not a numeric security id"
             ))
         }),
+        ("strategy", &[id]) => match id.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(ChannelName::Strategy(id)),
+            _ => Err(ChannelError::unknown(format!(
+                "channel {text:?}: {id:?} is not a strategy id"
+            ))),
+        },
         ("summary", &[underlying, expiry]) if !underlying.is_empty() => Ok(ChannelName::Summary {
             underlying,
             expiry: date(expiry)?,
@@ -101,7 +112,7 @@ pub fn parse(text: &str) -> Result<ChannelName<'_>, ChannelError> {
             underlying,
             expiry: date(expiry)?,
         }),
-        ("instrument" | "summary" | "chain", _) => Err(bad()),
+        ("instrument" | "summary" | "chain" | "strategy", _) => Err(bad()),
         (_, &[expiry]) if !first.is_empty() => Ok(ChannelName::Chain {
             underlying: first,
             expiry: date(expiry)?,
@@ -138,6 +149,8 @@ pub enum ChannelKind {
     Chain(ChainId),
     Summary(ChainId),
     Instrument(InstrumentTarget),
+    /// A saved strategy's M2M, by strategy id.
+    Strategy(i64),
 }
 
 /// A channel checked against the registry, under its canonical name.
@@ -171,6 +184,10 @@ pub fn resolve(
         ChannelName::Instrument(security_id) => Channel {
             name: format!("instrument:{security_id}").into(),
             kind: ChannelKind::Instrument(instrument(registry, security_id)?),
+        },
+        ChannelName::Strategy(id) => Channel {
+            name: format!("strategy:{id}").into(),
+            kind: ChannelKind::Strategy(id),
         },
     };
     if endpoint.serves(&channel.kind) {
@@ -320,6 +337,7 @@ mod tests {
             parse("Instrument:52175"),
             Ok(ChannelName::Instrument(52175))
         );
+        assert_eq!(parse("strategy:42"), Ok(ChannelName::Strategy(42)));
     }
 
     #[test]
@@ -334,6 +352,9 @@ mod tests {
         let error = parse("instrument:abc").expect_err("bad id");
         assert!(error.message.contains("numeric security id"));
         assert!(parse("instrument:-1").is_err());
+        for bad in ["strategy:0", "strategy:-3", "strategy:x", "strategy:1:2"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

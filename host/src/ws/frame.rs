@@ -26,6 +26,7 @@ use serde_json::Value;
 use super::analytics::{ChainSummary, InstrumentData};
 use super::delta::{Recent, patch_since};
 use super::protocol::now_ms;
+use crate::portfolio::M2mUpdate;
 
 /// One catch-up delta, built by whoever asks first (`None`: no patch applies).
 type CatchUp = Arc<OnceLock<Option<Utf8Bytes>>>;
@@ -37,6 +38,7 @@ pub enum Payload {
     Chain(Arc<Value>),
     Summary(Arc<ChainSummary>),
     Instrument(Arc<InstrumentData>),
+    Strategy(Arc<M2mUpdate>),
 }
 
 /// One publication of one channel.
@@ -204,6 +206,7 @@ impl Payload {
             Payload::Chain(chain) => encode(head, chain.as_ref()),
             Payload::Summary(summary) => encode(head, summary.as_ref()),
             Payload::Instrument(instrument) => encode(head, instrument.as_ref()),
+            Payload::Strategy(valuation) => encode(head, valuation.as_ref()),
         }
     }
 }

@@ -40,10 +40,11 @@ enum Previous {
 }
 
 impl Publisher {
-    fn chain_id(&self) -> &ChainId {
+    fn chain_id(&self) -> Option<&ChainId> {
         match &self.channel.kind {
-            ChannelKind::Chain(id) | ChannelKind::Summary(id) => id,
-            ChannelKind::Instrument(target) => &target.chain,
+            ChannelKind::Chain(id) | ChannelKind::Summary(id) => Some(id),
+            ChannelKind::Instrument(target) => Some(&target.chain),
+            ChannelKind::Strategy(_) => None,
         }
     }
 
@@ -56,7 +57,12 @@ impl Publisher {
 
     /// Publishes until the topic is dropped (the task is aborted then).
     pub async fn run(self, sender: watch::Sender<Option<Arc<Frame>>>) {
-        let id = self.chain_id().clone();
+        let Some(id) = self.chain_id().cloned() else {
+            if let ChannelKind::Strategy(strategy) = self.channel.kind {
+                self.run_strategy(strategy, &sender).await;
+            }
+            return;
+        };
         let Some(mut changes) = self.state.market.watch_chain(&id) else {
             tracing::warn!(channel = %self.channel.name, "channel has no chain in the market");
             return;
@@ -92,6 +98,27 @@ impl Publisher {
         }
     }
 
+    /// A strategy channel: every valuation the M2M worker publishes, as a full update
+    /// (it is small). Nothing is published before the first valuation; the channel
+    /// goes quiet when the strategy is deleted.
+    async fn run_strategy(&self, strategy: i64, sender: &watch::Sender<Option<Arc<Frame>>>) {
+        let mut valuations = self.state.m2m.subscribe(strategy);
+        let mut prev_seq = None;
+        loop {
+            let latest = valuations.borrow_and_update().clone();
+            if let Some(valuation) = latest {
+                let seq = self.next_seq();
+                let payload = Payload::Strategy(valuation);
+                let frame = Frame::full(self.channel.name.clone(), seq, prev_seq, payload);
+                sender.send_replace(Some(Arc::new(frame)));
+                prev_seq = Some(seq);
+            }
+            if valuations.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     fn next_seq(&self) -> u64 {
         self.seq.fetch_add(1, Ordering::Relaxed) + 1
     }
@@ -121,6 +148,7 @@ impl Publisher {
                 *previous = Previous::Summary(seq, summary.clone());
                 Some(Frame::full(name, seq, prev_seq, Payload::Summary(summary)))
             }
+            ChannelKind::Strategy(_) => None,
             ChannelKind::Instrument(target) => {
                 let data = Arc::new(instrument_data(&self.state, target)?);
                 let prev_seq = match previous {

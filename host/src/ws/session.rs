@@ -90,7 +90,7 @@ pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint
             _ = &mut writer => break,
             incoming = stream.next(), if reading => {
                 last_seen = Instant::now();
-                reading = session.incoming(incoming);
+                reading = session.incoming(incoming).await;
             }
             Some(changed) = session.subs.watchers.next(), if pulling => {
                 if let Some(name) = session.subs.on_change(changed) {
@@ -134,10 +134,10 @@ pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint
 
 impl Session {
     /// Handles one read; returns whether to keep reading.
-    fn incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> bool {
+    async fn incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> bool {
         match incoming {
             Some(Ok(Message::Text(text))) => {
-                self.request(text.as_str());
+                self.request(text.as_str()).await;
                 true
             }
             Some(Ok(Message::Binary(_))) => {
@@ -166,7 +166,7 @@ impl Session {
         }
     }
 
-    fn request(&mut self, text: &str) {
+    async fn request(&mut self, text: &str) {
         let envelope = match parse_request(text) {
             Ok(envelope) => envelope,
             Err(error) => {
@@ -176,7 +176,7 @@ impl Session {
         };
         let id = envelope.id.as_ref();
         match envelope.request {
-            Request::Subscribe { channels } => self.subscribe(&channels, id),
+            Request::Subscribe { channels } => self.subscribe(&channels, id).await,
             Request::Unsubscribe { channels } => self.unsubscribe(&channels, id),
             Request::Ping => self.control(&Reply::Pong {
                 server_ts_ms: now_ms(),
@@ -186,6 +186,40 @@ impl Session {
     }
 
     /// Resolves every name, or refuses the whole request with the first problem.
+    /// Strategy channels must name the caller's own strategies. Anyone else's, like a
+    /// strategy that does not exist, is an unknown channel: the HTTP routes answer 404
+    /// rather than 403 for the same reason, so ids reveal nothing.
+    async fn owns_strategies(&mut self, channels: &[channel::Channel], id: Option<&Value>) -> bool {
+        for channel in channels {
+            let channel::ChannelKind::Strategy(strategy) = channel.kind else {
+                continue;
+            };
+            let found = self
+                .state
+                .store
+                .strategies()
+                .get(&self.principal.user, strategy)
+                .await;
+            let refusal = match found {
+                Ok(Some(_)) => continue,
+                Ok(None) => (
+                    "unknown_channel",
+                    format!("channel {}: you have no strategy {strategy}", channel.name),
+                ),
+                Err(error) => (
+                    "storage_unavailable",
+                    format!(
+                        "channel {}: cannot check the strategy: {error}",
+                        channel.name
+                    ),
+                ),
+            };
+            self.error(refusal.0, &refusal.1, id);
+            return false;
+        }
+        true
+    }
+
     fn resolve(&mut self, names: &[String], id: Option<&Value>) -> Option<Vec<channel::Channel>> {
         let registry = self.state.market.registry().clone();
         let mut resolved: Vec<channel::Channel> = Vec::with_capacity(names.len());
@@ -205,10 +239,13 @@ impl Session {
         None
     }
 
-    fn subscribe(&mut self, names: &[String], id: Option<&Value>) {
+    async fn subscribe(&mut self, names: &[String], id: Option<&Value>) {
         let Some(channels) = self.resolve(names, id) else {
             return;
         };
+        if !self.owns_strategies(&channels, id).await {
+            return;
+        }
         let new = channels
             .iter()
             .filter(|c| !self.subs.holds(&c.name))

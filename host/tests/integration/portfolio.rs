@@ -15,7 +15,7 @@ use crate::common::{server_config, token, wasm_path};
 
 const BUNDLED: [&str; 3] = ["greeks-black76", "oi-analytics", "strategy-valuation"];
 
-async fn start(data: &Path) -> RunningServer {
+pub async fn start(data: &Path) -> RunningServer {
     let plugins = data.join("plugins");
     std::fs::create_dir_all(&plugins).expect("mkdir");
     for name in BUNDLED {
@@ -28,14 +28,14 @@ async fn start(data: &Path) -> RunningServer {
     server::start(config).await.expect("server starts")
 }
 
-struct Client {
+pub struct Client {
     base: String,
-    token: String,
+    pub token: String,
     http: reqwest::Client,
 }
 
 impl Client {
-    fn new(server: &RunningServer, user: &str, role: Role) -> Self {
+    pub fn new(server: &RunningServer, user: &str, role: Role) -> Self {
         Self {
             base: format!("http://{}", server.addr),
             token: token(user, role, Tier::Pro),
@@ -80,17 +80,17 @@ impl Client {
         (status, body)
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub async fn get(&self, path: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 }
 
 /// The ATM call and put of the first NIFTY expiry that is not today, once it has Greeks.
-async fn atm_contracts(c: &Client) -> (u64, u64) {
+pub async fn atm_contracts(c: &Client) -> (u64, u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let today = time::OffsetDateTime::now_utc().date().to_string();
     loop {
@@ -130,7 +130,7 @@ async fn atm_contracts(c: &Client) -> (u64, u64) {
     }
 }
 
-fn is_money(v: &Value) -> bool {
+pub fn is_money(v: &Value) -> bool {
     v.as_str().is_some_and(|s| {
         let digits = s.trim_start_matches('-');
         digits.split_once('.').is_some_and(|(w, f)| {
@@ -162,10 +162,7 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
     let (_, accounts) = alice.get("/accounts").await;
     assert!(!accounts.to_string().contains("very-secret"));
     assert_eq!(accounts.as_array().map(Vec::len), Some(1));
-    assert_eq!(
-        bob.get(&format!("/accounts/{account_id}")).await.0,
-        404
-    );
+    assert_eq!(bob.get(&format!("/accounts/{account_id}")).await.0, 404);
     let (status, bad) = alice
         .post(
             "/accounts",
@@ -186,10 +183,7 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
     assert_eq!(created["version"], 1);
     let id = created["id"].as_i64().expect("id");
     let (status, body) = alice
-        .post(
-            "/strategies",
-            &json!({"name": "x", "underlying": "NOPE"}),
-        )
+        .post("/strategies", &json!({"name": "x", "underlying": "NOPE"}))
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -454,12 +448,7 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
         "history kept: {series}"
     );
     assert_eq!(
-        alice
-            .get("/accounts")
-            .await
-            .1
-            .as_array()
-            .map(Vec::len),
+        alice.get("/accounts").await.1.as_array().map(Vec::len),
         Some(1)
     );
     running.stop().await.expect("stops");
