@@ -6,7 +6,7 @@
 
 use sqlx::{Any, AnyPool, Executor, Row};
 
-use super::StoreError;
+use super::{Backend, StoreError, values_list};
 
 /// Rows per multi-row insert: 4 parameters each, far below both backends' limits.
 const ROWS_PER_STATEMENT: usize = 250;
@@ -23,11 +23,12 @@ pub struct M2mRow {
 #[derive(Debug)]
 pub struct M2mPoints<'p> {
     pool: &'p AnyPool,
+    backend: Backend,
 }
 
 impl<'p> M2mPoints<'p> {
-    pub(super) fn new(pool: &'p AnyPool) -> Self {
-        Self { pool }
+    pub(super) fn new(pool: &'p AnyPool, backend: Backend) -> Self {
+        Self { pool, backend }
     }
 
     /// Appends an M2M point; `Ok(false)` when the strategy no longer exists (deleted while
@@ -52,7 +53,7 @@ impl<'p> M2mPoints<'p> {
             let mut tx = self.pool.begin().await?;
             let mut kept = std::collections::HashSet::new();
             for chunk in points.chunks(ROWS_PER_STATEMENT) {
-                kept.extend(insert_many(&mut *tx, chunk).await?);
+                kept.extend(insert_many(&mut *tx, self.backend, chunk).await?);
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(kept)
@@ -131,22 +132,17 @@ async fn insert<'e>(
 /// of the strategies that took theirs.
 async fn insert_many<'e>(
     executor: impl Executor<'e, Database = Any>,
+    backend: Backend,
     points: &[(i64, M2mRow)],
 ) -> Result<Vec<i64>, sqlx::Error> {
     // Both backends name a VALUES list's columns column1, column2, ...; the WHERE also
     // keeps SQLite from reading ON CONFLICT as part of the SELECT.
-    let rows: Vec<String> = (0..points.len())
-        .map(|i| {
-            let p = 4 * i;
-            format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4)
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO m2m_points (strategy_id, at_ms, m2m_paise, strategy_version) \
          SELECT v.column1, v.column2, v.column3, v.column4 FROM (VALUES {}) AS v \
          WHERE EXISTS (SELECT 1 FROM strategies s WHERE s.id = v.column1) \
          ON CONFLICT (strategy_id, at_ms) DO NOTHING RETURNING strategy_id",
-        rows.join(", ")
+        values_list(backend, points.len(), 4)
     );
     let mut query = sqlx::query(&sql);
     for (strategy_id, point) in points {
@@ -187,12 +183,13 @@ mod tests {
             // The statement itself, not the one-by-one fallback, must succeed.
             let kept = insert_many(
                 store.pool(),
+                store.backend(),
                 &[(strategy.id, point), (strategy.id + 99, point)],
             )
             .await
             .unwrap();
             assert_eq!(kept, [strategy.id]);
-            let again = insert_many(store.pool(), &[(strategy.id, point)])
+            let again = insert_many(store.pool(), store.backend(), &[(strategy.id, point)])
                 .await
                 .unwrap();
             assert!(again.is_empty(), "one point per instant");

@@ -183,7 +183,7 @@ impl<'p> Strategies<'p> {
         .fetch_optional(self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let legs = legs_of(self.pool, &[id]).await?;
+        let legs = legs_of(self.pool, LegsOf::Strategy(id)).await?;
         strategy_from(&row, legs).map(Some)
     }
 
@@ -195,7 +195,7 @@ impl<'p> Strategies<'p> {
         .bind(owner)
         .fetch_all(self.pool)
         .await?;
-        with_legs(self.pool, &rows).await
+        with_legs(self.pool, &rows, LegsOf::Owner(owner)).await
     }
 
     /// Every open strategy of every owner, with legs: the M2M worker's work list.
@@ -205,7 +205,7 @@ impl<'p> Strategies<'p> {
         ))
         .fetch_all(self.pool)
         .await?;
-        with_legs(self.pool, &rows).await
+        with_legs(self.pool, &rows, LegsOf::Open).await
     }
 
     /// Applies `patch`; `expected` (when given) must be the stored version.
@@ -423,27 +423,38 @@ async fn get_in(
 }
 
 /// The legs of the given strategies, in id order.
-async fn legs_of(pool: &AnyPool, ids: &[i64]) -> Result<Vec<LegRow>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT {LEG_COLUMNS} FROM strategy_legs WHERE strategy_id IN ({}) ORDER BY id",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(*id);
-    }
+/// Whose legs to read. The filter is the strategies' own, as a subquery, so the legs
+/// come in one statement with at most one parameter: an `IN` list of ids would be a
+/// parameter per strategy, which SQLite resolves in quadratic time.
+#[derive(Debug, Clone, Copy)]
+enum LegsOf<'a> {
+    Strategy(i64),
+    Owner(&'a str),
+    Open,
+}
+
+async fn legs_of(pool: &AnyPool, which: LegsOf<'_>) -> Result<Vec<LegRow>, StoreError> {
+    let filter = match which {
+        LegsOf::Strategy(_) => "strategy_id = $1",
+        LegsOf::Owner(_) => "strategy_id IN (SELECT id FROM strategies WHERE owner = $1)",
+        LegsOf::Open => "strategy_id IN (SELECT id FROM strategies WHERE status = 'open')",
+    };
+    let sql = format!("SELECT {LEG_COLUMNS} FROM strategy_legs WHERE {filter} ORDER BY id");
+    let query = sqlx::query(&sql);
+    let query = match which {
+        LegsOf::Strategy(id) => query.bind(id),
+        LegsOf::Owner(owner) => query.bind(owner),
+        LegsOf::Open => query,
+    };
     let rows = query.fetch_all(pool).await?;
     rows.iter().map(leg_from).collect()
 }
 
-/// Strategy rows with their legs, reading the legs in chunks (bind-parameter limits).
+/// Strategy rows with their legs (read with the same filter as the rows).
 async fn with_legs(
     pool: &AnyPool,
     rows: &[sqlx::any::AnyRow],
+    which: LegsOf<'_>,
 ) -> Result<Vec<StrategyRow>, StoreError> {
     let mut strategies: Vec<StrategyRow> = rows
         .iter()
@@ -454,12 +465,10 @@ async fn with_legs(
         .enumerate()
         .map(|(i, s)| (s.id, i))
         .collect();
-    let ids: Vec<i64> = strategies.iter().map(|s| s.id).collect();
-    for chunk in ids.chunks(500) {
-        for leg in legs_of(pool, chunk).await? {
-            if let Some(&at) = index.get(&leg.strategy_id) {
-                strategies[at].legs.push(leg);
-            }
+    for leg in legs_of(pool, which).await? {
+        // A leg of a strategy created between the two reads has no row here: skipped.
+        if let Some(&at) = index.get(&leg.strategy_id) {
+            strategies[at].legs.push(leg);
         }
     }
     Ok(strategies)

@@ -4,7 +4,7 @@
 use sqlx::postgres::PgPoolCopyExt;
 
 use super::{History, SnapshotRow};
-use crate::store::StoreError;
+use crate::store::{Backend, StoreError, values_list};
 
 const COLUMNS: &str = "ts_ms, underlying, expiry, strike, is_call, security_id, spot, ltp, \
                        bid, ask, iv, delta, gamma, theta, vega, oi, volume, plugin";
@@ -132,24 +132,10 @@ fn saturating_i64(value: u64) -> i64 {
 /// those seen so far, quadratic in the parameter count (some 50 s for a 20,000-row
 /// batch, against well under a second with `?`).
 fn insert_sql(rows: usize) -> String {
-    let mut sql = String::with_capacity(64 + rows * COLUMN_COUNT * 6);
-    sql.push_str("INSERT INTO chain_snapshots (");
-    sql.push_str(COLUMNS);
-    sql.push_str(") VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..COLUMN_COUNT {
-            if c > 0 {
-                sql.push(',');
-            }
-            sql.push('?');
-        }
-        sql.push(')');
-    }
-    sql
+    format!(
+        "INSERT INTO chain_snapshots ({COLUMNS}) VALUES {}",
+        values_list(Backend::Sqlite, rows, COLUMN_COUNT)
+    )
 }
 
 #[cfg(test)]
