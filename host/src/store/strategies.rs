@@ -189,22 +189,15 @@ impl<'p> Strategies<'p> {
 
     /// The owner's strategies, oldest first.
     pub async fn list(&self, owner: &str) -> Result<Vec<StrategyRow>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM strategies WHERE owner = $1 ORDER BY id"
-        ))
-        .bind(owner)
-        .fetch_all(self.pool)
-        .await?;
+        let sql = format!("SELECT {COLUMNS} FROM strategies WHERE owner = $1 ORDER BY id");
+        let rows = sqlx::query(&sql).bind(owner).fetch_all(self.pool).await?;
         with_legs(self.pool, &rows, LegsOf::Owner(owner)).await
     }
 
     /// Every open strategy of every owner, with legs: the M2M worker's work list.
     pub async fn open(&self) -> Result<Vec<StrategyRow>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM strategies WHERE status = 'open' ORDER BY id"
-        ))
-        .fetch_all(self.pool)
-        .await?;
+        let sql = format!("SELECT {COLUMNS} FROM strategies WHERE status = 'open' ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(self.pool).await?;
         with_legs(self.pool, &rows, LegsOf::Open).await
     }
 
