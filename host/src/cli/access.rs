@@ -1,0 +1,141 @@
+//! Command-line arguments of who may do what, and how much: tokens, rate limits, and
+//! the WebSocket API's limits.
+
+use std::time::Duration;
+
+use crate::config::{
+    AuthConfig, JwtKeys, RateLimitConfig, RunMode, TierLimits, WsConfig, parse_route_limits,
+};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Access tokens.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// `development` generates a JWT secret when none is set (with a warning) and prints
+    /// a token for the dev user; `production` refuses to start without real keys.
+    #[arg(
+        long,
+        env = "OPTIONHUB_MODE",
+        value_enum,
+        default_value = "development"
+    )]
+    pub mode: RunMode,
+    /// HS256 secret (at least 32 bytes in production).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// RS256 instead of HS256: the public key (PEM) that checks tokens.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// RS256: the private key (PEM) that signs them (without it, login is unavailable).
+    #[arg(long, env = "JWT_PRIVATE_KEY_FILE", requires = "jwt_public_key")]
+    pub jwt_private_key: Option<PathBuf>,
+    #[arg(long, env = "JWT_ISSUER", default_value = "optionhub")]
+    pub jwt_issuer: String,
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "optionhub-api")]
+    pub jwt_audience: String,
+    /// Lifetime of issued access tokens, seconds.
+    #[arg(long, env = "JWT_TTL_SECS", default_value_t = 12 * 3600)]
+    pub jwt_ttl_secs: u64,
+}
+
+impl AuthArgs {
+    pub(super) fn config(&self) -> AuthConfig {
+        let keys = match &self.jwt_public_key {
+            Some(public_pem) => JwtKeys::Rs256 {
+                public_pem: public_pem.clone(),
+                private_pem: self.jwt_private_key.clone(),
+            },
+            None => JwtKeys::Hs256 {
+                secret: self.jwt_secret.clone().filter(|s| !s.is_empty()),
+            },
+        };
+        AuthConfig {
+            mode: self.mode,
+            keys,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            token_ttl: Duration::from_secs(self.jwt_ttl_secs.max(60)),
+            leeway: Duration::from_secs(30),
+            dev_user: None,
+        }
+    }
+}
+
+/// Request budgets.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Requests per minute per free-tier user (or anonymous address).
+    #[arg(long, env = "OPTIONHUB_RATE_FREE", default_value_t = 100)]
+    pub rate_free: u32,
+    /// Requests per minute per pro-tier user.
+    #[arg(long, env = "OPTIONHUB_RATE_PRO", default_value_t = 1000)]
+    pub rate_pro: u32,
+    /// Per-route overrides: `PREFIX=FREE:PRO,…` (e.g. `/fo=60:600`).
+    #[arg(long, env = "OPTIONHUB_RATE_ROUTES", default_value = "", value_parser = parse_routes)]
+    pub rate_routes: RouteLimits,
+    /// Login attempts per minute per client address.
+    #[arg(long, env = "OPTIONHUB_RATE_LOGIN", default_value_t = 10)]
+    pub rate_login: u32,
+    /// WebSocket channels per connection, free tier.
+    #[arg(long, env = "OPTIONHUB_WS_CHANNELS_FREE", default_value_t = 20)]
+    pub ws_channels_free: usize,
+    /// WebSocket channels per connection, pro tier.
+    #[arg(long, env = "OPTIONHUB_WS_CHANNELS_PRO", default_value_t = 200)]
+    pub ws_channels_pro: usize,
+}
+
+/// Parsed `--rate-routes`.
+#[derive(Debug, Clone, Default)]
+pub struct RouteLimits(pub Vec<(String, TierLimits)>);
+
+fn parse_routes(text: &str) -> Result<RouteLimits, String> {
+    parse_route_limits(text).map(RouteLimits)
+}
+
+impl LimitArgs {
+    pub(super) fn config(&self) -> RateLimitConfig {
+        RateLimitConfig {
+            default: TierLimits {
+                free_per_minute: self.rate_free.max(1),
+                pro_per_minute: self.rate_pro.max(1),
+            },
+            routes: self.rate_routes.0.clone(),
+            login_per_minute: self.rate_login.max(1),
+            ws_channels_free: self.ws_channels_free,
+            ws_channels_pro: self.ws_channels_pro,
+        }
+    }
+}
+
+/// The WebSocket API (`/ws/live`, `/ws/fo/stream`).
+#[derive(Debug, Clone, Args)]
+pub struct WsArgs {
+    /// Bytes one WebSocket client may have queued before it counts as a slow consumer.
+    #[arg(long, env = "OPTIONHUB_WS_QUEUE_BYTES", default_value_t = 1 << 20)]
+    pub ws_queue_bytes: usize,
+    /// A WebSocket write stalled this long (ms) disconnects the client (close 4008).
+    #[arg(long, env = "OPTIONHUB_WS_WRITE_DEADLINE_MS", default_value_t = 5000)]
+    pub ws_write_deadline_ms: u64,
+    /// Seconds between server pings; 2.5 times this without a frame closes (4012).
+    #[arg(long, env = "OPTIONHUB_WS_HEARTBEAT_SECS", default_value_t = 20)]
+    pub ws_heartbeat_secs: u64,
+    /// A channel publishes at most once per this many milliseconds (latest wins).
+    #[arg(long, env = "OPTIONHUB_WS_PUBLISH_MS", default_value_t = 200)]
+    pub ws_publish_ms: u64,
+    /// Read buffer per WebSocket connection, bytes.
+    #[arg(long, env = "OPTIONHUB_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
+    pub ws_read_buffer_bytes: usize,
+}
+
+impl WsArgs {
+    pub(super) fn config(&self) -> WsConfig {
+        WsConfig {
+            queue_bytes: self.ws_queue_bytes.max(1024),
+            write_deadline: Duration::from_millis(self.ws_write_deadline_ms.max(10)),
+            heartbeat: Duration::from_secs(self.ws_heartbeat_secs.max(1)),
+            publish_interval: Duration::from_millis(self.ws_publish_ms),
+            read_buffer_bytes: self.ws_read_buffer_bytes.max(256),
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Command-line arguments of where market data comes from: DhanHQ, the built-in
+//! simulator, or a recording.
+
+use std::time::Duration;
+
+use crate::config::{DhanCredentials, ExpiryWeekdays};
+use crate::feed::record::ReplaySpeed;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OPTIONHUB_SIM_LISTEN", default_value = "127.0.0.1:8001")]
+    pub listen: SocketAddr,
+    /// Seed of the simulated market (same seed, same market).
+    #[arg(long, env = "OPTIONHUB_SIM_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// Milliseconds between market ticks.
+    #[arg(long, env = "OPTIONHUB_SIM_TICK_MS", default_value_t = 250)]
+    pub tick_ms: u64,
+    /// The client id clients must present.
+    #[arg(long, env = "OPTIONHUB_SIM_CLIENT_ID", default_value = "SIMULATOR")]
+    pub client_id: String,
+    /// The access token clients must present.
+    #[arg(
+        long,
+        env = "OPTIONHUB_SIM_ACCESS_TOKEN",
+        default_value = "simulator-token"
+    )]
+    pub access_token: String,
+    /// Stack several packets per WebSocket message (the official SDK expects one).
+    #[arg(long, env = "OPTIONHUB_SIM_STACK")]
+    pub stack: bool,
+    #[command(flatten)]
+    pub expiries: SimExpiryArgs,
+}
+
+/// The simulator's expiry weekdays.
+#[derive(Debug, Clone, Args)]
+pub struct SimExpiryArgs {
+    /// Weekday NSE index options expire on (weekly, and the month's last for monthly).
+    #[arg(long, env = "OPTIONHUB_SIM_NSE_EXPIRY", default_value = "tuesday", value_parser = parse_weekday)]
+    pub sim_nse_expiry: time::Weekday,
+    /// Weekday BSE index options (SENSEX) expire on.
+    #[arg(long, env = "OPTIONHUB_SIM_BSE_EXPIRY", default_value = "thursday", value_parser = parse_weekday)]
+    pub sim_bse_expiry: time::Weekday,
+}
+
+impl SimExpiryArgs {
+    pub(super) fn weekdays(&self) -> ExpiryWeekdays {
+        ExpiryWeekdays {
+            nse: self.sim_nse_expiry,
+            bse: self.sim_bse_expiry,
+        }
+    }
+}
+
+/// `tue`, `Tuesday`, …
+fn parse_weekday(text: &str) -> Result<time::Weekday, String> {
+    use time::Weekday::{Friday, Monday, Saturday, Sunday, Thursday, Tuesday, Wednesday};
+    let lower = text.trim().to_ascii_lowercase();
+    [
+        Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday,
+    ]
+    .into_iter()
+    .find(|day| {
+        let name = day.to_string().to_ascii_lowercase();
+        lower.len() >= 3 && name.starts_with(&lower)
+    })
+    .ok_or_else(|| format!("{text:?} is not a weekday (mon, tue, … or monday, tuesday, …)"))
+}
+
+impl SimArgs {
+    pub fn into_config(self) -> crate::feed::sim::SimConfig {
+        let mut config = crate::feed::sim::SimConfig::new(
+            self.seed,
+            DhanCredentials::new(self.client_id, self.access_token),
+        );
+        config.tick = Duration::from_millis(self.tick_ms.max(1));
+        config.stack_packets = self.stack;
+        let days = self.expiries.weekdays();
+        config.universe = config.universe.with_expiry_weekdays(days.nse, days.bse);
+        config
+    }
+}
+
+/// Dhan credentials and addresses. With no credentials the server runs on its built-in
+/// simulator.
+#[derive(Debug, Clone, Args)]
+pub struct DhanArgs {
+    #[arg(long, env = "DHAN_CLIENT_ID", hide_env_values = true)]
+    pub dhan_client_id: Option<String>,
+    #[arg(long, env = "DHAN_ACCESS_TOKEN", hide_env_values = true)]
+    pub dhan_access_token: Option<String>,
+    #[arg(long, env = "DHAN_FEED_URL", default_value = "wss://api-feed.dhan.co")]
+    pub dhan_feed_url: String,
+    #[arg(long, env = "DHAN_API_URL", default_value = "https://api.dhan.co")]
+    pub dhan_api_url: String,
+    #[arg(
+        long,
+        env = "DHAN_SCRIP_MASTER_URL",
+        default_value = "https://images.dhan.co/api-data/api-scrip-master-detailed.csv"
+    )]
+    pub dhan_scrip_master_url: String,
+}
+
+/// Where the feed comes from and how it is shaped.
+#[derive(Debug, Clone, Args)]
+pub struct FeedArgs {
+    /// Record every raw feed frame (with its arrival time) to this file.
+    #[arg(long, env = "OPTIONHUB_RECORD", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Use a recording as the feed instead of Dhan or the simulator.
+    #[arg(long, env = "OPTIONHUB_REPLAY")]
+    pub replay: Option<PathBuf>,
+    /// Replay speed: a factor (1 = as recorded) or `max`.
+    #[arg(long, env = "OPTIONHUB_REPLAY_SPEED", default_value = "1")]
+    pub speed: ReplaySpeed,
+    /// Seed of the built-in simulator.
+    #[arg(long, env = "OPTIONHUB_SIM_SEED", default_value_t = 42)]
+    pub sim_seed: u64,
+    /// Milliseconds between the built-in simulator's ticks.
+    #[arg(long, env = "OPTIONHUB_SIM_TICK_MS", default_value_t = 250)]
+    pub sim_tick_ms: u64,
+    #[command(flatten)]
+    pub sim_expiries: SimExpiryArgs,
+    /// Underlyings to track, comma-separated.
+    #[arg(
+        long,
+        env = "OPTIONHUB_UNDERLYINGS",
+        value_delimiter = ',',
+        default_value = "NIFTY,BANKNIFTY,FINNIFTY,MIDCPNIFTY,SENSEX"
+    )]
+    pub underlyings: Vec<String>,
+    /// Nearest expiries subscribed per underlying.
+    #[arg(long, env = "OPTIONHUB_TIER_EXPIRIES", default_value_t = 2)]
+    pub tier_expiries: usize,
+    /// ATM ± this many strikes in Full mode (depth).
+    #[arg(long, env = "OPTIONHUB_TIER_FULL", default_value_t = 5)]
+    pub tier_full: usize,
+    /// ATM ± this many strikes in Quote mode.
+    #[arg(long, env = "OPTIONHUB_TIER_QUOTE", default_value_t = 15)]
+    pub tier_quote: usize,
+    /// ATM ± this many strikes subscribed in all (the rest in Ticker mode).
+    #[arg(long, env = "OPTIONHUB_TIER_RANGE", default_value_t = 40)]
+    pub tier_range: usize,
+    /// Seconds without any feed message before the connection counts as stalled.
+    #[arg(long, env = "OPTIONHUB_FEED_STALL_SECS", default_value_t = 30)]
+    pub feed_stall_secs: u64,
+    /// A chain's Greeks are recomputed at most once per this many milliseconds.
+    #[arg(long, env = "OPTIONHUB_GREEKS_WINDOW_MS", default_value_t = 250)]
+    pub greeks_window_ms: u64,
+    /// Risk-free rate for the Greeks model (continuously compounded, decimal).
+    #[arg(long, env = "OPTIONHUB_RISK_FREE_RATE", default_value_t = 0.065)]
+    pub risk_free_rate: f64,
+}
+
+impl DhanArgs {
+    pub(super) fn credentials(&self) -> Option<DhanCredentials> {
+        match (&self.dhan_client_id, &self.dhan_access_token) {
+            (Some(id), Some(token)) if !id.is_empty() && !token.is_empty() => {
+                Some(DhanCredentials::new(id.clone(), token.clone()))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_weekday;
+
+    #[test]
+    fn weekdays_parse_short_and_long() {
+        assert_eq!(parse_weekday("tue"), Ok(time::Weekday::Tuesday));
+        assert_eq!(parse_weekday("Thursday"), Ok(time::Weekday::Thursday));
+        assert!(parse_weekday("t").is_err());
+        assert!(parse_weekday("funday").is_err());
+    }
+}

@@ -1,0 +1,325 @@
+//! The command line: `optionhub [serve]`, `optionhub sim`, `optionhub plugin check FILE`,
+//! `optionhub plugin list`, `optionhub user …`, `optionhub migrate`. This is the one place configuration is read from flags and
+//! the environment (every flag has an `OPTIONHUB_*` variable; `.env` is read first).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::{Role, Tier};
+use crate::config::{
+    ChainsConfig, Config, DataConfig, DhanEndpoints, FeedConfig, FeedSourceConfig, LogFormat,
+    PluginConfig, SandboxLimits, ServerConfig, StoreConfig, TierConfig,
+};
+use crate::feed::record::ReplaySpeed;
+
+mod access;
+mod feed;
+mod storage;
+
+pub use access::{AuthArgs, LimitArgs, RouteLimits, WsArgs};
+pub use feed::{DhanArgs, FeedArgs, SimArgs, SimExpiryArgs};
+pub use storage::{CacheArgs, HistoryArgs, PortfolioArgs, StoreArgs, UserStoreArgs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "optionhub",
+    version,
+    about = "Indian F&O market data with hot-swappable Wasm analytics"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Log format.
+    #[arg(
+        long,
+        env = "OPTIONHUB_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(Box<ServeArgs>),
+    /// Run the DhanHQ simulator on its own (feed WebSocket, REST API, scrip master).
+    Sim(SimArgs),
+    /// Inspect plugins without running the server.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Manage API users and print access tokens.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Apply pending database migrations and exit (the server also applies them at start).
+    Migrate(MigrateArgs),
+}
+
+/// What `optionhub migrate` needs: the database, as `serve` sees it.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+impl MigrateArgs {
+    pub fn config(&self) -> StoreConfig {
+        self.store.config(&DataConfig {
+            dir: self.data.dir.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user, or change an existing one's role and tier (`--update`).
+    Add {
+        name: String,
+        /// Role of a new user (default viewer); with `--update`, unchanged when omitted.
+        #[arg(long, value_enum)]
+        role: Option<Role>,
+        /// Tier of a new user (default free); with `--update`, unchanged when omitted.
+        #[arg(long, value_enum)]
+        tier: Option<Tier>,
+        /// Read the password from the first line of stdin (without it the user can only
+        /// get tokens from `optionhub user token`).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Change the user if it exists instead of failing.
+        #[arg(long)]
+        update: bool,
+        #[command(flatten)]
+        common: UserStoreArgs,
+    },
+    /// Print a fresh access token for a user.
+    Token {
+        name: String,
+        #[command(flatten)]
+        common: UserStoreArgs,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        common: UserStoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Validate a component against the contract and run its self-test.
+    Check {
+        /// The `.wasm` component.
+        file: PathBuf,
+    },
+    /// Load every plugin in a directory and list what would serve.
+    List {
+        /// The plugin directory.
+        #[arg(long, env = "OPTIONHUB_PLUGINS")]
+        plugins: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Directory for everything written at run time (database, caches, compiled plugins).
+    #[arg(long = "data", env = "OPTIONHUB_DATA", default_value = "./data")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OPTIONHUB_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// The watched plugin directory (created if missing).
+    #[arg(long, env = "OPTIONHUB_PLUGINS")]
+    pub plugins: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Memory cap of one plugin call, MiB.
+    #[arg(long, env = "OPTIONHUB_PLUGIN_MEMORY_MIB", default_value_t = 64)]
+    pub plugin_memory_mib: usize,
+    /// CPU deadline of one plugin call, milliseconds.
+    #[arg(long, env = "OPTIONHUB_PLUGIN_DEADLINE_MS", default_value_t = 100)]
+    pub plugin_deadline_ms: u64,
+    /// Cap on what one plugin call may return, MiB.
+    #[arg(long, env = "OPTIONHUB_PLUGIN_MAX_RESULT_MIB", default_value_t = 16)]
+    pub plugin_max_result_mib: usize,
+    /// Serve `/metrics` on this address instead of the public one.
+    #[arg(long, env = "OPTIONHUB_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Largest request body accepted, KiB (plugin uploads have their own cap).
+    #[arg(long, env = "OPTIONHUB_MAX_BODY_KIB", default_value_t = 256)]
+    pub max_body_kib: usize,
+    /// In development mode: make sure this user exists (admin, pro) and print a token.
+    #[arg(long, env = "OPTIONHUB_DEV_USER", default_value = "dev")]
+    pub dev_user: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub dhan: DhanArgs,
+    #[command(flatten)]
+    pub feed: FeedArgs,
+    #[command(flatten)]
+    pub ws: WsArgs,
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    #[command(flatten)]
+    pub portfolio: PortfolioArgs,
+}
+
+/// `optionhub` with no subcommand: `serve` with flags from the environment and defaults.
+#[derive(Debug, Parser)]
+struct ServeDefaults {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+impl ServeArgs {
+    pub fn from_env() -> Self {
+        ServeDefaults::parse_from(["optionhub"]).args
+    }
+
+    pub fn into_config(self) -> Config {
+        let data = DataConfig { dir: self.data.dir };
+        let mut plugins = PluginConfig::new(self.plugins, &data);
+        plugins.limits = SandboxLimits {
+            memory_bytes: self.plugin_memory_mib << 20,
+            deadline: Duration::from_millis(self.plugin_deadline_ms),
+            max_result_bytes: self.plugin_max_result_mib << 20,
+            ..SandboxLimits::default()
+        };
+        let feed_args = self.feed;
+        let source = if let Some(file) = feed_args.replay.clone() {
+            FeedSourceConfig::Replay {
+                file,
+                speed_factor: match feed_args.speed {
+                    ReplaySpeed::Max => None,
+                    ReplaySpeed::Factor(f) => Some(f),
+                },
+            }
+        } else if let Some(credentials) = self.dhan.credentials() {
+            FeedSourceConfig::Dhan {
+                credentials,
+                endpoints: DhanEndpoints {
+                    feed_url: self.dhan.dhan_feed_url,
+                    api_url: self.dhan.dhan_api_url,
+                    scrip_master_url: self.dhan.dhan_scrip_master_url,
+                },
+            }
+        } else {
+            FeedSourceConfig::Simulator {
+                seed: feed_args.sim_seed,
+                tick: Duration::from_millis(feed_args.sim_tick_ms.max(1)),
+                expiry_weekdays: feed_args.sim_expiries.weekdays(),
+            }
+        };
+        let mut feed = FeedConfig::new(source);
+        feed.record = feed_args.record;
+        feed.underlyings = feed_args
+            .underlyings
+            .iter()
+            .map(|u| u.trim().to_ascii_uppercase())
+            .filter(|u| !u.is_empty())
+            .collect();
+        feed.tiers = TierConfig {
+            expiries: feed_args.tier_expiries.max(1),
+            full_strikes: feed_args.tier_full,
+            quote_strikes: feed_args.tier_quote.max(feed_args.tier_full),
+            range_strikes: feed_args.tier_range.max(feed_args.tier_quote),
+        };
+        feed.inactivity_timeout = Duration::from_secs(feed_args.feed_stall_secs.max(1));
+        let mut auth = self.auth.config();
+        auth.dev_user = Some(self.dev_user).filter(|u| !u.is_empty());
+        Config {
+            server: ServerConfig {
+                metrics_listen: self.metrics_listen,
+                max_body_bytes: self.max_body_kib.max(1) << 10,
+                ..ServerConfig::new(self.listen)
+            },
+            store: self.store.config(&data),
+            auth,
+            limits: self.limits.config(),
+            ws: self.ws.config(),
+            history: self.history.config(),
+            cache: self.cache.config(),
+            portfolio: self.portfolio.config(),
+            data,
+            plugins,
+            feed,
+            chains: ChainsConfig {
+                greeks_window: Duration::from_millis(feed_args.greeks_window_ms),
+                rate: feed_args.risk_free_rate,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::ServeDefaults;
+
+    #[test]
+    fn websocket_flags_reach_the_config() {
+        let args = ServeDefaults::parse_from([
+            "optionhub",
+            "--ws-queue-bytes",
+            "65536",
+            "--ws-write-deadline-ms",
+            "1500",
+            "--ws-heartbeat-secs",
+            "4",
+            "--ws-publish-ms",
+            "150",
+        ])
+        .args;
+        let ws = args.into_config().ws;
+        assert_eq!(ws.queue_bytes, 65_536);
+        assert_eq!(ws.write_deadline, std::time::Duration::from_millis(1_500));
+        assert_eq!(ws.idle_timeout(), std::time::Duration::from_secs(10));
+        assert_eq!(ws.publish_interval, std::time::Duration::from_millis(150));
+        assert_eq!(ws.read_buffer_bytes, 4_096);
+    }
+
+    #[test]
+    fn history_flags_reach_the_config() {
+        let args = ServeDefaults::parse_from([
+            "optionhub",
+            "--history-interval-secs",
+            "15",
+            "--history-queue-rows",
+            "1000",
+            "--history-retention-days",
+            "7",
+            "--history-backfill-minutes",
+            "0",
+        ])
+        .args;
+        let history = args.into_config().history;
+        assert_eq!(history.interval, std::time::Duration::from_secs(15));
+        assert_eq!(history.queue_rows, 1_000);
+        assert_eq!(
+            history.retention,
+            std::time::Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(history.backfill, None);
+        let defaults = ServeDefaults::parse_from(["optionhub"]).args.into_config();
+        assert_eq!(defaults.history, crate::config::HistoryConfig::default());
+    }
+}

@@ -1,0 +1,146 @@
+//! Command-line arguments of what the server keeps: the database, the response cache
+//! (memory and Redis), chain history and saved strategies.
+
+use std::time::Duration;
+
+use super::{AuthArgs, DataArgs};
+use crate::config::{
+    AuthConfig, CacheConfig, DataConfig, HistoryConfig, PortfolioConfig, RedisConfig, StoreConfig,
+};
+use clap::Args;
+
+/// Saved strategies and accounts.
+#[derive(Debug, Clone, Args)]
+pub struct PortfolioArgs {
+    /// Seconds between M2M valuations of every open saved strategy.
+    #[arg(long, env = "OPTIONHUB_M2M_INTERVAL_SECS", default_value_t = 5)]
+    pub m2m_interval_secs: u64,
+    /// 64 hex digits: the key that encrypts broker credentials at rest (development
+    /// generates one in the data directory when unset; production then refuses
+    /// credentials).
+    #[arg(long, env = "OPTIONHUB_CREDENTIALS_KEY", hide_env_values = true)]
+    pub credentials_key: Option<String>,
+}
+
+impl PortfolioArgs {
+    pub(super) fn config(&self) -> PortfolioConfig {
+        PortfolioConfig {
+            m2m_interval: Duration::from_secs(self.m2m_interval_secs.max(1)),
+            credentials_key: self.credentials_key.clone().filter(|k| !k.is_empty()),
+        }
+    }
+}
+
+/// What the user commands need: the database and the token keys, as `serve` sees them.
+#[derive(Debug, Clone, Args)]
+pub struct UserStoreArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+impl UserStoreArgs {
+    pub fn configs(&self) -> (DataConfig, StoreConfig, AuthConfig) {
+        let data = DataConfig {
+            dir: self.data.dir.clone(),
+        };
+        let store = self.store.config(&data);
+        (data, store, self.auth.config())
+    }
+}
+
+/// The database.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// `sqlite://FILE` or `postgres://…`; default: `optionhub.db` in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Database connection pool size.
+    #[arg(long, env = "OPTIONHUB_DB_POOL", default_value_t = 8)]
+    pub db_pool: u32,
+    /// Seconds to keep retrying an unreachable database at start (0: exit at once).
+    #[arg(long, env = "OPTIONHUB_DB_WAIT_SECS", default_value_t = 0)]
+    pub db_wait_secs: u64,
+}
+
+impl StoreArgs {
+    pub(super) fn config(&self, data: &DataConfig) -> StoreConfig {
+        let mut config = match &self.database_url {
+            Some(url) if !url.is_empty() => StoreConfig::new(url.as_str()),
+            _ => StoreConfig::sqlite_in(&data.dir),
+        };
+        config.max_connections = self.db_pool.max(1);
+        config.connect_wait = Duration::from_secs(self.db_wait_secs);
+        config
+    }
+}
+
+/// The response cache: memory, and Redis under it when `REDIS_URL` is set.
+#[derive(Debug, Clone, Args)]
+pub struct CacheArgs {
+    /// In-memory response cache bound, MiB.
+    #[arg(long, env = "OPTIONHUB_CACHE_MIB", default_value_t = 64)]
+    pub cache_mib: u64,
+    /// `redis://host:port/db`: a second, shared cache layer (optional).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// How long an answer lives in Redis, seconds.
+    #[arg(long, env = "OPTIONHUB_REDIS_TTL_SECS", default_value_t = 30)]
+    pub redis_ttl_secs: u64,
+}
+
+impl CacheArgs {
+    pub(super) fn config(&self) -> CacheConfig {
+        let redis = self
+            .redis_url
+            .as_ref()
+            .filter(|url| !url.is_empty())
+            .map(|url| RedisConfig {
+                ttl: Duration::from_secs(self.redis_ttl_secs.max(1)),
+                ..RedisConfig::new(url.as_str())
+            });
+        CacheConfig {
+            max_bytes: self.cache_mib.max(1) << 20,
+            redis,
+            ..CacheConfig::default()
+        }
+    }
+}
+
+/// Chain history: snapshots of every live chain, kept for the history endpoints.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// Seconds between snapshots of every live chain (0 turns history off).
+    #[arg(long, env = "OPTIONHUB_HISTORY_INTERVAL_SECS", default_value_t = 60)]
+    pub history_interval_secs: u64,
+    /// Snapshot rows that may wait for the database; beyond it the oldest are dropped.
+    #[arg(long, env = "OPTIONHUB_HISTORY_QUEUE_ROWS", default_value_t = 500_000)]
+    pub history_queue_rows: usize,
+    /// Snapshot rows older than this many days are deleted.
+    #[arg(long, env = "OPTIONHUB_HISTORY_RETENTION_DAYS", default_value_t = 30)]
+    pub history_retention_days: u64,
+    /// Simulator mode: backfill at most this many minutes of the current session on a
+    /// first start (0: no backfill).
+    #[arg(
+        long,
+        env = "OPTIONHUB_HISTORY_BACKFILL_MINUTES",
+        default_value_t = 375
+    )]
+    pub history_backfill_minutes: u64,
+}
+
+impl HistoryArgs {
+    pub(super) fn config(&self) -> HistoryConfig {
+        HistoryConfig {
+            interval: Duration::from_secs(self.history_interval_secs),
+            queue_rows: self.history_queue_rows.max(1),
+            retention: Duration::from_secs(self.history_retention_days.max(1) * 24 * 3600),
+            backfill: (self.history_backfill_minutes > 0)
+                .then(|| Duration::from_secs(self.history_backfill_minutes * 60)),
+            ..HistoryConfig::default()
+        }
+    }
+}
