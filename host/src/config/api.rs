@@ -173,13 +173,7 @@ impl StoreConfig {
     /// The URL with any credentials hidden (a PostgreSQL URL may carry a password), for
     /// logs and error messages.
     pub fn redacted_url(&self) -> String {
-        match self.url.split_once('@') {
-            Some((scheme_user, host)) => {
-                let scheme = scheme_user.split("://").next().unwrap_or("db");
-                format!("{scheme}://<redacted>@{host}")
-            }
-            None => self.url.clone(),
-        }
+        super::redact_url(&self.url)
     }
 }
 

@@ -47,12 +47,6 @@ impl RedisConfig {
 
     /// The URL without its password, for logs and errors.
     pub fn redacted_url(&self) -> String {
-        match self.url.split_once('@') {
-            Some((credentials, host)) => match credentials.split_once("://") {
-                Some((scheme, _)) => format!("{scheme}://***@{host}"),
-                None => format!("***@{host}"),
-            },
-            None => self.url.clone(),
-        }
+        super::redact_url(&self.url)
     }
 }

@@ -22,6 +22,20 @@ pub use history::HistoryConfig;
 pub use portfolio::PortfolioConfig;
 pub use ws::WsConfig;
 
+/// A database or Redis URL with its credentials hidden, for logs and errors. The host
+/// follows the *last* `@`, so a password containing `@` is hidden whole.
+pub(crate) fn redact_url(url: &str) -> String {
+    match url.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let scheme = credentials
+                .split_once("://")
+                .map_or("db", |(scheme, _)| scheme);
+            format!("{scheme}://<redacted>@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
 /// Where the HTTP server listens.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

@@ -349,7 +349,9 @@ mod tests {
     #[test]
     fn passwords_stay_out_of_logs() {
         let config = RedisConfig::new("redis://user:hunter2@cache:6379/0");
-        assert_eq!(config.redacted_url(), "redis://***@cache:6379/0");
+        assert_eq!(config.redacted_url(), "redis://<redacted>@cache:6379/0");
+        let tricky = RedisConfig::new("redis://user:p@ss@cache:6379");
+        assert_eq!(tricky.redacted_url(), "redis://<redacted>@cache:6379");
         assert_eq!(
             host_port("redis://user:pw@10.0.0.1:6380/2"),
             "10.0.0.1:6380"
