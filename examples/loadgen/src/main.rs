@@ -7,6 +7,8 @@
 //! - `loadgen ws`: opens N WebSocket clients, each subscribed to a channel, and measures
 //!   update latency as (receive time − the server's `server_ts_ms` stamp); reports the
 //!   same percentiles, plus the server's RSS when given its pid.
+//! - `loadgen floor`: no server at all: the lowest latency one-to-many delivery can have
+//!   on this machine (raw loopback TCP writes to N sockets), to read `ws` figures against.
 //! - `loadgen swap`: `rest` load while a plugin is uploaded through `POST /admin/plugins`
 //!   halfway through; reports failed requests (expected: zero).
 //!
@@ -14,6 +16,7 @@
 //! generator is kept cheap: one shared HTTP client, one task per WebSocket.
 #![forbid(unsafe_code)]
 
+mod floor;
 mod report;
 mod rest;
 mod ws;
@@ -35,6 +38,8 @@ enum Command {
     Ws(ws::WsArgs),
     /// REST load with a plugin upload in the middle.
     Swap(rest::SwapArgs),
+    /// This machine's floor for fan-out latency: raw TCP writes, no server.
+    Floor(floor::FloorArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +52,7 @@ fn main() -> anyhow::Result<()> {
             Command::Rest(args) => rest::run(args).await,
             Command::Ws(args) => ws::run(args).await,
             Command::Swap(args) => rest::swap(args).await,
+            Command::Floor(args) => floor::run(args).await,
         }
     })
 }

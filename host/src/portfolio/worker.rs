@@ -1,8 +1,8 @@
-//! The M2M worker: every interval, reads every open strategy with its legs, has them
-//! valued (all in one blocking task, so chain reads are shared across strategies),
-//! converts each leg's value to exact paise, appends the totals to the strategies' M2M
-//! histories (in one transaction per cycle) and publishes each valuation on the
-//! [`M2mHub`].
+//! The M2M worker: every interval, reads every open strategy with its legs (from memory
+//! while none has changed, see `store::strategies::OpenSet`), has them valued (all in
+//! one blocking task, so chain reads are shared across strategies), converts each leg's
+//! value to exact paise, appends the totals to the strategies' M2M histories (in one
+//! transaction per cycle) and publishes each valuation on the [`M2mHub`].
 //!
 //! A strategy that cannot be valued this cycle (no legs, no price yet, no plugin) is
 //! skipped and tried again next cycle; it is logged at debug level, since a market that
@@ -83,13 +83,19 @@ pub async fn cycle(
     hub: &M2mHub,
     valuer: &Arc<dyn Valuer>,
 ) -> Result<CycleReport, CycleError> {
-    let strategies: Vec<StrategyRow> = store
-        .strategies()
-        .open()
-        .await?
-        .into_iter()
-        .filter(|s| !s.legs.is_empty())
-        .collect();
+    let open = store.strategies().open().await?;
+    // A strategy with no legs has nothing to value. The held set is shared, so it is
+    // copied only when there is such a strategy to leave out.
+    let strategies = if open.iter().all(|s| !s.legs.is_empty()) {
+        open
+    } else {
+        Arc::new(
+            open.iter()
+                .filter(|s| !s.legs.is_empty())
+                .cloned()
+                .collect::<Vec<_>>(),
+        )
+    };
     if strategies.is_empty() {
         return Ok(CycleReport::default());
     }

@@ -101,6 +101,7 @@ impl<'p> Accounts<'p> {
             .bind(owner)
             .execute(&mut *tx)
             .await?;
+        super::strategies::bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }

@@ -8,9 +8,16 @@
 //! Deleting a strategy deletes its legs and M2M history in the same transaction. Money
 //! is integer paise (see `portfolio::money`).
 
+use std::sync::Arc;
+
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::{StoreError, now_ms};
+
+mod open_set;
+
+pub use open_set::OpenSet;
+pub(crate) use open_set::bump_generation;
 
 /// Buy or sell, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +145,7 @@ impl From<sqlx::Error> for WriteError {
 #[derive(Debug)]
 pub struct Strategies<'p> {
     pool: &'p AnyPool,
+    open_set: &'p OpenSet,
 }
 
 const COLUMNS: &str =
@@ -146,8 +154,8 @@ const LEG_COLUMNS: &str =
     "id, strategy_id, security_id, side, lots, entry_price_paise, entry_time_ms";
 
 impl<'p> Strategies<'p> {
-    pub(super) fn new(pool: &'p AnyPool) -> Self {
-        Self { pool }
+    pub(super) fn new(pool: &'p AnyPool, open_set: &'p OpenSet) -> Self {
+        Self { pool, open_set }
     }
 
     /// Creates a strategy with no legs, at version 1.
@@ -170,6 +178,7 @@ impl<'p> Strategies<'p> {
             check_account(&mut tx, new.owner, account).await?;
         }
         let strategy = strategy_from(&row, Vec::new())?;
+        bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok(strategy)
     }
@@ -194,11 +203,21 @@ impl<'p> Strategies<'p> {
         with_legs(self.pool, &rows, LegsOf::Owner(owner)).await
     }
 
-    /// Every open strategy of every owner, with legs: the M2M worker's work list.
-    pub async fn open(&self) -> Result<Vec<StrategyRow>, StoreError> {
+    /// Every open strategy of every owner, with legs, oldest first: the M2M worker's
+    /// work list. Served from memory while the strategy generation has not moved (see
+    /// [`OpenSet`]), so an unchanged set costs one single-row read.
+    pub async fn open(&self) -> Result<Arc<Vec<StrategyRow>>, StoreError> {
+        // The generation is read first: whatever the rows read next show is at least
+        // that recent, so a set tagged with it is never older than its tag.
+        let generation = open_set::generation(self.pool).await?;
+        if let Some(held) = self.open_set.at(generation) {
+            return Ok(held);
+        }
         let sql = format!("SELECT {COLUMNS} FROM strategies WHERE status = 'open' ORDER BY id");
         let rows = sqlx::query(&sql).fetch_all(self.pool).await?;
-        with_legs(self.pool, &rows, LegsOf::Open).await
+        let strategies = Arc::new(with_legs(self.pool, &rows, LegsOf::Open).await?);
+        self.open_set.hold(generation, Arc::clone(&strategies));
+        Ok(strategies)
     }
 
     /// Applies `patch`; `expected` (when given) must be the stored version.
@@ -250,6 +269,7 @@ impl<'p> Strategies<'p> {
             check_account(&mut tx, owner, account).await?;
         }
         let strategy = get_in(&mut tx, owner, id).await?;
+        bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok(strategy)
     }
@@ -273,6 +293,7 @@ impl<'p> Strategies<'p> {
         ] {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
+        bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -305,6 +326,7 @@ impl<'p> Strategies<'p> {
         .await?;
         let leg_id: i64 = row.try_get("id")?;
         let strategy = get_in(&mut tx, owner, id).await?;
+        bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok((strategy, leg_id))
     }
@@ -331,6 +353,7 @@ impl<'p> Strategies<'p> {
             return Err(WriteError::Missing("leg"));
         }
         let strategy = get_in(&mut tx, owner, id).await?;
+        bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok(strategy)
     }

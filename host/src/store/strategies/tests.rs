@@ -1,6 +1,7 @@
 //! Strategy storage on every backend: ownership, versions, concurrent edits, M2M appends.
 
 use super::*;
+use crate::store::Store;
 use crate::store::accounts::NewAccount;
 use crate::store::m2m::M2mRow;
 use crate::store::testing::stores;
@@ -301,5 +302,138 @@ async fn a_cycle_of_points_is_appended_at_once_skipping_deleted_strategies() {
             .unwrap()
             .unwrap();
         assert_eq!(series, [point(5)]);
+    }
+}
+
+/// What `open()` shows of each open strategy: enough to see every kind of edit.
+type Shown = Vec<(String, Option<i64>, usize)>;
+
+fn shown(open: &[StrategyRow]) -> Shown {
+    open.iter()
+        .map(|s| (s.name.clone(), s.account_id, s.legs.len()))
+        .collect()
+}
+
+/// The edits the held-set test makes, in order, each on the "other server".
+#[derive(Debug, Clone, Copy)]
+enum Edit {
+    Create,
+    AddLeg,
+    Rename,
+    DeleteAccount,
+    RemoveLeg,
+    Close,
+    Delete,
+}
+
+#[tokio::test]
+async fn the_open_set_is_held_until_a_strategy_changes_here_or_on_another_server() {
+    for (store, _dir) in stores().await {
+        // A second server on the same database: its own pool handle, its own held set.
+        let other = Store {
+            pool: store.pool.clone(),
+            backend: store.backend,
+            copy: None,
+            open_strategies: Arc::default(),
+        };
+        let (here, there) = (store.strategies(), other.strategies());
+        let account = store
+            .accounts()
+            .add(NewAccount {
+                owner: "alice",
+                name: "main",
+                broker: "dhan",
+                broker_client_id: "1",
+                credentials_sealed: None,
+            })
+            .await
+            .unwrap();
+        let mut grouped = new_strategy("alice", "a");
+        grouped.account_id = Some(account.id);
+        let a = here.create(grouped).await.unwrap();
+        let (_, leg_id) = here
+            .add_leg("alice", a.id, leg(1, LegSide::Buy), None)
+            .await
+            .unwrap();
+        let mut previous = here.open().await.unwrap();
+        assert_eq!(shown(&previous), [("a".into(), Some(account.id), 1)]);
+        assert!(
+            Arc::ptr_eq(&previous, &here.open().await.unwrap()),
+            "unchanged: served from memory"
+        );
+        // An M2M point is not an edit.
+        let point = M2mRow {
+            at_ms: 1,
+            m2m_paise: 5,
+            strategy_version: a.version,
+        };
+        assert!(store.m2m().append(a.id, point).await.unwrap());
+        assert!(Arc::ptr_eq(&previous, &here.open().await.unwrap()));
+
+        let acc = Some(account.id);
+        let steps: [(Edit, Shown); 7] = [
+            (
+                Edit::Create,
+                vec![("a".into(), acc, 1), ("b".into(), None, 0)],
+            ),
+            (
+                Edit::AddLeg,
+                vec![("a".into(), acc, 1), ("b".into(), None, 1)],
+            ),
+            (
+                Edit::Rename,
+                vec![("a2".into(), acc, 1), ("b".into(), None, 1)],
+            ),
+            (
+                Edit::DeleteAccount,
+                vec![("a2".into(), None, 1), ("b".into(), None, 1)],
+            ),
+            (
+                Edit::RemoveLeg,
+                vec![("a2".into(), None, 0), ("b".into(), None, 1)],
+            ),
+            (Edit::Close, vec![("b".into(), None, 1)]),
+            (Edit::Delete, vec![]),
+        ];
+        let rename = StrategyPatch {
+            name: Some("a2".into()),
+            ..StrategyPatch::default()
+        };
+        let close = StrategyPatch {
+            status: Some(StrategyStatus::Closed),
+            ..StrategyPatch::default()
+        };
+        let mut b = None;
+        for (edit, expected) in steps {
+            match edit {
+                Edit::Create => b = Some(there.create(new_strategy("bob", "b")).await.unwrap().id),
+                Edit::AddLeg => {
+                    let b = b.unwrap();
+                    there
+                        .add_leg("bob", b, leg(2, LegSide::Sell), None)
+                        .await
+                        .unwrap();
+                }
+                Edit::Rename => drop(there.update("alice", a.id, &rename, None).await.unwrap()),
+                Edit::DeleteAccount => {
+                    assert!(other.accounts().delete("alice", account.id).await.unwrap());
+                }
+                Edit::RemoveLeg => {
+                    drop(there.remove_leg("alice", a.id, leg_id, None).await.unwrap());
+                }
+                Edit::Close => drop(there.update("alice", a.id, &close, None).await.unwrap()),
+                Edit::Delete => there.delete("bob", b.unwrap(), None).await.unwrap(),
+            }
+            let now = here.open().await.unwrap();
+            assert!(!Arc::ptr_eq(&previous, &now), "{edit:?}: re-read");
+            assert_eq!(shown(&now), expected, "{edit:?}");
+            previous = now;
+        }
+        // A refused edit changes nothing, so there is nothing to re-read.
+        assert!(matches!(
+            there.update("bob", a.id, &rename, None).await,
+            Err(WriteError::Missing("strategy"))
+        ));
+        assert!(Arc::ptr_eq(&previous, &here.open().await.unwrap()));
     }
 }

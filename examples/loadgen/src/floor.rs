@@ -1,0 +1,158 @@
+//! The machine's floor for one-to-many delivery: the lowest update latency any server
+//! could reach here with its clients on the same machine.
+//!
+//! A publisher thread (or several) writes one pre-built message to each of N loopback
+//! TCP sockets: one `write` per socket, no WebSocket framing, no JSON, no task
+//! hand-offs, nothing a real server would add. The receivers are tokio tasks, one per
+//! socket, as in `loadgen ws`. Each message carries the time it was published, so
+//! the latency is publish-to-receive, like `server_ts_ms` in `loadgen ws`. Whatever
+//! p99 this prints is a lower bound for `loadgen ws` with as many clients on this
+//! machine.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+use tokio::io::AsyncReadExt;
+use tokio::sync::Mutex;
+
+use crate::report::Latencies;
+
+#[derive(Debug, Clone, Args)]
+pub struct FloorArgs {
+    /// Receiving sockets (each takes two file descriptors, both ends being here).
+    #[arg(long, default_value_t = 1000)]
+    pub clients: usize,
+    /// Bytes per message (the mean optionhub chain delta is about 4,800).
+    #[arg(long, default_value_t = 4_800)]
+    pub bytes: usize,
+    /// Publications, each to every socket.
+    #[arg(long, default_value_t = 20)]
+    pub publications: usize,
+    /// Milliseconds between publications.
+    #[arg(long, default_value_t = 300)]
+    pub interval_ms: u64,
+    /// Publisher threads, each writing to its share of the sockets.
+    #[arg(long, default_value_t = 2)]
+    pub writers: usize,
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+pub async fn run(args: FloorArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (latencies, writes) = measure(args).await?;
+    latencies.print(
+        "raw TCP fan-out floor (publish to receive)",
+        started.elapsed(),
+    );
+    println!("write pass:  {writes}");
+    Ok(())
+}
+
+/// The latencies of every publication but the first, and the slowest write pass.
+async fn measure(args: FloorArgs) -> anyhow::Result<(Latencies, String)> {
+    anyhow::ensure!(args.bytes >= 8, "a message needs 8 bytes for its timestamp");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let results = Arc::new(Mutex::new(Latencies::new()?));
+    let mut senders = Vec::with_capacity(args.clients);
+    let mut receivers = Vec::with_capacity(args.clients);
+    for _ in 0..args.clients {
+        let (connected, accepted) =
+            tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
+        let receiver = connected?;
+        receiver.set_nodelay(true)?;
+        let sender = accepted?.0.into_std()?;
+        sender.set_nonblocking(false)?;
+        sender.set_nodelay(true)?;
+        senders.push(sender);
+        let results = Arc::clone(&results);
+        let (bytes, publications) = (args.bytes, args.publications);
+        receivers.push(tokio::spawn(async move {
+            let mut stream = receiver;
+            let mut message = vec![0_u8; bytes];
+            let mut mine = Latencies::new()?;
+            for publication in 0..publications {
+                stream.read_exact(&mut message).await?;
+                let mut stamp = [0_u8; 8];
+                stamp.copy_from_slice(&message[..8]);
+                let sent = u64::from_le_bytes(stamp);
+                // The first publication finds cold buffers; it is not counted.
+                if publication > 0 {
+                    mine.record(Duration::from_micros(now_micros().saturating_sub(sent)));
+                }
+            }
+            results.lock().await.merge(&mine);
+            anyhow::Ok(())
+        }));
+    }
+    let publisher = std::thread::spawn(move || publish(senders, &args));
+    for receiver in receivers {
+        receiver.await??;
+    }
+    let writes = publisher
+        .join()
+        .map_err(|_| anyhow::anyhow!("the publisher thread panicked"))??;
+    let latencies = results.lock().await.clone();
+    Ok((latencies, writes))
+}
+
+/// Writes every publication to every socket; returns the slowest pass, as text.
+fn publish(mut sockets: Vec<TcpStream>, args: &FloorArgs) -> anyhow::Result<String> {
+    let mut message = vec![b'x'; args.bytes];
+    let share = sockets.len().div_ceil(args.writers.max(1)).max(1);
+    let mut slowest = Duration::ZERO;
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..args.publications {
+        let pass = Instant::now();
+        message[..8].copy_from_slice(&now_micros().to_le_bytes());
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = sockets
+                .chunks_mut(share)
+                .map(|part| {
+                    let message = &message;
+                    scope.spawn(move || part.iter_mut().try_for_each(|s| s.write_all(message)))
+                })
+                .collect();
+            writers.into_iter().try_for_each(|w| {
+                w.join()
+                    .map_err(|_| anyhow::anyhow!("a writer panicked"))?
+                    .map_err(anyhow::Error::from)
+            })
+        })?;
+        slowest = slowest.max(pass.elapsed());
+        std::thread::sleep(Duration::from_millis(args.interval_ms));
+    }
+    Ok(format!(
+        "slowest {:.1} ms to write one publication to {} sockets",
+        slowest.as_secs_f64() * 1e3,
+        sockets.len()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_socket_receives_every_publication_but_the_first_is_not_counted() {
+        let args = FloorArgs {
+            clients: 25,
+            bytes: 1_000,
+            publications: 4,
+            interval_ms: 10,
+            writers: 2,
+        };
+        let (latencies, writes) = measure(args).await.unwrap();
+        assert_eq!(latencies.count(), 25 * 3);
+        assert_eq!(latencies.failed(), 0);
+        assert!(writes.ends_with("to 25 sockets"), "{writes}");
+    }
+}
