@@ -139,20 +139,24 @@ async fn a_stale_version_is_refused() {
     }
 }
 
+async fn alices_account(store: &Store) -> crate::store::accounts::AccountRow {
+    store
+        .accounts()
+        .add(NewAccount {
+            owner: "alice",
+            name: "main",
+            broker: "dhan",
+            broker_client_id: "1",
+            credentials_sealed: None,
+        })
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn accounts_group_strategies_and_must_be_the_owners() {
     for (store, _dir) in stores().await {
-        let account = store
-            .accounts()
-            .add(NewAccount {
-                owner: "alice",
-                name: "main",
-                broker: "dhan",
-                broker_client_id: "1",
-                credentials_sealed: None,
-            })
-            .await
-            .unwrap();
+        let account = alices_account(&store).await;
         let s = store.strategies();
         let mut bobs = new_strategy("bob", "x");
         bobs.account_id = Some(account.id);
@@ -337,17 +341,7 @@ async fn the_open_set_is_held_until_a_strategy_changes_here_or_on_another_server
             open_strategies: Arc::default(),
         };
         let (here, there) = (store.strategies(), other.strategies());
-        let account = store
-            .accounts()
-            .add(NewAccount {
-                owner: "alice",
-                name: "main",
-                broker: "dhan",
-                broker_client_id: "1",
-                credentials_sealed: None,
-            })
-            .await
-            .unwrap();
+        let account = alices_account(&store).await;
         let mut grouped = new_strategy("alice", "a");
         grouped.account_id = Some(account.id);
         let a = here.create(grouped).await.unwrap();
