@@ -29,13 +29,13 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// Set on every SQLite connection. M2M points are keyed by (strategy, time), so each
 /// cycle's 1,000 appends land on 1,000 different index pages: with SQLite's defaults
-/// (a 2 MiB page cache, a checkpoint every 1,000 WAL pages) a cycle re-read those pages
-/// and checkpointed all of them every time, and an append of 1,000 points grew from 4
-/// to 30 ms as the table grew to a million rows. A 32 MiB cache holds the pages being
-/// appended to, and a checkpoint every 10,000 pages writes each page back once for
-/// several cycles: about 10 ms at a million rows (BENCHMARKS.md). Both only trade
-/// memory and WAL file size (up to ~40 MiB); durability is unchanged (`synchronous`
-/// stays FULL). The cache is allocated as used, per connection.
+/// (a 2 MiB page cache, a checkpoint every 1,000 WAL pages) each cycle re-read those
+/// pages and checkpointed all of them. A 32 MiB cache holds the pages being appended
+/// to, and a checkpoint every 10,000 pages writes each page back once for several
+/// cycles: in the M2M bench, appending 1,000 points to a million-row table went from
+/// 42 to 26.5 ms (BENCHMARKS.md). Both trade only memory and WAL file size (up to
+/// ~40 MiB); durability is unchanged (`synchronous` stays FULL). The cache is
+/// allocated as used, per connection.
 const SQLITE_CONNECTION_PRAGMAS: [&str; 2] = [
     "PRAGMA cache_size = -32768",
     "PRAGMA wal_autocheckpoint = 10000",
