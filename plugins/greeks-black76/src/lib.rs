@@ -22,6 +22,11 @@
 //!   price strictly between the bounds, in practice a price pressed against one of
 //!   them) is reported as `AboveBound` when the undiscounted price is in the upper half
 //!   of [intrinsic, bound] and as `BelowIntrinsic` otherwise.
+//! - Solving: each contract starts from the volatility of the last solved contract when
+//!   its strike is within 5 % ([`warm_start`]: Halley's iteration, two or three steps);
+//!   otherwise, or when that iteration cannot vouch for its answer, Let's Be Rational.
+//!   The price of a solved row is its quote, which the model reproduces at the solved
+//!   volatility to rounding.
 //! - Expired rows (at or after 15:30 IST on expiry day) are worth their undiscounted
 //!   intrinsic value against the forward, with delta ±1 in the money, 0 out of it, ±½
 //!   exactly at the money, and every other Greek 0.
@@ -37,7 +42,8 @@ use optionhub_pricing::chain::{
 };
 use optionhub_pricing::expiry::{self, TimeToExpiry};
 use optionhub_pricing::forward::synthetic_forward;
-use optionhub_pricing::implied::{IvError, implied_vol_in};
+use optionhub_pricing::implied::IvError;
+use optionhub_pricing::warm_start;
 
 pub use optionhub_pricing::sample::{
     SAMPLE_AS_OF_MS, SAMPLE_DIVIDEND_YIELD, SAMPLE_EXPIRY, SAMPLE_RATE, SAMPLE_SPOT, sample_chain,
@@ -97,11 +103,12 @@ pub fn compute(chain: &ChainSnapshot) -> Result<GreeksResult, PluginError> {
     let market = Market::new(forward, years, chain.rate);
 
     let mut greeks = GreeksColumns::with_capacity(contracts.len());
+    let mut neighbour = Neighbour::default();
     for row in 0..contracts.len() {
         let out = if expired {
             expired_row(forward, contracts, row)
         } else {
-            live_row(&market, contracts, row)
+            live_row(&market, contracts, row, &mut neighbour)
         };
         greeks.price.push(out.price);
         greeks.iv.push(out.iv);
@@ -179,18 +186,39 @@ fn expired_row(forward: f64, contracts: &ContractColumns, row: usize) -> Row {
     }
 }
 
-fn live_row(market: &Market, contracts: &ContractColumns, row: usize) -> Row {
+/// The last solved contract, whose volatility starts the next contract's solve when
+/// its strike is near (chains arrive sorted by strike, calls and puts side by side).
+#[derive(Default)]
+struct Neighbour(Option<(f64, f64)>);
+
+impl Neighbour {
+    /// Strikes further apart than this (relative) are solved from nothing.
+    const REACH: f64 = 0.05;
+
+    fn guess(&self, strike: f64) -> Option<f64> {
+        self.0
+            .filter(|(near, _)| (strike - near).abs() <= Self::REACH * near)
+            .map(|(_, vol)| vol)
+    }
+}
+
+fn live_row(
+    market: &Market,
+    contracts: &ContractColumns,
+    row: usize,
+    neighbour: &mut Neighbour,
+) -> Row {
     let (strike, is_call) = (contracts.strike[row], contracts.is_call[row]);
     let Some(quote) = contracts.reference_price(row) else {
         return limit_row(market, strike, is_call, IvStatus::NoPrice);
     };
-    let status = match implied_vol_in(market, quote, strike, is_call) {
-        Ok(iv) => {
-            let (price, greeks) = market.price_and_greeks(strike, iv, is_call);
+    let status = match warm_start::solve(market, quote, strike, is_call, neighbour.guess(strike)) {
+        Ok(solved) => {
+            neighbour.0 = Some((strike, solved.vol));
             return Row {
-                price,
-                iv,
-                greeks,
+                price: solved.price,
+                iv: solved.vol,
+                greeks: solved.greeks,
                 status: IvStatus::Solved,
             };
         }

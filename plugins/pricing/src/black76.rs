@@ -188,8 +188,21 @@ impl Market {
             .build_unchecked()
             .calculate::<DefaultSpecialFn>();
         let price = d * undiscounted;
-
         let d1 = (f / strike).ln() / total_vol + 0.5 * total_vol;
+        (price, self.greeks_at(price, vol, total_vol, d1, is_call))
+    }
+
+    /// Textbook-unit Greeks of a contract whose discounted price at volatility `vol` is
+    /// `price`, given σ√T (`total_vol`, > 0) and d1 = ln(F/K)/σ√T + σ√T/2.
+    pub(crate) fn greeks_at(
+        &self,
+        price: f64,
+        vol: f64,
+        total_vol: f64,
+        d1: f64,
+        is_call: bool,
+    ) -> Greeks {
+        let (f, d) = (self.forward, self.discount);
         // Call delta D·N(d1), put delta −D·N(−d1), each evaluated directly so a small
         // delta keeps its relative precision.
         let delta = if is_call {
@@ -198,14 +211,19 @@ impl Market {
             -d * normal::cdf(-d1)
         };
         let density = normal::pdf(d1);
-        let greeks = Greeks {
+        Greeks {
             delta,
             gamma: d * density / (f * total_vol),
             theta: -d * f * density * vol / (2.0 * self.sqrt_years) + self.rate * price,
             vega: d * f * density * self.sqrt_years,
             rho: -self.years * price,
-        };
-        (price, greeks)
+        }
+    }
+
+    /// √T.
+    #[must_use]
+    pub fn sqrt_years(&self) -> f64 {
+        self.sqrt_years
     }
 
     /// σ√T → 0: the discounted intrinsic value; delta ±D in the money, 0 out of it and

@@ -63,6 +63,23 @@ pub fn implied_vol_in(
     strike: f64,
     is_call: bool,
 ) -> Result<f64, IvError> {
+    let undiscounted = check_solvable(market, price, strike, is_call)?;
+    solve_undiscounted(market, undiscounted, strike, is_call)
+}
+
+/// The undiscounted price (÷ e^{−rT}) of an option whose discounted price is `price`,
+/// once it is known that some finite positive volatility might produce it: a price,
+/// inside the model's domain, strictly between intrinsic value and the no-arbitrage
+/// bound.
+///
+/// # Errors
+/// The [`IvError`] saying why no volatility can exist.
+pub(crate) fn check_solvable(
+    market: &Market,
+    price: f64,
+    strike: f64,
+    is_call: bool,
+) -> Result<f64, IvError> {
     if price.is_nan() || price <= 0.0 {
         return Err(IvError::NoPrice);
     }
@@ -82,6 +99,17 @@ pub fn implied_vol_in(
     if price <= discount * intrinsic || undiscounted <= intrinsic {
         return Err(IvError::BelowIntrinsic);
     }
+    Ok(undiscounted)
+}
+
+/// Let's Be Rational on an undiscounted price that [`check_solvable`] has passed.
+pub(crate) fn solve_undiscounted(
+    market: &Market,
+    undiscounted: f64,
+    strike: f64,
+    is_call: bool,
+) -> Result<f64, IvError> {
+    let (forward, years) = (market.forward(), market.years());
     let solved = ImpliedBlackVolatility::builder()
         .option_price(undiscounted)
         .forward(forward)
