@@ -153,6 +153,10 @@ pub struct ServeArgs {
     /// Cap on what one plugin call may return, MiB.
     #[arg(long, env = "OPTIONHUB_PLUGIN_MAX_RESULT_MIB", default_value_t = 16)]
     pub plugin_max_result_mib: usize,
+    /// Plugin calls that may run at once (instance slots reserved at start; further
+    /// calls wait). 0 allocates instances on demand.
+    #[arg(long, env = "OPTIONHUB_PLUGIN_CALL_SLOTS", default_value_t = crate::config::DEFAULT_CALL_SLOTS)]
+    pub plugin_call_slots: usize,
     /// Serve `/metrics` on this address instead of the public one.
     #[arg(long, env = "OPTIONHUB_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
@@ -203,6 +207,7 @@ impl ServeArgs {
             max_result_bytes: self.plugin_max_result_mib << 20,
             ..SandboxLimits::default()
         };
+        plugins.call_slots = self.plugin_call_slots;
         let feed_args = self.feed;
         let source = if let Some(file) = feed_args.replay.clone() {
             FeedSourceConfig::Replay {

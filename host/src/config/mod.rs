@@ -93,6 +93,10 @@ impl Default for SandboxLimits {
     }
 }
 
+/// Default [`PluginConfig::call_slots`]: far more than a few cores can keep busy, and
+/// only address space (about 8 GiB of reservation per slot), not memory, until used.
+pub const DEFAULT_CALL_SLOTS: usize = 64;
+
 /// The plugin runtime: where plugins come from and how they are policed.
 #[derive(Debug, Clone)]
 pub struct PluginConfig {
@@ -108,6 +112,10 @@ pub struct PluginConfig {
     pub quarantine_after: u32,
     /// Previous good versions kept per plugin for rollback.
     pub keep_versions: usize,
+    /// Plugin calls (and load-time trial calls) that may run at once, each in an instance
+    /// slot reserved up front; more wait for a free slot. 0 allocates every instance on
+    /// demand instead (slower per call; no bound).
+    pub call_slots: usize,
 }
 
 impl PluginConfig {
@@ -135,6 +143,7 @@ impl PluginConfig {
             },
             quarantine_after: 5,
             keep_versions: 5,
+            call_slots: DEFAULT_CALL_SLOTS,
         }
     }
 

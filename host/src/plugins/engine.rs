@@ -1,17 +1,37 @@
-//! The process's one wasmtime [`Engine`], its [`Linker`], and the epoch ticker that
-//! enforces CPU deadlines.
+//! The process's one wasmtime [`Engine`], its [`Linker`], the epoch ticker that enforces
+//! CPU deadlines, and the instance pool every call runs in.
+//!
+//! Every call instantiates afresh, so what instantiation costs is paid on every call. With
+//! wasmtime's default allocator that is an `mmap` per instance, a `munmap` per drop and a
+//! page fault per page touched: about 40 µs on this project's machine. The pooling
+//! allocator reserves [`PluginConfig::call_slots`] instance slots once and recycles them
+//! (a slot's memory is wiped with `madvise` when its instance is dropped, so nothing
+//! survives from one call to the next), which halves that (BENCHMARKS.md, issue 2). A
+//! fixed pool needs a bound on concurrent calls: [`CallSlots`] makes a call wait for a
+//! free slot, so a busy host queues calls rather than failing them, and an exhausted pool
+//! can never look like a failing plugin and count towards its quarantine.
 //!
 //! Every plugin is compiled by, and runs on, this engine. Its configuration is fixed at
 //! start because precompiled artifacts are only valid for the exact configuration that
 //! produced them (the artifact cache keys on [`Engine::precompile_compatibility_hash`]).
 
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use parking_lot::{Condvar, Mutex};
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, EngineWeak};
+use wasmtime::{Config, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::sandbox::CallState;
+use crate::config::PluginConfig;
+
+/// Per component, at most: linear memories (a Rust guest has one), tables and core
+/// instances (a `wasm32-wasip2` component is a handful of modules). A component needing
+/// more fails its load with a clear error.
+const MEMORIES_PER_COMPONENT: u32 = 2;
+const TABLES_PER_COMPONENT: u32 = 8;
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
 
 /// How often the epoch advances. Deadlines are whole ticks, so this is the granularity
 /// of the CPU limit (Spin uses the same 10 ms).
@@ -22,6 +42,8 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct PluginEngine {
     engine: Engine,
     linker: Linker<CallState>,
+    /// `None` when instances are allocated on demand (no pool, no bound).
+    slots: Option<Arc<CallSlots>>,
 }
 
 impl std::fmt::Debug for PluginEngine {
@@ -32,8 +54,14 @@ impl std::fmt::Debug for PluginEngine {
 
 impl PluginEngine {
     /// Builds the engine and starts its epoch ticker thread.
-    pub fn new() -> wasmtime::Result<Self> {
+    pub fn new(plugins: &PluginConfig) -> wasmtime::Result<Self> {
         let mut config = Config::new();
+        let slots = if plugins.call_slots > 0 {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(plugins)));
+            Some(Arc::new(CallSlots::new(plugins.call_slots)))
+        } else {
+            None
+        };
         // CPU deadlines: generated code checks the epoch at loop headers and calls.
         config.epoch_interruption(true);
         // Plugins are synchronous pure functions; without component-model concurrency
@@ -47,7 +75,11 @@ impl PluginEngine {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
 
         spawn_epoch_ticker(engine.weak());
-        Ok(Self { engine, linker })
+        Ok(Self {
+            engine,
+            linker,
+            slots,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -56,6 +88,71 @@ impl PluginEngine {
 
     pub fn linker(&self) -> &Linker<CallState> {
         &self.linker
+    }
+
+    /// Waits for an instance slot; the call's store must be dropped before the returned
+    /// guard is.
+    pub fn call_slot(&self) -> Option<SlotGuard<'_>> {
+        self.slots.as_deref().map(CallSlots::acquire)
+    }
+}
+
+/// The pool: `call_slots` component instances, each with room for the largest memory any
+/// sandbox allows.
+fn pool(plugins: &PluginConfig) -> PoolingAllocationConfig {
+    let slots = u32::try_from(plugins.call_slots).unwrap_or(u32::MAX);
+    let largest_memory = plugins
+        .limits
+        .memory_bytes
+        .max(plugins.self_test_limits.memory_bytes);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(slots)
+        .total_memories(slots.saturating_mul(MEMORIES_PER_COMPONENT))
+        .total_tables(slots.saturating_mul(TABLES_PER_COMPONENT))
+        .total_core_instances(slots.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        // The sandbox's limiter enforces the real cap (and reports it); the pool only
+        // has to have room for it.
+        .max_memory_size(largest_memory);
+    pool
+}
+
+/// A counting semaphore over the pool's slots, for the blocking threads calls run on.
+#[derive(Debug)]
+pub struct CallSlots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl CallSlots {
+    pub fn new(slots: usize) -> Self {
+        Self {
+            free: Mutex::new(slots),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Blocks until a slot is free and takes it.
+    pub fn acquire(&self) -> SlotGuard<'_> {
+        let mut free = self.free.lock();
+        while *free == 0 {
+            self.freed.wait(&mut free);
+        }
+        *free -= 1;
+        SlotGuard(self)
+    }
+}
+
+/// A taken slot; dropping it frees the slot and wakes one waiting call.
+#[derive(Debug)]
+pub struct SlotGuard<'a>(&'a CallSlots);
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock() += 1;
+        self.0.freed.notify_one();
     }
 }
 
@@ -77,5 +174,39 @@ fn spawn_epoch_ticker(engine: EngineWeak) {
         // Without a ticker deadlines never fire; every call would still finish or hit the
         // memory cap, but say loudly that CPU limits are off.
         tracing::error!(%error, "could not start the plugin epoch ticker; CPU deadlines are off");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn calls_past_the_slots_wait_and_all_finish() {
+        let slots = Arc::new(CallSlots::new(2));
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let (slots, running, most) = (slots.clone(), running.clone(), most.clone());
+                thread::spawn(move || {
+                    let _slot = slots.acquire();
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    thread::sleep(Duration::from_millis(5));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for worker in workers {
+            assert!(worker.join().is_ok(), "a worker panicked");
+        }
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            2,
+            "never more than two at once"
+        );
+        assert_eq!(*slots.free.lock(), 2, "every slot came back");
     }
 }

@@ -71,7 +71,7 @@ impl std::fmt::Debug for PluginHost {
 impl PluginHost {
     /// Builds the engine; loads nothing yet.
     pub fn new(config: PluginConfig) -> anyhow::Result<Arc<Self>> {
-        let engine = PluginEngine::new()
+        let engine = PluginEngine::new(&config)
             .map_err(|e| anyhow::anyhow!("cannot start the Wasm engine: {e:#}"))?;
         let cache = ArtifactCache::new(engine.engine(), config.cache_dir.clone());
         Ok(Arc::new(Self {

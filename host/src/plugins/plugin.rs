@@ -297,6 +297,9 @@ impl LoadedPlugin {
         limits: &SandboxLimits,
         call: impl FnOnce(&mut Store<CallState>, &WorldPre) -> wasmtime::Result<R>,
     ) -> (Result<R, CallError>, Duration) {
+        // Taken before the store and released after it: the instance holds a pool slot
+        // until the store is dropped. Waiting for a slot is not the plugin's time.
+        let _slot = engine.call_slot();
         let started = Instant::now();
         let mut store = sandbox::new_store(engine.engine(), limits, EPOCH_TICK);
         let result = call(&mut store, &self.pre);

@@ -313,3 +313,37 @@ async fn calls_from_async_code_run_on_the_blocking_pool() {
         assert_eq!(answer.value.greeks.iv.len(), 42);
     }
 }
+
+#[test]
+fn more_concurrent_calls_than_instance_slots_wait_their_turn_and_all_answer() {
+    // Two slots, eight threads: without the wait the pool would be exhausted and calls
+    // would fail, counting towards the plugin's quarantine.
+    let mut config = optionhub::config::PluginConfig::in_memory();
+    config.call_slots = 2;
+    let host = optionhub::plugins::PluginHost::new(config).expect("engine");
+    host.load_bytes(
+        &crate::common::wasm("greeks-black76"),
+        optionhub::plugins::PluginSource::Bytes,
+    )
+    .expect("loads");
+    let chain: types::ChainSnapshot = greeks_black76::sample_chain(300).into();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..10)
+                        .map(|_| host.call_greeks(&chain).map(|a| a.value.greeks.iv.len()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for worker in workers {
+            for answer in worker.join().expect("worker") {
+                assert_eq!(answer, Ok(300));
+            }
+        }
+    });
+    let plugin = host.registry().active("greeks-black76").expect("active");
+    assert_eq!(plugin.stats().snapshot().calls, 80);
+    assert_eq!(plugin.stats().consecutive_failures(), 0);
+}
