@@ -188,3 +188,29 @@ fn failures_are_counted_by_kind() {
     assert_eq!(stats.calls, 4, "two hostile calls and two normal ones");
     assert_eq!(stats.consecutive_failures, 0, "the last call succeeded");
 }
+
+#[test]
+fn nothing_survives_from_one_call_to_the_next() {
+    // One slot forces every call into the same recycled memory; 0 allocates afresh.
+    for call_slots in [1, 0, 64] {
+        let mut config = PluginConfig::in_memory();
+        config.call_slots = call_slots;
+        let host = PluginHost::new(config).expect("engine");
+        host.load_bytes(&wasm("probe"), PluginSource::Bytes)
+            .expect("probe loads");
+        let calls_seen = |host: &PluginHost| {
+            host.call_custom("probe", &golden::priced_chain(), &[])
+                .map(|answer| scalar(&answer.value, "calls_seen"))
+        };
+        for _ in 0..3 {
+            assert_eq!(calls_seen(&host), Ok(Some(1.0)), "{call_slots} slots");
+        }
+        // A call that dies halfway leaves nothing behind either.
+        let trap = [("trap".to_string(), String::new())];
+        assert!(
+            host.call_custom("probe", &golden::priced_chain(), &trap)
+                .is_err()
+        );
+        assert_eq!(calls_seen(&host), Ok(Some(1.0)), "{call_slots} slots");
+    }
+}

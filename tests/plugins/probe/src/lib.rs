@@ -3,6 +3,8 @@
 //! The hot-swap test loads build 1, calls it from several threads, swaps in build 2
 //! (the same crate with feature `v2`) and checks every answer came from exactly one build.
 //! With the parameter `trap` it panics, so tests can drive a version into quarantine.
+//! It also reports how many calls its instance has seen, which shows whether any state
+//! survives from one call to the next (it must not).
 
 // Only a component makes sense of this crate; natively its export names cannot even link.
 #![cfg(target_arch = "wasm32")]
@@ -10,6 +12,8 @@
     unsafe_code,
     reason = "wit-bindgen generates the canonical-ABI glue as unsafe code"
 )]
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 wit_bindgen::generate!({ path: "../../../wit", world: "custom-analytics" });
 
@@ -19,6 +23,10 @@ use exports::optionhub::analytics::custom::{
 use exports::optionhub::analytics::meta::{Guest as Meta, PluginInfo};
 
 const BUILD: f64 = if cfg!(feature = "v2") { 2.0 } else { 1.0 };
+
+/// Calls this instance has served, counted in a static: every call must see 1, because
+/// every call gets a fresh instance whose memory holds nothing from an earlier one.
+static CALLS_SEEN: AtomicU32 = AtomicU32::new(0);
 
 struct Probe;
 
@@ -46,6 +54,7 @@ impl Custom for Probe {
         input: PricedChain,
         params: Vec<(String, String)>,
     ) -> Result<AnalyticsResult, PluginError> {
+        let calls_seen = CALLS_SEEN.fetch_add(1, Ordering::Relaxed) + 1;
         // `trap` lets the quarantine test make one build fail on demand.
         if params.iter().any(|(name, _)| name == "trap") {
             panic!("probe build {BUILD} asked to trap");
@@ -56,6 +65,11 @@ impl Custom for Probe {
                     name: "build".into(),
                     unit: String::new(),
                     value: BUILD,
+                },
+                NamedScalar {
+                    name: "calls_seen".into(),
+                    unit: String::new(),
+                    value: f64::from(calls_seen),
                 },
                 NamedScalar {
                     name: "contracts".into(),
