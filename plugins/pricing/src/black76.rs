@@ -205,12 +205,12 @@ impl Market {
         let (f, d) = (self.forward, self.discount);
         // Call delta D·N(d1), put delta −D·N(−d1), each evaluated directly so a small
         // delta keeps its relative precision.
-        let delta = if is_call {
-            d * normal::cdf(d1)
-        } else {
-            -d * normal::cdf(-d1)
-        };
         let density = normal::pdf(d1);
+        let delta = if is_call {
+            d * normal::cdf_given_pdf(d1, density)
+        } else {
+            -d * normal::cdf_given_pdf(-d1, density)
+        };
         Greeks {
             delta,
             gamma: d * density / (f * total_vol),

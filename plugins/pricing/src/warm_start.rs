@@ -4,7 +4,7 @@
 //! Across one expiry, implied volatility moves little from one strike to the next, so the
 //! volatility just solved for a neighbouring contract is an excellent first guess. From
 //! it, Halley's iteration on the out-of-the-money Black price converges in two or three
-//! steps, each costing two normal CDFs and one exponential, and the converged step leaves
+//! steps, each costing one exponential and two rational functions, and the converged step leaves
 //! what the Greeks need. Solving from nothing with Let's Be Rational ([`crate::implied`])
 //! and then pricing again costs about twice as much (BENCHMARKS.md, issue 2).
 //!
@@ -109,13 +109,18 @@ fn halley(
         if !(d1.abs() <= MAX_ABS_D && d2.abs() <= MAX_ABS_D) {
             return None;
         }
+        // One exponential per step: n(d2) = n(d1)·F/K exactly, and N comes from n.
+        let density = normal::pdf(d1);
+        let density2 = density * (forward / strike);
         let value = if otm_call {
-            forward * normal::cdf(d1) - strike * normal::cdf(d2)
+            forward * normal::cdf_given_pdf(d1, density)
+                - strike * normal::cdf_given_pdf(d2, density2)
         } else {
-            strike * normal::cdf(-d2) - forward * normal::cdf(-d1)
+            strike * normal::cdf_given_pdf(-d2, density2)
+                - forward * normal::cdf_given_pdf(-d1, density)
         };
         // ∂value/∂s = F·n(d1) and ∂²value/∂s² = F·n(d1)·d1·d2/s, for calls and puts.
-        let newton = (value - target) / (forward * normal::pdf(d1));
+        let newton = (value - target) / (forward * density);
         let halley = 1.0 - 0.5 * newton * d1 * d2 / s;
         // Far from the root Halley's denominator can vanish; Newton's step is safe there.
         let step = if halley > 0.5 {
