@@ -25,8 +25,9 @@
 //! - Solving: each contract starts from the volatility of the last solved contract when
 //!   its strike is within 5 % ([`warm_start`]: Halley's iteration, two or three steps);
 //!   otherwise, or when that iteration cannot vouch for its answer, Let's Be Rational.
-//!   The price of a solved row is its quote, which the model reproduces at the solved
-//!   volatility to rounding.
+//!   A row solved from its neighbour reports its quote as its price (the model
+//!   reproduces it at the solved volatility to rounding); one solved by Let's Be
+//!   Rational reports the model price at its volatility.
 //! - Expired rows (at or after 15:30 IST on expiry day) are worth their undiscounted
 //!   intrinsic value against the forward, with delta ±1 in the money, 0 out of it, ±½
 //!   exactly at the money, and every other Greek 0.

@@ -203,9 +203,9 @@ impl Market {
         is_call: bool,
     ) -> Greeks {
         let (f, d) = (self.forward, self.discount);
+        let density = normal::pdf(d1);
         // Call delta D·N(d1), put delta −D·N(−d1), each evaluated directly so a small
         // delta keeps its relative precision.
-        let density = normal::pdf(d1);
         let delta = if is_call {
             d * normal::cdf_given_pdf(d1, density)
         } else {

@@ -1,5 +1,5 @@
 //! The standard normal distribution: N(x) and n(x), the two special functions Black-76
-//! needs.
+//! needs, and N(x) from an n(x) already computed, which saves the exponentials.
 //!
 //! The CDF is the `implied-vol` crate's, which is Cody's rational erfc plus an asymptotic
 //! series in the far left tail. Using the very function the implied-volatility solver
