@@ -31,8 +31,8 @@ use super::sandbox::CallState;
 use crate::config::PluginConfig;
 
 /// Per component, at most: linear memories (a Rust guest has one), tables and core
-/// instances (a `wasm32-wasip2` component is a handful of modules). A component needing
-/// more fails its load with a clear error.
+/// instances (a `wasm32-wasip2` component is a handful of modules). The pool refuses to
+/// instantiate a component that needs more, so it fails its load at the trial call.
 const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 8;
 const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
