@@ -7,6 +7,7 @@
 
 mod common;
 
+mod abuse;
 mod api_access;
 mod api_sweep;
 mod cli;
