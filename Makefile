@@ -11,7 +11,7 @@ FIXTURES     := probe hostile wrong-world bad-selftest
 PLUGIN_DIR   ?= target/plugins
 DATA_DIR     ?= data
 
-.PHONY: all build run test bench plugins fixtures wasm-target lint fmt clean
+.PHONY: all build run test bench plugins fixtures wasm-target lint fmt clean fuzz-smoke
 
 all: build
 
@@ -49,6 +49,25 @@ test: fixtures
 ## bench: criterion benchmarks (figures go in BENCHMARKS.md)
 bench: fixtures
 	$(CARGO) bench -p optionhub
+
+## fuzz-smoke: each cargo-fuzz target for $(FUZZ_SECONDS) s (needs a nightly toolchain;
+## installs cargo-fuzz from crates.io on first use). Crashes land in host/fuzz/artifacts/.
+FUZZ_TARGETS := decode_frame scrip_master ws_request strategy_body
+FUZZ_SECONDS ?= 60
+fuzz-smoke:
+	@rustup toolchain list | grep -q '^nightly' || { echo "fuzz-smoke needs a nightly toolchain (rustup toolchain install nightly)"; exit 1; }
+	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --locked
+	cd host/fuzz && cargo +nightly fuzz build $(FUZZ_TARGETS)
+	@for target in $(FUZZ_TARGETS); do \
+	  mkdir -p host/fuzz/corpus/$$target; \
+	  seeds=$$( [ $$target = scrip_master ] && echo ../tests/fixtures/scrip_master ); \
+	  echo "== $$target: $(FUZZ_SECONDS) s"; \
+	  log=host/fuzz/$$target.log; \
+	  (cd host/fuzz && cargo +nightly fuzz run $$target corpus/$$target $$seeds -- \
+	     -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1) >$$log 2>&1; status=$$?; \
+	  grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|Done )' $$log; \
+	  [ $$status -eq 0 ] || { tail -n 40 $$log; exit 1; }; \
+	done
 
 lint: wasm-target
 	$(CARGO) fmt --all --check

@@ -11,6 +11,8 @@
 //!   on this machine (raw loopback TCP writes to N sockets), to read `ws` figures against.
 //! - `loadgen swap`: `rest` load while a plugin is uploaded through `POST /admin/plugins`
 //!   halfway through; reports failed requests (expected: zero).
+//! - `loadgen soak`: WebSocket churn, REST with hostile plugins alongside and periodic
+//!   uploads for a long run; checks RSS growth, 5xx and failed Greeks recomputations.
 //!
 //! Client and server share the machine in our figures (see BENCHMARKS.md), so the
 //! generator is kept cheap: one shared HTTP client, one task per WebSocket.
@@ -19,6 +21,7 @@
 mod floor;
 mod report;
 mod rest;
+mod soak;
 mod ws;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +43,8 @@ enum Command {
     Swap(rest::SwapArgs),
     /// This machine's floor for fan-out latency: raw TCP writes, no server.
     Floor(floor::FloorArgs),
+    /// A long mixed run: WebSocket churn, REST with hostile plugins, uploads.
+    Soak(soak::SoakArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,6 +58,7 @@ fn main() -> anyhow::Result<()> {
             Command::Ws(args) => ws::run(args).await,
             Command::Swap(args) => rest::swap(args).await,
             Command::Floor(args) => floor::run(args).await,
+            Command::Soak(args) => soak::run(args).await,
         }
     })
 }

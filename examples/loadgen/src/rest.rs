@@ -1,5 +1,6 @@
 //! Fixed-rate REST load, and the hot-swap-under-load run.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,29 +64,9 @@ pub async fn swap(args: SwapArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.plugin)?;
     let client = client()?;
     let rest = args.rest.clone();
-    let uploader = {
-        let client = client.clone();
-        let url = format!("{}/admin/plugins", rest.url);
-        let token = rest.token.clone();
-        let gap = Duration::from_secs(rest.duration) / (args.uploads + 1);
-        tokio::spawn(async move {
-            let mut outcomes = Vec::new();
-            for _ in 0..args.uploads {
-                tokio::time::sleep(gap).await;
-                let started = Instant::now();
-                let status = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/wasm")
-                    .body(bytes.clone())
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16());
-                outcomes.push((status.map_err(|e| e.to_string()), started.elapsed()));
-            }
-            outcomes
-        })
-    };
+    let gap = Duration::from_secs(rest.duration) / (args.uploads + 1);
+    let uploads = args.uploads;
+    let uploader = spawn_uploads(&client, &rest, vec![bytes], gap, move |done| done < uploads);
     let started = Instant::now();
     let latencies = drive(&client, &rest, Duration::from_secs(rest.duration)).await?;
     let elapsed = started.elapsed();
@@ -102,7 +83,47 @@ pub async fn swap(args: SwapArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn client() -> anyhow::Result<reqwest::Client> {
+/// An upload's HTTP status (or why it was not sent) and how long it took.
+pub type Upload = (Result<u16, String>, Duration);
+
+/// Uploads the `components` in turn through `POST /admin/plugins`, one every `gap`,
+/// for as long as `go_on(uploads done so far)` says (asked before each wait and after).
+pub fn spawn_uploads(
+    client: &reqwest::Client,
+    args: &RestArgs,
+    components: Vec<Vec<u8>>,
+    gap: Duration,
+    go_on: impl Fn(u32) -> bool + Send + 'static,
+) -> tokio::task::JoinHandle<Vec<Upload>> {
+    let client = client.clone();
+    let url = format!("{}/admin/plugins", args.url);
+    let token = args.token.clone();
+    tokio::spawn(async move {
+        let mut outcomes = Vec::new();
+        for (done, bytes) in (0..).zip(components.iter().cycle()) {
+            if !go_on(done) {
+                break;
+            }
+            tokio::time::sleep(gap).await;
+            if !go_on(done) {
+                break;
+            }
+            let started = Instant::now();
+            let status = client
+                .post(&url)
+                .bearer_auth(&token)
+                .header("content-type", "application/wasm")
+                .body(bytes.clone())
+                .send()
+                .await
+                .map(|r| r.status().as_u16());
+            outcomes.push((status.map_err(|e| e.to_string()), started.elapsed()));
+        }
+        outcomes
+    })
+}
+
+pub fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(1024)
         .tcp_nodelay(true)
@@ -115,22 +136,43 @@ async fn drive(
     args: &RestArgs,
     duration: Duration,
 ) -> anyhow::Result<Latencies> {
-    let url = format!("{}{}", args.url, args.path);
+    let paths = [args.path.clone()];
+    let mut by_path = drive_paths(client, args, &paths, duration).await?;
+    Ok(by_path.remove(&args.path).unwrap_or(Latencies::new()?))
+}
+
+/// Sends at `args.rate` for `duration`, cycling through `paths` (`args.path` is not
+/// used); latencies and failures are kept per path.
+pub async fn drive_paths(
+    client: &reqwest::Client,
+    args: &RestArgs,
+    paths: &[String],
+    duration: Duration,
+) -> anyhow::Result<BTreeMap<String, Latencies>> {
+    let mut results = BTreeMap::new();
+    for path in paths {
+        results.insert(path.clone(), Latencies::new()?);
+    }
+    let results = Arc::new(Mutex::new(results));
     let total = u64::from(args.rate) * duration.as_secs();
     let interval = Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1)));
     let slots = Arc::new(Semaphore::new(args.in_flight.max(1)));
-    let results = Arc::new(Mutex::new(Latencies::new()?));
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
-    for i in 0..total {
+    for (i, path) in (0..total).zip(paths.iter().cycle()) {
         let due = start + interval.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;
         let Ok(permit) = slots.clone().try_acquire_owned() else {
-            results.lock().await.fail("overload (too many in flight)");
+            if let Some(latencies) = results.lock().await.get_mut(path) {
+                latencies.fail("overload (too many in flight)");
+            }
             continue;
         };
-        let request = client.get(&url).bearer_auth(&args.token);
+        let request = client
+            .get(format!("{}{path}", args.url))
+            .bearer_auth(&args.token);
         let results = results.clone();
+        let path = path.clone();
         tasks.push(tokio::spawn(async move {
             let outcome = match request.send().await {
                 Ok(response) => {
@@ -147,9 +189,12 @@ async fn drive(
             let latency = due.elapsed();
             drop(permit);
             let mut results = results.lock().await;
+            let Some(latencies) = results.get_mut(&path) else {
+                return;
+            };
             match outcome {
-                Ok(()) => results.record(latency),
-                Err(why) => results.fail(why),
+                Ok(()) => latencies.record(latency),
+                Err(why) => latencies.fail(why),
             }
         }));
     }

@@ -29,6 +29,7 @@ use axum::routing::get;
 
 pub use delta::apply_chain_patch;
 pub use hub::Hub;
+pub use protocol::{Envelope, Request, RequestError, parse_request};
 pub use writer::{HEARTBEAT_TIMEOUT, SLOW_CONSUMER};
 
 use crate::api::AppState;
