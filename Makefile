@@ -11,7 +11,7 @@ FIXTURES     := probe hostile wrong-world bad-selftest
 PLUGIN_DIR   ?= target/plugins
 DATA_DIR     ?= data
 
-.PHONY: all build run test bench plugins fixtures wasm-target lint fmt clean fuzz-smoke
+.PHONY: all build run test bench plugins fixtures wasm-target lint fmt clean fuzz-smoke soak
 
 all: build
 
@@ -68,6 +68,10 @@ fuzz-smoke:
 	  grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|Done )' $$log; \
 	  [ $$status -eq 0 ] || { tail -n 40 $$log; exit 1; }; \
 	done
+
+## soak: a 20-minute mixed run against a release server (not in CI); figures go in BENCHMARKS.md
+soak: wasm-target
+	bash tests/soak/run.sh $(SOAK_SECONDS)
 
 lint: wasm-target
 	$(CARGO) fmt --all --check

@@ -37,6 +37,9 @@ pub struct SoakArgs {
     /// Routes calling hostile plugins: any answer but a 500 (or a dropped request).
     #[arg(long = "hostile")]
     pub hostile: Vec<String>,
+    /// Requests per second over the hostile routes, beside `--rate` over the others.
+    #[arg(long, default_value_t = 4)]
+    pub hostile_rate: u32,
     /// WebSocket URL.
     #[arg(long, default_value = "ws://127.0.0.1:8000/ws/live")]
     pub ws_url: String,
@@ -97,11 +100,9 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         })
     });
 
-    let mut paths = args.routes.clone();
-    paths.extend(args.hostile.iter().cloned());
     let warmup = Duration::from_secs(args.rest.warmup);
     println!("warm-up: {} s", warmup.as_secs());
-    rest::drive_paths(&client, &args.rest, &paths, warmup).await?;
+    drive(&client, &args, warmup).await?;
     let rss_start = rss_mib(args.server_pid).unwrap_or(0.0);
     let greeks_start = greeks_errors(&client, &args).await?;
     println!("after warm-up: RSS {rss_start:.1} MiB, greeks errors {greeks_start}");
@@ -120,7 +121,7 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     let duration = Duration::from_secs(args.rest.duration);
-    let by_path = rest::drive_paths(&client, &args.rest, &paths, duration).await?;
+    let by_path = drive(&client, &args, duration).await?;
     let elapsed = started.elapsed();
     let rss_end = rss_mib(args.server_pid).unwrap_or(0.0);
     let greeks_end = greeks_errors(&client, &args).await?;
@@ -189,6 +190,29 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("soak targets missed:\n  {}", missed.join("\n  "))
     }
+}
+
+/// The ordinary routes at `--rate` and the hostile ones at `--hostile-rate`, at once.
+async fn drive(
+    client: &reqwest::Client,
+    args: &SoakArgs,
+    duration: Duration,
+) -> anyhow::Result<BTreeMap<String, crate::report::Latencies>> {
+    let hostile_args = RestArgs {
+        rate: args.hostile_rate,
+        ..args.rest.clone()
+    };
+    let (mut ordinary, hostile) = tokio::try_join!(
+        rest::drive_paths(client, &args.rest, &args.routes, duration),
+        async {
+            if args.hostile.is_empty() {
+                return Ok(BTreeMap::new());
+            }
+            rest::drive_paths(client, &hostile_args, &args.hostile, duration).await
+        }
+    )?;
+    ordinary.extend(hostile);
+    Ok(ordinary)
 }
 
 fn spawn_ws_clients(
