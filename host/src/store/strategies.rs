@@ -7,17 +7,27 @@
 //! names the version it last saw gets [`WriteError::Stale`] instead of a lost update.
 //! Deleting a strategy deletes its legs and M2M history in the same transaction. Money
 //! is integer paise (see `portfolio::money`).
+//!
+//! Limits are checked inside the write transaction, after the write, so concurrent
+//! requests cannot all pass a check made before any of them wrote: the leg cap after the
+//! version bump has locked the strategy, the owner's strategy quota after
+//! [`super::quota`]'s owner lock.
 
 use std::sync::Arc;
 
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+use super::quota::{self, Owned};
 use super::{StoreError, now_ms};
 
 mod open_set;
 
 pub use open_set::OpenSet;
 pub(crate) use open_set::bump_generation;
+
+/// The most legs one strategy may have. Valuing a strategy costs a plugin call per
+/// leg every M2M cycle, so the cap bounds what one strategy costs the worker.
+pub const MAX_LEGS: usize = 20;
 
 /// Buy or sell, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +141,9 @@ pub enum WriteError {
     /// The caller's version is not the stored one: someone else edited in between.
     #[error("the strategy is at version {current}, not {expected}")]
     Stale { expected: i64, current: i64 },
+    /// The strategy already has [`MAX_LEGS`] legs; nothing was written.
+    #[error("a strategy has at most {MAX_LEGS} legs")]
+    TooManyLegs,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -158,9 +171,31 @@ impl<'p> Strategies<'p> {
         Self { pool, open_set }
     }
 
-    /// Creates a strategy with no legs, at version 1.
+    /// Creates a strategy with no legs, at version 1, with no quota (tools and tests;
+    /// the API uses [`create_within_quota`](Self::create_within_quota)).
     pub async fn create(&self, new: NewStrategy<'_>) -> Result<StrategyRow, WriteError> {
+        self.create_inner(new, None).await
+    }
+
+    /// [`create`](Self::create), refused with [`StoreError::QuotaExceeded`] when the
+    /// owner would have more than `quota` strategies; race-free (see [`super::quota`]).
+    pub async fn create_within_quota(
+        &self,
+        new: NewStrategy<'_>,
+        quota: u32,
+    ) -> Result<StrategyRow, WriteError> {
+        self.create_inner(new, Some(quota)).await
+    }
+
+    async fn create_inner(
+        &self,
+        new: NewStrategy<'_>,
+        quota: Option<u32>,
+    ) -> Result<StrategyRow, WriteError> {
         let mut tx = self.pool.begin().await?;
+        if quota.is_some() {
+            quota::lock_owner(&mut tx, new.owner).await?;
+        }
         let now = now_ms();
         let row = sqlx::query(&format!(
             "INSERT INTO strategies (owner, account_id, name, underlying, status, version, \
@@ -176,6 +211,9 @@ impl<'p> Strategies<'p> {
         .await?;
         if let Some(account) = new.account_id {
             check_account(&mut tx, new.owner, account).await?;
+        }
+        if let Some(limit) = quota {
+            quota::over_quota(&mut tx, Owned::Strategies, new.owner, limit).await?;
         }
         let strategy = strategy_from(&row, Vec::new())?;
         bump_generation(&mut tx).await?;
@@ -326,6 +364,11 @@ impl<'p> Strategies<'p> {
         .await?;
         let leg_id: i64 = row.try_get("id")?;
         let strategy = get_in(&mut tx, owner, id).await?;
+        // Counted after the bump locked the strategy: a concurrent add waits for this
+        // transaction and then counts this leg too.
+        if strategy.legs.len() > MAX_LEGS {
+            return Err(WriteError::TooManyLegs);
+        }
         bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok((strategy, leg_id))
