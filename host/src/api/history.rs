@@ -32,7 +32,8 @@ use crate::error::AppError;
 use crate::history::backfill::session_open;
 use crate::history::series::{BucketSeries, MoneynessSeries, moneyness_series};
 use crate::market::{ChainId, ChainView};
-use crate::store::history::{SeriesColumn, SeriesRead};
+use crate::instruments::registry::ExpiryInfo;
+use crate::store::history::{SeriesColumn, SeriesPoint, SeriesRead};
 
 /// Buckets each side of ATM when `strikes` is not given, and the most allowed.
 const DEFAULT_STRIKES: u32 = 5;
@@ -166,44 +167,30 @@ pub async fn moneyness(
         )));
     }
     let interval_ms = interval_secs * 1_000;
-    let max_rows = state.history.config().max_series_rows;
-
-    let history = state.store.history();
-    let expiry_text = expiry.expiry.to_string();
-    let spots = history
-        .spot_range(&info.name, &expiry_text, from_ms, to_ms)
-        .await?;
-    // Only the strikes that can be ATM±n somewhere in the range: a strike step of slack
-    // past the extreme spots covers the nearest strike.
-    let margin = f64::from(each_side + 2) * expiry.strike_step.max(0.0);
-    let band = spots.map(|(lo, hi)| (lo - margin, hi + margin));
+    // At least one strike per point: what is refused for that is refused before the
+    // database is asked anything.
     let bound = SeriesBound {
         from,
         to,
-        strikes: band.map_or(1, |band| strikes_in(expiry, band)),
-        max_rows,
+        strikes: 1,
+        max_rows: state.history.config().max_series_rows,
     };
     bound.check((interval, interval_secs))?;
-    let series = match band {
-        Some(strikes) => {
-            let read = SeriesRead {
-                underlying: &info.name,
-                expiry: &expiry_text,
-                is_call,
-                column,
-                from_ms,
-                to_ms,
-                interval_ms,
-                strikes,
-            };
-            let points = history
-                .series(&read, max_rows)
-                .await?
-                .ok_or_else(|| bound.refusal((interval, interval_secs)))?;
-            moneyness_series(&points, from_ms, interval_ms, each_side)
-        }
-        None => moneyness_series(&[], from_ms, interval_ms, each_side),
+
+    let expiry_text = expiry.expiry.to_string();
+    let read = SeriesRead {
+        underlying: &info.name,
+        expiry: &expiry_text,
+        is_call,
+        column,
+        from_ms,
+        to_ms,
+        interval_ms,
+        strikes: (0.0, 0.0),
     };
+    let points =
+        bounded_points(&state, expiry, each_side, read, bound, (interval, interval_secs)).await?;
+    let series = moneyness_series(&points, from_ms, interval_ms, each_side);
     let MoneynessSeries {
         times,
         spot,
@@ -226,8 +213,36 @@ pub async fn moneyness(
     }))
 }
 
+/// The rows `read` names (its strikes: the band that can be ATM±`each_side` somewhere
+/// in the range), or a refusal when they could be more than `bound` allows.
+async fn bounded_points(
+    state: &AppState,
+    expiry: &ExpiryInfo,
+    each_side: u32,
+    mut read: SeriesRead<'_>,
+    mut bound: SeriesBound,
+    interval: (&'static str, i64),
+) -> Result<Vec<SeriesPoint>, AppError> {
+    let history = state.store.history();
+    let spots = history
+        .spot_range(read.underlying, read.expiry, read.from_ms, read.to_ms)
+        .await?;
+    let Some((lo, hi)) = spots else {
+        return Ok(Vec::new());
+    };
+    // A strike step of slack past the extreme spots covers the nearest strike.
+    let margin = f64::from(each_side + 2) * expiry.strike_step.max(0.0);
+    read.strikes = (lo - margin, hi + margin);
+    bound.strikes = strikes_in(expiry, read.strikes);
+    bound.check(interval)?;
+    history
+        .series(&read, bound.max_rows)
+        .await?
+        .ok_or_else(|| bound.refusal(interval))
+}
+
 /// How many strikes of the expiry's listing fall in `[lo, hi]` (at least one).
-fn strikes_in(expiry: &crate::instruments::registry::ExpiryInfo, (lo, hi): (f64, f64)) -> u64 {
+fn strikes_in(expiry: &ExpiryInfo, (lo, hi): (f64, f64)) -> u64 {
     let listed = expiry
         .strikes
         .iter()

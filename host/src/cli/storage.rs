@@ -53,9 +53,9 @@ impl PortfolioArgs {
                 strategies_pro: self.quota_strategies_pro,
                 accounts: self.quota_accounts,
             },
-            m2m_retention: Duration::from_secs(self.m2m_retention_days.max(1) * DAY_SECS),
+            m2m_retention: Duration::from_secs(self.m2m_retention_days.max(1).saturating_mul(DAY_SECS)),
             m2m_downsample_after: (self.m2m_downsample_after_days > 0)
-                .then(|| Duration::from_secs(self.m2m_downsample_after_days * DAY_SECS)),
+                .then(|| Duration::from_secs(self.m2m_downsample_after_days.saturating_mul(DAY_SECS))),
             m2m_downsample_bucket: Duration::from_secs(self.m2m_downsample_secs.max(1)),
         }
     }

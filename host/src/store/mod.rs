@@ -70,7 +70,7 @@ pub enum StoreError {
     /// The owner already has as many as their quota allows; nothing was written.
     #[error(
         "you already have {limit} {}, the most your quota allows; delete one to make room",
-        what.label()
+        .what.label()
     )]
     QuotaExceeded { what: quota::Owned, limit: u32 },
 }
