@@ -31,8 +31,8 @@ use super::params::{self, ErrorResponse};
 use crate::error::AppError;
 use crate::history::backfill::session_open;
 use crate::history::series::{BucketSeries, MoneynessSeries, moneyness_series};
-use crate::market::{ChainId, ChainView};
 use crate::instruments::registry::ExpiryInfo;
+use crate::market::{ChainId, ChainView};
 use crate::store::history::{SeriesColumn, SeriesPoint, SeriesRead};
 
 /// Buckets each side of ATM when `strikes` is not given, and the most allowed.
@@ -188,8 +188,15 @@ pub async fn moneyness(
         interval_ms,
         strikes: (0.0, 0.0),
     };
-    let points =
-        bounded_points(&state, expiry, each_side, read, bound, (interval, interval_secs)).await?;
+    let points = bounded_points(
+        &state,
+        expiry,
+        each_side,
+        read,
+        bound,
+        (interval, interval_secs),
+    )
+    .await?;
     let series = moneyness_series(&points, from_ms, interval_ms, each_side);
     let MoneynessSeries {
         times,
@@ -300,8 +307,8 @@ impl SeriesBound {
         } else {
             format!("over this range use interval {}", fitting.join(", "))
         };
-        let longest_ms = ((self.max_slots() - 1).max(0) * secs * 1_000)
-            .min(MAX_SPAN_DAYS * 86_400_000);
+        let longest_ms =
+            ((self.max_slots() - 1).max(0) * secs * 1_000).min(MAX_SPAN_DAYS * 86_400_000);
         let start = self
             .to
             .checked_sub(time::Duration::milliseconds(longest_ms))

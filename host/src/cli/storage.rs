@@ -53,9 +53,12 @@ impl PortfolioArgs {
                 strategies_pro: self.quota_strategies_pro,
                 accounts: self.quota_accounts,
             },
-            m2m_retention: Duration::from_secs(self.m2m_retention_days.max(1).saturating_mul(DAY_SECS)),
-            m2m_downsample_after: (self.m2m_downsample_after_days > 0)
-                .then(|| Duration::from_secs(self.m2m_downsample_after_days.saturating_mul(DAY_SECS))),
+            m2m_retention: Duration::from_secs(
+                self.m2m_retention_days.max(1).saturating_mul(DAY_SECS),
+            ),
+            m2m_downsample_after: (self.m2m_downsample_after_days > 0).then(|| {
+                Duration::from_secs(self.m2m_downsample_after_days.saturating_mul(DAY_SECS))
+            }),
             m2m_downsample_bucket: Duration::from_secs(self.m2m_downsample_secs.max(1)),
         }
     }
@@ -236,7 +239,13 @@ mod tests {
         let expected = PortfolioConfig::default();
         assert_eq!(portfolio.quotas, expected.quotas);
         assert_eq!(portfolio.m2m_retention, expected.m2m_retention);
-        assert_eq!(portfolio.m2m_downsample_after, expected.m2m_downsample_after);
-        assert_eq!(portfolio.m2m_downsample_bucket, expected.m2m_downsample_bucket);
+        assert_eq!(
+            portfolio.m2m_downsample_after,
+            expected.m2m_downsample_after
+        );
+        assert_eq!(
+            portfolio.m2m_downsample_bucket,
+            expected.m2m_downsample_bucket
+        );
     }
 }

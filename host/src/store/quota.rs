@@ -37,7 +37,10 @@ impl Owned {
 }
 
 /// Serializes the owner's quota-counted creates until the transaction ends.
-pub(super) async fn lock_owner(tx: &mut Transaction<'_, Any>, owner: &str) -> Result<(), StoreError> {
+pub(super) async fn lock_owner(
+    tx: &mut Transaction<'_, Any>,
+    owner: &str,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO owner_locks (owner, touched_at_ms) VALUES ($1, $2) \
          ON CONFLICT (owner) DO UPDATE SET touched_at_ms = excluded.touched_at_ms",
@@ -57,7 +60,10 @@ pub(super) async fn over_quota(
     owner: &str,
     limit: u32,
 ) -> Result<(), StoreError> {
-    let sql = format!("SELECT COUNT(*) AS n FROM {} WHERE owner = $1", what.table());
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM {} WHERE owner = $1",
+        what.table()
+    );
     let row = sqlx::query(&sql).bind(owner).fetch_one(&mut **tx).await?;
     let held: i64 = row.try_get("n")?;
     if held > i64::from(limit) {

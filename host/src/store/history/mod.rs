@@ -401,13 +401,16 @@ mod tests {
             // not the 60 x 5 in the range.
             let points = history.series(&read, 50).await.unwrap().unwrap();
             assert_eq!(points.len(), 50, "{:?}", store.backend());
-            let times: std::collections::BTreeSet<i64> =
-                points.iter().map(|p| p.ts_ms).collect();
+            let times: std::collections::BTreeSet<i64> = points.iter().map(|p| p.ts_ms).collect();
             assert_eq!(
                 times.into_iter().collect::<Vec<_>>(),
                 (0..10).map(|m| m * 60_000 + 50_000).collect::<Vec<_>>()
             );
-            assert_eq!(points[0].value, Some(105.0), "the OI of the slot's last snapshot");
+            assert_eq!(
+                points[0].value,
+                Some(105.0),
+                "the OI of the slot's last snapshot"
+            );
             // One row over the bound is no answer, not a truncated one.
             assert_eq!(history.series(&read, 49).await.unwrap(), None);
         }

@@ -467,7 +467,11 @@ async fn concurrent_creates_never_pass_the_owners_quota() {
         assert_eq!(store.strategies().list("alice").await.unwrap().len(), 5);
         // Room again after a delete.
         let first = store.strategies().list("alice").await.unwrap()[0].id;
-        store.strategies().delete("alice", first, None).await.unwrap();
+        store
+            .strategies()
+            .delete("alice", first, None)
+            .await
+            .unwrap();
         store
             .strategies()
             .create_within_quota(new_strategy("alice", "again"), 5)

@@ -89,9 +89,7 @@ async fn quotas_hold(server: &RunningServer) {
     assert_eq!(listed.as_array().map(Vec::len), Some(5), "{listed}");
 
     // Accounts, at once too.
-    let account = |i: usize| {
-        json!({"name": format!("a{i}"), "broker": "dhan", "broker_client_id": format!("c{i}")})
-    };
+    let account = |i: usize| json!({"name": format!("a{i}"), "broker": "dhan", "broker_client_id": format!("c{i}")});
     let answers = all_at_once(&pro, "/accounts", (0..6).map(account).collect()).await;
     assert_eq!(
         answers.iter().filter(|(status, _)| *status == 201).count(),
@@ -133,9 +131,7 @@ async fn strategy_and_account_quotas_hold_under_concurrent_creates() {
     let mut config = config(data.path());
     config.store = StoreConfig {
         max_connections: 8,
-        ..StoreConfig::new(format!(
-            "{base}{separator}options=-csearch_path%3D{schema}"
-        ))
+        ..StoreConfig::new(format!("{base}{separator}options=-csearch_path%3D{schema}"))
     };
     let server = server::start(config).await.expect("server starts");
     quotas_hold(&server).await;
@@ -151,7 +147,9 @@ async fn live_chain(client: &Client) -> (String, Value) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let today = time::OffsetDateTime::now_utc().date().to_string();
     loop {
-        let (_, expiries) = client.get("/api/v2/options/expiries?underlying=NIFTY").await;
+        let (_, expiries) = client
+            .get("/api/v2/options/expiries?underlying=NIFTY")
+            .await;
         let expiry = expiries["expiries"].as_array().and_then(|list| {
             list.iter()
                 .filter_map(|e| e["date"].as_str())
@@ -189,7 +187,10 @@ async fn legs_added_all_at_once_stop_at_twenty() {
         .collect();
     assert!(calls.len() >= 26, "{} calls listed", calls.len());
     let (status, created) = client
-        .post("/strategies", &json!({"name": "wide", "underlying": "NIFTY"}))
+        .post(
+            "/strategies",
+            &json!({"name": "wide", "underlying": "NIFTY"}),
+        )
         .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_i64().expect("id");
@@ -270,7 +271,10 @@ async fn moneyness_series_refuses_ranges_past_its_row_bound_naming_what_fits() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "range_too_large", "{body}");
     let message = body["error"]["message"].as_str().expect("message");
-    assert!(message.contains("use interval 5m, 15m, 30m, 1h, 1d"), "{message}");
+    assert!(
+        message.contains("use interval 5m, 15m, 30m, 1h, 1d"),
+        "{message}"
+    );
     assert!(message.contains("at 1m ask for at most"), "{message}");
 
     // Five-minute points fit, and each is the latest snapshot of its slot.
