@@ -111,6 +111,11 @@ impl AppError {
             AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AppError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             AppError::Store(StoreError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+            // Refused, not failed: retrying cannot succeed until the caller deletes
+            // something (or the operator raises the quota), so neither 409 nor 429.
+            AppError::Store(StoreError::QuotaExceeded { .. }) => {
+                (StatusCode::FORBIDDEN, "quota_exceeded")
+            }
             AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
             AppError::Rejected { status, code, .. } => (*status, code),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -127,6 +127,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         settings: Arc::new(ApiSettings {
             max_body_bytes: config.server.max_body_bytes,
             public_metrics: config.server.metrics_listen.is_none(),
+            quotas: config.portfolio.quotas,
         }),
         ws: config.ws,
         m2m: Arc::new(M2mHub::default()),
@@ -154,6 +155,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             state.m2m.clone(),
             Arc::new(api::m2m_valuer::MarketValuer::new(state.clone())),
             config.portfolio.m2m_interval,
+        ),
+        crate::portfolio::retention::spawn(
+            state.store.clone(),
+            crate::portfolio::retention::M2mRetention::from_config(&config.portfolio),
         ),
     ];
     let metrics_addr = match config.server.metrics_listen {

@@ -2,6 +2,7 @@
 //! strategies can be grouped by. An optional broker access token is sealed before it is
 //! stored (see `portfolio::credentials`) and never returned: answers say only
 //! `has_credentials`. Every route is scoped to the caller; another user's id is a 404.
+//! A user holds at most the configured number of accounts (403 `quota_exceeded`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -104,6 +105,7 @@ fn no_account(id: i64) -> AppError {
     responses(
         (status = 201, description = "Created (and committed)", body = AccountResponse),
         (status = 400, description = "Not JSON", body = ErrorResponse),
+        (status = 403, description = "`quota_exceeded`: the caller already holds as many accounts as allowed (10 by default); nothing was created", body = ErrorResponse),
         (status = 422, description = "A missing or invalid field", body = ErrorResponse),
         (status = 503, description = "Credentials given but no key to seal them", body = ErrorResponse),
     )
@@ -145,13 +147,16 @@ pub async fn create(
     let row = state
         .store
         .accounts()
-        .add(NewAccount {
-            owner: &caller.user,
-            name: &name,
-            broker: "dhan",
-            broker_client_id: client_id,
-            credentials_sealed: sealed.as_deref(),
-        })
+        .add_within_quota(
+            NewAccount {
+                owner: &caller.user,
+                name: &name,
+                broker: "dhan",
+                broker_client_id: client_id,
+                credentials_sealed: sealed.as_deref(),
+            },
+            state.settings.quotas.accounts,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(response(row))))
 }

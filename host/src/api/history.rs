@@ -6,6 +6,12 @@
 //! the error names the valid values; the metric picks a column from
 //! [`SeriesColumn`]'s fixed set, never from the request text. A database that is down
 //! answers 503 `storage_unavailable` here while the live routes keep serving.
+//!
+//! A series reads a bounded number of rows, not only returns a bounded number of
+//! points: SQL keeps one snapshot per interval (so a fine recording interval costs
+//! nothing extra), and a request whose points times strikes could exceed
+//! `max_series_rows` is refused up front (400 `range_too_large`) with the intervals and
+//! the range that would fit; the read itself stops one row past the bound.
 
 use std::collections::HashMap;
 
@@ -25,15 +31,16 @@ use super::params::{self, ErrorResponse};
 use crate::error::AppError;
 use crate::history::backfill::session_open;
 use crate::history::series::{BucketSeries, MoneynessSeries, moneyness_series};
+use crate::instruments::registry::ExpiryInfo;
 use crate::market::{ChainId, ChainView};
-use crate::store::history::SeriesColumn;
+use crate::store::history::{SeriesColumn, SeriesPoint, SeriesRead};
 
 /// Buckets each side of ATM when `strikes` is not given, and the most allowed.
 const DEFAULT_STRIKES: u32 = 5;
 const MAX_STRIKES: u32 = 20;
 /// The most points one answer may hold (span / interval).
 const MAX_POINTS: i64 = 5_000;
-/// The longest range one request may read: bounds the rows one query fetches.
+/// The longest range one request may ask for, whatever the interval.
 const MAX_SPAN_DAYS: i64 = 31;
 const METRICS: &[(&str, SeriesColumn)] = &[
     ("iv", SeriesColumn::Iv),
@@ -120,7 +127,7 @@ pub struct MoneynessResponse {
     params(MoneynessQuery),
     responses(
         (status = 200, description = "Columnar series; empty when nothing was recorded in the range", body = MoneynessResponse),
-        (status = 400, description = "Missing or invalid parameter (the message lists the valid values)", body = ErrorResponse),
+        (status = 400, description = "Missing or invalid parameter (the message lists the valid values), or `range_too_large`: the range at this interval could read more points or rows than one request may (the message names the intervals and the longest range that fit)", body = ErrorResponse),
         (status = 404, description = "Unknown underlying or expiry", body = ErrorResponse),
         (status = 503, description = "The database is unavailable", body = ErrorResponse),
     )
@@ -160,37 +167,37 @@ pub async fn moneyness(
         )));
     }
     let interval_ms = interval_secs * 1_000;
-    if (to_ms - from_ms) / interval_ms > MAX_POINTS {
-        return Err(bad(format!(
-            "from {from} to {to} at {interval} is more than {MAX_POINTS} points; \
-             narrow the range or use a longer interval"
-        )));
-    }
-
-    let history = state.store.history();
-    let expiry_text = expiry.expiry.to_string();
-    let series = match history
-        .spot_range(&info.name, &expiry_text, from_ms, to_ms)
-        .await?
-    {
-        Some((lo, hi)) => {
-            // Only the strikes that can be ATM±n somewhere in the range: a strike step
-            // of slack past the extreme spots covers the nearest strike.
-            let margin = f64::from(each_side + 2) * expiry.strike_step.max(0.0);
-            let points = history
-                .series(
-                    &info.name,
-                    &expiry_text,
-                    is_call,
-                    column,
-                    (from_ms, to_ms),
-                    (lo - margin, hi + margin),
-                )
-                .await?;
-            moneyness_series(&points, from_ms, interval_ms, each_side)
-        }
-        None => moneyness_series(&[], from_ms, interval_ms, each_side),
+    // At least one strike per point: what is refused for that is refused before the
+    // database is asked anything.
+    let bound = SeriesBound {
+        from,
+        to,
+        strikes: 1,
+        max_rows: state.history.config().max_series_rows,
     };
+    bound.check((interval, interval_secs))?;
+
+    let expiry_text = expiry.expiry.to_string();
+    let read = SeriesRead {
+        underlying: &info.name,
+        expiry: &expiry_text,
+        is_call,
+        column,
+        from_ms,
+        to_ms,
+        interval_ms,
+        strikes: (0.0, 0.0),
+    };
+    let points = bounded_points(
+        &state,
+        expiry,
+        each_side,
+        read,
+        bound,
+        (interval, interval_secs),
+    )
+    .await?;
+    let series = moneyness_series(&points, from_ms, interval_ms, each_side);
     let MoneynessSeries {
         times,
         spot,
@@ -211,6 +218,128 @@ pub async fn moneyness(
         atm_strike,
         buckets,
     }))
+}
+
+/// The rows `read` names (its strikes: the band that can be ATM±`each_side` somewhere
+/// in the range), or a refusal when they could be more than `bound` allows.
+async fn bounded_points(
+    state: &AppState,
+    expiry: &ExpiryInfo,
+    each_side: u32,
+    mut read: SeriesRead<'_>,
+    mut bound: SeriesBound,
+    interval: (&'static str, i64),
+) -> Result<Vec<SeriesPoint>, AppError> {
+    let history = state.store.history();
+    let spots = history
+        .spot_range(read.underlying, read.expiry, read.from_ms, read.to_ms)
+        .await?;
+    let Some((lo, hi)) = spots else {
+        return Ok(Vec::new());
+    };
+    // A strike step of slack past the extreme spots covers the nearest strike.
+    let margin = f64::from(each_side + 2) * expiry.strike_step.max(0.0);
+    read.strikes = (lo - margin, hi + margin);
+    bound.strikes = strikes_in(expiry, read.strikes);
+    bound.check(interval)?;
+    history
+        .series(&read, bound.max_rows)
+        .await?
+        .ok_or_else(|| bound.refusal(interval))
+}
+
+/// How many strikes of the expiry's listing fall in `[lo, hi]` (at least one).
+fn strikes_in(expiry: &ExpiryInfo, (lo, hi): (f64, f64)) -> u64 {
+    let listed = expiry
+        .strikes
+        .iter()
+        .filter(|r| (lo..=hi).contains(&r.strike))
+        .count();
+    u64::try_from(listed).unwrap_or(u64::MAX).max(1)
+}
+
+/// The read bound of one series request: at most `max_rows` rows, and at most
+/// [`MAX_POINTS`] points, where a request may need a row per strike in the band per
+/// interval slot of the range.
+#[derive(Debug, Clone, Copy)]
+struct SeriesBound {
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    strikes: u64,
+    max_rows: u32,
+}
+
+impl SeriesBound {
+    /// The most interval slots one request may span.
+    fn max_slots(&self) -> i64 {
+        let by_rows = u64::from(self.max_rows) / self.strikes;
+        i64::try_from(by_rows).unwrap_or(i64::MAX).min(MAX_POINTS)
+    }
+
+    /// Interval slots of the range at `interval_secs` (both ends inclusive).
+    fn slots(&self, interval_secs: i64) -> i64 {
+        (unix_ms(self.to) - unix_ms(self.from)) / (interval_secs * 1_000) + 1
+    }
+
+    fn fits(&self, interval_secs: i64) -> bool {
+        self.slots(interval_secs) <= self.max_slots()
+    }
+
+    /// 400 `range_too_large` unless the range at `interval` (name, seconds) fits.
+    fn check(&self, interval: (&str, i64)) -> Result<(), AppError> {
+        if self.fits(interval.1) {
+            Ok(())
+        } else {
+            Err(self.refusal(interval))
+        }
+    }
+
+    /// The refusal, naming what would fit: the longer intervals over this range, and
+    /// the longest range at this interval.
+    fn refusal(&self, (interval, secs): (&str, i64)) -> AppError {
+        let fitting: Vec<&str> = INTERVALS
+            .iter()
+            .filter(|(_, secs)| self.fits(*secs))
+            .map(|(name, _)| *name)
+            .collect();
+        let alternatives = if fitting.is_empty() {
+            "no interval fits this range".to_string()
+        } else {
+            format!("over this range use interval {}", fitting.join(", "))
+        };
+        let longest_ms =
+            ((self.max_slots() - 1).max(0) * secs * 1_000).min(MAX_SPAN_DAYS * 86_400_000);
+        let start = self
+            .to
+            .checked_sub(time::Duration::milliseconds(longest_ms))
+            .unwrap_or(self.from);
+        AppError::BadRequest {
+            code: "range_too_large",
+            message: format!(
+                "from {} to {} at {interval} is {} points x {} strikes, more than one request \
+                 may read ({MAX_POINTS} points, {} rows); {alternatives}, or at {interval} \
+                 ask for at most {} (e.g. from {} to {})",
+                rfc3339(self.from),
+                rfc3339(self.to),
+                self.slots(secs),
+                self.strikes,
+                self.max_rows,
+                span_text(longest_ms),
+                rfc3339(start),
+                rfc3339(self.to),
+            ),
+        }
+    }
+}
+
+/// A span in whole days, hours or minutes, whichever reads best.
+fn span_text(ms: i64) -> String {
+    let minutes = ms / 60_000;
+    match minutes {
+        m if m >= 2 * 1_440 => format!("{} days", m / 1_440),
+        m if m >= 120 => format!("{} hours", m / 60),
+        m => format!("{m} minutes"),
+    }
 }
 
 /// `window=` of `/fo/oi-change`: minutes back, or the previous session's last snapshot.
@@ -444,5 +573,42 @@ mod tests {
             OiWindow::PreviousDay.reference_ms(now),
             unix_ms(time::macros::datetime!(2026-11-20 09:15 +5:30)) - 1
         );
+    }
+
+    #[test]
+    fn a_range_past_the_row_bound_is_refused_naming_what_fits() {
+        let from = time::macros::datetime!(2026-11-20 04:00 UTC);
+        let bound = SeriesBound {
+            from,
+            to: from + time::Duration::hours(2),
+            strikes: 21,
+            max_rows: 1_000,
+        };
+        // 121 one-minute slots x 21 strikes is more than 1,000 rows; 47 slots fit.
+        assert_eq!(bound.max_slots(), 47);
+        assert!(bound.check(("5m", 300)).is_ok());
+        let error = bound.check(("1m", 60)).unwrap_err();
+        assert!(matches!(
+            error,
+            AppError::BadRequest {
+                code: "range_too_large",
+                ..
+            }
+        ));
+        let text = message(error);
+        assert!(text.contains("use interval 5m, 15m, 30m, 1h, 1d"), "{text}");
+        assert!(text.contains("at 1m ask for at most 46 minutes"), "{text}");
+        assert!(text.contains("121 points x 21 strikes"), "{text}");
+        // The points cap holds whatever the row bound.
+        let wide = SeriesBound {
+            strikes: 1,
+            max_rows: u32::MAX,
+            to: from + time::Duration::days(4),
+            ..bound
+        };
+        assert_eq!(wide.max_slots(), MAX_POINTS);
+        assert!(message(wide.check(("1m", 60)).unwrap_err()).contains("points"));
+        assert_eq!(span_text(3 * 86_400_000), "3 days");
+        assert_eq!(span_text(3 * 3_600_000), "3 hours");
     }
 }

@@ -98,6 +98,8 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// Whether `/metrics` is on the public address (false when it has its own).
     pub public_metrics: bool,
+    /// Per-user caps on saved strategies and accounts.
+    pub quotas: crate::config::Quotas,
 }
 
 /// The services the API needs beyond the market pipeline and plugins.

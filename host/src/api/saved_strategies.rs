@@ -5,6 +5,10 @@
 //! Edits are serialized by the strategy's `version` (see `store::strategies`); a client
 //! that sends `If-Match: <version>` gets a 409 instead of overwriting an edit it has not
 //! seen. Legs must name a contract the registry knows, on the strategy's underlying.
+//!
+//! What one user may hold is capped: saved strategies per tier (403 `quota_exceeded`)
+//! and legs per strategy (422 `too_many_legs`), both checked inside the write's
+//! transaction so concurrent requests cannot overshoot them together.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -19,6 +23,7 @@ use super::params::{self, ErrorResponse};
 use super::saved_strategy_body::{
     AddLeg, CreateStrategy, LegResponse, M2mPoint, M2mSeries, PatchStrategy, SeriesQuery, Status,
     StrategyResponse, check_leg_count, downsample, parse_interval, parse_time, side_of,
+    too_many_legs,
 };
 use super::strategy_request::Side;
 use crate::auth::Principal;
@@ -94,6 +99,7 @@ fn write_error(id: i64, error: WriteError) -> AppError {
             code: "account_not_found",
             message: format!("you have no such {what}"),
         },
+        WriteError::TooManyLegs => too_many_legs(),
         WriteError::Stale { expected, current } => AppError::Conflict {
             code: "version_conflict",
             message: format!(
@@ -149,6 +155,7 @@ fn answer(state: &AppState, status: StatusCode, row: StrategyRow) -> Response {
     request_body(content = CreateStrategy, content_type = "application/json"),
     responses(
         (status = 201, description = "Created (and committed)", body = StrategyResponse),
+        (status = 403, description = "`quota_exceeded`: the caller already holds as many saved strategies as their tier allows (free 50, pro 1,000 by default); nothing was created", body = ErrorResponse),
         (status = 404, description = "The caller has no such account", body = ErrorResponse),
         (status = 422, description = "A bad name or an untracked underlying", body = ErrorResponse),
     )
@@ -168,15 +175,19 @@ pub async fn create(
             code: "unknown_underlying",
             message: format!("{:?} is not a tracked underlying", body.underlying),
         })?;
+    let quota = state.settings.quotas.strategies(caller.tier);
     let row = state
         .store
         .strategies()
-        .create(NewStrategy {
-            owner: &caller.user,
-            name: &name,
-            underlying: &underlying,
-            account_id: body.account_id,
-        })
+        .create_within_quota(
+            NewStrategy {
+                owner: &caller.user,
+                name: &name,
+                underlying: &underlying,
+                account_id: body.account_id,
+            },
+            quota,
+        )
         .await
         .map_err(|e| write_error(0, e))?;
     Ok(answer(&state, StatusCode::CREATED, row))
@@ -322,7 +333,7 @@ pub async fn remove(
         (status = 400, description = "Not JSON, or a malformed entry_time", body = ErrorResponse),
         (status = 404, description = "The caller has no such strategy", body = ErrorResponse),
         (status = 409, description = "Stale If-Match version", body = ErrorResponse),
-        (status = 422, description = "A float or malformed or off-tick price, a wrong side, an unknown contract, a contract on another underlying, too many legs", body = ErrorResponse),
+        (status = 422, description = "A float or malformed or off-tick price, a wrong side, an unknown contract, a contract on another underlying, or `too_many_legs` (20 per strategy, checked as the leg is written)", body = ErrorResponse),
     )
 )]
 pub async fn add_leg(
@@ -339,6 +350,7 @@ pub async fn add_leg(
         .get(&caller.user, id)
         .await?
         .ok_or_else(|| no_strategy(id))?;
+    // An early answer for the common case; the store checks again as it writes.
     check_leg_count(&current)?;
     let registry = state.market.registry();
     let contract =

@@ -129,12 +129,17 @@ pub fn parse_time(field: &str, text: &str) -> Result<i64, AppError> {
 /// Refuses one more leg past the limit.
 pub fn check_leg_count(strategy: &StrategyRow) -> Result<(), AppError> {
     if strategy.legs.len() >= MAX_LEGS {
-        return Err(AppError::Unprocessable {
-            code: "too_many_legs",
-            message: format!("a strategy has at most {MAX_LEGS} legs"),
-        });
+        return Err(too_many_legs());
     }
     Ok(())
+}
+
+/// 422 `too_many_legs`.
+pub fn too_many_legs() -> AppError {
+    AppError::Unprocessable {
+        code: "too_many_legs",
+        message: format!("a strategy has at most {MAX_LEGS} legs"),
+    }
 }
 
 pub fn side_of(side: Side) -> LegSide {

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use crate::error::AppError;
 
-/// Most legs in one strategy.
-pub const MAX_LEGS: usize = 20;
+/// Most legs in one strategy (the store enforces the same cap on saved ones).
+pub const MAX_LEGS: usize = crate::store::strategies::MAX_LEGS;
 /// Most lots in one leg.
 pub const MAX_LOTS: u32 = 100_000;
 /// Most what-if scenarios in one request.

@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use super::{AuthArgs, DataArgs};
 use crate::config::{
-    AuthConfig, CacheConfig, DataConfig, HistoryConfig, PortfolioConfig, RedisConfig, StoreConfig,
+    AuthConfig, CacheConfig, DataConfig, HistoryConfig, PortfolioConfig, Quotas, RedisConfig,
+    StoreConfig,
 };
 use clap::Args;
+
+const DAY_SECS: u64 = 24 * 3600;
 
 /// Saved strategies and accounts.
 #[derive(Debug, Clone, Args)]
@@ -20,6 +23,24 @@ pub struct PortfolioArgs {
     /// credentials).
     #[arg(long, env = "OPTIONHUB_CREDENTIALS_KEY", hide_env_values = true)]
     pub credentials_key: Option<String>,
+    /// Saved strategies one free-tier user may keep.
+    #[arg(long, env = "OPTIONHUB_QUOTA_STRATEGIES_FREE", default_value_t = 50)]
+    pub quota_strategies_free: u32,
+    /// Saved strategies one pro-tier user may keep.
+    #[arg(long, env = "OPTIONHUB_QUOTA_STRATEGIES_PRO", default_value_t = 1_000)]
+    pub quota_strategies_pro: u32,
+    /// Trading accounts one user may keep.
+    #[arg(long, env = "OPTIONHUB_QUOTA_ACCOUNTS", default_value_t = 10)]
+    pub quota_accounts: u32,
+    /// M2M points older than this many days are deleted (hourly).
+    #[arg(long, env = "OPTIONHUB_M2M_RETENTION_DAYS", default_value_t = 90)]
+    pub m2m_retention_days: u64,
+    /// M2M points older than this many days are thinned to one per bucket (0: never).
+    #[arg(long, env = "OPTIONHUB_M2M_DOWNSAMPLE_AFTER_DAYS", default_value_t = 7)]
+    pub m2m_downsample_after_days: u64,
+    /// The bucket, seconds, that thinned M2M points keep one (the last) point of.
+    #[arg(long, env = "OPTIONHUB_M2M_DOWNSAMPLE_SECS", default_value_t = 300)]
+    pub m2m_downsample_secs: u64,
 }
 
 impl PortfolioArgs {
@@ -27,6 +48,18 @@ impl PortfolioArgs {
         PortfolioConfig {
             m2m_interval: Duration::from_secs(self.m2m_interval_secs.max(1)),
             credentials_key: self.credentials_key.clone().filter(|k| !k.is_empty()),
+            quotas: Quotas {
+                strategies_free: self.quota_strategies_free,
+                strategies_pro: self.quota_strategies_pro,
+                accounts: self.quota_accounts,
+            },
+            m2m_retention: Duration::from_secs(
+                self.m2m_retention_days.max(1).saturating_mul(DAY_SECS),
+            ),
+            m2m_downsample_after: (self.m2m_downsample_after_days > 0).then(|| {
+                Duration::from_secs(self.m2m_downsample_after_days.saturating_mul(DAY_SECS))
+            }),
+            m2m_downsample_bucket: Duration::from_secs(self.m2m_downsample_secs.max(1)),
         }
     }
 }
@@ -130,6 +163,14 @@ pub struct HistoryArgs {
         default_value_t = 375
     )]
     pub history_backfill_minutes: u64,
+    /// The most snapshot rows one `/fo/moneyness-series` request may read; longer
+    /// ranges or shorter intervals are refused with the ones that fit.
+    #[arg(
+        long,
+        env = "OPTIONHUB_HISTORY_MAX_SERIES_ROWS",
+        default_value_t = 200_000
+    )]
+    pub history_max_series_rows: u32,
 }
 
 impl HistoryArgs {
@@ -140,7 +181,71 @@ impl HistoryArgs {
             retention: Duration::from_secs(self.history_retention_days.max(1) * 24 * 3600),
             backfill: (self.history_backfill_minutes > 0)
                 .then(|| Duration::from_secs(self.history_backfill_minutes * 60)),
+            max_series_rows: self.history_max_series_rows.max(1),
             ..HistoryConfig::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Flags {
+        #[command(flatten)]
+        portfolio: PortfolioArgs,
+        #[command(flatten)]
+        history: HistoryArgs,
+    }
+
+    #[test]
+    fn quota_retention_and_series_flags_reach_the_config() {
+        let flags = Flags::parse_from([
+            "optionhub",
+            "--quota-strategies-free",
+            "3",
+            "--quota-strategies-pro",
+            "30",
+            "--quota-accounts",
+            "2",
+            "--m2m-retention-days",
+            "10",
+            "--m2m-downsample-after-days",
+            "0",
+            "--m2m-downsample-secs",
+            "60",
+            "--history-max-series-rows",
+            "500",
+        ]);
+        let portfolio = flags.portfolio.config();
+        assert_eq!(
+            portfolio.quotas,
+            Quotas {
+                strategies_free: 3,
+                strategies_pro: 30,
+                accounts: 2
+            }
+        );
+        assert_eq!(portfolio.m2m_retention, Duration::from_secs(10 * DAY_SECS));
+        assert_eq!(portfolio.m2m_downsample_after, None);
+        assert_eq!(portfolio.m2m_downsample_bucket, Duration::from_secs(60));
+        assert_eq!(flags.history.config().max_series_rows, 500);
+
+        let defaults = Flags::parse_from(["optionhub"]);
+        let portfolio = defaults.portfolio.config();
+        let expected = PortfolioConfig::default();
+        assert_eq!(portfolio.quotas, expected.quotas);
+        assert_eq!(portfolio.m2m_retention, expected.m2m_retention);
+        assert_eq!(
+            portfolio.m2m_downsample_after,
+            expected.m2m_downsample_after
+        );
+        assert_eq!(
+            portfolio.m2m_downsample_bucket,
+            expected.m2m_downsample_bucket
+        );
     }
 }

@@ -15,6 +15,10 @@ pub struct HistoryConfig {
     pub batch_rows: usize,
     /// Rows older than this are deleted.
     pub retention: Duration,
+    /// The most snapshot rows one `/fo/moneyness-series` request may read (after
+    /// keeping one snapshot per interval in SQL); a request that could need more is
+    /// refused with the ranges and intervals that fit.
+    pub max_series_rows: u32,
     /// In simulator mode with no history for the current session yet: replay the
     /// simulator from the session's open (09:15 IST), but at most this far back, up to
     /// now. `None` turns backfill off.
@@ -34,6 +38,7 @@ impl Default for HistoryConfig {
             queue_rows: 500_000,
             batch_rows: 20_000,
             retention: Duration::from_secs(30 * 24 * 3600),
+            max_series_rows: 200_000,
             // A whole session: 09:15 to 15:30.
             backfill: Some(Duration::from_secs(6 * 3600 + 15 * 60)),
         }

@@ -19,7 +19,7 @@ pub use api::{
 };
 pub use cache::{CacheConfig, RedisConfig};
 pub use history::HistoryConfig;
-pub use portfolio::PortfolioConfig;
+pub use portfolio::{PortfolioConfig, Quotas};
 pub use ws::WsConfig;
 
 /// A database or Redis URL with its credentials hidden, for logs and errors. The host

@@ -1,6 +1,7 @@
 //! Saved strategies and accounts, as the domain sees them: exact money ([`money`]),
 //! sealed broker credentials ([`credentials`]), and the M2M worker ([`worker`]) that
-//! values every open strategy on a timer and publishes each result on the [`hub`].
+//! values every open strategy on a timer and publishes each result on the [`hub`]; and
+//! the [`retention`] task that bounds the M2M history the worker appends to.
 //!
 //! This layer sits between the plugins and the API. The worker does not know how a
 //! strategy is valued: it is handed a [`worker::Valuer`] (the API implements it with the
@@ -10,6 +11,7 @@
 pub mod credentials;
 pub mod hub;
 pub mod money;
+pub mod retention;
 pub mod worker;
 
 pub use money::{Money, MoneyError};

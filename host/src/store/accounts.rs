@@ -5,6 +5,7 @@
 
 use sqlx::{AnyPool, Row};
 
+use super::quota::{self, Owned};
 use super::{StoreError, now_ms};
 
 /// A stored account.
@@ -44,7 +45,31 @@ impl<'p> Accounts<'p> {
         Self { pool }
     }
 
+    /// Adds an account, with no quota (tools and tests; the API uses
+    /// [`add_within_quota`](Self::add_within_quota)).
     pub async fn add(&self, new: NewAccount<'_>) -> Result<AccountRow, StoreError> {
+        self.add_inner(new, None).await
+    }
+
+    /// [`add`](Self::add), refused with [`StoreError::QuotaExceeded`] when the owner
+    /// would have more than `quota` accounts; race-free (see [`super::quota`]).
+    pub async fn add_within_quota(
+        &self,
+        new: NewAccount<'_>,
+        quota: u32,
+    ) -> Result<AccountRow, StoreError> {
+        self.add_inner(new, Some(quota)).await
+    }
+
+    async fn add_inner(
+        &self,
+        new: NewAccount<'_>,
+        quota: Option<u32>,
+    ) -> Result<AccountRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if quota.is_some() {
+            quota::lock_owner(&mut tx, new.owner).await?;
+        }
         let row = sqlx::query(&format!(
             "INSERT INTO accounts (owner, name, broker, broker_client_id, credentials_sealed, \
              created_at_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
@@ -55,9 +80,14 @@ impl<'p> Accounts<'p> {
         .bind(new.broker_client_id)
         .bind(new.credentials_sealed)
         .bind(now_ms())
-        .fetch_one(self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        account_from(&row)
+        if let Some(limit) = quota {
+            quota::over_quota(&mut tx, Owned::Accounts, new.owner, limit).await?;
+        }
+        let account = account_from(&row)?;
+        tx.commit().await?;
+        Ok(account)
     }
 
     pub async fn get(&self, owner: &str, id: i64) -> Result<Option<AccountRow>, StoreError> {
@@ -146,6 +176,42 @@ mod tests {
             assert!(!accounts.delete("bob", a.id).await.unwrap());
             assert!(accounts.delete("alice", a.id).await.unwrap());
             assert_eq!(accounts.get("alice", a.id).await.unwrap(), None);
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_adds_never_pass_the_account_quota_on_every_backend() {
+        for (store, _dir) in stores().await {
+            let mut tasks = Vec::new();
+            for i in 0..8 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let client_id = format!("c{i}");
+                    store
+                        .accounts()
+                        .add_within_quota(
+                            NewAccount {
+                                owner: "alice",
+                                name: "main",
+                                broker: "dhan",
+                                broker_client_id: &client_id,
+                                credentials_sealed: None,
+                            },
+                            3,
+                        )
+                        .await
+                }));
+            }
+            let mut outcomes = (0, 0);
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(_) => outcomes.0 += 1,
+                    Err(StoreError::QuotaExceeded { limit: 3, .. }) => outcomes.1 += 1,
+                    Err(other) => panic!("{:?}: {other}", store.backend()),
+                }
+            }
+            assert_eq!(outcomes, (3, 5), "{:?}", store.backend());
+            assert_eq!(store.accounts().list("alice").await.unwrap().len(), 3);
         }
     }
 }

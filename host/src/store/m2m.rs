@@ -3,6 +3,10 @@
 //! Points are appends, not edits: they leave the strategy's version alone and record
 //! which version they valued. A point for a strategy deleted meanwhile is dropped, so
 //! no history outlives its strategy. Money is integer paise (see `portfolio::money`).
+//!
+//! History is bounded by age (see `portfolio::retention`): points past the retention are
+//! deleted, and points past a younger age are thinned to the last of each bucket, the
+//! same point the time-series route keeps when asked for that interval.
 
 use sqlx::{Any, AnyPool, Executor, Row};
 
@@ -11,6 +15,10 @@ use super::{Backend, StoreError, values_list};
 /// Rows per multi-row insert: 4 parameters each, 4,000 in all, below both backends'
 /// limits (SQLite 32,766, PostgreSQL 65,535); a cycle of 1,000 points is one statement.
 const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Downsampling works through at most this much time per statement, so no single
+/// statement holds SQLite's write lock (and the M2M worker's appends) for long.
+const DOWNSAMPLE_CHUNK_MS: i64 = 24 * 3_600_000;
 
 /// One M2M valuation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +115,52 @@ impl<'p> M2mPoints<'p> {
             })
             .collect::<Result<Vec<_>, StoreError>>()
             .map(Some)
+    }
+
+    /// Deletes every point older than `before_ms`, of every strategy; returns how many.
+    pub async fn delete_before(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM m2m_points WHERE at_ms < $1")
+            .bind(before_ms)
+            .execute(self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Thins every strategy's points in `[from_ms, before_ms)` to the last point of each
+    /// `bucket_ms` bucket (buckets counted from the epoch; both ends are rounded down to
+    /// a bucket boundary so no bucket is thinned by halves). Idempotent; returns how
+    /// many points went. Works a day at a time (see [`DOWNSAMPLE_CHUNK_MS`]).
+    pub async fn downsample(
+        &self,
+        from_ms: i64,
+        before_ms: i64,
+        bucket_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let bucket_ms = bucket_ms.max(1);
+        let align = |ms: i64| ms.div_euclid(bucket_ms).saturating_mul(bucket_ms);
+        let (mut start, end) = (align(from_ms), align(before_ms));
+        // Chunks of whole buckets, so a bucket never straddles two statements.
+        let chunk = align(DOWNSAMPLE_CHUNK_MS).max(bucket_ms);
+        let mut deleted = 0;
+        while start < end {
+            let stop = start.saturating_add(chunk).min(end);
+            // A point goes when a later point of its strategy falls in its bucket.
+            let done = sqlx::query(
+                "DELETE FROM m2m_points WHERE at_ms >= $1 AND at_ms < $2 AND EXISTS (\
+                 SELECT 1 FROM m2m_points later \
+                 WHERE later.strategy_id = m2m_points.strategy_id \
+                 AND later.at_ms > m2m_points.at_ms \
+                 AND later.at_ms < (m2m_points.at_ms / $3 + 1) * $3)",
+            )
+            .bind(start)
+            .bind(stop)
+            .bind(bucket_ms)
+            .execute(self.pool)
+            .await?;
+            deleted += done.rows_affected();
+            start = stop;
+        }
+        Ok(deleted)
     }
 }
 

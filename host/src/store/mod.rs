@@ -18,6 +18,7 @@ use crate::config::StoreConfig;
 pub mod accounts;
 pub mod history;
 pub mod m2m;
+pub mod quota;
 pub mod shared_cache;
 pub mod strategies;
 pub mod users;
@@ -66,6 +67,12 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The owner already has as many as their quota allows; nothing was written.
+    #[error(
+        "you already have {limit} {}, the most your quota allows; delete one to make room",
+        .what.label()
+    )]
+    QuotaExceeded { what: quota::Owned, limit: u32 },
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -7,17 +7,30 @@
 //! names the version it last saw gets [`WriteError::Stale`] instead of a lost update.
 //! Deleting a strategy deletes its legs and M2M history in the same transaction. Money
 //! is integer paise (see `portfolio::money`).
+//!
+//! Limits are checked inside the write transaction, after the write, so concurrent
+//! requests cannot all pass a check made before any of them wrote: the leg cap after the
+//! version bump has locked the strategy, the owner's strategy quota after
+//! [`super::quota`]'s owner lock.
 
 use std::sync::Arc;
 
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+use super::quota::{self, Owned};
 use super::{StoreError, now_ms};
 
 mod open_set;
+mod rows;
 
 pub use open_set::OpenSet;
 pub(crate) use open_set::bump_generation;
+use rows::{LegsOf, leg_from, legs_of, strategy_from, with_legs};
+
+/// The most legs one strategy may have. Valuing a strategy costs a plugin call per
+/// leg every M2M cycle (market inputs, plugin work), so the cap bounds what one strategy
+/// costs the worker.
+pub const MAX_LEGS: usize = 20;
 
 /// Buy or sell, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +144,9 @@ pub enum WriteError {
     /// The caller's version is not the stored one: someone else edited in between.
     #[error("the strategy is at version {current}, not {expected}")]
     Stale { expected: i64, current: i64 },
+    /// The strategy already has [`MAX_LEGS`] legs; nothing was written.
+    #[error("a strategy has at most {MAX_LEGS} legs")]
+    TooManyLegs,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -158,9 +174,31 @@ impl<'p> Strategies<'p> {
         Self { pool, open_set }
     }
 
-    /// Creates a strategy with no legs, at version 1.
+    /// Creates a strategy with no legs, at version 1, with no quota (tools and tests;
+    /// the API uses [`create_within_quota`](Self::create_within_quota)).
     pub async fn create(&self, new: NewStrategy<'_>) -> Result<StrategyRow, WriteError> {
+        self.create_inner(new, None).await
+    }
+
+    /// [`create`](Self::create), refused with [`StoreError::QuotaExceeded`] when the
+    /// owner would have more than `quota` strategies; race-free (see [`super::quota`]).
+    pub async fn create_within_quota(
+        &self,
+        new: NewStrategy<'_>,
+        quota: u32,
+    ) -> Result<StrategyRow, WriteError> {
+        self.create_inner(new, Some(quota)).await
+    }
+
+    async fn create_inner(
+        &self,
+        new: NewStrategy<'_>,
+        quota: Option<u32>,
+    ) -> Result<StrategyRow, WriteError> {
         let mut tx = self.pool.begin().await?;
+        if quota.is_some() {
+            quota::lock_owner(&mut tx, new.owner).await?;
+        }
         let now = now_ms();
         let row = sqlx::query(&format!(
             "INSERT INTO strategies (owner, account_id, name, underlying, status, version, \
@@ -176,6 +214,9 @@ impl<'p> Strategies<'p> {
         .await?;
         if let Some(account) = new.account_id {
             check_account(&mut tx, new.owner, account).await?;
+        }
+        if let Some(limit) = quota {
+            quota::over_quota(&mut tx, Owned::Strategies, new.owner, limit).await?;
         }
         let strategy = strategy_from(&row, Vec::new())?;
         bump_generation(&mut tx).await?;
@@ -326,6 +367,11 @@ impl<'p> Strategies<'p> {
         .await?;
         let leg_id: i64 = row.try_get("id")?;
         let strategy = get_in(&mut tx, owner, id).await?;
+        // Counted after the bump locked the strategy: a concurrent add waits for this
+        // transaction and then counts this leg too.
+        if strategy.legs.len() > MAX_LEGS {
+            return Err(WriteError::TooManyLegs);
+        }
         bump_generation(&mut tx).await?;
         tx.commit().await?;
         Ok((strategy, leg_id))
@@ -436,89 +482,6 @@ async fn get_in(
     .await?;
     let legs = legs.iter().map(leg_from).collect::<Result<_, _>>()?;
     Ok(strategy_from(&row, legs)?)
-}
-
-/// The legs of the given strategies, in id order.
-/// Whose legs to read. The filter is the strategies' own, as a subquery, so the legs
-/// come in one statement with at most one parameter: an `IN` list of ids would be a
-/// parameter per strategy, which SQLite resolves in quadratic time.
-#[derive(Debug, Clone, Copy)]
-enum LegsOf<'a> {
-    Strategy(i64),
-    Owner(&'a str),
-    Open,
-}
-
-async fn legs_of(pool: &AnyPool, which: LegsOf<'_>) -> Result<Vec<LegRow>, StoreError> {
-    let filter = match which {
-        LegsOf::Strategy(_) => "strategy_id = $1",
-        LegsOf::Owner(_) => "strategy_id IN (SELECT id FROM strategies WHERE owner = $1)",
-        LegsOf::Open => "strategy_id IN (SELECT id FROM strategies WHERE status = 'open')",
-    };
-    let sql = format!("SELECT {LEG_COLUMNS} FROM strategy_legs WHERE {filter} ORDER BY id");
-    let query = sqlx::query(&sql);
-    let query = match which {
-        LegsOf::Strategy(id) => query.bind(id),
-        LegsOf::Owner(owner) => query.bind(owner),
-        LegsOf::Open => query,
-    };
-    let rows = query.fetch_all(pool).await?;
-    rows.iter().map(leg_from).collect()
-}
-
-/// Strategy rows with their legs (read with the same filter as the rows).
-async fn with_legs(
-    pool: &AnyPool,
-    rows: &[sqlx::any::AnyRow],
-    which: LegsOf<'_>,
-) -> Result<Vec<StrategyRow>, StoreError> {
-    let mut strategies: Vec<StrategyRow> = rows
-        .iter()
-        .map(|r| strategy_from(r, Vec::new()))
-        .collect::<Result<_, _>>()?;
-    let index: std::collections::HashMap<i64, usize> = strategies
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id, i))
-        .collect();
-    for leg in legs_of(pool, which).await? {
-        // A leg of a strategy created between the two reads has no row here: skipped.
-        if let Some(&at) = index.get(&leg.strategy_id) {
-            strategies[at].legs.push(leg);
-        }
-    }
-    Ok(strategies)
-}
-
-fn strategy_from(row: &sqlx::any::AnyRow, legs: Vec<LegRow>) -> Result<StrategyRow, StoreError> {
-    let status: String = row.try_get("status")?;
-    Ok(StrategyRow {
-        id: row.try_get("id")?,
-        owner: row.try_get("owner")?,
-        account_id: row.try_get("account_id")?,
-        name: row.try_get("name")?,
-        underlying: row.try_get("underlying")?,
-        status: StrategyStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("strategy status {status:?}")))?,
-        version: row.try_get("version")?,
-        created_at_ms: row.try_get("created_at_ms")?,
-        updated_at_ms: row.try_get("updated_at_ms")?,
-        legs,
-    })
-}
-
-fn leg_from(row: &sqlx::any::AnyRow) -> Result<LegRow, StoreError> {
-    let side: String = row.try_get("side")?;
-    Ok(LegRow {
-        id: row.try_get("id")?,
-        strategy_id: row.try_get("strategy_id")?,
-        security_id: row.try_get("security_id")?,
-        side: LegSide::parse(&side)
-            .ok_or_else(|| StoreError::Corrupt(format!("leg side {side:?}")))?,
-        lots: row.try_get("lots")?,
-        entry_price_paise: row.try_get("entry_price_paise")?,
-        entry_time_ms: row.try_get("entry_time_ms")?,
-    })
 }
 
 #[cfg(test)]

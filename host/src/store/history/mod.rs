@@ -85,6 +85,20 @@ pub struct SeriesPoint {
     pub value: Option<f64>,
 }
 
+/// What [`History::series`] reads: one side of one chain over `[from_ms, to_ms]`, one
+/// snapshot per `interval_ms` slot, strikes in `strikes` (inclusive).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeriesRead<'a> {
+    pub underlying: &'a str,
+    pub expiry: &'a str,
+    pub is_call: bool,
+    pub column: SeriesColumn,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub interval_ms: i64,
+    pub strikes: (f64, f64),
+}
+
 /// A contract's OI and last price at a past snapshot.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PastContract {
@@ -147,33 +161,42 @@ impl<'p> History<'p> {
         Ok(lo.zip(hi))
     }
 
-    /// One side of one chain in `[from_ms, to_ms]` and strikes in `[lo, hi]`: time,
-    /// spot, strike and `column`, ordered by time then strike.
+    /// One side of one chain, as [`SeriesRead`] says: the latest snapshot of each
+    /// interval slot only (chosen in SQL, so the skipped snapshots never leave the
+    /// database), strikes in the band, ordered by time then strike. `None` when that
+    /// is more than `max_rows` rows: at most `max_rows + 1` are ever read.
     pub async fn series(
         &self,
-        underlying: &str,
-        expiry: &str,
-        is_call: bool,
-        column: SeriesColumn,
-        (from_ms, to_ms): (i64, i64),
-        (lo, hi): (f64, f64),
-    ) -> Result<Vec<SeriesPoint>, StoreError> {
+        read: &SeriesRead<'_>,
+        max_rows: u32,
+    ) -> Result<Option<Vec<SeriesPoint>>, StoreError> {
+        // Slots are counted from `from_ms`, as `history::series` counts them.
         let sql = format!(
             "SELECT ts_ms, spot, strike, {} AS value FROM chain_snapshots \
-             WHERE underlying = $1 AND expiry = $2 AND ts_ms >= $3 AND ts_ms <= $4 \
-             AND is_call = $5 AND strike >= $6 AND strike <= $7 ORDER BY ts_ms, strike",
-            column.sql()
+             WHERE underlying = $1 AND expiry = $2 AND is_call = $5 \
+             AND strike >= $6 AND strike <= $7 AND ts_ms IN (\
+                 SELECT MAX(ts_ms) FROM chain_snapshots \
+                 WHERE underlying = $1 AND expiry = $2 AND ts_ms >= $3 AND ts_ms <= $4 \
+                 GROUP BY (ts_ms - $3) / $8) \
+             ORDER BY ts_ms, strike LIMIT $9",
+            read.column.sql()
         );
+        let (lo, hi) = read.strikes;
         let rows = sqlx::query(&sql)
-            .bind(underlying)
-            .bind(expiry)
-            .bind(from_ms)
-            .bind(to_ms)
-            .bind(i16::from(is_call))
+            .bind(read.underlying)
+            .bind(read.expiry)
+            .bind(read.from_ms)
+            .bind(read.to_ms)
+            .bind(i16::from(read.is_call))
             .bind(lo)
             .bind(hi)
+            .bind(read.interval_ms.max(1))
+            .bind(i64::from(max_rows) + 1)
             .fetch_all(self.pool)
             .await?;
+        if rows.len() > usize::try_from(max_rows).unwrap_or(usize::MAX) {
+            return Ok(None);
+        }
         rows.iter()
             .map(|r| {
                 Ok(SeriesPoint {
@@ -183,7 +206,8 @@ impl<'p> History<'p> {
                     value: r.try_get("value")?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map(Some)
     }
 
     /// The latest snapshot of one chain taken at or before `at_ms`: its time and every
@@ -300,33 +324,29 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(range, Some((24_010.0, 24_010.0)));
-            let points = history
-                .series(
-                    "NIFTY",
-                    "2026-11-24",
-                    true,
-                    SeriesColumn::Iv,
-                    (0, 60_000),
-                    (23_900.0, 24_000.0),
-                )
-                .await
-                .unwrap();
+            let read = SeriesRead {
+                underlying: "NIFTY",
+                expiry: "2026-11-24",
+                is_call: true,
+                column: SeriesColumn::Iv,
+                from_ms: 0,
+                to_ms: 60_000,
+                interval_ms: 60_000,
+                strikes: (23_900.0, 24_000.0),
+            };
+            let points = history.series(&read, 100).await.unwrap().unwrap();
             assert_eq!(points.len(), 6);
             assert_eq!(points[0].strike, 23_900.0);
             assert_eq!(points[0].value, None, "unpriced rows read back as null");
             assert_eq!(points[2].value, Some(0.12));
             assert_eq!(points[3].ts_ms, 60_000);
-            let oi = history
-                .series(
-                    "NIFTY",
-                    "2026-11-24",
-                    true,
-                    SeriesColumn::Oi,
-                    (60_000, 60_000),
-                    (23_000.0, 23_000.0),
-                )
-                .await
-                .unwrap();
+            let oi = SeriesRead {
+                column: SeriesColumn::Oi,
+                from_ms: 60_000,
+                strikes: (23_000.0, 23_000.0),
+                ..read
+            };
+            let oi = history.series(&oi, 100).await.unwrap().unwrap();
             assert_eq!(oi[0].value, Some(11.0));
 
             let (ts, past) = history
@@ -350,6 +370,49 @@ mod tests {
 
             assert_eq!(history.delete_before(60_000).await.unwrap(), 1_400);
             assert_eq!(history.count().await.unwrap(), 2_800);
+        }
+    }
+
+    #[tokio::test]
+    async fn series_reads_one_snapshot_per_slot_and_at_most_the_bound_on_every_backend() {
+        for (store, _dir) in stores().await {
+            let history = store.history();
+            // A snapshot every 10 s for 10 minutes, 5 strikes a side each.
+            let mut rows = Vec::new();
+            for t in 0..60 {
+                for k in 0..5 {
+                    let strike = 23_900.0 + f64::from(k) * 50.0;
+                    rows.push(row(t * 10_000, strike, true, 100 + t as u64));
+                    rows.push(row(t * 10_000, strike, false, 1));
+                }
+            }
+            history.insert(&rows).await.unwrap();
+            let read = SeriesRead {
+                underlying: "NIFTY",
+                expiry: "2026-11-24",
+                is_call: true,
+                column: SeriesColumn::Oi,
+                from_ms: 0,
+                to_ms: 599_999,
+                interval_ms: 60_000,
+                strikes: (0.0, 1e9),
+            };
+            // Ten slots of a minute, each its latest snapshot (at 50 s): 10 x 5 rows,
+            // not the 60 x 5 in the range.
+            let points = history.series(&read, 50).await.unwrap().unwrap();
+            assert_eq!(points.len(), 50, "{:?}", store.backend());
+            let times: std::collections::BTreeSet<i64> = points.iter().map(|p| p.ts_ms).collect();
+            assert_eq!(
+                times.into_iter().collect::<Vec<_>>(),
+                (0..10).map(|m| m * 60_000 + 50_000).collect::<Vec<_>>()
+            );
+            assert_eq!(
+                points[0].value,
+                Some(105.0),
+                "the OI of the slot's last snapshot"
+            );
+            // One row over the bound is no answer, not a truncated one.
+            assert_eq!(history.series(&read, 49).await.unwrap(), None);
         }
     }
 }

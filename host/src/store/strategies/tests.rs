@@ -431,3 +431,85 @@ async fn the_open_set_is_held_until_a_strategy_changes_here_or_on_another_server
         assert!(Arc::ptr_eq(&previous, &here.open().await.unwrap()));
     }
 }
+
+#[tokio::test]
+async fn concurrent_creates_never_pass_the_owners_quota() {
+    for (store, _dir) in stores().await {
+        // Bob's strategies do not count against Alice's quota.
+        store
+            .strategies()
+            .create_within_quota(new_strategy("bob", "b"), 1)
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let name = format!("s{i}");
+                store
+                    .strategies()
+                    .create_within_quota(new_strategy("alice", &name), 5)
+                    .await
+            }));
+        }
+        let (mut created, mut refused) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => created += 1,
+                Err(WriteError::Store(StoreError::QuotaExceeded {
+                    what: crate::store::quota::Owned::Strategies,
+                    limit: 5,
+                })) => refused += 1,
+                Err(other) => panic!("{:?}: {other:?}", store.backend()),
+            }
+        }
+        assert_eq!((created, refused), (5, 7), "{:?}", store.backend());
+        assert_eq!(store.strategies().list("alice").await.unwrap().len(), 5);
+        // Room again after a delete.
+        let first = store.strategies().list("alice").await.unwrap()[0].id;
+        store
+            .strategies()
+            .delete("alice", first, None)
+            .await
+            .unwrap();
+        store
+            .strategies()
+            .create_within_quota(new_strategy("alice", "again"), 5)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn concurrent_leg_adds_stop_at_the_cap_inside_the_transaction() {
+    for (store, _dir) in stores().await {
+        let created = store
+            .strategies()
+            .create(new_strategy("alice", "wide"))
+            .await
+            .unwrap();
+        let id = created.id;
+        let mut tasks = Vec::new();
+        for i in 0..(MAX_LEGS as i64 + 6) {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .strategies()
+                    .add_leg("alice", id, leg(500 + i, LegSide::Buy), None)
+                    .await
+            }));
+        }
+        let (mut added, mut refused) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => added += 1,
+                Err(WriteError::TooManyLegs) => refused += 1,
+                Err(other) => panic!("{:?}: {other:?}", store.backend()),
+            }
+        }
+        assert_eq!((added, refused), (MAX_LEGS, 6), "{:?}", store.backend());
+        let after = store.strategies().get("alice", id).await.unwrap().unwrap();
+        assert_eq!(after.legs.len(), MAX_LEGS);
+        assert_eq!(after.version, 1 + MAX_LEGS as i64, "refusals left no bump");
+    }
+}
