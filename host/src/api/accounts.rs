@@ -126,33 +126,51 @@ pub async fn create(
             message: "broker_client_id must be 1 to 64 letters, digits, '-' or '_'".into(),
         });
     }
-    let sealed = match body.access_token.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(token) => {
-            let sealer = state.sealer.as_ref().ok_or_else(|| AppError::Unavailable {
-                code: "credentials_unavailable",
-                message: "this server has no key to encrypt broker credentials \
-                          (OPTIONHUB_CREDENTIALS_KEY); create the account without access_token"
-                    .into(),
-            })?;
-            Some(
-                sealer
-                    .seal(&caller.user, token)
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
-            )
-        }
+    let token = body
+        .access_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|token| !token.is_empty());
+    let sealer = match token {
+        Some(_) => Some(state.sealer.as_ref().ok_or_else(|| AppError::Unavailable {
+            code: "credentials_unavailable",
+            message: "this server has no key to encrypt broker credentials \
+                      (OPTIONHUB_CREDENTIALS_KEY); create the account without access_token"
+                .into(),
+        })?),
+        None => None,
     };
-    let row = state
-        .store
-        .accounts()
+    let accounts = state.store.accounts();
+    let mut row = accounts
         .add(NewAccount {
             owner: &caller.user,
             name: &name,
             broker: "dhan",
             broker_client_id: client_id,
-            credentials_sealed: sealed.as_deref(),
+            credentials_sealed: None,
         })
         .await?;
+    if let (Some(token), Some(sealer)) = (token, sealer) {
+        // Sealed for this account's id, so it is known only now. Should storing fail,
+        // the account goes too: the caller asked for an account with credentials.
+        let stored = match sealer.seal(&caller.user, row.id, token) {
+            Ok(sealed) => accounts
+                .set_credentials(&caller.user, row.id, &sealed)
+                .await
+                .map(|_| sealed)
+                .map_err(AppError::from),
+            Err(error) => Err(AppError::Internal(error.to_string())),
+        };
+        match stored {
+            Ok(sealed) => row.credentials_sealed = Some(sealed),
+            Err(error) => {
+                if let Err(cleanup) = accounts.delete(&caller.user, row.id).await {
+                    tracing::warn!(account = row.id, error = %cleanup, "cannot remove an account whose credentials were not stored");
+                }
+                return Err(error);
+            }
+        }
+    }
     Ok((StatusCode::CREATED, Json(response(row))))
 }
 
