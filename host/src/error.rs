@@ -266,13 +266,23 @@ mod tests {
             std::io::ErrorKind::ConnectionRefused,
             "connect to db-7.internal:5432 refused",
         );
-        let (status, body) =
-            body_of(AppError::Store(StoreError::Unavailable(sqlx::Error::Io(raw)))).await;
+        let (status, body) = body_of(AppError::Store(StoreError::Unavailable(sqlx::Error::Io(
+            raw,
+        ))))
+        .await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(body.contains("storage_unavailable") && body.contains("database"), "{body}");
-        assert!(!body.contains("db-7.internal") && !body.contains("refused"), "{body}");
-        let (status, body) =
-            body_of(AppError::Store(StoreError::Corrupt("row 17: bad leg".into()))).await;
+        assert!(
+            body.contains("storage_unavailable") && body.contains("database"),
+            "{body}"
+        );
+        assert!(
+            !body.contains("db-7.internal") && !body.contains("refused"),
+            "{body}"
+        );
+        let (status, body) = body_of(AppError::Store(StoreError::Corrupt(
+            "row 17: bad leg".into(),
+        )))
+        .await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(!body.contains("row 17"), "{body}");
         // A conflict is the caller's business, not a failing dependency: said as is.

@@ -132,11 +132,13 @@ pub async fn create(
         .map(str::trim)
         .filter(|token| !token.is_empty());
     let sealer = match token {
-        Some(_) => Some(state.sealer.as_ref().ok_or_else(|| AppError::Unavailable {
-            code: "credentials_unavailable",
-            message: "this server has no key to encrypt broker credentials \
+        Some(_) => Some(state.sealer.as_ref().ok_or_else(|| {
+            AppError::Unavailable {
+                code: "credentials_unavailable",
+                message: "this server has no key to encrypt broker credentials \
                       (OPTIONHUB_CREDENTIALS_KEY); create the account without access_token"
-                .into(),
+                    .into(),
+            }
         })?),
         None => None,
     };

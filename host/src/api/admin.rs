@@ -192,7 +192,9 @@ pub async fn unload(
     };
     (
         Extension(note),
-        result.map(|()| StatusCode::NO_CONTENT).map_err(AppError::from),
+        result
+            .map(|()| StatusCode::NO_CONTENT)
+            .map_err(AppError::from),
     )
 }
 

@@ -180,9 +180,8 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(
             // The audit goes outside the gate, to see what the gate refuses too.
-            gated(&state, Role::Admin, admin::routes()).route_layer(
-                middleware::from_fn_with_state(state.clone(), audit::record),
-            ),
+            gated(&state, Role::Admin, admin::routes())
+                .route_layer(middleware::from_fn_with_state(state.clone(), audit::record)),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

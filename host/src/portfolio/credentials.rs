@@ -178,10 +178,16 @@ mod tests {
             sealer.seal("alice", 1, "dhan-access-token").unwrap(),
             "fresh nonce"
         );
-        assert_eq!(sealer.open("alice", 1, &sealed).unwrap(), "dhan-access-token");
+        assert_eq!(
+            sealer.open("alice", 1, &sealed).unwrap(),
+            "dhan-access-token"
+        );
         for (owner, account) in [("bob", 1), ("alice", 2), ("alice1", 1)] {
             assert!(
-                matches!(sealer.open(owner, account, &sealed), Err(SealError::WrongKey)),
+                matches!(
+                    sealer.open(owner, account, &sealed),
+                    Err(SealError::WrongKey)
+                ),
                 "{owner} {account}"
             );
         }
@@ -242,7 +248,11 @@ mod tests {
         let again = CredentialSealer::from_config(&config, RunMode::Development, dir.path())
             .unwrap()
             .unwrap();
-        assert_eq!(again.open("alice", 1, &sealed).unwrap(), "secret", "same key");
+        assert_eq!(
+            again.open("alice", 1, &sealed).unwrap(),
+            "secret",
+            "same key"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -280,8 +290,8 @@ mod tests {
         let path = dir.path().join(DEV_KEY_FILE);
         crate::secret_file::write(&path, "not a key").unwrap();
         let config = PortfolioConfig::default();
-        let error = CredentialSealer::from_config(&config, RunMode::Development, dir.path())
-            .unwrap_err();
+        let error =
+            CredentialSealer::from_config(&config, RunMode::Development, dir.path()).unwrap_err();
         assert!(format!("{error:#}").contains("does not hold a credentials key"));
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
@@ -299,8 +309,8 @@ mod tests {
         CredentialSealer::from_config(&config, RunMode::Development, dir.path()).unwrap();
         let path = dir.path().join(DEV_KEY_FILE);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let error = CredentialSealer::from_config(&config, RunMode::Development, dir.path())
-            .unwrap_err();
+        let error =
+            CredentialSealer::from_config(&config, RunMode::Development, dir.path()).unwrap_err();
         assert!(format!("{error:#}").contains("chmod 600"), "{error:#}");
     }
 }

@@ -62,9 +62,12 @@ async fn development_mode_on_a_network_address_is_refused_unless_allowed() {
         config.auth.mode = RunMode::Production;
     })
     .await;
-    let health = reqwest::get(format!("http://127.0.0.1:{}/health", production.addr.port()))
-        .await
-        .expect("health");
+    let health = reqwest::get(format!(
+        "http://127.0.0.1:{}/health",
+        production.addr.port()
+    ))
+    .await
+    .expect("health");
     assert_eq!(health.status(), 200);
     production.stop().await.expect("stops");
 }
@@ -154,7 +157,13 @@ async fn the_feed_token_never_reaches_the_log_even_at_trace_level() {
     .expect("simulator");
     let data = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_optionhub"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--history-interval-secs", "0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--history-interval-secs",
+            "0",
+        ])
         .args(["--underlyings", "NIFTY", "--log-format", "json"])
         .arg("--data")
         .arg(data.path())
@@ -218,7 +227,10 @@ async fn a_failing_database_is_named_in_the_503_without_its_error_text() {
     assert_eq!(body["error"]["code"], "storage_unavailable", "{body}");
     let message = body["error"]["message"].as_str().expect("message");
     assert!(message.contains("database"), "{body}");
-    assert!(!message.contains("pool") && !message.contains("closed"), "{body}");
+    assert!(
+        !message.contains("pool") && !message.contains("closed"),
+        "{body}"
+    );
     running.stop().await.expect("stops");
 }
 
@@ -230,8 +242,7 @@ async fn a_credentials_key_that_is_garbled_or_readable_by_others_stops_the_start
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
-            .expect("chmod");
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     }
     let error = server::start(server_config(data.path(), None))
         .await
@@ -250,8 +261,7 @@ async fn a_credentials_key_that_is_garbled_or_readable_by_others_stops_the_start
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::write(&key_file, "11".repeat(32)).expect("write");
-        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644))
-            .expect("chmod");
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         let error = server::start(server_config(data.path(), None))
             .await
             .expect_err("a key others can read stops the start");
@@ -269,7 +279,12 @@ async fn sealed_credentials_open_only_for_their_own_account() {
         let created: Value = client
             .post(format!("http://{}/accounts", running.addr))
             .bearer_auth(token("tara", Role::Trader, Tier::Pro))
-            .json(&json!({"name": name, "broker_client_id": "1000", "access_token": secret}))
+            .json(&json!({
+                "name": name,
+                "broker": "dhan",
+                "broker_client_id": "1000",
+                "access_token": secret,
+            }))
             .send()
             .await
             .expect("create")
