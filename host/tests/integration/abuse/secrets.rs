@@ -31,14 +31,26 @@ async fn start(data: &Path, tweak: impl FnOnce(&mut Config)) -> RunningServer {
 async fn development_mode_on_a_network_address_is_refused_unless_allowed() {
     // The binary, as an operator would run it: refused at once, saying how to proceed.
     let data = tempfile::tempdir().expect("tempdir");
-    let output = Command::new(env!("CARGO_BIN_EXE_optionhub"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_optionhub"))
         .args(["serve", "--listen", "0.0.0.0:0", "--mode", "development"])
         .arg("--data")
         .arg(data.path())
         .env_remove("OPTIONHUB_ALLOW_DEV_ON_NETWORK")
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("development mode kept serving on 0.0.0.0");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().expect("output");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("--allow-dev-on-network"), "{stderr}");
