@@ -16,6 +16,7 @@ use super::params::ErrorResponse;
 use super::saved_strategies::{check_name, rfc3339};
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::portfolio::CredentialSealer;
 use crate::store::accounts::{AccountRow, NewAccount};
 
 pub fn routes() -> Router<AppState> {
@@ -142,8 +143,9 @@ pub async fn create(
         })?),
         None => None,
     };
-    let accounts = state.store.accounts();
-    let mut row = accounts
+    let mut row = state
+        .store
+        .accounts()
         .add(NewAccount {
             owner: &caller.user,
             name: &name,
@@ -153,27 +155,37 @@ pub async fn create(
         })
         .await?;
     if let (Some(token), Some(sealer)) = (token, sealer) {
-        // Sealed for this account's id, so it is known only now. Should storing fail,
-        // the account goes too: the caller asked for an account with credentials.
-        let stored = match sealer.seal(&caller.user, row.id, token) {
-            Ok(sealed) => accounts
-                .set_credentials(&caller.user, row.id, &sealed)
-                .await
-                .map(|_| sealed)
-                .map_err(AppError::from),
-            Err(error) => Err(AppError::Internal(error.to_string())),
-        };
-        match stored {
-            Ok(sealed) => row.credentials_sealed = Some(sealed),
-            Err(error) => {
-                if let Err(cleanup) = accounts.delete(&caller.user, row.id).await {
-                    tracing::warn!(account = row.id, error = %cleanup, "cannot remove an account whose credentials were not stored");
-                }
-                return Err(error);
-            }
-        }
+        row.credentials_sealed =
+            Some(seal_onto(&state, &caller.user, row.id, sealer, token).await?);
     }
     Ok((StatusCode::CREATED, Json(response(row))))
+}
+
+/// Seals `token` for the new account `id` (the id is bound in, so it is known only once
+/// the row exists) and stores it there. Should that fail, the account goes too: the
+/// caller asked for an account with credentials, not one without.
+async fn seal_onto(
+    state: &AppState,
+    owner: &str,
+    id: i64,
+    sealer: &CredentialSealer,
+    token: &str,
+) -> Result<String, AppError> {
+    let accounts = state.store.accounts();
+    let stored = match sealer.seal(owner, id, token) {
+        Ok(sealed) => accounts
+            .set_credentials(owner, id, &sealed)
+            .await
+            .map(|_| sealed)
+            .map_err(AppError::from),
+        Err(error) => Err(AppError::Internal(error.to_string())),
+    };
+    if stored.is_err()
+        && let Err(cleanup) = accounts.delete(owner, id).await
+    {
+        tracing::warn!(account = id, error = %cleanup, "cannot remove an account whose credentials were not stored");
+    }
+    stored
 }
 
 /// The caller's accounts.
