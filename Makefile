@@ -57,7 +57,7 @@ FUZZ_SECONDS ?= 60
 fuzz-smoke:
 	@rustup toolchain list | grep -q '^nightly' || { echo "fuzz-smoke needs a nightly toolchain (rustup toolchain install nightly)"; exit 1; }
 	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --locked
-	cd host/fuzz && cargo +nightly fuzz build $(FUZZ_TARGETS)
+	cd host/fuzz && cargo +nightly fuzz build
 	@for target in $(FUZZ_TARGETS); do \
 	  mkdir -p host/fuzz/corpus/$$target; \
 	  seeds=$$( [ $$target = scrip_master ] && echo ../tests/fixtures/scrip_master ); \

@@ -2,7 +2,9 @@
 //! `{"error": {"code": "...", "message": "..."}}`.
 //!
 //! Handlers return `Result<_, AppError>`; each variant maps to one status code, and the
-//! error is logged once, here, at the boundary.
+//! error is logged once, here, at the boundary. A failing dependency is named in the
+//! body, never described: its raw error text (addresses, driver messages) goes to the
+//! log only.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -123,6 +125,20 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The body's message: the error's own text, except for a failing dependency, which
+    /// is only named (the detail is logged by `into_response`).
+    fn public_message(&self) -> String {
+        match self {
+            AppError::Store(StoreError::Conflict(_)) => self.to_string(),
+            AppError::Store(_) => {
+                "the database is unavailable; retry later (the server log has the detail)".into()
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
 // The one mapping of axum's extractor rejections (plain text) to the API's error shape;
 // the extractors in `api::extract` and the helpers in `api::params` both come here.
 
@@ -198,7 +214,7 @@ impl IntoResponse for AppError {
         let body = ErrorBody {
             error: ErrorDetail {
                 code,
-                message: self.to_string(),
+                message: self.public_message(),
             },
         };
         let mut response = (status, Json(body)).into_response();
@@ -234,4 +250,50 @@ pub struct ErrorInfo {
     pub code: String,
     /// For humans; may list the valid values.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(error: AppError) -> (StatusCode, String) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_failing_database_is_named_not_described() {
+        let raw = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connect to db-7.internal:5432 refused",
+        );
+        let (status, body) = body_of(AppError::Store(StoreError::Unavailable(sqlx::Error::Io(
+            raw,
+        ))))
+        .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.contains("storage_unavailable") && body.contains("database"),
+            "{body}"
+        );
+        assert!(
+            !body.contains("db-7.internal") && !body.contains("refused"),
+            "{body}"
+        );
+        let (status, body) = body_of(AppError::Store(StoreError::Corrupt(
+            "row 17: bad leg".into(),
+        )))
+        .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!body.contains("row 17"), "{body}");
+        // A conflict is the caller's business, not a failing dependency: said as is.
+        let (status, body) =
+            body_of(AppError::Store(StoreError::Conflict("user \"ops\"".into()))).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert!(body.contains("already exists"), "{body}");
+    }
 }

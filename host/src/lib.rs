@@ -17,7 +17,7 @@
 //!   feed and the market both use;
 //! - [`server`]: start-up and shutdown; [`cli`]: the command line;
 //! - [`config`]: typed configuration; [`error`]: the HTTP error type;
-//!   [`telemetry`]: logging.
+//!   [`telemetry`]: logging; [`secret_file`]: the generated key files, kept private.
 //!
 //! - [`market`]: live state and option chains, between `feed` and `plugins`;
 //! - [`auth`]: roles, tiers, access tokens and password hashes; [`store`]: the database
@@ -37,6 +37,7 @@ pub mod market;
 pub mod pipeline;
 pub mod plugins;
 pub mod portfolio;
+pub mod secret_file;
 pub mod server;
 pub mod shutdown;
 pub mod store;

@@ -59,6 +59,7 @@ impl RunningServer {
 
 /// Builds everything and starts serving on `config.server.listen` (port 0 picks one).
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    refuse_development_on_network(&config)?;
     std::fs::create_dir_all(&config.data.dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -90,6 +91,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .await
         .context("cannot open the database")?;
     let tokens = Arc::new(crate::auth::token_service(&config.auth, &config.data.dir)?);
+    // Read with the token keys, before anything starts: a bad key stops the start here.
+    let sealer =
+        CredentialSealer::from_config(&config.portfolio, config.auth.mode, &config.data.dir)?
+            .map(Arc::new);
     let dev_token = match (&config.auth.dev_user, config.auth.mode) {
         (Some(name), RunMode::Development) => Some(dev_user_token(&store, &tokens, name).await?),
         _ => None,
@@ -131,12 +136,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         }),
         ws: config.ws,
         m2m: Arc::new(M2mHub::default()),
-        sealer: CredentialSealer::from_config(
-            &config.portfolio,
-            config.auth.mode,
-            &config.data.dir,
-        )?
-        .map(Arc::new),
+        sealer,
     };
 
     let state = AppState::new(host, &pipeline, services);
@@ -204,6 +204,24 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         pipeline,
         _watcher: watcher,
     })
+}
+
+/// Development mode signs tokens with a generated secret and prints an admin token: fine
+/// on loopback, an open door on any other address. Refused there unless asked for.
+fn refuse_development_on_network(config: &Config) -> anyhow::Result<()> {
+    let listen = config.server.listen;
+    if config.auth.mode == RunMode::Development
+        && !listen.ip().is_loopback()
+        && !config.server.allow_dev_on_network
+    {
+        anyhow::bail!(
+            "refusing development mode on {listen}, which is not a loopback address: \
+             development mode generates its JWT secret and hands out an admin token. Set \
+             OPTIONHUB_MODE=production (with JWT_SECRET), listen on 127.0.0.1, or pass \
+             --allow-dev-on-network (OPTIONHUB_ALLOW_DEV_ON_NETWORK=true) if you mean it"
+        );
+    }
+    Ok(())
 }
 
 /// Makes sure the development user exists (admin, pro) and issues a token for it.

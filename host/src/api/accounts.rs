@@ -17,6 +17,7 @@ use super::params::ErrorResponse;
 use super::saved_strategies::{check_name, rfc3339};
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::portfolio::CredentialSealer;
 use crate::store::accounts::{AccountRow, NewAccount};
 
 pub fn routes() -> Router<AppState> {
@@ -128,23 +129,23 @@ pub async fn create(
             message: "broker_client_id must be 1 to 64 letters, digits, '-' or '_'".into(),
         });
     }
-    let sealed = match body.access_token.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(token) => {
-            let sealer = state.sealer.as_ref().ok_or_else(|| AppError::Unavailable {
+    let token = body
+        .access_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|token| !token.is_empty());
+    let sealer = match token {
+        Some(_) => Some(state.sealer.as_ref().ok_or_else(|| {
+            AppError::Unavailable {
                 code: "credentials_unavailable",
                 message: "this server has no key to encrypt broker credentials \
-                          (OPTIONHUB_CREDENTIALS_KEY); create the account without access_token"
+                      (OPTIONHUB_CREDENTIALS_KEY); create the account without access_token"
                     .into(),
-            })?;
-            Some(
-                sealer
-                    .seal(&caller.user, token)
-                    .map_err(|e| AppError::Internal(e.to_string()))?,
-            )
-        }
+            }
+        })?),
+        None => None,
     };
-    let row = state
+    let mut row = state
         .store
         .accounts()
         .add_within_quota(
@@ -153,12 +154,43 @@ pub async fn create(
                 name: &name,
                 broker: "dhan",
                 broker_client_id: client_id,
-                credentials_sealed: sealed.as_deref(),
+                credentials_sealed: None,
             },
             state.settings.quotas.accounts,
         )
         .await?;
+    if let (Some(token), Some(sealer)) = (token, sealer) {
+        row.credentials_sealed =
+            Some(seal_onto(&state, &caller.user, row.id, sealer, token).await?);
+    }
     Ok((StatusCode::CREATED, Json(response(row))))
+}
+
+/// Seals `token` for the new account `id` (the id is bound in, so it is known only once
+/// the row exists) and stores it there. Should that fail, the account goes too: the
+/// caller asked for an account with credentials, not one without.
+async fn seal_onto(
+    state: &AppState,
+    owner: &str,
+    id: i64,
+    sealer: &CredentialSealer,
+    token: &str,
+) -> Result<String, AppError> {
+    let accounts = state.store.accounts();
+    let stored = match sealer.seal(owner, id, token) {
+        Ok(sealed) => accounts
+            .set_credentials(owner, id, &sealed)
+            .await
+            .map(|_| sealed)
+            .map_err(AppError::from),
+        Err(error) => Err(AppError::Internal(error.to_string())),
+    };
+    if stored.is_err()
+        && let Err(cleanup) = accounts.delete(owner, id).await
+    {
+        tracing::warn!(account = id, error = %cleanup, "cannot remove an account whose credentials were not stored");
+    }
+    stored
 }
 
 /// The caller's accounts.

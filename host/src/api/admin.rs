@@ -1,5 +1,7 @@
 //! Plugin administration (admin role): list, upload a new version, roll back, unload,
-//! and inspect one plugin. Every action is logged with who did it.
+//! and inspect one plugin. Every action, allowed or refused, is audited (see
+//! [`super::audit`]): each handler hands the audit what only it knows in an
+//! [`AuditNote`].
 //!
 //! An upload goes through exactly the gates a file dropped in the plugin directory goes
 //! through (contract check, self-test, output validation); a refused upload leaves the
@@ -13,9 +15,10 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 
 use super::AppState;
+use super::audit::AuditNote;
 use super::extract::ApiPath;
-use crate::auth::Principal;
 use crate::error::{AppError, ErrorResponse};
+use crate::plugins::artifacts::content_hash;
 use crate::plugins::registry::LoadFailure;
 use crate::plugins::{LoadReport, PluginDetail, PluginSource, PluginSummary};
 
@@ -27,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/plugins", get(list).post(upload))
         .route("/admin/plugins/{name}", get(detail).delete(unload))
         .route("/admin/plugins/{name}/rollback", post(rollback))
+        .merge(super::audit::routes())
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
 }
 
@@ -78,38 +82,39 @@ pub async fn list(State(state): State<AppState>) -> Json<AdminPluginList> {
 )]
 pub async fn upload(
     State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
     body: Bytes,
-) -> Result<(StatusCode, Json<LoadReport>), AppError> {
+) -> (
+    Extension<AuditNote>,
+    Result<(StatusCode, Json<LoadReport>), AppError>,
+) {
     if body.is_empty() {
-        return Err(AppError::BadRequest {
+        let empty = AppError::BadRequest {
             code: "empty_upload",
             message: "send the component's bytes as the request body".into(),
-        });
+        };
+        return (Extension(AuditNote::default()), Err(empty));
     }
-    let size = body.len();
+    let mut note = AuditNote {
+        plugin: None,
+        content_hash: Some(content_hash(&body)),
+    };
     let result = state
         .plugins
         .blocking(move |host| host.load_bytes(&body, PluginSource::Upload))
-        .await?;
-    match result {
-        Ok(report) => {
-            tracing::info!(
-                admin = %who.user, action = "upload", plugin = %report.plugin.name,
-                version = %report.plugin.version, bytes = size, activation = ?report.activation,
-                "plugin admin"
-            );
+        .await;
+    let answer = match result {
+        Ok(Ok(report)) => {
+            note.plugin = Some(report.plugin.name.clone());
             let status = match report.activation {
                 crate::plugins::Activation::AlreadyActive => StatusCode::OK,
                 _ => StatusCode::CREATED,
             };
             Ok((status, Json(report)))
         }
-        Err(error) => {
-            tracing::info!(admin = %who.user, action = "upload", bytes = size, code = error.code(), "plugin admin: upload refused");
-            Err(error.into())
-        }
-    }
+        Ok(Err(error)) => Err(error.into()),
+        Err(error) => Err(error.into()),
+    };
+    (Extension(note), answer)
 }
 
 /// One plugin: active version, previous versions, quarantined ones, limits, counters,
@@ -149,19 +154,14 @@ pub async fn detail(
 )]
 pub async fn rollback(
     State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
     ApiPath(name): ApiPath<String>,
-) -> Result<Json<PluginSummary>, AppError> {
+) -> (Extension<AuditNote>, Result<Json<PluginSummary>, AppError>) {
     let result = state.plugins.rollback(&name);
-    match &result {
-        Ok(summary) => {
-            tracing::info!(admin = %who.user, action = "rollback", plugin = %name, version = %summary.version, "plugin admin")
-        }
-        Err(error) => {
-            tracing::info!(admin = %who.user, action = "rollback", plugin = %name, %error, "plugin admin: refused")
-        }
-    }
-    Ok(Json(result?))
+    let note = AuditNote {
+        plugin: None,
+        content_hash: result.as_ref().ok().map(|summary| summary.hash.clone()),
+    };
+    (Extension(note), result.map(Json).map_err(AppError::from))
 }
 
 /// Unload a plugin (every version).
@@ -177,13 +177,25 @@ pub async fn rollback(
 )]
 pub async fn unload(
     State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
     ApiPath(name): ApiPath<String>,
-) -> Result<StatusCode, AppError> {
+) -> (Extension<AuditNote>, Result<StatusCode, AppError>) {
+    let active_hash = state
+        .plugins
+        .summaries()
+        .into_iter()
+        .find(|summary| summary.name == name)
+        .map(|summary| summary.hash);
     let result = state.plugins.unload(&name);
-    tracing::info!(admin = %who.user, action = "unload", plugin = %name, ok = result.is_ok(), "plugin admin");
-    result?;
-    Ok(StatusCode::NO_CONTENT)
+    let note = AuditNote {
+        plugin: None,
+        content_hash: active_hash.filter(|_| result.is_ok()),
+    };
+    (
+        Extension(note),
+        result
+            .map(|()| StatusCode::NO_CONTENT)
+            .map_err(AppError::from),
+    )
 }
 
 fn unknown_plugin(state: &AppState, name: &str) -> AppError {

@@ -31,6 +31,7 @@ use super::AppState;
         super::admin::detail,
         super::admin::rollback,
         super::admin::unload,
+        super::audit::list,
     ),
     components(schemas(crate::error::ErrorResponse, crate::error::ErrorInfo)),
     modifiers(&BearerAuth),

@@ -6,7 +6,8 @@
 //! - viewer: market data, analytics, `/status`; the WebSocket routes (`/ws/…`) check the
 //!   viewer role themselves, before upgrading, as browsers cannot send the header;
 //! - trader: strategies (evaluation, saved strategies and their M2M) and accounts;
-//! - admin: plugin administration.
+//! - admin: plugin administration and its audit; every admin action, refused ones
+//!   included, is logged and kept ([`audit`]).
 //!
 //! Every group but the open one spends from the caller's rate-limit budget. Every
 //! answer, error or not, is counted in `/metrics`; every error has the JSON shape of
@@ -38,6 +39,7 @@ pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod depth;
@@ -178,7 +180,11 @@ pub fn router(state: AppState) -> Router {
                 .merge(saved_strategies::routes())
                 .merge(accounts::routes()),
         ))
-        .merge(gated(&state, Role::Admin, admin::routes()))
+        .merge(
+            // The audit goes outside the gate, to see what the gate refuses too.
+            gated(&state, Role::Admin, admin::routes())
+                .route_layer(middleware::from_fn_with_state(state.clone(), audit::record)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))

@@ -74,17 +74,24 @@ pub fn token_service(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<Tok
 /// The development secret: read from the data directory, or generated and written there.
 fn dev_secret(data_dir: &Path) -> anyhow::Result<String> {
     let path = data_dir.join(DEV_SECRET_FILE);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
+    if let Some(existing) = crate::secret_file::read(&path)? {
         let existing = existing.trim().to_string();
-        if existing.len() >= AuthConfig::MIN_SECRET_BYTES {
-            warn_dev_secret(&path, false);
-            return Ok(existing);
+        // Not regenerated: a new secret would silently void every token issued so far.
+        if existing.len() < AuthConfig::MIN_SECRET_BYTES {
+            bail!(
+                "{} holds no usable development secret (under {} bytes); delete it to have \
+                 a new one generated (tokens issued so far then stop working)",
+                path.display(),
+                AuthConfig::MIN_SECRET_BYTES
+            );
         }
+        warn_dev_secret(&path, false);
+        return Ok(existing);
     }
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let secret = hex::encode(rand::random::<[u8; 32]>());
-    write_private(&path, &secret)
+    crate::secret_file::write(&path, &secret)
         .with_context(|| format!("cannot write the development secret to {}", path.display()))?;
     warn_dev_secret(&path, true);
     Ok(secret)
@@ -98,19 +105,6 @@ fn warn_dev_secret(path: &Path, generated: bool) {
          development secret kept in the data directory. Never run like this in production \
          (--mode production refuses to)."
     );
-}
-
-pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())
 }
 
 #[cfg(test)]
@@ -203,5 +197,24 @@ mod tests {
         };
         let error = token_service(&config, dir.path()).unwrap_err();
         assert!(format!("{error:#}").contains("missing.pem"));
+    }
+
+    #[test]
+    fn a_development_secret_file_that_is_short_or_readable_by_others_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DEV_SECRET_FILE);
+        crate::secret_file::write(&path, "short").unwrap();
+        let config = AuthConfig::development(None);
+        let error = format!("{:#}", token_service(&config, dir.path()).unwrap_err());
+        assert!(error.contains("no usable development secret"), "{error}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "short", "kept");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            crate::secret_file::write(&path, &"ab".repeat(32)).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let error = format!("{:#}", token_service(&config, dir.path()).unwrap_err());
+            assert!(error.contains("chmod 600"), "{error}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use clap::Args;
 use std::path::PathBuf;
 
 /// Access tokens.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct AuthArgs {
     /// `development` generates a JWT secret when none is set (with a warning) and prints
     /// a token for the dev user; `production` refuses to start without real keys.
@@ -37,6 +37,23 @@ pub struct AuthArgs {
     /// Lifetime of issued access tokens, seconds.
     #[arg(long, env = "JWT_TTL_SECS", default_value_t = 12 * 3600)]
     pub jwt_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for AuthArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthArgs")
+            .field("mode", &self.mode)
+            .field(
+                "jwt_secret",
+                &crate::config::redacted(self.jwt_secret.as_ref()),
+            )
+            .field("jwt_public_key", &self.jwt_public_key)
+            .field("jwt_private_key", &self.jwt_private_key)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_ttl_secs", &self.jwt_ttl_secs)
+            .finish()
+    }
 }
 
 impl AuthArgs {

@@ -9,7 +9,7 @@ use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct SimArgs {
     /// Address to listen on.
     #[arg(long, env = "OPTIONHUB_SIM_LISTEN", default_value = "127.0.0.1:8001")]
@@ -35,6 +35,20 @@ pub struct SimArgs {
     pub stack: bool,
     #[command(flatten)]
     pub expiries: SimExpiryArgs,
+}
+
+impl std::fmt::Debug for SimArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimArgs")
+            .field("listen", &self.listen)
+            .field("seed", &self.seed)
+            .field("tick_ms", &self.tick_ms)
+            .field("client_id", &self.client_id)
+            .field("access_token", &"<redacted>")
+            .field("stack", &self.stack)
+            .field("expiries", &self.expiries)
+            .finish()
+    }
 }
 
 /// The simulator's expiry weekdays.
@@ -88,7 +102,7 @@ impl SimArgs {
 
 /// Dhan credentials and addresses. With no credentials the server runs on its built-in
 /// simulator.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct DhanArgs {
     #[arg(long, env = "DHAN_CLIENT_ID", hide_env_values = true)]
     pub dhan_client_id: Option<String>,
@@ -104,6 +118,21 @@ pub struct DhanArgs {
         default_value = "https://images.dhan.co/api-data/api-scrip-master-detailed.csv"
     )]
     pub dhan_scrip_master_url: String,
+}
+
+impl std::fmt::Debug for DhanArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DhanArgs")
+            .field("dhan_client_id", &self.dhan_client_id)
+            .field(
+                "dhan_access_token",
+                &crate::config::redacted(self.dhan_access_token.as_ref()),
+            )
+            .field("dhan_feed_url", &self.dhan_feed_url)
+            .field("dhan_api_url", &self.dhan_api_url)
+            .field("dhan_scrip_master_url", &self.dhan_scrip_master_url)
+            .finish()
+    }
 }
 
 /// Where the feed comes from and how it is shaped.

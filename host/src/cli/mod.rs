@@ -166,6 +166,10 @@ pub struct ServeArgs {
     /// In development mode: make sure this user exists (admin, pro) and print a token.
     #[arg(long, env = "OPTIONHUB_DEV_USER", default_value = "dev")]
     pub dev_user: String,
+    /// Allow development mode on a non-loopback address (refused without it: development
+    /// signs tokens with a generated secret and hands out an admin token).
+    #[arg(long, env = "OPTIONHUB_ALLOW_DEV_ON_NETWORK")]
+    pub allow_dev_on_network: bool,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
@@ -254,6 +258,7 @@ impl ServeArgs {
             server: ServerConfig {
                 metrics_listen: self.metrics_listen,
                 max_body_bytes: self.max_body_kib.max(1) << 10,
+                allow_dev_on_network: self.allow_dev_on_network,
                 ..ServerConfig::new(self.listen)
             },
             store: self.store.config(&data),
@@ -300,6 +305,48 @@ mod tests {
         assert_eq!(ws.idle_timeout(), std::time::Duration::from_secs(10));
         assert_eq!(ws.publish_interval, std::time::Duration::from_millis(150));
         assert_eq!(ws.read_buffer_bytes, 4_096);
+    }
+
+    #[test]
+    fn debug_output_of_the_arguments_and_config_shows_no_secret() {
+        let args = ServeDefaults::parse_from([
+            "optionhub",
+            "--dhan-client-id",
+            "1000",
+            "--dhan-access-token",
+            "secret-dhan-token",
+            "--jwt-secret",
+            "secret-jwt-of-enough-bytes-0123456789",
+            "--database-url",
+            "postgres://ops:secret-db-password@db:5432/optionhub",
+            "--redis-url",
+            "redis://:secret-redis-password@cache:6379/0",
+            "--credentials-key",
+            &"5e".repeat(32),
+        ])
+        .args;
+        let shown = format!("{args:?}\n{:?}", args.clone().into_config());
+        for secret in [
+            "secret-dhan-token",
+            "secret-jwt",
+            "secret-db-password",
+            "secret-redis-password",
+            &"5e".repeat(32),
+        ] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
+        assert!(shown.contains("db:5432") && shown.contains("cache:6379"));
+    }
+
+    #[test]
+    fn the_network_flag_for_development_reaches_the_config() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["optionhub"];
+            argv.extend_from_slice(extra);
+            ServeDefaults::parse_from(argv).args.into_config().server
+        };
+        assert!(!parse(&[]).allow_dev_on_network);
+        assert!(parse(&["--allow-dev-on-network"]).allow_dev_on_network);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use clap::Args;
 const DAY_SECS: u64 = 24 * 3600;
 
 /// Saved strategies and accounts.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct PortfolioArgs {
     /// Seconds between M2M valuations of every open saved strategy.
     #[arg(long, env = "OPTIONHUB_M2M_INTERVAL_SECS", default_value_t = 5)]
@@ -41,6 +41,18 @@ pub struct PortfolioArgs {
     /// The bucket, seconds, that thinned M2M points keep one (the last) point of.
     #[arg(long, env = "OPTIONHUB_M2M_DOWNSAMPLE_SECS", default_value_t = 300)]
     pub m2m_downsample_secs: u64,
+}
+
+impl std::fmt::Debug for PortfolioArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortfolioArgs")
+            .field("m2m_interval_secs", &self.m2m_interval_secs)
+            .field(
+                "credentials_key",
+                &crate::config::redacted(self.credentials_key.as_ref()),
+            )
+            .finish()
+    }
 }
 
 impl PortfolioArgs {
@@ -86,7 +98,7 @@ impl UserStoreArgs {
 }
 
 /// The database.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct StoreArgs {
     /// `sqlite://FILE` or `postgres://…`; default: `optionhub.db` in the data directory.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -97,6 +109,19 @@ pub struct StoreArgs {
     /// Seconds to keep retrying an unreachable database at start (0: exit at once).
     #[arg(long, env = "OPTIONHUB_DB_WAIT_SECS", default_value_t = 0)]
     pub db_wait_secs: u64,
+}
+
+impl std::fmt::Debug for StoreArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreArgs")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::config::redact_url),
+            )
+            .field("db_pool", &self.db_pool)
+            .field("db_wait_secs", &self.db_wait_secs)
+            .finish()
+    }
 }
 
 impl StoreArgs {
@@ -112,7 +137,7 @@ impl StoreArgs {
 }
 
 /// The response cache: memory, and Redis under it when `REDIS_URL` is set.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct CacheArgs {
     /// In-memory response cache bound, MiB.
     #[arg(long, env = "OPTIONHUB_CACHE_MIB", default_value_t = 64)]
@@ -123,6 +148,19 @@ pub struct CacheArgs {
     /// How long an answer lives in Redis, seconds.
     #[arg(long, env = "OPTIONHUB_REDIS_TTL_SECS", default_value_t = 30)]
     pub redis_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for CacheArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheArgs")
+            .field("cache_mib", &self.cache_mib)
+            .field(
+                "redis_url",
+                &self.redis_url.as_deref().map(crate::config::redact_url),
+            )
+            .field("redis_ttl_secs", &self.redis_ttl_secs)
+            .finish()
+    }
 }
 
 impl CacheArgs {

@@ -25,8 +25,8 @@ impl Default for CacheConfig {
     }
 }
 
-/// Settings of the Redis layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Settings of the Redis layer. `Debug` hides the URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RedisConfig {
     /// `redis://host:port/db`.
     pub url: String,
@@ -48,5 +48,31 @@ impl RedisConfig {
     /// The URL without its password, for logs and errors.
     pub fn redacted_url(&self) -> String {
         super::redact_url(&self.url)
+    }
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.redacted_url())
+            .field("ttl", &self.ttl)
+            .field("op_timeout", &self.op_timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_redis_password() {
+        let config = CacheConfig {
+            redis: Some(RedisConfig::new("redis://:hunter2@cache:6379/0")),
+            ..CacheConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("cache:6379"), "{shown}");
     }
 }

@@ -36,6 +36,11 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
+/// How `Debug` shows an optional secret: whether one is set, never its value.
+pub(crate) fn redacted(secret: Option<&String>) -> Option<&'static str> {
+    secret.map(|_| "<redacted>")
+}
+
 /// Where the HTTP server listens.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -44,6 +49,10 @@ pub struct ServerConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Largest request body accepted, bytes (plugin uploads have their own cap).
     pub max_body_bytes: usize,
+    /// Development mode relaxes the keys (a generated JWT secret, a printed admin token):
+    /// safe on loopback only, so a non-loopback `listen` in development is refused unless
+    /// this is set.
+    pub allow_dev_on_network: bool,
 }
 
 impl ServerConfig {
@@ -52,6 +61,7 @@ impl ServerConfig {
             listen,
             metrics_listen: None,
             max_body_bytes: 256 << 10,
+            allow_dev_on_network: false,
         }
     }
 }

@@ -111,6 +111,25 @@ impl<'p> Accounts<'p> {
         rows.iter().map(account_from).collect()
     }
 
+    /// Stores sealed credentials on an existing account: they are sealed for the
+    /// account's id, which exists only once the row does. `Ok(false)` when the owner has
+    /// no such account.
+    pub async fn set_credentials(
+        &self,
+        owner: &str,
+        id: i64,
+        sealed: &str,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE accounts SET credentials_sealed = $1 WHERE id = $2 AND owner = $3")
+                .bind(sealed)
+                .bind(id)
+                .bind(owner)
+                .execute(self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Deletes an account; its strategies stay, ungrouped (each such edit bumps the
     /// strategy's version). `Ok(false)` when the owner has no such account.
     pub async fn delete(&self, owner: &str, id: i64) -> Result<bool, StoreError> {

@@ -16,6 +16,7 @@ use sqlx::migrate::{MigrateError, Migrator};
 use crate::config::StoreConfig;
 
 pub mod accounts;
+pub mod audit;
 pub mod history;
 pub mod m2m;
 pub mod quota;
@@ -196,6 +197,10 @@ impl Store {
 
     pub fn history(&self) -> history::History<'_> {
         history::History::new(&self.pool, self.copy.as_ref())
+    }
+
+    pub fn audit(&self) -> audit::AdminAudit<'_> {
+        audit::AdminAudit::new(&self.pool)
     }
 
     pub fn accounts(&self) -> accounts::Accounts<'_> {

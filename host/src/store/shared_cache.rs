@@ -67,7 +67,7 @@ pub struct SharedCache {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+/// `Debug` leaves out the client: its connection info holds the password.
 struct Inner {
     client: redis::Client,
     config: RedisConfig,
@@ -76,6 +76,16 @@ struct Inner {
     hits: AtomicU64,
     misses: AtomicU64,
     errors: AtomicU64,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("config", &self.config)
+            .field("prefix", &self.prefix)
+            .field("link", &self.link)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SharedCache {
@@ -306,6 +316,16 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn debug_output_never_shows_the_redis_password() {
+        let mut config = RedisConfig::new("redis://:hunter2-secret@127.0.0.1:1/0");
+        config.op_timeout = Duration::from_millis(50);
+        let cache = SharedCache::connect(config, &scope()).await.unwrap();
+        let shown = format!("{cache:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("127.0.0.1:1"), "{shown}");
     }
 
     #[tokio::test]

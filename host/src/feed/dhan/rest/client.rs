@@ -56,6 +56,10 @@ impl DhanRestClient {
     ) -> Result<Self, RestError> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
+            // Every request carries the access token in a custom header, which reqwest
+            // would resend to wherever a redirect points (it strips only the standard
+            // credential headers). Dhan's API never redirects: a 3xx is an error.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| RestError::Transport(e.to_string()))?;
         let per_chain = Quota::with_period(chain_period)
