@@ -9,7 +9,9 @@
 //! (market − entry) × quantity, does not depend on the other legs in the request, and
 //! every call pays a fixed instantiation cost that would otherwise dominate. Each
 //! strategy's legs are still resolved on their own, so a leg with no price fails only
-//! its strategy. Strategies spanning expiries are valued one per call: mixed expiries
+//! its strategy; and a batch call that fails on something a leg could cause (the plugin
+//! refuses a leg, traps or answers badly on one) is split in halves and retried, down to
+//! single strategies, so one bad leg fails its own strategy and never its neighbours. Strategies spanning expiries are valued one per call: mixed expiries
 //! send the plugin down its slower scanning path, which must not grow with a batch.
 
 use std::collections::HashMap;
@@ -21,6 +23,7 @@ use super::strategies::valuation_request;
 use super::strategy_legs::{Chains, MarketInputs, resolve_with};
 use super::strategy_request::{EvaluateRequest, LegRequest, Money as RequestMoney, Side};
 use crate::error::AppError;
+use crate::plugins::CallError;
 use crate::portfolio::Money;
 use crate::portfolio::worker::{PluginValuation, Valuer};
 use crate::store::strategies::{LegSide, StrategyRow};
@@ -111,6 +114,11 @@ impl MarketValuer {
                     }
                 }
             }
+            Err(error) if batch.len() > 1 && legs_could_cause(&error) => {
+                let (left, right) = batch.split_at(batch.len() / 2);
+                self.call(left, out);
+                self.call(right, out);
+            }
             Err(error) => {
                 let error = AppError::from(error).to_string();
                 for (index, _) in batch {
@@ -120,6 +128,29 @@ impl MarketValuer {
                 }
             }
         }
+    }
+}
+
+/// Whether a failed batch may have failed on one strategy's legs, so that valuing its
+/// halves apart can save the rest. Not so when the plugin did not run (busy, missing) or
+/// was stopped by a limit that retrying smaller batches would only hit more often.
+fn legs_could_cause(error: &CallError) -> bool {
+    match error {
+        CallError::InvalidInput { .. }
+        | CallError::NumericalFailure { .. }
+        | CallError::Unsupported { .. }
+        | CallError::Trap { .. }
+        | CallError::MalformedOutput { .. } => true,
+        CallError::Timeout { .. }
+        | CallError::Blocked { .. }
+        | CallError::MemoryLimit { .. }
+        | CallError::ResultTooLarge { .. }
+        | CallError::ResultOverCap { .. }
+        | CallError::WrongWorld { .. }
+        | CallError::NotFound { .. }
+        | CallError::NoPluginForWorld { .. }
+        | CallError::Scheduling(_)
+        | CallError::Busy { .. } => false,
     }
 }
 
