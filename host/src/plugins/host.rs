@@ -290,7 +290,9 @@ impl PluginHost {
         self.serve(
             self.by_world(World::OiAnalytics)?,
             |p, e, l| p.oi(e, l, input, options),
-            Some(&|p, e, l| p.oi(e, l, input, golden::oi_options()).map(drop)),
+            Some(&|p: &LoadedPlugin, e: &PluginEngine, l: &SandboxLimits| {
+                p.oi(e, l, input, golden::oi_options()).map(drop)
+            }),
         )
     }
 
@@ -302,7 +304,9 @@ impl PluginHost {
         self.serve(
             self.by_world(World::StrategyValuation)?,
             |p, e, l| p.strategy(e, l, request),
-            Some(&|p, e, l| p.strategy(e, l, &golden::strategy_request()).map(drop)),
+            Some(&|p: &LoadedPlugin, e: &PluginEngine, l: &SandboxLimits| {
+                p.strategy(e, l, &golden::strategy_request()).map(drop)
+            }),
         )
     }
 
@@ -316,7 +320,9 @@ impl PluginHost {
         self.serve(
             self.by_name(name)?,
             |p, e, l| p.custom(e, l, input, params),
-            Some(&|p, e, l| p.custom(e, l, input, &[]).map(drop)),
+            Some(&|p: &LoadedPlugin, e: &PluginEngine, l: &SandboxLimits| {
+                p.custom(e, l, input, &[]).map(drop)
+            }),
         )
     }
 

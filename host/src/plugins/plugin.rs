@@ -339,10 +339,11 @@ impl LoadedPlugin {
         check: impl FnOnce(&R) -> Result<usize, String>,
         limits: &SandboxLimits,
     ) -> Result<R, CallError> {
-        if let Err(error @ CallError::Busy { .. }) = result {
+        let result = match result {
             // The host was saturated; the plugin never ran, so nothing about it is counted.
-            return Err(error);
-        }
+            Err(error @ CallError::Busy { .. }) => return Err(error),
+            other => other,
+        };
         let outcome = match result {
             Ok(Ok(answer)) => match check(&answer) {
                 Ok(bytes) if bytes <= limits.max_result_bytes => Ok(answer),

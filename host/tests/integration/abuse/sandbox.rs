@@ -76,6 +76,8 @@ fn a_call_that_finds_every_slot_busy_gives_up_with_a_clear_error() {
     let mut config = PluginConfig::in_memory();
     config.call_slots = 1;
     config.slot_wait = Duration::from_millis(50);
+    // The spinning call holds the one slot for a second, far longer than the wait.
+    config.limits.deadline = Duration::from_secs(1);
     let host = PluginHost::new(config).expect("engine");
     host.load_bytes(&wasm("hostile"), PluginSource::Bytes)
         .expect("loads");
@@ -86,17 +88,7 @@ fn a_call_that_finds_every_slot_busy_gives_up_with_a_clear_error() {
                 .err()
         }
     });
-    // Wait until the spinning call holds the one slot.
-    let started = Instant::now();
-    while host
-        .registry()
-        .active("hostile")
-        .is_some_and(|p| p.stats().snapshot().calls == 0)
-        && started.elapsed() < Duration::from_millis(30)
-    {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    std::thread::sleep(Duration::from_millis(20));
+    std::thread::sleep(Duration::from_millis(300));
     let error = host
         .call_custom("hostile", &golden::priced_chain(), &[])
         .err();
