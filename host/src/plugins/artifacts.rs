@@ -142,9 +142,9 @@ impl DiskCache {
             bail!("too short to carry a tag");
         };
         let (artifact, tag) = file.split_at(split);
-        self.tag(name, artifact)
-            .verify_slice(tag)
-            .map_err(|_| anyhow::anyhow!("its tag does not verify: not written by this installation"))?;
+        self.tag(name, artifact).verify_slice(tag).map_err(|_| {
+            anyhow::anyhow!("its tag does not verify: not written by this installation")
+        })?;
         deserialize(engine, artifact).map_err(|e| anyhow::anyhow!("{e:#}"))
     }
 
@@ -232,8 +232,12 @@ fn installation_key(path: &Path) -> anyhow::Result<[u8; 32]> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the plugin cache key {}", path.display()))?;
     let mut key = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut key)
-        .with_context(|| format!("the plugin cache key {} is not 64 hex digits", path.display()))?;
+    hex::decode_to_slice(text.trim(), &mut key).with_context(|| {
+        format!(
+            "the plugin cache key {} is not 64 hex digits",
+            path.display()
+        )
+    })?;
     Ok(key)
 }
 
@@ -252,7 +256,10 @@ fn private_to_us(path: &Path, forbidden: u32, what: &str) -> anyhow::Result<()> 
     }
     let ours = our_uid(path)?;
     if meta.uid() != ours {
-        bail!("it is owned by uid {}, not by the server's uid {ours}", meta.uid());
+        bail!(
+            "it is owned by uid {}, not by the server's uid {ours}",
+            meta.uid()
+        );
     }
     Ok(())
 }

@@ -157,7 +157,11 @@ pub enum LoadError {
     #[error("cannot read {path}: {message}")]
     Read { path: String, message: String },
     #[error("{path} is {bytes} bytes, over the {cap}-byte cap on plugin components; not read")]
-    TooLarge { path: String, bytes: u64, cap: usize },
+    TooLarge {
+        path: String,
+        bytes: u64,
+        cap: usize,
+    },
     #[error("not a WebAssembly file (no \\0asm header)")]
     NotWasm,
     #[error(
@@ -213,11 +217,13 @@ mod tests {
 
     #[test]
     fn a_plugins_own_error_message_is_bounded() {
-        let error = CallError::from_plugin(
-            "p",
-            types::PluginError::InvalidInput("x".repeat(1 << 20)),
+        let error =
+            CallError::from_plugin("p", types::PluginError::InvalidInput("x".repeat(1 << 20)));
+        assert!(
+            error.to_string().len() < 2 * MAX_ERROR_TEXT,
+            "{}",
+            error.to_string().len()
         );
-        assert!(error.to_string().len() < 2 * MAX_ERROR_TEXT, "{}", error.to_string().len());
         assert_eq!(error.code(), "plugin_invalid_input");
     }
 }

@@ -15,10 +15,10 @@ use super::bindings::{custom, oi, strategy, types};
 use super::contract::World;
 use super::engine::PluginEngine;
 use super::error::{CallError, LoadError};
-use super::{golden, loader};
 use super::plugin::{LoadedPlugin, PluginSource};
 use super::registry::{Activation, LoadFailure, Registry, RegistryError};
 use super::summary::{PluginDetail, PluginSummary};
+use super::{golden, loader};
 use crate::config::{PluginConfig, SandboxLimits};
 
 /// A call made again with the caller's part of its input replaced by known-good values

@@ -20,9 +20,9 @@ use super::artifacts::CompileSource;
 use super::bindings::{
     custom, custom_analytics, greeks_model, oi, oi_analytics, strategy, strategy_valuation, types,
 };
+use super::clock_waits::ClockWait;
 use super::contract::World;
 use super::engine::{EPOCH_TICK, PluginEngine};
-use super::clock_waits::ClockWait;
 use super::error::{CallError, bounded};
 use super::sandbox::{self, CallState};
 use super::stats::{CallStats, Outcome};

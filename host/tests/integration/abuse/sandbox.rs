@@ -132,9 +132,8 @@ async fn seventy_blocking_calls_leave_greeks_and_the_summary_serving() {
     let started = Instant::now();
     let calls: Vec<_> = (0..70)
         .map(|_| {
-            let path = format!(
-                "/api/v2/analytics/overreach?underlying=NIFTY&expiry={expiry}&mode=sleep"
-            );
+            let path =
+                format!("/api/v2/analytics/overreach?underlying=NIFTY&expiry={expiry}&mode=sleep");
             let client = Client::new(&running, "abuser", Role::User);
             tokio::spawn(async move { client.get(&path).await })
         })
@@ -314,7 +313,10 @@ fn the_artifact_cache_is_created_private_and_refused_when_not() {
         c
     };
     drop(PluginHost::new(config()).expect("starts"));
-    let mode = std::fs::metadata(&dir).expect("created").permissions().mode();
+    let mode = std::fs::metadata(&dir)
+        .expect("created")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o700, "mode {mode:o}");
 
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
@@ -366,7 +368,10 @@ fn a_planted_artifact_is_recompiled_not_executed() {
     let report = second
         .load_bytes(&wasm("hostile"), PluginSource::Bytes)
         .expect("hostile loads");
-    assert_eq!(report.plugin.name, "hostile", "the planted code did not run");
+    assert_eq!(
+        report.plugin.name, "hostile",
+        "the planted code did not run"
+    );
     assert_eq!(
         report.plugin.compile,
         optionhub::plugins::artifacts::CompileSource::CompiledAndCached

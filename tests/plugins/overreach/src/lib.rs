@@ -52,8 +52,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use exports::optionhub::analytics::custom::{
-    AnalyticsResult, Guest as Custom, NamedScalar, NamedSeries, NamedTable, ParamSpec,
-    PluginError, PricedChain,
+    AnalyticsResult, Guest as Custom, NamedScalar, NamedSeries, NamedTable, ParamSpec, PluginError,
+    PricedChain,
 };
 use exports::optionhub::analytics::meta::{Guest as Meta, PluginInfo};
 use wasi::clocks::monotonic_clock;
