@@ -19,6 +19,24 @@
 //!   renamed into place, so readers never see half a file and concurrent writers never
 //!   share one.
 
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Bytes of the HMAC-SHA256 tag appended to every artifact.
+const TAG_BYTES: usize = 32;
+
+/// The key's file name, beside the cache directory.
+const KEY_FILE: &str = "plugin-cache.key";
+
 /// How a component was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -116,7 +116,7 @@ async fn seventy_blocking_calls_leave_greeks_and_the_summary_serving() {
     std::fs::create_dir_all(&plugins).expect("mkdir");
     std::fs::copy(wasm_path("overreach"), plugins.join("overreach.wasm")).expect("copy");
     let running = start(data.path()).await;
-    let client = Client::new(&running, "abuser", Role::User);
+    let client = Client::new(&running, "abuser", Role::Trader);
     atm_contracts(&client).await;
     let expiry = first_expiry(&client).await;
     let greeks_calls = || {
@@ -134,7 +134,7 @@ async fn seventy_blocking_calls_leave_greeks_and_the_summary_serving() {
         .map(|_| {
             let path =
                 format!("/api/v2/analytics/overreach?underlying=NIFTY&expiry={expiry}&mode=sleep");
-            let client = Client::new(&running, "abuser", Role::User);
+            let client = Client::new(&running, "abuser", Role::Trader);
             tokio::spawn(async move { client.get(&path).await })
         })
         .collect();
@@ -251,7 +251,7 @@ fn one_callers_input_cannot_quarantine_a_version() {
 async fn one_bad_leg_fails_its_own_strategy_not_its_m2m_batch() {
     let data = tempfile::tempdir().expect("tempdir");
     let running = start(data.path()).await;
-    let client = Client::new(&running, "alice", Role::User);
+    let client = Client::new(&running, "alice", Role::Trader);
     let (call, put) = atm_contracts(&client).await;
     let strategies = running.state.store.strategies();
     let mut ids = Vec::new();

@@ -46,6 +46,7 @@
 wit_bindgen::generate!({
     path: ["../../../wit", "wit"],
     world: "fixture:overreach/overreach",
+    generate_all,
 });
 
 use std::hint::black_box;
