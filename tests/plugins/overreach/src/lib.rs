@@ -17,8 +17,9 @@
 //! - `sleep-until`: `subscribe-instant(now + 30 s)`, then `pollable.block`. Same.
 //! - `poll`: busy-polls a 30 s clock pollable: `wasi:io/poll.poll` on it, again and
 //!   again, until it reports ready. Same.
-//! - `spin-ready`: asks a 30 s clock pollable `ready` in a loop, never blocking. The
-//!   host must stop it at its deadline.
+//! - `spin-ready`: asks a zero-length clock pollable `ready` and `poll`s it in a loop:
+//!   host calls that each return at once, forever. The host must stop it at its
+//!   deadline.
 //! - `zero-sleep`: blocks on zero-length clock subscriptions in a loop (each one ready at
 //!   once). The host must stop it at its deadline.
 //! - `long-error`: answers `invalid-input` with a message of `len` bytes (default
@@ -140,9 +141,11 @@ impl Custom for Overreach {
                 Ok(scalar("polls", polls as f64))
             }
             "spin-ready" => {
-                let pollable = monotonic_clock::subscribe_duration(nanos(WAIT));
-                while !black_box(pollable.ready()) {}
-                Ok(scalar("ready", 1.0))
+                let pollable = monotonic_clock::subscribe_duration(0);
+                loop {
+                    black_box(pollable.ready());
+                    black_box(poll::poll(&[&pollable]));
+                }
             }
             "zero-sleep" => loop {
                 monotonic_clock::subscribe_duration(0).block();
