@@ -202,7 +202,7 @@ fn plugin_text_is_cut_before_it_reaches_errors_logs_and_the_listing() {
     let host = host_with(&["overreach"]);
     let bound = 2 * MAX_ERROR_TEXT;
     for name in ["long-error", "long-column"] {
-        let error = call(&host, &mode(name)).err().expect("refused");
+        let error = call(&host, &mode(name)).expect_err("refused");
         let text = error.to_string();
         assert!(text.len() < bound, "{name}: {} bytes", text.len());
     }
@@ -213,8 +213,7 @@ fn plugin_text_is_cut_before_it_reaches_errors_logs_and_the_listing() {
 
     let error = host
         .load_bytes(&overreach_long_name(), PluginSource::Bytes)
-        .err()
-        .expect("a 1 MiB name is refused");
+        .expect_err("a 1 MiB name is refused");
     assert_eq!(error.code(), "plugin_info_failed");
     assert!(
         error.to_string().len() < bound,
@@ -330,6 +329,6 @@ fn the_directory_loader_refuses_an_oversized_file_from_its_size() {
     // Sparse: 64 MiB by its size, nothing on disk.
     file.set_len(64 << 20).expect("set_len");
     let host = host_with(&[]);
-    let error = host.load_file(&path).err().expect("refused");
+    let error = host.load_file(&path).expect_err("refused");
     assert_eq!(error.code(), "plugin_too_large", "{error}");
 }
