@@ -230,7 +230,9 @@ impl PluginHost {
     /// values. Before such a streak quarantines the version, that call is made; if it
     /// succeeds, the failures follow the callers' input, not the version, and one
     /// user's requests must not take a plugin away from everyone (its success also ends
-    /// the streak). Calls on market data alone (Greeks) have nothing to swap out.
+    /// the streak, so the re-check costs at most one call per streak of failures, and
+    /// only one runs at a time per version). Calls on market data alone (Greeks) have
+    /// nothing to swap out.
     fn serve<R>(
         &self,
         plugin: Arc<LoadedPlugin>,
@@ -242,26 +244,44 @@ impl PluginHost {
             && error.outcome().is_failure()
             && plugin.stats().consecutive_failures() >= self.config.quarantine_after
         {
-            let input_to_blame = without_caller_input
-                .is_some_and(|retry| retry(&plugin, &self.engine, &self.config.limits).is_ok());
-            if input_to_blame {
-                tracing::warn!(
-                    plugin = %plugin.name(), version = %plugin.info.version,
-                    failures = self.config.quarantine_after,
-                    "plugin calls keep failing on their callers' input but it answers without it; not quarantined"
-                );
-            } else if let Some(fallback) = self.registry.quarantine(&plugin) {
-                tracing::error!(
-                    plugin = %plugin.name(), version = %plugin.info.version, hash = %short_hash(&plugin.hash),
-                    fallback_version = %fallback.info.version, failures = self.config.quarantine_after,
-                    "plugin version quarantined after repeated failures; previous version serves"
-                );
-            }
+            self.quarantine_unless_input_to_blame(&plugin, without_caller_input);
         }
         result.map(|value| Stamped {
             value,
             plugin: PluginStamp::of(&plugin),
         })
+    }
+
+    /// Quarantines `plugin` after a streak of failures, unless the same call without
+    /// its caller's input answers (see [`Self::serve`]).
+    fn quarantine_unless_input_to_blame(
+        &self,
+        plugin: &Arc<LoadedPlugin>,
+        without_caller_input: Option<&CallerInputFree<'_>>,
+    ) {
+        let answers_without_input = without_caller_input.map(|retry| {
+            plugin
+                .stats()
+                .recheck_once(|| retry(plugin, &self.engine, &self.config.limits).is_ok())
+        });
+        match answers_without_input {
+            // Another failing call is re-checking this version; it decides.
+            Some(None) => {}
+            Some(Some(true)) => tracing::warn!(
+                plugin = %plugin.name(), version = %plugin.info.version,
+                failures = self.config.quarantine_after,
+                "plugin calls keep failing on their callers' input but it answers without it; not quarantined"
+            ),
+            None | Some(Some(false)) => {
+                if let Some(fallback) = self.registry.quarantine(plugin) {
+                    tracing::error!(
+                        plugin = %plugin.name(), version = %plugin.info.version, hash = %short_hash(&plugin.hash),
+                        fallback_version = %fallback.info.version, failures = self.config.quarantine_after,
+                        "plugin version quarantined after repeated failures; previous version serves"
+                    );
+                }
+            }
+        }
     }
 
     /// `meta.info()` on the named plugin: the fixed cost of a call.
