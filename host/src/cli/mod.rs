@@ -159,7 +159,7 @@ pub struct ServeArgs {
     pub plugin_call_slots: usize,
     /// Longest a plugin call waits for a free call slot before it fails with
     /// `plugins_busy`, milliseconds.
-    #[arg(long, env = "OPTIONHUB_PLUGIN_SLOT_WAIT_MS", default_value_t = 1000)]
+    #[arg(long, env = "OPTIONHUB_PLUGIN_SLOT_WAIT_MS", default_value_t = crate::config::DEFAULT_SLOT_WAIT_MS)]
     pub plugin_slot_wait_ms: u64,
     /// Serve `/metrics` on this address instead of the public one.
     #[arg(long, env = "OPTIONHUB_METRICS_LISTEN")]

@@ -99,7 +99,9 @@ pub const DEFAULT_CALL_SLOTS: usize = 64;
 
 /// Default [`PluginConfig::slot_wait`]: ten generations of calls at the default 100 ms
 /// deadline; a host still saturated after that is better answered "busy" than queued.
-pub const DEFAULT_SLOT_WAIT: Duration = Duration::from_secs(1);
+pub const DEFAULT_SLOT_WAIT: Duration = Duration::from_millis(DEFAULT_SLOT_WAIT_MS);
+/// [`DEFAULT_SLOT_WAIT`] in milliseconds, as the command line takes it.
+pub const DEFAULT_SLOT_WAIT_MS: u64 = 1000;
 
 /// The plugin runtime: where plugins come from and how they are policed.
 #[derive(Debug, Clone)]
