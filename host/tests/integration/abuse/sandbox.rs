@@ -185,7 +185,13 @@ async fn first_expiry(client: &Client) -> String {
 
 #[test]
 fn a_result_too_big_for_the_host_is_refused_while_it_is_copied() {
-    let host = host_with(&["overreach"]);
+    // A deadline no busy machine reaches while the plugin builds its answer: the result
+    // cap, not the clock, must be what stops the call.
+    let mut config = PluginConfig::in_memory();
+    config.limits.deadline = Duration::from_secs(5);
+    let host = PluginHost::new(config).expect("engine");
+    host.load_bytes(&wasm("overreach"), PluginSource::Bytes)
+        .expect("loads");
     let error = call(&host, &mode("many-series")).err();
     match &error {
         Some(error @ CallError::ResultOverCap { cap, .. }) => {
