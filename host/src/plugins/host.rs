@@ -228,8 +228,8 @@ impl PluginHost {
     /// A call whose input came partly from its caller (parameters, legs, options) passes
     /// `without_caller_input`: the same call with that part replaced by known-good
     /// values. Before such a streak quarantines the version, that call is made; if it
-    /// succeeds, the failures follow the callers' input, not the version, and one
-    /// user's requests must not take a plugin away from everyone (its success also ends
+    /// answers, the failures follow the callers' input, not the version, and one
+    /// user's requests must not take a plugin away from everyone (its answer also ends
     /// the streak, so the re-check costs at most one call per streak of failures, and
     /// only one runs at a time per version). Calls on market data alone (Greeks) have
     /// nothing to swap out.
@@ -262,7 +262,7 @@ impl PluginHost {
         let answers_without_input = without_caller_input.map(|retry| {
             plugin
                 .stats()
-                .recheck_once(|| retry(plugin, &self.engine, &self.config.limits).is_ok())
+                .recheck_once(|| answers(retry(plugin, &self.engine, &self.config.limits)))
         });
         match answers_without_input {
             // Another failing call is re-checking this version; it decides.
@@ -357,6 +357,12 @@ impl PluginHost {
             .await
             .map_err(|e| CallError::Scheduling(e.to_string()))
     }
+}
+
+/// Whether a call got an answer: a result, or the plugin's own error (a plugin that needs
+/// parameters may refuse a call without them, and that refusal shows it works).
+fn answers(result: Result<(), CallError>) -> bool {
+    !matches!(result, Err(error) if error.outcome().is_failure())
 }
 
 /// Largest component accepted, from a file or an upload. Real plugins are a few MiB;
