@@ -276,6 +276,29 @@ fn the_artifact_cache_is_created_private_and_refused_when_not() {
     );
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o720)).expect("chmod");
     assert!(PluginHost::new(config()).is_err(), "group-writable refused");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+
+    let key = data.path().join("plugin-cache.key");
+    let mode = std::fs::metadata(&key).expect("key").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "key mode {mode:o}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let refused = PluginHost::new(config()).err().map(|e| format!("{e:#}"));
+    assert!(
+        refused.as_deref().is_some_and(|e| e.contains("readable")),
+        "{refused:?}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+
+    let elsewhere = data.path().join("elsewhere");
+    std::fs::rename(&dir, &elsewhere).expect("move");
+    std::os::unix::fs::symlink(&elsewhere, &dir).expect("symlink");
+    let refused = PluginHost::new(config()).err().map(|e| format!("{e:#}"));
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|e| e.contains("symbolic link")),
+        "{refused:?}"
+    );
 }
 
 #[test]
