@@ -7,7 +7,7 @@ WASM_OUT     := target/$(WASM_TARGET)/release
 # First-party plugins and the worked example: bundled, served by `make run`.
 PLUGINS      := greeks-black76 oi-analytics strategy-valuation gamma-exposure
 # Fixtures the tests load (hostile plugins and friends).
-FIXTURES     := probe hostile wrong-world bad-selftest
+FIXTURES     := probe hostile wrong-world bad-selftest overreach
 PLUGIN_DIR   ?= target/plugins
 DATA_DIR     ?= data
 
@@ -31,6 +31,7 @@ plugins: wasm-target
 fixtures: wasm-target
 	$(CARGO) build --release --target $(WASM_TARGET) $(addprefix -p ,$(PLUGINS) $(FIXTURES))
 	$(CARGO) build --release --target $(WASM_TARGET) --target-dir target/probe-v2 -p probe --features probe/v2
+	$(CARGO) build --release --target $(WASM_TARGET) --target-dir target/overreach-long-name -p overreach --features overreach/long-name
 
 ## build: the server (release) and the plugins
 build: plugins

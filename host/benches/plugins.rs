@@ -77,11 +77,12 @@ fn load(c: &mut Criterion) {
     let host = PluginHost::new(PluginConfig::in_memory()).expect("engine");
     let engine = host.engine().engine().clone();
     let cache_dir = tempfile::tempdir().expect("tempdir");
-    let cached = ArtifactCache::new(&engine, Some(cache_dir.path().to_path_buf()));
+    let cached = ArtifactCache::open(&engine, Some(cache_dir.path().join("plugin-cache")))
+        .expect("cache opens");
     cached
         .compile(&engine, &bytes, &hash)
         .expect("fills the cache");
-    let uncached = ArtifactCache::new(&engine, None);
+    let uncached = ArtifactCache::open(&engine, None).expect("no cache");
 
     let mut group = c.benchmark_group("load");
     group.sample_size(10);

@@ -86,7 +86,9 @@ impl AppError {
                         StatusCode::UNPROCESSABLE_ENTITY
                     }
                     CallError::WrongWorld { .. } => StatusCode::BAD_REQUEST,
-                    CallError::NoPluginForWorld { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                    CallError::NoPluginForWorld { .. } | CallError::Busy { .. } => {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
                     CallError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
                     _ => StatusCode::BAD_GATEWAY,
                 };

@@ -23,7 +23,7 @@ use crate::plugins::registry::LoadFailure;
 use crate::plugins::{LoadReport, PluginDetail, PluginSource, PluginSummary};
 
 /// Largest component accepted by upload.
-pub const MAX_UPLOAD_BYTES: usize = 32 << 20;
+pub const MAX_UPLOAD_BYTES: usize = crate::plugins::MAX_COMPONENT_BYTES;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

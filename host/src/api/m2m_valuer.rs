@@ -9,8 +9,11 @@
 //! (market − entry) × quantity, does not depend on the other legs in the request, and
 //! every call pays a fixed instantiation cost that would otherwise dominate. Each
 //! strategy's legs are still resolved on their own, so a leg with no price fails only
-//! its strategy. Strategies spanning expiries are valued one per call: mixed expiries
-//! send the plugin down its slower scanning path, which must not grow with a batch.
+//! its strategy; and a batch call that fails on something a leg could cause (the plugin
+//! refuses a leg, traps or answers badly on one) is split in halves and retried, down to
+//! single strategies, so one bad leg fails its own strategy and never its neighbours.
+//! Strategies spanning expiries are valued one per call: mixed expiries send the plugin
+//! down its slower scanning path, which must not grow with a batch.
 
 use std::collections::HashMap;
 
@@ -21,6 +24,7 @@ use super::strategies::valuation_request;
 use super::strategy_legs::{Chains, MarketInputs, resolve_with};
 use super::strategy_request::{EvaluateRequest, LegRequest, Money as RequestMoney, Side};
 use crate::error::AppError;
+use crate::plugins::CallError;
 use crate::portfolio::Money;
 use crate::portfolio::worker::{PluginValuation, Valuer};
 use crate::store::strategies::{LegSide, StrategyRow};
@@ -67,11 +71,29 @@ impl MarketValuer {
         resolve_with(&self.state, &legs, chains)
     }
 
-    /// One plugin call over the legs of several strategies (of one underlying); the
-    /// answer split back per strategy.
+    /// Values a batch of strategies (of one underlying), splitting it when a call fails
+    /// on something one strategy's legs could cause (see [`in_halves`]).
     fn call(&self, batch: &[(usize, MarketInputs)], out: &mut [Option<Answer>]) {
+        let failed = in_halves(batch, &mut |part| self.call_once(part, out));
+        for (part, error) in failed {
+            let error = AppError::from(error).to_string();
+            for (index, _) in part {
+                if let Some(slot) = out.get_mut(*index) {
+                    *slot = Some(Err(error.clone()));
+                }
+            }
+        }
+    }
+
+    /// One plugin call over the legs of several strategies; the answer split back per
+    /// strategy into `out`.
+    fn call_once(
+        &self,
+        batch: &[(usize, MarketInputs)],
+        out: &mut [Option<Answer>],
+    ) -> Result<(), CallError> {
         let Some((_, first)) = batch.first() else {
-            return;
+            return Ok(());
         };
         let market = MarketInputs {
             underlying: first.underlying.clone(),
@@ -92,34 +114,68 @@ impl MarketValuer {
             scenarios: Vec::new(),
         };
         let request = valuation_request(&body, &market, 0.0);
-        match self.state.plugins.call_strategy(&request) {
-            Ok(stamped) => {
-                let mut at = 0;
-                for (index, inputs) in batch {
-                    let end = at + inputs.legs.len();
-                    let leg_mtm = stamped.value.leg_mtm.get(at..end).map(<[f64]>::to_vec);
-                    at = end;
-                    if let Some(slot) = out.get_mut(*index) {
-                        *slot = Some(
-                            leg_mtm
-                                .map(|leg_mtm| PluginValuation {
-                                    leg_mtm,
-                                    plugin: stamped.plugin.clone(),
-                                })
-                                .ok_or_else(|| "the plugin answered too few legs".to_string()),
-                        );
-                    }
-                }
-            }
-            Err(error) => {
-                let error = AppError::from(error).to_string();
-                for (index, _) in batch {
-                    if let Some(slot) = out.get_mut(*index) {
-                        *slot = Some(Err(error.clone()));
-                    }
-                }
+        let stamped = self.state.plugins.call_strategy(&request)?;
+        let mut at = 0;
+        for (index, inputs) in batch {
+            let end = at + inputs.legs.len();
+            let leg_mtm = stamped.value.leg_mtm.get(at..end).map(<[f64]>::to_vec);
+            at = end;
+            if let Some(slot) = out.get_mut(*index) {
+                *slot = Some(
+                    leg_mtm
+                        .map(|leg_mtm| PluginValuation {
+                            leg_mtm,
+                            plugin: stamped.plugin.clone(),
+                        })
+                        .ok_or_else(|| "the plugin answered too few legs".to_string()),
+                );
             }
         }
+        Ok(())
+    }
+}
+
+/// Runs `call` on `batch`; when it fails on something one strategy's legs could cause
+/// ([`legs_could_cause`]), runs it on each half instead, down to single strategies, so
+/// one bad strategy costs about two calls per halving rather than its neighbours'
+/// answers (at most `2n - 1` calls when every strategy is bad). Returns the parts that
+/// failed for good, with their errors.
+fn in_halves<'a, T>(
+    batch: &'a [T],
+    call: &mut impl FnMut(&'a [T]) -> Result<(), CallError>,
+) -> Vec<(&'a [T], CallError)> {
+    match call(batch) {
+        Ok(()) => Vec::new(),
+        Err(error) if batch.len() > 1 && legs_could_cause(&error) => {
+            let (left, right) = batch.split_at(batch.len() / 2);
+            let mut failed = in_halves(left, call);
+            failed.extend(in_halves(right, call));
+            failed
+        }
+        Err(error) => vec![(batch, error)],
+    }
+}
+
+/// Whether a failed batch may have failed on one strategy's legs, so that valuing its
+/// halves apart can save the rest. Not so when the plugin did not run (busy, missing) or
+/// was stopped by a limit that retrying smaller batches would only hit more often.
+fn legs_could_cause(error: &CallError) -> bool {
+    match error {
+        CallError::InvalidInput { .. }
+        | CallError::NumericalFailure { .. }
+        | CallError::Unsupported { .. }
+        | CallError::Trap { .. }
+        | CallError::MalformedOutput { .. } => true,
+        CallError::Timeout { .. }
+        | CallError::Blocked { .. }
+        | CallError::MemoryLimit { .. }
+        | CallError::ResultTooLarge { .. }
+        | CallError::ResultOverCap { .. }
+        | CallError::WrongWorld { .. }
+        | CallError::NotFound { .. }
+        | CallError::NoPluginForWorld { .. }
+        | CallError::Scheduling(_)
+        | CallError::Busy { .. } => false,
     }
 }
 
@@ -176,5 +232,55 @@ impl Valuer for MarketValuer {
         out.into_iter()
             .map(|answer| answer.unwrap_or_else(|| Err("not valued".to_string())))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A call over `part` that fails with `error` when `part` holds strategy 5.
+    fn failing_on_five(
+        calls: &mut usize,
+        error: CallError,
+    ) -> impl FnMut(&[usize]) -> Result<(), CallError> + '_ {
+        move |part| {
+            *calls += 1;
+            if part.contains(&5) {
+                Err(error.clone())
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_failing_on_one_strategy_fails_that_strategy_alone() {
+        let batch: Vec<usize> = (0..8).collect();
+        let mut calls = 0;
+        let refused = CallError::InvalidInput {
+            plugin: "p".into(),
+            message: "leg 5".into(),
+        };
+        let failed = in_halves(&batch, &mut failing_on_five(&mut calls, refused));
+        let failed: Vec<&[usize]> = failed.iter().map(|(part, _)| *part).collect();
+        assert_eq!(failed, vec![&[5][..]]);
+        assert_eq!(calls, 7, "one call, then two per halving of 8");
+    }
+
+    #[test]
+    fn a_batch_stopped_by_a_limit_is_not_split() {
+        let batch: Vec<usize> = (0..8).collect();
+        let mut calls = 0;
+        let timeout = CallError::Timeout {
+            plugin: "p".into(),
+            deadline: Duration::from_millis(100),
+        };
+        let failed = in_halves(&batch, &mut failing_on_five(&mut calls, timeout));
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].0.len(), 8);
+        assert_eq!(calls, 1);
     }
 }

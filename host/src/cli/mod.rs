@@ -157,6 +157,10 @@ pub struct ServeArgs {
     /// calls wait). 0 allocates instances on demand.
     #[arg(long, env = "OPTIONHUB_PLUGIN_CALL_SLOTS", default_value_t = crate::config::DEFAULT_CALL_SLOTS)]
     pub plugin_call_slots: usize,
+    /// Longest a plugin call waits for a free call slot before it fails with
+    /// `plugins_busy`, milliseconds.
+    #[arg(long, env = "OPTIONHUB_PLUGIN_SLOT_WAIT_MS", default_value_t = crate::config::DEFAULT_SLOT_WAIT_MS)]
+    pub plugin_slot_wait_ms: u64,
     /// Serve `/metrics` on this address instead of the public one.
     #[arg(long, env = "OPTIONHUB_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
@@ -212,6 +216,7 @@ impl ServeArgs {
             ..SandboxLimits::default()
         };
         plugins.call_slots = self.plugin_call_slots;
+        plugins.slot_wait = Duration::from_millis(self.plugin_slot_wait_ms);
         let feed_args = self.feed;
         let source = if let Some(file) = feed_args.replay.clone() {
             FeedSourceConfig::Replay {

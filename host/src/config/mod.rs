@@ -107,6 +107,12 @@ impl Default for SandboxLimits {
 /// only address space (about 8 GiB of reservation per slot), not memory, until used.
 pub const DEFAULT_CALL_SLOTS: usize = 64;
 
+/// Default [`PluginConfig::slot_wait`]: ten generations of calls at the default 100 ms
+/// deadline; a host still saturated after that is better answered "busy" than queued.
+pub const DEFAULT_SLOT_WAIT: Duration = Duration::from_millis(DEFAULT_SLOT_WAIT_MS);
+/// [`DEFAULT_SLOT_WAIT`] in milliseconds, as the command line takes it.
+pub const DEFAULT_SLOT_WAIT_MS: u64 = 1000;
+
 /// The plugin runtime: where plugins come from and how they are policed.
 #[derive(Debug, Clone)]
 pub struct PluginConfig {
@@ -126,6 +132,8 @@ pub struct PluginConfig {
     /// slot reserved up front; more wait for a free slot. 0 allocates every instance on
     /// demand instead (slower per call; no bound).
     pub call_slots: usize,
+    /// Longest a call waits for a free call slot before it fails with `plugins_busy`.
+    pub slot_wait: Duration,
 }
 
 impl PluginConfig {
@@ -154,6 +162,7 @@ impl PluginConfig {
             quarantine_after: 5,
             keep_versions: 5,
             call_slots: DEFAULT_CALL_SLOTS,
+            slot_wait: DEFAULT_SLOT_WAIT,
         }
     }
 

@@ -9,6 +9,8 @@
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use super::error::bounded;
+
 /// The WIT package every plugin implements a world of.
 pub const PACKAGE: &str = "optionhub:analytics";
 /// The package version this host was built against (`wit/*.wit`).
@@ -159,17 +161,19 @@ pub fn classify_exports(exports: &[String]) -> Result<World, ContractError> {
         } else {
             exports.join(", ")
         };
-        return Err(ContractError::ForeignComponent { exports: listed });
+        return Err(ContractError::ForeignComponent {
+            exports: bounded(listed),
+        });
     }
     for (_, version, export) in &ours {
         let compatible = Version::parse(version).is_some_and(|v| v.compatible_with(HOST_VERSION));
         if !compatible {
             return Err(ContractError::IncompatibleVersion {
-                export: (*export).clone(),
+                export: bounded((*export).clone()),
                 found: if version.is_empty() {
                     "(unversioned)".into()
                 } else {
-                    (*version).to_string()
+                    bounded((*version).to_string())
                 },
                 host: HOST_VERSION,
                 compatible: compatible_range(),

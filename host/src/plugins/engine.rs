@@ -13,7 +13,9 @@
 //! together cut the fixed cost of a call from ~40 to ~8 µs (BENCHMARKS.md, issue 2). A
 //! fixed pool needs a bound on concurrent calls: [`CallSlots`] makes a call wait for a
 //! free slot, so a busy host queues calls rather than failing them, and an exhausted pool
-//! can never look like a failing plugin and count towards its quarantine.
+//! can never look like a failing plugin and count towards its quarantine. The wait is
+//! bounded ([`PluginConfig::slot_wait`]): past it the call fails with [`SlotsBusy`]
+//! rather than queueing without end behind calls that will not finish soon.
 //!
 //! Every plugin is compiled by, and runs on, this engine. Its configuration is fixed at
 //! start because precompiled artifacts are only valid for the exact configuration that
@@ -21,7 +23,7 @@
 
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use wasmtime::component::Linker;
@@ -55,6 +57,8 @@ pub struct PluginEngine {
     linker: Linker<CallState>,
     /// `None` when instances are allocated on demand (no pool, no bound).
     slots: Option<Arc<CallSlots>>,
+    /// Longest a call waits for a free slot.
+    slot_wait: Duration,
 }
 
 impl std::fmt::Debug for PluginEngine {
@@ -84,12 +88,16 @@ impl PluginEngine {
         // Rust's std for wasm32-wasip2 imports WASI even when unused; the store's
         // context (see `sandbox`) grants none of it.
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        // ... except the clock subscriptions, the one way it leaves to wait in host code,
+        // out of the CPU deadline's reach.
+        super::clock_waits::refuse_clock_waits(&mut linker)?;
 
         spawn_epoch_ticker(engine.weak());
         Ok(Self {
             engine,
             linker,
             slots,
+            slot_wait: plugins.slot_wait,
         })
     }
 
@@ -101,10 +109,13 @@ impl PluginEngine {
         &self.linker
     }
 
-    /// Waits for an instance slot; the call's store must be dropped before the returned
-    /// guard is.
-    pub fn call_slot(&self) -> Option<SlotGuard<'_>> {
-        self.slots.as_deref().map(CallSlots::acquire)
+    /// Waits (up to the configured bound) for an instance slot; the call's store must be
+    /// dropped before the returned guard is. `None` when there is no pool to wait for.
+    pub fn call_slot(&self) -> Result<Option<SlotGuard<'_>>, SlotsBusy> {
+        self.slots
+            .as_deref()
+            .map(|slots| slots.acquire(self.slot_wait))
+            .transpose()
     }
 }
 
@@ -135,6 +146,7 @@ fn pool(plugins: &PluginConfig) -> PoolingAllocationConfig {
 /// A counting semaphore over the pool's slots, for the blocking threads calls run on.
 #[derive(Debug)]
 pub struct CallSlots {
+    slots: usize,
     free: Mutex<usize>,
     freed: Condvar,
 }
@@ -142,20 +154,43 @@ pub struct CallSlots {
 impl CallSlots {
     pub fn new(slots: usize) -> Self {
         Self {
+            slots,
             free: Mutex::new(slots),
             freed: Condvar::new(),
         }
     }
 
-    /// Blocks until a slot is free and takes it.
-    pub fn acquire(&self) -> SlotGuard<'_> {
+    /// Waits up to `wait` for a free slot and takes it.
+    pub fn acquire(&self, wait: Duration) -> Result<SlotGuard<'_>, SlotsBusy> {
+        let started = Instant::now();
+        let give_up = started.checked_add(wait);
         let mut free = self.free.lock();
         while *free == 0 {
-            self.freed.wait(&mut free);
+            let timed_out = match give_up {
+                Some(at) => self.freed.wait_until(&mut free, at).timed_out(),
+                None => {
+                    self.freed.wait(&mut free);
+                    false
+                }
+            };
+            if timed_out && *free == 0 {
+                return Err(SlotsBusy {
+                    slots: self.slots,
+                    waited: started.elapsed(),
+                });
+            }
         }
         *free -= 1;
-        SlotGuard(self)
+        Ok(SlotGuard(self))
     }
+}
+
+/// Every call slot stayed taken for the whole wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("all {slots} plugin call slots stayed busy for {} ms", waited.as_millis())]
+pub struct SlotsBusy {
+    pub slots: usize,
+    pub waited: Duration,
 }
 
 /// A taken slot; dropping it frees the slot and wakes one waiting call.
@@ -204,7 +239,7 @@ mod tests {
             .map(|_| {
                 let (slots, running, most) = (slots.clone(), running.clone(), most.clone());
                 thread::spawn(move || {
-                    let _slot = slots.acquire();
+                    let _slot = slots.acquire(Duration::from_secs(60));
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
                     thread::sleep(Duration::from_millis(5));
@@ -221,5 +256,25 @@ mod tests {
             "never more than two at once"
         );
         assert_eq!(*slots.free.lock(), 2, "every slot came back");
+    }
+
+    #[test]
+    fn a_call_gives_up_when_every_slot_stays_busy() {
+        let slots = CallSlots::new(1);
+        let held = slots.acquire(Duration::ZERO);
+        assert!(held.is_ok(), "a free slot is taken without waiting");
+        let started = Instant::now();
+        let refused = slots.acquire(Duration::from_millis(50));
+        let waited = started.elapsed();
+        assert!(
+            matches!(refused, Err(SlotsBusy { slots: 1, .. })),
+            "{refused:?}"
+        );
+        assert!(
+            waited >= Duration::from_millis(50) && waited < Duration::from_secs(5),
+            "waited {waited:?}"
+        );
+        drop(held);
+        assert!(slots.acquire(Duration::ZERO).is_ok(), "the slot came back");
     }
 }

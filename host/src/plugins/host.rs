@@ -15,11 +15,16 @@ use super::bindings::{custom, oi, strategy, types};
 use super::contract::World;
 use super::engine::PluginEngine;
 use super::error::{CallError, LoadError};
-use super::loader;
 use super::plugin::{LoadedPlugin, PluginSource};
 use super::registry::{Activation, LoadFailure, Registry, RegistryError};
 use super::summary::{PluginDetail, PluginSummary};
+use super::{golden, loader};
 use crate::config::{PluginConfig, SandboxLimits};
+
+/// A call made again with the caller's part of its input replaced by known-good values
+/// (see [`PluginHost::serve`]).
+type CallerInputFree<'a> =
+    dyn Fn(&LoadedPlugin, &PluginEngine, &SandboxLimits) -> Result<(), CallError> + 'a;
 
 /// Which version produced an answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -73,7 +78,7 @@ impl PluginHost {
     pub fn new(config: PluginConfig) -> anyhow::Result<Arc<Self>> {
         let engine = PluginEngine::new(&config)
             .map_err(|e| anyhow::anyhow!("cannot start the Wasm engine: {e:#}"))?;
-        let cache = ArtifactCache::new(engine.engine(), config.cache_dir.clone());
+        let cache = ArtifactCache::open(engine.engine(), config.cache_dir.clone())?;
         Ok(Arc::new(Self {
             engine,
             cache,
@@ -135,17 +140,11 @@ impl PluginHost {
         }
     }
 
+    /// Loads a component file (the directory and its watcher come through here).
     pub fn load_file(&self, path: &Path) -> Result<LoadReport, LoadError> {
-        match std::fs::read(path) {
+        match read_capped(path, MAX_COMPONENT_BYTES) {
             Ok(bytes) => self.load_bytes(&bytes, PluginSource::File(path.to_path_buf())),
-            Err(error) => {
-                let source = path.display().to_string();
-                let error = LoadError::Read {
-                    path: source.clone(),
-                    message: error.to_string(),
-                };
-                Err(self.refuse(source, error))
-            }
+            Err(error) => Err(self.refuse(path.display().to_string(), error)),
         }
     }
 
@@ -225,22 +224,27 @@ impl PluginHost {
 
     /// Runs a call on `plugin`, stamps the answer, and quarantines the version when it
     /// has failed too many times in a row.
+    ///
+    /// A call whose input came partly from its caller (parameters, legs, options) passes
+    /// `without_caller_input`: the same call with that part replaced by known-good
+    /// values. Before such a streak quarantines the version, that call is made; if it
+    /// answers, the failures follow the callers' input, not the version, and one
+    /// user's requests must not take a plugin away from everyone (its answer also ends
+    /// the streak, so the re-check costs at most one call per streak of failures, and
+    /// only one runs at a time per version). Calls on market data alone (Greeks) have
+    /// nothing to swap out.
     fn serve<R>(
         &self,
         plugin: Arc<LoadedPlugin>,
         call: impl FnOnce(&LoadedPlugin, &PluginEngine, &SandboxLimits) -> Result<R, CallError>,
+        without_caller_input: Option<&CallerInputFree<'_>>,
     ) -> Result<Stamped<R>, CallError> {
         let result = call(&plugin, &self.engine, &self.config.limits);
         if let Err(error) = &result
             && error.outcome().is_failure()
             && plugin.stats().consecutive_failures() >= self.config.quarantine_after
-            && let Some(fallback) = self.registry.quarantine(&plugin)
         {
-            tracing::error!(
-                plugin = %plugin.name(), version = %plugin.info.version, hash = %short_hash(&plugin.hash),
-                fallback_version = %fallback.info.version, failures = self.config.quarantine_after,
-                "plugin version quarantined after repeated failures; previous version serves"
-            );
+            self.quarantine_unless_input_to_blame(&plugin, without_caller_input);
         }
         result.map(|value| Stamped {
             value,
@@ -248,9 +252,41 @@ impl PluginHost {
         })
     }
 
+    /// Quarantines `plugin` after a streak of failures, unless the same call without
+    /// its caller's input answers (see [`Self::serve`]).
+    fn quarantine_unless_input_to_blame(
+        &self,
+        plugin: &Arc<LoadedPlugin>,
+        without_caller_input: Option<&CallerInputFree<'_>>,
+    ) {
+        let answers_without_input = without_caller_input.map(|retry| {
+            plugin
+                .stats()
+                .recheck_once(|| answers(retry(plugin, &self.engine, &self.config.limits)))
+        });
+        match answers_without_input {
+            // Another failing call is re-checking this version; it decides.
+            Some(None) => {}
+            Some(Some(true)) => tracing::warn!(
+                plugin = %plugin.name(), version = %plugin.info.version,
+                failures = self.config.quarantine_after,
+                "plugin calls keep failing on their callers' input but it answers without it; not quarantined"
+            ),
+            None | Some(Some(false)) => {
+                if let Some(fallback) = self.registry.quarantine(plugin) {
+                    tracing::error!(
+                        plugin = %plugin.name(), version = %plugin.info.version, hash = %short_hash(&plugin.hash),
+                        fallback_version = %fallback.info.version, failures = self.config.quarantine_after,
+                        "plugin version quarantined after repeated failures; previous version serves"
+                    );
+                }
+            }
+        }
+    }
+
     /// `meta.info()` on the named plugin: the fixed cost of a call.
     pub fn call_info(&self, name: &str) -> Result<Stamped<types::PluginInfo>, CallError> {
-        self.serve(self.by_name(name)?, |p, e, l| p.info_call(e, l))
+        self.serve(self.by_name(name)?, |p, e, l| p.info_call(e, l), None)
     }
 
     /// Greeks for a chain from the active `greeks-model` plugin.
@@ -258,37 +294,56 @@ impl PluginHost {
         &self,
         chain: &types::ChainSnapshot,
     ) -> Result<Stamped<types::GreeksResult>, CallError> {
-        self.serve(self.by_world(World::GreeksModel)?, |p, e, l| {
-            p.greeks(e, l, chain)
-        })
+        self.serve(
+            self.by_world(World::GreeksModel)?,
+            |p, e, l| p.greeks(e, l, chain),
+            None,
+        )
     }
 
+    /// OI analytics of a chain with the caller's options.
     pub fn call_oi(
         &self,
         input: &types::PricedChain,
         options: oi::OiOptions,
     ) -> Result<Stamped<oi::OiReport>, CallError> {
-        self.serve(self.by_world(World::OiAnalytics)?, |p, e, l| {
-            p.oi(e, l, input, options)
-        })
+        self.serve(
+            self.by_world(World::OiAnalytics)?,
+            |p, e, l| p.oi(e, l, input, options),
+            Some(&|p: &LoadedPlugin, e: &PluginEngine, l: &SandboxLimits| {
+                p.oi(e, l, input, golden::oi_options()).map(drop)
+            }),
+        )
     }
 
+    /// A strategy valuation of the caller's legs.
     pub fn call_strategy(
         &self,
         request: &strategy::ValuationRequest,
     ) -> Result<Stamped<strategy::ValuationResult>, CallError> {
-        self.serve(self.by_world(World::StrategyValuation)?, |p, e, l| {
-            p.strategy(e, l, request)
-        })
+        self.serve(
+            self.by_world(World::StrategyValuation)?,
+            |p, e, l| p.strategy(e, l, request),
+            Some(&|p: &LoadedPlugin, e: &PluginEngine, l: &SandboxLimits| {
+                p.strategy(e, l, &golden::strategy_request()).map(drop)
+            }),
+        )
     }
 
+    /// A custom analytic on a chain with the caller's parameters.
     pub fn call_custom(
         &self,
         name: &str,
         input: &types::PricedChain,
         params: &[(String, String)],
     ) -> Result<Stamped<custom::AnalyticsResult>, CallError> {
-        self.serve(self.by_name(name)?, |p, e, l| p.custom(e, l, input, params))
+        self.serve(
+            self.by_name(name)?,
+            |p, e, l| p.custom(e, l, input, params),
+            Some(&|p: &LoadedPlugin, e: &PluginEngine, l: &SandboxLimits| {
+                p.custom(e, l, input, &[]).map(drop)
+            }),
+        )
     }
 
     /// Runs `work` on tokio's blocking pool: plugin calls and loads are CPU-bound and
@@ -302,6 +357,45 @@ impl PluginHost {
             .await
             .map_err(|e| CallError::Scheduling(e.to_string()))
     }
+}
+
+/// Whether a call got an answer: a result, or the plugin's own error (a plugin that needs
+/// parameters may refuse a call without them, and that refusal shows it works).
+fn answers(result: Result<(), CallError>) -> bool {
+    !matches!(result, Err(error) if error.outcome().is_failure())
+}
+
+/// Largest component accepted, from a file or an upload. Real plugins are a few MiB;
+/// the cap keeps a stray or hostile file from being read into memory whole.
+pub const MAX_COMPONENT_BYTES: usize = 32 << 20;
+
+/// Reads `path` if it is at most `cap` bytes, without reading more than `cap + 1` bytes
+/// of a file that is larger (or grows while read).
+fn read_capped(path: &Path, cap: usize) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
+    let source = path.display().to_string();
+    let unreadable = |error: std::io::Error| LoadError::Read {
+        path: source.clone(),
+        message: error.to_string(),
+    };
+    let too_large = |bytes: u64| LoadError::TooLarge {
+        path: source.clone(),
+        bytes,
+        cap,
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let declared = file.metadata().map_err(unreadable)?.len();
+    if declared > cap as u64 {
+        return Err(too_large(declared));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(declared).unwrap_or(cap));
+    file.take(cap as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() > cap {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// A plugin file is a `*.wasm` file; anything else in the directory (temporary names

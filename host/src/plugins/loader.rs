@@ -16,7 +16,7 @@ use super::artifacts::{ArtifactCache, content_hash};
 use super::bindings::{custom_analytics, greeks_model, oi_analytics, strategy_valuation};
 use super::contract::{self, World};
 use super::engine::PluginEngine;
-use super::error::LoadError;
+use super::error::{LoadError, bounded};
 use super::golden;
 use super::plugin::{LoadedPlugin, PluginSource, WorldPre};
 use crate::config::SandboxLimits;
@@ -39,7 +39,7 @@ pub fn prepare(
     let hash = content_hash(bytes);
     let (component, compile) = cache
         .compile(engine.engine(), bytes, &hash)
-        .map_err(|error| LoadError::Compile(format!("{error:#}")))?;
+        .map_err(|error| LoadError::Compile(bounded(format!("{error:#}"))))?;
     let world = contract::detect_world(engine.engine(), &component)?;
     let pre = bind(engine, &component, world)?;
 
@@ -56,7 +56,7 @@ pub fn prepare(
     let info = trial
         .info_call(engine, self_test_limits)
         .map_err(LoadError::Info)?;
-    super::validate::plugin_info(&info).map_err(LoadError::BadInfo)?;
+    super::validate::plugin_info(&info).map_err(|problem| LoadError::BadInfo(bounded(problem)))?;
     trial.info = info;
     self_test(engine, &trial, self_test_limits)?;
     Ok(LoadedPlugin::new(
@@ -85,10 +85,10 @@ fn bind(engine: &PluginEngine, component: &Component, world: World) -> Result<Wo
     let instance_pre = engine
         .linker()
         .instantiate_pre(component)
-        .map_err(|error| LoadError::Imports(format!("{error:#}")))?;
+        .map_err(|error| LoadError::Imports(bounded(format!("{error:#}"))))?;
     let signature = |error: wasmtime::Error| LoadError::Signature {
         world,
-        message: format!("{error:#}"),
+        message: bounded(format!("{error:#}")),
     };
     Ok(match world {
         World::GreeksModel => {

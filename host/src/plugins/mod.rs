@@ -6,7 +6,8 @@
 //! - [`contract`]: which world a component implements, at which WIT version;
 //! - [`loader`]: the gates a component passes before it may serve (self-test on
 //!   [`golden`] inputs, output checks in [`validate`]);
-//! - [`sandbox`]: the deny-all store each call runs in;
+//! - [`sandbox`]: the deny-all store each call runs in; [`clock_waits`]: why no call
+//!   can wait inside host code;
 //! - [`plugin`]: a loaded version and how a call into it runs;
 //! - [`registry`]: active versions, rollback history, quarantine;
 //! - [`host`]: the facade the rest of the server uses; [`watcher`]: hot reload from a
@@ -14,6 +15,7 @@
 
 pub mod artifacts;
 pub mod bindings;
+pub mod clock_waits;
 pub mod contract;
 pub mod engine;
 pub mod error;
@@ -32,7 +34,7 @@ pub mod watcher;
 pub use bindings::{custom, oi, strategy, types};
 pub use contract::World;
 pub use error::{CallError, LoadError};
-pub use host::{LoadReport, PluginHost, PluginStamp, Stamped};
+pub use host::{LoadReport, MAX_COMPONENT_BYTES, PluginHost, PluginStamp, Stamped};
 pub use plugin::{LoadedPlugin, PluginSource};
 pub use registry::{Activation, RegistryError};
 pub use summary::{PluginDetail, PluginSummary};

@@ -20,9 +20,10 @@ use super::artifacts::CompileSource;
 use super::bindings::{
     custom, custom_analytics, greeks_model, oi, oi_analytics, strategy, strategy_valuation, types,
 };
+use super::clock_waits::ClockWait;
 use super::contract::World;
 use super::engine::{EPOCH_TICK, PluginEngine};
-use super::error::CallError;
+use super::error::{CallError, bounded};
 use super::sandbox::{self, CallState};
 use super::stats::{CallStats, Outcome};
 use super::validate;
@@ -299,7 +300,17 @@ impl LoadedPlugin {
     ) -> (Result<R, CallError>, Duration) {
         // Taken before the store and released after it: the instance holds a pool slot
         // until the store is dropped. Waiting for a slot is not the plugin's time.
-        let _slot = engine.call_slot();
+        let _slot = match engine.call_slot() {
+            Ok(slot) => slot,
+            Err(busy) => {
+                let error = CallError::Busy {
+                    plugin: self.name().to_string(),
+                    slots: busy.slots,
+                    waited: busy.waited,
+                };
+                return (Err(error), Duration::ZERO);
+            }
+        };
         let started = Instant::now();
         let mut store = sandbox::new_store(engine.engine(), limits, EPOCH_TICK);
         let result = call(&mut store, &self.pre);
@@ -328,6 +339,11 @@ impl LoadedPlugin {
         check: impl FnOnce(&R) -> Result<usize, String>,
         limits: &SandboxLimits,
     ) -> Result<R, CallError> {
+        let result = match result {
+            // The host was saturated; the plugin never ran, so nothing about it is counted.
+            Err(error @ CallError::Busy { .. }) => return Err(error),
+            other => other,
+        };
         let outcome = match result {
             Ok(Ok(answer)) => match check(&answer) {
                 Ok(bytes) if bytes <= limits.max_result_bytes => Ok(answer),
@@ -338,7 +354,7 @@ impl LoadedPlugin {
                 }),
                 Err(problem) => Err(CallError::MalformedOutput {
                     plugin: self.name().to_string(),
-                    problem,
+                    problem: bounded(problem),
                 }),
             },
             Ok(Err(error)) => Err(CallError::from_plugin(self.name(), error)),
@@ -391,6 +407,18 @@ fn classify(
             deadline: limits.deadline,
         };
     }
+    if let Some(ClockWait { wait }) = error.downcast_ref::<ClockWait>() {
+        return CallError::Blocked {
+            plugin,
+            wait: *wait,
+        };
+    }
+    if sandbox::is_hostcall_fuel_exhausted(error) {
+        return CallError::ResultOverCap {
+            plugin,
+            cap: limits.max_result_bytes,
+        };
+    }
     let (output, _) = state.output().text();
     // A Rust guest's panic message goes to stderr just before the trap: it is the most
     // useful part of the report, so include its tail.
@@ -407,5 +435,8 @@ fn classify(
     } else {
         format!("{error:#}; plugin output: {tail}")
     };
-    CallError::Trap { plugin, message }
+    CallError::Trap {
+        plugin,
+        message: bounded(message),
+    }
 }

@@ -101,7 +101,34 @@ pub fn new_store(
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.memory);
     store.set_epoch_deadline(deadline_ticks(limits.deadline, epoch_tick));
+    store.set_hostcall_fuel(hostcall_fuel(limits));
     store
+}
+
+/// Least hostcall fuel a store gets, whatever the result cap: enough for the WASI calls
+/// Rust's standard library makes (stdout writes of up to 64 KiB, see [`CapturedOutput`]).
+const MIN_HOSTCALL_FUEL: usize = 1 << 20;
+
+/// wasmtime's "hostcall fuel" bounds, in bytes of host memory, what is copied out of the
+/// guest in one go: a call's whole result as it is lifted, and the arguments of each call
+/// the guest makes into the host. Setting it to the result cap refuses an oversized
+/// result while it is being copied, before the host holds it (the default is 128 MiB per
+/// copy, on every one of the call slots at once). It counts host-side sizes, so a result
+/// made of many small items is charged for what it costs the host, not for its payload.
+/// What the guest receives is not counted: that data is the host's already.
+fn hostcall_fuel(limits: &SandboxLimits) -> usize {
+    limits.max_result_bytes.max(MIN_HOSTCALL_FUEL)
+}
+
+/// wasmtime's message when a copy out of the guest runs out of hostcall fuel (its error
+/// type is private, so the text is what can be matched; a test pins it).
+const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
+
+/// Whether `error` is a copy out of the guest refused by [`hostcall_fuel`].
+pub fn is_hostcall_fuel_exhausted(error: &wasmtime::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.to_string().contains(HOSTCALL_FUEL_EXHAUSTED))
 }
 
 /// Epoch ticks for a deadline: rounded up, plus one because the current tick may be
@@ -156,7 +183,7 @@ impl ResourceLimiter for MemoryCap {
 }
 
 /// A clock stuck at the Unix epoch: plugins get time only from the host's `as-of`.
-struct FrozenClock;
+pub(super) struct FrozenClock;
 
 impl HostWallClock for FrozenClock {
     fn resolution(&self) -> Duration {

@@ -1,7 +1,7 @@
 //! Per-version call counters and timings, kept lock-free on the hot path and read for
 //! `/api/v2/plugins` (and `/metrics` later).
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How a call ended, for counting.
@@ -37,6 +37,9 @@ pub struct CallStats {
     total_nanos: AtomicU64,
     max_nanos: AtomicU64,
     consecutive_failures: AtomicU32,
+    /// A call is re-checking this version before a quarantine (see
+    /// [`CallStats::recheck_once`]).
+    rechecking: AtomicBool,
 }
 
 /// A point-in-time copy of [`CallStats`].
@@ -84,6 +87,25 @@ impl CallStats {
 
     pub fn consecutive_failures(&self) -> u32 {
         self.consecutive_failures.load(Ordering::Relaxed)
+    }
+
+    /// Runs `recheck` unless another call is already running one for this version
+    /// (`None` then): however many failing calls reach the quarantine threshold at once,
+    /// the version is re-checked by one of them, so the re-check adds at most one call
+    /// per streak of failures.
+    pub fn recheck_once<R>(&self, recheck: impl FnOnce() -> R) -> Option<R> {
+        if self.rechecking.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        /// Clears the flag however `recheck` ends.
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _done = Done(&self.rechecking);
+        Some(recheck())
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -144,5 +166,21 @@ mod tests {
         assert_eq!(snap.consecutive_failures, 1);
         assert!((snap.max_micros - 3000.0).abs() < 1e-9);
         assert!((snap.mean_micros - 1500.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_recheck_runs_at_a_time() {
+        let stats = CallStats::default();
+        let nested = stats.recheck_once(|| stats.recheck_once(|| ()));
+        assert_eq!(
+            nested,
+            Some(None),
+            "a second recheck while one runs is skipped"
+        );
+        assert_eq!(
+            stats.recheck_once(|| 7),
+            Some(7),
+            "the flag is cleared after"
+        );
     }
 }

@@ -51,9 +51,19 @@ pub fn plugin_name(name: &str) -> Result<(), String> {
     if starts_well && rest_ok && name.len() <= MAX_NAME {
         Ok(())
     } else {
+        // The name is the plugin's to choose: quote only its head.
         Err(format!(
-            "plugin name {name:?} must be 1-{MAX_NAME} lowercase letters, digits or dashes, starting with a letter"
+            "plugin name {} must be 1-{MAX_NAME} lowercase letters, digits or dashes, starting with a letter",
+            quoted_head(name)
         ))
+    }
+}
+
+/// `text` quoted, cut after [`MAX_NAME`] characters with its full length said.
+fn quoted_head(text: &str) -> String {
+    match text.char_indices().nth(MAX_NAME) {
+        None => format!("{text:?}"),
+        Some((end, _)) => format!("{:?}… ({} bytes)", &text[..end], text.len()),
     }
 }
 
@@ -259,8 +269,9 @@ pub fn analytics(result: &custom::AnalyticsResult) -> Checked {
         for column in &table.columns {
             // Problems name the table too; the prefix is only built when there is one.
             let in_table = |problem: String| format!("{}.{problem}", table.name);
-            length(&column.name, column.values.len(), rows).map_err(in_table)?;
+            // The name's size is checked first: every later complaint repeats it.
             bytes += named(&column.name, &column.unit)?;
+            length(&column.name, column.values.len(), rows).map_err(in_table)?;
             bytes += finite(&column.name, &column.values).map_err(in_table)?;
         }
     }
@@ -284,6 +295,39 @@ mod tests {
         for bad in ["", "Greeks", "9lives", "a b", "a/b", &"x".repeat(65)] {
             assert!(plugin_name(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn a_refused_name_is_quoted_only_in_part() {
+        let problem = plugin_name(&"a".repeat(1 << 20)).err().unwrap_or_default();
+        assert!(problem.len() < 300, "{} bytes", problem.len());
+        assert!(problem.contains("(1048576 bytes)"), "{problem}");
+    }
+
+    #[test]
+    fn a_long_column_name_is_refused_before_it_is_repeated() {
+        let series = |name: String, values: Vec<f64>| custom::NamedSeries {
+            name,
+            unit: String::new(),
+            values,
+        };
+        let result = custom::AnalyticsResult {
+            scalars: vec![],
+            series: vec![],
+            tables: vec![custom::NamedTable {
+                name: "t".into(),
+                columns: vec![
+                    series("a".into(), vec![1.0]),
+                    series("c".repeat(1 << 20), vec![]),
+                ],
+            }],
+        };
+        let problem = analytics(&result).err().unwrap_or_default();
+        assert!(
+            !problem.is_empty() && problem.len() < 300,
+            "{} bytes",
+            problem.len()
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! never loaded. Events are debounced: a burst of renames is handled once, after the
 //! directory has been quiet for [`SETTLE`]. Loading runs on the watcher's own thread, off
 //! the request path. Deleting a file does not unload its plugin; unloading is an explicit
-//! operator action.
+//! operator action. A file over [`super::MAX_COMPONENT_BYTES`] is refused from its size,
+//! never read whole (see [`PluginHost::load_file`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -22,6 +22,7 @@ const CRATES: &[&str] = &[
     "hostile",
     "wrong-world",
     "bad-selftest",
+    "overreach",
 ];
 
 fn workspace() -> PathBuf {
@@ -86,6 +87,19 @@ pub fn wasm(crate_name: &str) -> Vec<u8> {
 /// The probe built with feature `v2` (answers `build = 2`).
 pub fn probe_v2() -> Vec<u8> {
     let path = built().1.join("probe.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The `overreach` fixture built with feature `long-name` (its `info()` reports a 1 MiB
+/// name), built on first use only.
+pub fn overreach_long_name() -> Vec<u8> {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let target = workspace().join("target/overreach-long-name");
+        cargo_build(&target, &["overreach"], &["overreach/long-name"]);
+        target.join("wasm32-wasip2/release")
+    });
+    let path = dir.join("overreach.wasm");
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 

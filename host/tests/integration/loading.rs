@@ -108,10 +108,11 @@ fn a_plugin_whose_self_test_output_is_malformed_is_refused() {
 
 #[test]
 fn the_artifact_cache_is_written_then_used_and_survives_corruption() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let dir = data.path().join("plugin-cache");
     let config = || {
         let mut c = PluginConfig::in_memory();
-        c.cache_dir = Some(dir.path().to_path_buf());
+        c.cache_dir = Some(dir.clone());
         c
     };
     let first = PluginHost::new(config()).expect("engine");
@@ -131,7 +132,7 @@ fn the_artifact_cache_is_written_then_used_and_survives_corruption() {
     // the file (write + rename) rather than truncating it: the earlier hosts still map the
     // old inode, and truncating a mapped file is a SIGBUS waiting to happen.
     drop((first, second));
-    for entry in std::fs::read_dir(dir.path()).expect("cache dir") {
+    for entry in std::fs::read_dir(&dir).expect("cache dir") {
         let path = entry.expect("entry").path();
         let damaged = path.with_extension("damaged");
         std::fs::write(&damaged, b"corrupt").expect("write");
@@ -188,16 +189,16 @@ fn repeated_failures_quarantine_a_version_and_the_previous_one_serves() {
     let host = host_with(&["probe"]);
     host.load_bytes(&probe_v2(), PluginSource::Bytes)
         .expect("v2 loads");
-    let trap = [("trap".to_string(), "1".to_string())];
+    // A chain v2 fails on whatever the parameters: the version's fault, not a caller's.
+    let mut trapping = golden::priced_chain();
+    trapping.chain.underlying = "TRAP".into();
     let limit = host.config().quarantine_after;
     for attempt in 1..=limit {
-        let err = host
-            .call_custom("probe", &golden::priced_chain(), &trap)
-            .err();
+        let err = host.call_custom("probe", &trapping, &[]).err();
         match err {
             Some(CallError::Trap { message, .. }) => {
                 assert!(
-                    message.contains("probe build 2 asked to trap"),
+                    message.contains("probe build 2 asked to trap by the chain"),
                     "attempt {attempt}: {message}"
                 )
             }

@@ -2,7 +2,9 @@
 //!
 //! The hot-swap test loads build 1, calls it from several threads, swaps in build 2
 //! (the same crate with feature `v2`) and checks every answer came from exactly one build.
-//! With the parameter `trap` it panics, so tests can drive a version into quarantine.
+//! With the parameter `trap` it panics (a failure the caller's input causes); on a chain
+//! whose underlying is `TRAP` it panics whatever the parameters (a failure of the version
+//! on market data), so tests can drive a version into quarantine.
 //! It also reports how many calls its instance has seen, which shows whether any state
 //! survives from one call to the next (it must not).
 
@@ -55,9 +57,13 @@ impl Custom for Probe {
         params: Vec<(String, String)>,
     ) -> Result<AnalyticsResult, PluginError> {
         let calls_seen = CALLS_SEEN.fetch_add(1, Ordering::Relaxed) + 1;
-        // `trap` lets the quarantine test make one build fail on demand.
+        // `trap` lets a test make one build fail on a caller's parameter; a chain of
+        // underlying `TRAP` makes it fail on market data, parameters or not.
         if params.iter().any(|(name, _)| name == "trap") {
             panic!("probe build {BUILD} asked to trap");
+        }
+        if input.chain.underlying == "TRAP" {
+            panic!("probe build {BUILD} asked to trap by the chain");
         }
         Ok(AnalyticsResult {
             scalars: vec![
