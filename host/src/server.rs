@@ -127,6 +127,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         settings: Arc::new(ApiSettings {
             max_body_bytes: config.server.max_body_bytes,
             public_metrics: config.server.metrics_listen.is_none(),
+            trusted_proxies: config.server.trusted_proxies.clone(),
+            deadlines: api::deadline::Deadlines {
+                request: config.server.request_timeout,
+                upload: config.server.upload_timeout,
+            },
         }),
         ws: config.ws,
         m2m: Arc::new(M2mHub::default()),

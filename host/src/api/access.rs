@@ -5,9 +5,7 @@
 //! Order matters: a request with a bad token is refused before it costs anyone budget,
 //! and a caller over budget is refused before the handler runs.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -24,24 +22,25 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The caller's address, when the server knows it (absent in in-process tests).
-pub fn client_address(request: &Request) -> String {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |info| info.0.ip().to_string())
-}
-
 /// Checks a token and the role it carries.
 pub fn authorize(
     state: &AppState,
     token: Option<&str>,
     needed: Role,
 ) -> Result<Principal, AppError> {
+    authorize_expiring(state, token, needed).map(|(principal, _)| principal)
+}
+
+/// [`authorize`], with the token's expiry (seconds since the epoch).
+pub fn authorize_expiring(
+    state: &AppState,
+    token: Option<&str>,
+    needed: Role,
+) -> Result<(Principal, i64), AppError> {
     let token = token.ok_or(AuthError::Missing)?;
-    let principal = state.tokens.verify(token)?;
+    let (principal, expires_at) = state.tokens.verify_expiring(token)?;
     if principal.may(needed) {
-        Ok(principal)
+        Ok((principal, expires_at))
     } else {
         Err(AppError::Forbidden(format!(
             "this needs the {needed} role; {} is {}",
@@ -74,21 +73,25 @@ pub async fn gate(
     response
 }
 
-/// Middleware for the login route: a strict budget per client address.
+/// Middleware for the login route: a strict budget per client address (the budget per
+/// user name is spent by the handler, which has read the name).
 pub async fn login_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let address = client_address(&request);
+    let address = super::client_address::of(&request);
     let decision = state.limits.check_login(&address);
     if !decision.allowed {
         tracing::warn!(%address, "login attempts over the limit");
         return refused(&decision);
     }
     let mut response = next.run(request).await;
-    decision.write_headers(response.headers_mut());
+    // A refusal by the per-user budget carries its own headers.
+    if response.status() != axum::http::StatusCode::TOO_MANY_REQUESTS {
+        decision.write_headers(response.headers_mut());
+    }
     response
 }
 
 /// The 429 for a spent budget, with its headers.
-fn refused(decision: &Decision) -> Response {
+pub fn refused(decision: &Decision) -> Response {
     let mut response = AppError::RateLimited {
         limit: decision.limit,
         retry_after_secs: decision.retry_after_secs,

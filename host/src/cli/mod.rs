@@ -254,6 +254,9 @@ impl ServeArgs {
             server: ServerConfig {
                 metrics_listen: self.metrics_listen,
                 max_body_bytes: self.max_body_kib.max(1) << 10,
+                trusted_proxies: self.limits.trusted_proxies.clone(),
+                request_timeout: self.limits.request_timeout(),
+                upload_timeout: self.limits.upload_timeout(),
                 ..ServerConfig::new(self.listen)
             },
             store: self.store.config(&data),

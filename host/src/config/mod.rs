@@ -17,6 +17,7 @@ mod ws;
 pub use api::{
     AuthConfig, JwtKeys, RateLimitConfig, RunMode, StoreConfig, TierLimits, parse_route_limits,
 };
+pub use api::TrustedProxies;
 pub use cache::{CacheConfig, RedisConfig};
 pub use history::HistoryConfig;
 pub use portfolio::PortfolioConfig;
@@ -44,6 +45,12 @@ pub struct ServerConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Largest request body accepted, bytes (plugin uploads have their own cap).
     pub max_body_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (none by default).
+    pub trusted_proxies: TrustedProxies,
+    /// A request not answered within this is answered 503 `request_timeout`.
+    pub request_timeout: Duration,
+    /// The same for plugin uploads (up to 32 MiB over a slow link).
+    pub upload_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -52,6 +59,9 @@ impl ServerConfig {
             listen,
             metrics_listen: None,
             max_body_bytes: 256 << 10,
+            trusted_proxies: TrustedProxies::default(),
+            request_timeout: Duration::from_secs(30),
+            upload_timeout: Duration::from_secs(120),
         }
     }
 }

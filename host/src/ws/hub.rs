@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use super::channel::Channel;
+use super::connections::Connections;
 use super::frame::Frame;
 use super::publisher::Publisher;
 use crate::api::AppState;
@@ -36,6 +37,8 @@ struct Slot {
 pub struct Hub {
     config: WsConfig,
     slots: Mutex<HashMap<Arc<str>, Slot>>,
+    /// Open connections per user, for the per-user cap.
+    pub connections: Arc<Connections>,
 }
 
 /// One active channel. Subscribers hold it; dropping the last handle stops the
@@ -72,6 +75,7 @@ impl Hub {
         Self {
             config,
             slots: Mutex::new(HashMap::new()),
+            connections: Arc::default(),
         }
     }
 

@@ -5,7 +5,11 @@
 //! and the [`writer`](super::writer) (writing half). They share the client's byte-bounded
 //! queue. The session ends when the writer does (the writer ends after sending the
 //! close frame, whoever decided to close), after a bounded wait for the client's reply.
+//!
+//! Every client message spends from the connection's [`MessageBudget`]; at every
+//! heartbeat the session's [`Standing`] is checked again.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
@@ -13,8 +17,11 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use super::budget::{MessageBudget, Verdict};
 use super::channel::{self, Endpoint};
+use super::connections::ConnectionSlot;
 use super::protocol::{Reply, Request, now_ms, parse_request};
+use super::revocation::Standing;
 use super::subscriptions::Subscriptions;
 use super::upgrade::Socket;
 use super::writer::{self, Close, Link};
@@ -37,6 +44,16 @@ impl Drop for Connected {
     }
 }
 
+/// Who a connection was admitted for, and what it holds while it lives.
+#[derive(Debug)]
+pub struct Admission {
+    pub principal: Principal,
+    /// The token's `exp`, seconds since the epoch.
+    pub expires_at: i64,
+    /// The user's claim on this connection under the per-user cap.
+    pub slot: ConnectionSlot,
+}
+
 struct Session {
     state: AppState,
     principal: Principal,
@@ -44,11 +61,18 @@ struct Session {
     link: Arc<Link>,
     subs: Subscriptions,
     max_channels: usize,
+    budget: MessageBudget,
 }
 
 /// Serves one upgraded connection until it closes.
-pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint: Endpoint) {
+pub async fn run(socket: Socket, state: AppState, admission: Admission, endpoint: Endpoint) {
     let _connected = Connected::new();
+    let Admission {
+        principal,
+        expires_at,
+        slot: _slot,
+    } = admission;
+    let mut standing = Standing::at_start(&state, &principal, expires_at).await;
     let config = *state.ws.config();
     let (sink, mut stream) = socket.split();
     let link = Arc::new(Link::new(config.queue_bytes));
@@ -66,6 +90,7 @@ pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint
         link,
         subs: Subscriptions::default(),
         max_channels,
+        budget: MessageBudget::new(&config),
     };
     let (user, tier) = (session.principal.user.clone(), session.principal.tier);
     session.control(&Reply::Welcome {
@@ -101,6 +126,8 @@ pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint
             _ = heartbeat.tick() => {
                 if last_seen.elapsed() > config.idle_timeout() {
                     session.link.close(Close::HeartbeatTimeout);
+                } else if let Some(revoked) = standing.check(&session.state, &session.principal).await {
+                    session.link.close(Close::Revoked(revoked));
                 } else {
                     session.push(Message::Ping(bytes::Bytes::new()), 2);
                 }
@@ -135,6 +162,32 @@ pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint
 impl Session {
     /// Handles one read; returns whether to keep reading.
     async fn incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> bool {
+        if let Some(Ok(message)) = &incoming
+            && !matches!(message, Message::Close(_))
+        {
+            match self.budget.spend() {
+                Verdict::Accept => {}
+                Verdict::Refuse => {
+                    if matches!(message, Message::Text(_) | Message::Binary(_)) {
+                        let config = self.state.ws.config();
+                        let message = format!(
+                            "over the budget of {} messages per second (bursts of {}); this one \
+                             was not acted on",
+                            config.client_messages_per_sec, config.client_message_burst
+                        );
+                        self.error("rate_limited", &message, None);
+                    }
+                    return true;
+                }
+                Verdict::Close => {
+                    tracing::debug!(user = %self.principal.user, "websocket client flooding");
+                    self.link.close(Close::MessageFlood);
+                    // Keep reading (and discarding) until the client answers the close
+                    // frame, as after any close the server decides on.
+                    return true;
+                }
+            }
+        }
         match incoming {
             Some(Ok(Message::Text(text))) => {
                 self.request(text.as_str()).await;
@@ -223,10 +276,16 @@ impl Session {
     fn resolve(&mut self, names: &[String], id: Option<&Value>) -> Option<Vec<channel::Channel>> {
         let registry = self.state.market.registry().clone();
         let mut resolved: Vec<channel::Channel> = Vec::with_capacity(names.len());
+        // Duplicates (as sent, or after canonicalising) are resolved and kept once.
+        let mut sent: HashSet<&str> = HashSet::with_capacity(names.len());
+        let mut canonical: HashSet<Arc<str>> = HashSet::with_capacity(names.len());
         let mut problems = Vec::new();
         for name in names {
+            if !sent.insert(name.as_str()) {
+                continue;
+            }
             match channel::resolve(&registry, self.endpoint, name) {
-                Ok(c) if resolved.iter().all(|r| r.name != c.name) => resolved.push(c),
+                Ok(c) if canonical.insert(c.name.clone()) => resolved.push(c),
                 Ok(_) => {}
                 Err(error) => problems.push(error),
             }
@@ -243,9 +302,7 @@ impl Session {
         let Some(channels) = self.resolve(names, id) else {
             return;
         };
-        if !self.owns_strategies(&channels, id).await {
-            return;
-        }
+        // The cap first: a request over it costs no database reads.
         let new = channels
             .iter()
             .filter(|c| !self.subs.holds(&c.name))
@@ -259,6 +316,9 @@ impl Session {
                 new
             );
             self.error("too_many_channels", &message, id);
+            return;
+        }
+        if !self.owns_strategies(&channels, id).await {
             return;
         }
         let accepted: Vec<Arc<str>> = channels.iter().map(|c| c.name.clone()).collect();

@@ -1,7 +1,7 @@
-//! The HTTP side of the WebSocket routes: authenticate, then upgrade with small
-//! buffers. The upgrade does not spend from the caller's request budget (one user may
-//! hold many connections, as a load generator does); each connection's channels are
-//! capped by tier instead.
+//! The HTTP side of the WebSocket routes: authenticate, spend from the user's request
+//! budget (an upgrade is a request, and a reconnect loop must not be free), claim one of
+//! the user's connections under the per-user cap (429 `too_many_connections` beyond it),
+//! then upgrade with small buffers. Each connection's channels are capped by tier too.
 //!
 //! Authentication happens before the upgrade, so a bad or missing token is an ordinary
 //! HTTP 401 with the JSON error body. Browsers cannot set headers on a WebSocket, so the
@@ -28,9 +28,11 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::channel::Endpoint;
-use super::session;
+use super::connections::ConnectionSlot;
+use super::session::{self, Admission};
 use crate::api::AppState;
-use crate::api::access::{authorize, bearer_token};
+use crate::api::access::{authorize_expiring, bearer_token, refused};
+use crate::auth::Principal;
 use crate::auth::Role as AccessRole;
 use crate::error::AppError;
 
@@ -191,13 +193,24 @@ fn accept(
         .filter(|t| !t.is_empty())
         .or_else(|| bearer_token(headers))
         .or(from_protocol.as_ref().map(|(token, _)| token.as_str()));
-    let principal = match authorize(&state, token, AccessRole::Viewer) {
-        Ok(principal) => principal,
+    let (principal, expires_at) = match authorize_expiring(&state, token, AccessRole::Viewer) {
+        Ok(admitted) => admitted,
         Err(error) => return error.into_response(),
     };
+    let decision = state
+        .limits
+        .check(endpoint.path(), &principal.user, principal.tier);
+    if !decision.allowed {
+        tracing::debug!(user = %principal.user, endpoint = endpoint.path(), "websocket upgrade rate limited");
+        return refused(&decision);
+    }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(refused) => return refused.into_error(endpoint).into_response(),
+    };
+    let slot = match claim_connection(&state, &principal) {
+        Ok(slot) => slot,
+        Err(error) => return error.into_response(),
     };
     let settings = *state.ws.config();
     let config = WebSocketConfig::default()
@@ -225,7 +238,12 @@ fn accept(
                     Some(config),
                 )
                 .await;
-                session::run(socket, state, principal, endpoint).await;
+                let admission = Admission {
+                    principal,
+                    expires_at,
+                    slot,
+                };
+                session::run(socket, state, admission, endpoint).await;
             }
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
         }
@@ -238,6 +256,7 @@ fn accept(
         ],
     )
         .into_response();
+    decision.write_headers(response.headers_mut());
     let headers = response.headers_mut();
     if let Ok(accept) = HeaderValue::from_str(&accept_key) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
@@ -246,6 +265,27 @@ fn accept(
         headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
     response
+}
+
+/// One of the user's connections under the per-user cap, or the 429 that refuses it.
+fn claim_connection(state: &AppState, principal: &Principal) -> Result<ConnectionSlot, AppError> {
+    let cap = state.limits.ws_connections(principal.tier);
+    state
+        .ws
+        .connections
+        .claim(&principal.user, cap)
+        .map_err(|held| {
+            tracing::debug!(user = %principal.user, held, "websocket connection cap reached");
+            AppError::Rejected {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "too_many_connections",
+                message: format!(
+                    "a {} user may hold {cap} WebSocket connections at once and {} holds {held}; \
+                     close one, or subscribe to more channels on one connection",
+                    principal.tier, principal.user
+                ),
+            }
+        })
 }
 
 #[cfg(test)]
