@@ -1,14 +1,20 @@
 //! Requests answered before their body was read (a 401, 403 or 413 from a gate, a
-//! handler that needs no body) must leave the connection either usable or clearly
-//! closed.
+//! handler that needs no body, a request past its deadline) must leave the connection
+//! either usable or clearly closed.
 //!
 //! Left alone, hyper reads whatever of the body is already buffered and otherwise stops
 //! reading and closes the connection after the answer, which may already have gone out
 //! without `Connection: close`. A keep-alive client then sends its next request on a
-//! connection the server is closing, and gets `IncompleteMessage`. Here the rest of an
-//! unread body is read and discarded, up to [`DRAIN_BYTES`] and [`DRAIN_TIME`], before
-//! the answer is sent, so the connection stays usable; a body larger than that, or
-//! slower, gets `Connection: close` on the answer, so the client knows not to reuse it.
+//! connection the server is closing and gets `IncompleteMessage`; a client still
+//! sending a large body gets a broken pipe instead of the answer.
+//!
+//! Here an unread body is read to its end and discarded in the background while the
+//! answer goes out (hyper writes the answer and reads the body at the same time, and
+//! takes the next request only after the body's end). A body of at most
+//! [`KEEP_ALIVE_BYTES`] leaves the connection open for the next request. A larger one,
+//! or one of unknown length, gets `Connection: close` on the answer; it is still read
+//! (up to [`LINGER_BYTES`]) so the client can finish sending and read the answer, as
+//! web servers' "lingering close" does. Reading stops after [`LINGER_TIME`] in any case.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -22,11 +28,13 @@ use axum::response::Response;
 use http_body::{Body as _, Frame, SizeHint};
 use tokio::sync::oneshot;
 
-/// The most of an unread body read to keep its connection open: enough for any
-/// request but an upload, little enough that a refused upload costs almost nothing.
-pub const DRAIN_BYTES: u64 = 1 << 20;
-/// The longest an answer waits for the rest of an unread body.
-pub const DRAIN_TIME: Duration = Duration::from_secs(1);
+/// Unread bodies up to this size leave their connection open for the next request:
+/// enough for any request but an upload.
+pub const KEEP_ALIVE_BYTES: u64 = 1 << 20;
+/// The most of an unread body read and discarded (beyond the 32 MiB upload cap).
+pub const LINGER_BYTES: u64 = 40 << 20;
+/// The longest an unread body is read for.
+pub const LINGER_TIME: Duration = Duration::from_secs(5);
 
 /// A request body that, dropped before its end, hands itself back to [`drain`].
 struct Tracked {
@@ -74,8 +82,9 @@ impl Drop for Tracked {
     }
 }
 
-/// Middleware (outermost): after the answer, reads what is left of an unread body, or
-/// marks the answer `Connection: close` when that is too much.
+/// Middleware (outermost): after the answer, reads and discards what is left of an
+/// unread body, and marks the answer `Connection: close` when that is too much to keep
+/// the connection for.
 pub async fn drain(request: Request, next: Next) -> Response {
     if http_body::Body::is_end_stream(request.body()) {
         return next.run(request).await;
@@ -91,24 +100,21 @@ pub async fn drain(request: Request, next: Next) -> Response {
     let Ok(unread) = returned.try_recv() else {
         return response;
     };
-    if response.headers().contains_key(header::CONNECTION) {
-        // Already closing (a request past its deadline): nothing to keep.
-        return response;
-    }
-    if !discard(unread).await {
-        metrics::counter!("http_unread_bodies_closed_total").increment(1);
+    let small = unread
+        .size_hint()
+        .upper()
+        .is_some_and(|remaining| remaining <= KEEP_ALIVE_BYTES);
+    if !small {
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    tokio::spawn(discard(unread));
     response
 }
 
-/// Reads and drops the rest of `body`; whether it ended within the bounds.
-async fn discard(mut body: Body) -> bool {
-    if http_body::Body::size_hint(&body).lower() > DRAIN_BYTES {
-        return false;
-    }
+/// Reads and drops the rest of `body`, within the bounds.
+async fn discard(mut body: Body) {
     let read = async {
         let mut total = 0u64;
         while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
@@ -116,14 +122,18 @@ async fn discard(mut body: Body) -> bool {
             let Ok(frame) = frame else { return false };
             if let Some(data) = frame.data_ref() {
                 total += data.len() as u64;
-                if total > DRAIN_BYTES {
+                if total > LINGER_BYTES {
                     return false;
                 }
             }
         }
         true
     };
-    tokio::time::timeout(DRAIN_TIME, read)
+    let finished = tokio::time::timeout(LINGER_TIME, read)
         .await
-        .unwrap_or(false)
+        .unwrap_or(false);
+    if !finished {
+        // Dropping the body makes hyper close the connection.
+        metrics::counter!("http_unread_bodies_abandoned_total").increment(1);
+    }
 }

@@ -234,7 +234,7 @@ async fn an_upload_refused_before_its_body_is_read_leaves_the_connection_usable(
         for (path, bearer, size, status) in refusals {
             let mut request = client
                 .post(format!("{base}{path}"))
-                .header("content-type", "application/octet-stream")
+                .header("content-type", "application/json")
                 .body(vec![0u8; size]);
             if let Some(bearer) = bearer {
                 request = request.bearer_auth(bearer);
