@@ -254,3 +254,83 @@ async fn an_upload_refused_before_its_body_is_read_leaves_the_connection_usable(
     }
     running.stop().await.expect("stop");
 }
+
+/// Reads one HTTP/1.1 answer with a `content-length` body: its status and head.
+async fn read_answer(stream: &mut tokio::net::TcpStream) -> Option<(u16, String)> {
+    let mut buffer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buffer.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        buffer.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buffer).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.ok()?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, head))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_survives_an_early_refusal_of_a_slow_body() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let running = start(data.path(), |_| {}).await;
+    let viewer = token("vic", Role::Viewer, Tier::Free);
+    let cases = [
+        ("/admin/plugins", format!("authorization: Bearer {viewer}\r\n"), 403),
+        ("/admin/plugins", String::new(), 401),
+        (
+            "/api/v2/strategies/evaluate",
+            format!("authorization: Bearer {}\r\n", admin_token()),
+            413,
+        ),
+    ];
+    const BODY: usize = 600 << 10;
+    for round in 0..3 {
+        for (path, auth, status) in &cases {
+            let mut stream = tokio::net::TcpStream::connect(running.addr)
+                .await
+                .expect("connect");
+            let head = format!(
+                "POST {path} HTTP/1.1\r\nhost: x\r\n{auth}content-type: application/json\r\n\
+                 content-length: {BODY}\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes()).await.expect("head");
+            // Half the body, then the answer arrives before the rest is sent, as on a
+            // slow uplink.
+            stream.write_all(&[b' '; BODY / 2]).await.expect("half");
+            let (refused, answer_head) = tokio::time::timeout(
+                Duration::from_secs(10),
+                read_answer(&mut stream),
+            )
+            .await
+            .expect("an early answer")
+            .expect("an answer");
+            assert_eq!(refused, *status, "round {round}, {path}");
+            assert!(
+                !answer_head.contains("connection: close"),
+                "round {round}, {path}: {answer_head}"
+            );
+            stream.write_all(&[b' '; BODY / 2]).await.expect("the rest");
+            stream
+                .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+                .await
+                .expect("second request");
+            let second = tokio::time::timeout(Duration::from_secs(10), read_answer(&mut stream))
+                .await
+                .expect("the second answer in time");
+            assert_eq!(
+                second.map(|(status, _)| status),
+                Some(200),
+                "round {round}: the connection was dropped after {path}"
+            );
+        }
+    }
+    running.stop().await.expect("stop");
+}
