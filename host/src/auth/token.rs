@@ -254,7 +254,9 @@ mod tests {
     fn expiry_is_reported_and_judged_with_the_leeway() {
         let service = service();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let (_, exp) = service.verify_expiring(&service.issue_at(&alice(), now).unwrap()).unwrap();
+        let (_, exp) = service
+            .verify_expiring(&service.issue_at(&alice(), now).unwrap())
+            .unwrap();
         assert_eq!(exp, now + 600);
         assert!(!service.has_expired(exp));
         assert!(!service.has_expired(now - 3), "inside the 5 s leeway");

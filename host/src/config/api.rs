@@ -154,7 +154,9 @@ impl TrustedProxies {
             .map(|part| {
                 part.parse::<ipnet::IpNet>()
                     .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| format!("{part:?} is not a CIDR block (e.g. 10.0.0.0/8) or an address"))
+                    .map_err(|_| {
+                        format!("{part:?} is not a CIDR block (e.g. 10.0.0.0/8) or an address")
+                    })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Self)

@@ -14,10 +14,10 @@ mod history;
 mod portfolio;
 mod ws;
 
+pub use api::TrustedProxies;
 pub use api::{
     AuthConfig, JwtKeys, RateLimitConfig, RunMode, StoreConfig, TierLimits, parse_route_limits,
 };
-pub use api::TrustedProxies;
 pub use cache::{CacheConfig, RedisConfig};
 pub use history::HistoryConfig;
 pub use portfolio::PortfolioConfig;

@@ -205,8 +205,10 @@ mod tests {
 
     #[test]
     fn a_request_names_at_most_the_cap() {
-        let names = |n: usize| -> Vec<String> { (0..n).map(|i| format!("instrument:{i}")).collect() };
-        let at_cap = serde_json::json!({"action": "subscribe", "channels": names(MAX_CHANNELS_PER_REQUEST)});
+        let names =
+            |n: usize| -> Vec<String> { (0..n).map(|i| format!("instrument:{i}")).collect() };
+        let at_cap =
+            serde_json::json!({"action": "subscribe", "channels": names(MAX_CHANNELS_PER_REQUEST)});
         assert!(parse_request(&at_cap.to_string()).is_ok());
         let over = serde_json::json!({"action": "unsubscribe", "channels": names(MAX_CHANNELS_PER_REQUEST + 1), "id": 3});
         let refused = parse_request(&over.to_string()).unwrap_err();

@@ -92,8 +92,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let data = tempfile::tempdir().expect("tempdir");
         let running = start(data.path(), |config| {
             if trusted {
-                config.server.trusted_proxies =
-                    TrustedProxies::parse("127.0.0.0/8").expect("cidr");
+                config.server.trusted_proxies = TrustedProxies::parse("127.0.0.0/8").expect("cidr");
             }
             config.limits.login_per_minute = 2;
             config.limits.login_per_user_per_minute = 100;
@@ -142,7 +141,10 @@ async fn password_checks_wait_for_a_free_permit() {
     };
     let until = Instant::now() + Duration::from_secs(10);
     while checks.waiting() == 0 {
-        assert!(Instant::now() < until, "the login never queued for a permit");
+        assert!(
+            Instant::now() < until,
+            "the login never queued for a permit"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -226,7 +228,12 @@ async fn an_upload_refused_before_its_body_is_read_leaves_the_connection_usable(
         // 401: no token.
         ("/admin/plugins", None, 512 << 10, 401),
         // 413: over the 256 KiB body cap of the other routes.
-        ("/api/v2/strategies/evaluate", Some(admin.as_str()), 600 << 10, 413),
+        (
+            "/api/v2/strategies/evaluate",
+            Some(admin.as_str()),
+            600 << 10,
+            413,
+        ),
         // Larger than is worth draining: closed, and said so.
         ("/admin/plugins", Some(viewer.as_str()), 4 << 20, 403),
     ];
@@ -283,7 +290,11 @@ async fn a_keep_alive_connection_survives_an_early_refusal_of_a_slow_body() {
     let running = start(data.path(), |_| {}).await;
     let viewer = token("vic", Role::Viewer, Tier::Free);
     let cases = [
-        ("/admin/plugins", format!("authorization: Bearer {viewer}\r\n"), 403),
+        (
+            "/admin/plugins",
+            format!("authorization: Bearer {viewer}\r\n"),
+            403,
+        ),
         ("/admin/plugins", String::new(), 401),
         (
             "/api/v2/strategies/evaluate",
@@ -305,13 +316,11 @@ async fn a_keep_alive_connection_survives_an_early_refusal_of_a_slow_body() {
             // Half the body, then the answer arrives before the rest is sent, as on a
             // slow uplink.
             stream.write_all(&[b' '; BODY / 2]).await.expect("half");
-            let (refused, answer_head) = tokio::time::timeout(
-                Duration::from_secs(10),
-                read_answer(&mut stream),
-            )
-            .await
-            .expect("an early answer")
-            .expect("an answer");
+            let (refused, answer_head) =
+                tokio::time::timeout(Duration::from_secs(10), read_answer(&mut stream))
+                    .await
+                    .expect("an early answer")
+                    .expect("an answer");
             assert_eq!(refused, *status, "round {round}, {path}");
             assert!(
                 !answer_head.contains("connection: close"),

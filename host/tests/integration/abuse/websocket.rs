@@ -38,8 +38,7 @@ async fn a_user_beyond_the_connection_cap_is_refused_with_429() {
     let _second = open(&server, "/ws/live", &free).await;
     let (status, body) = try_connect(&server, &free)
         .await
-        .err()
-        .expect("a third free connection is refused");
+        .expect_err("a third free connection is refused");
     assert_eq!(status, 429);
     assert_eq!(body["error"]["code"], "too_many_connections", "{body}");
     // Another user, and the pro tier's larger cap, are unaffected.
@@ -48,7 +47,10 @@ async fn a_user_beyond_the_connection_cap_is_refused_with_429() {
     for _ in 0..3 {
         pros.push(open(&server, "/ws/live", &pro).await);
     }
-    assert_eq!(try_connect(&server, &pro).await.err().map(|e| e.0), Some(429));
+    assert_eq!(
+        try_connect(&server, &pro).await.err().map(|e| e.0),
+        Some(429)
+    );
 
     // A closed connection gives its slot back.
     drop(first);
@@ -79,8 +81,7 @@ async fn upgrades_spend_the_request_budget() {
     }
     let (status, body) = try_connect(&server, &free)
         .await
-        .err()
-        .expect("the fourth upgrade in a minute is over the budget");
+        .expect_err("the fourth upgrade in a minute is over the budget");
     assert_eq!(status, 429);
     assert_eq!(body["error"]["code"], "rate_limited", "{body}");
     server.running.stop().await.expect("stops");
@@ -140,7 +141,11 @@ async fn a_request_names_at_most_100_channels_and_duplicates_count_once() {
     )
     .await;
     let many: Vec<String> = (1..=101).map(|i| format!("instrument:{i}")).collect();
-    send(&mut ws, json!({"action": "subscribe", "channels": many, "id": 1})).await;
+    send(
+        &mut ws,
+        json!({"action": "subscribe", "channels": many, "id": 1}),
+    )
+    .await;
     let refused = next_control(&mut ws).await;
     assert_eq!(
         (refused["type"].as_str(), refused["code"].as_str()),
@@ -151,7 +156,11 @@ async fn a_request_names_at_most_100_channels_and_duplicates_count_once() {
     // A hundred copies of one chain, in two spellings, are one channel.
     let mut copies: Vec<String> = vec![chain.clone(); 50];
     copies.extend(std::iter::repeat_n(chain.to_lowercase(), 50));
-    let ack = subscribe(&mut ws, &copies.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let ack = subscribe(
+        &mut ws,
+        &copies.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
     assert_eq!(ack["type"], "ack", "{ack}");
     assert_eq!(ack["channels"], json!([chain]));
     assert_eq!(ack["subscribed"], 1);
@@ -182,7 +191,11 @@ async fn the_channel_cap_refuses_before_any_strategy_is_looked_up() {
 fn revoked_reason(mut ws: crate::ws::Ws) -> tokio::task::JoinHandle<String> {
     tokio::spawn(async move {
         let frame = close_frame(&mut ws, Duration::from_secs(15)).await;
-        assert_eq!(u16::from(frame.code), optionhub::ws::ACCESS_REVOKED, "{frame:?}");
+        assert_eq!(
+            u16::from(frame.code),
+            optionhub::ws::ACCESS_REVOKED,
+            "{frame:?}"
+        );
         frame.reason.to_string()
     })
 }
