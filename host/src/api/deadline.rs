@@ -63,3 +63,34 @@ pub async fn enforce(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+
+    use super::*;
+
+    #[test]
+    fn uploads_get_the_longer_deadline() {
+        let deadlines = Deadlines {
+            request: Duration::from_secs(30),
+            upload: Duration::from_secs(120),
+        };
+        let request = |method: Method, path: &str| {
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let upload = request(Method::POST, "/admin/plugins");
+        assert_eq!(deadlines.of(&upload), deadlines.upload);
+        for other in [
+            request(Method::GET, "/admin/plugins"),
+            request(Method::POST, "/admin/plugins/probe/rollback"),
+            request(Method::POST, "/auth/login"),
+        ] {
+            assert_eq!(deadlines.of(&other), deadlines.request);
+        }
+    }
+}
