@@ -84,7 +84,7 @@ impl Drop for Tracked {
     }
 }
 
-/// Middleware (outermost): after the answer, reads and discards what is left of an
+/// Middleware (around every route): after the answer, reads and discards what is left of an
 /// unread body, and marks the answer `Connection: close` when that is too much to keep
 /// the connection for.
 pub async fn drain(request: Request, next: Next) -> Response {

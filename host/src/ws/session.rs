@@ -62,6 +62,7 @@ struct Session {
     subs: Subscriptions,
     max_channels: usize,
     budget: MessageBudget,
+    standing: Standing,
 }
 
 /// Serves one upgraded connection until it closes.
@@ -72,7 +73,7 @@ pub async fn run(socket: Socket, state: AppState, admission: Admission, endpoint
         expires_at,
         slot: _slot,
     } = admission;
-    let mut standing = Standing::at_start(&state, &principal, expires_at).await;
+    let standing = Standing::at_start(&state, &principal, expires_at).await;
     let config = *state.ws.config();
     let (sink, mut stream) = socket.split();
     let link = Arc::new(Link::new(config.queue_bytes));
@@ -91,16 +92,9 @@ pub async fn run(socket: Socket, state: AppState, admission: Admission, endpoint
         subs: Subscriptions::default(),
         max_channels,
         budget: MessageBudget::new(&config),
+        standing,
     };
-    let (user, tier) = (session.principal.user.clone(), session.principal.tier);
-    session.control(&Reply::Welcome {
-        endpoint: endpoint.path(),
-        user: &user,
-        tier,
-        max_channels,
-        heartbeat_ms: u64::try_from(config.heartbeat.as_millis()).unwrap_or(u64::MAX),
-        publish_interval_ms: u64::try_from(config.publish_interval.as_millis()).unwrap_or(u64::MAX),
-    });
+    session.welcome();
     let start = Instant::now() + config.heartbeat;
     let mut heartbeat = tokio::time::interval_at(start, config.heartbeat);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -123,15 +117,7 @@ pub async fn run(socket: Socket, state: AppState, admission: Admission, endpoint
                 }
             }
             () = session.link.room.notified(), if waiting_for_room => {}
-            _ = heartbeat.tick() => {
-                if last_seen.elapsed() > config.idle_timeout() {
-                    session.link.close(Close::HeartbeatTimeout);
-                } else if let Some(revoked) = standing.check(&session.state, &session.principal).await {
-                    session.link.close(Close::Revoked(revoked));
-                } else {
-                    session.push(Message::Ping(bytes::Bytes::new()), 2);
-                }
-            }
+            _ = heartbeat.tick() => session.heartbeat(last_seen.elapsed()).await,
         }
         if session.link.closing().is_none() {
             session.subs.pump(&session.link);
@@ -160,33 +146,40 @@ pub async fn run(socket: Socket, state: AppState, admission: Admission, endpoint
 }
 
 impl Session {
+    /// The first message: who the client is and the rules.
+    fn welcome(&mut self) {
+        let config = *self.state.ws.config();
+        let user = self.principal.user.clone();
+        self.control(&Reply::Welcome {
+            endpoint: self.endpoint.path(),
+            user: &user,
+            tier: self.principal.tier,
+            max_channels: self.max_channels,
+            heartbeat_ms: u64::try_from(config.heartbeat.as_millis()).unwrap_or(u64::MAX),
+            publish_interval_ms: u64::try_from(config.publish_interval.as_millis())
+                .unwrap_or(u64::MAX),
+        });
+    }
+
+    /// Every heartbeat: close a silent client, or one whose access ended; ping the rest.
+    async fn heartbeat(&mut self, silent_for: std::time::Duration) {
+        if silent_for > self.state.ws.config().idle_timeout() {
+            self.link.close(Close::HeartbeatTimeout);
+        } else if let Some(revoked) = self.standing.check(&self.state, &self.principal).await {
+            self.link.close(Close::Revoked(revoked));
+        } else {
+            self.push(Message::Ping(bytes::Bytes::new()), 2);
+        }
+    }
+
     /// Handles one read; returns whether to keep reading.
     async fn incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> bool {
         if let Some(Ok(message)) = &incoming
-            && !matches!(message, Message::Close(_))
+            && !self.within_budget(message)
         {
-            match self.budget.spend() {
-                Verdict::Accept => {}
-                Verdict::Refuse => {
-                    if matches!(message, Message::Text(_) | Message::Binary(_)) {
-                        let config = self.state.ws.config();
-                        let message = format!(
-                            "over the budget of {} messages per second (bursts of {}); this one \
-                             was not acted on",
-                            config.client_messages_per_sec, config.client_message_burst
-                        );
-                        self.error("rate_limited", &message, None);
-                    }
-                    return true;
-                }
-                Verdict::Close => {
-                    tracing::debug!(user = %self.principal.user, "websocket client flooding");
-                    self.link.close(Close::MessageFlood);
-                    // Keep reading (and discarding) until the client answers the close
-                    // frame, as after any close the server decides on.
-                    return true;
-                }
-            }
+            // Keep reading: after a refusal, and after a close for flooding until the
+            // client answers the close frame, as after any close the server decides on.
+            return true;
         }
         match incoming {
             Some(Ok(Message::Text(text))) => {
@@ -214,6 +207,34 @@ impl Session {
                 } else {
                     Close::Gone
                 });
+                false
+            }
+        }
+    }
+
+    /// Spends one message from the budget; whether to act on it. A refused request is
+    /// answered with `rate_limited`; a client ignoring refusals is closed (1008).
+    fn within_budget(&mut self, message: &Message) -> bool {
+        if matches!(message, Message::Close(_)) {
+            return true;
+        }
+        match self.budget.spend() {
+            Verdict::Accept => true,
+            Verdict::Refuse => {
+                if matches!(message, Message::Text(_) | Message::Binary(_)) {
+                    let config = self.state.ws.config();
+                    let text = format!(
+                        "over the budget of {} messages per second (bursts of {}); this one \
+                         was not acted on",
+                        config.client_messages_per_sec, config.client_message_burst
+                    );
+                    self.error("rate_limited", &text, None);
+                }
+                false
+            }
+            Verdict::Close => {
+                tracing::debug!(user = %self.principal.user, "websocket client flooding");
+                self.link.close(Close::MessageFlood);
                 false
             }
         }
