@@ -6,10 +6,24 @@
 //!
 //! Tokens may come from an issuer outside the server (RS256 with only the public key),
 //! for users the store does not know: for those only the expiry is checked. A store
-//! that cannot answer closes nothing; the next heartbeat asks again.
+//! that cannot answer (within [`STORE_WAIT`]) closes nothing; the next heartbeat asks
+//! again. Market data keeps flowing while the database is away.
+
+use std::time::Duration;
 
 use crate::api::AppState;
 use crate::auth::{Principal, Tier};
+use crate::store::{StoreError, User};
+
+/// How long a session waits for the user store before going on without its answer.
+const STORE_WAIT: Duration = Duration::from_secs(2);
+
+/// The user as the store has it now; `Err` when the store does not answer in time.
+async fn stored_user(state: &AppState, name: &str) -> Result<Option<User>, StoreError> {
+    tokio::time::timeout(STORE_WAIT, state.store.users().get(name))
+        .await
+        .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)))
+}
 
 /// Close code for a session whose access ended.
 pub const ACCESS_REVOKED: u16 = 4001;
@@ -43,7 +57,7 @@ pub struct Standing {
 impl Standing {
     /// The standing of a session starting now with a token expiring at `expires_at`.
     pub async fn at_start(state: &AppState, principal: &Principal, expires_at: i64) -> Self {
-        let known = matches!(state.store.users().get(&principal.user).await, Ok(Some(_)));
+        let known = matches!(stored_user(state, &principal.user).await, Ok(Some(_)));
         Self { expires_at, known }
     }
 
@@ -52,7 +66,7 @@ impl Standing {
         if state.tokens.has_expired(self.expires_at) {
             return Some(Revoked::TokenExpired);
         }
-        match state.store.users().get(&principal.user).await {
+        match stored_user(state, &principal.user).await {
             Ok(Some(user)) => {
                 self.known = true;
                 let demoted = user.role < principal.role
