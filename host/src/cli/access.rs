@@ -1,5 +1,6 @@
-//! Command-line arguments of who may do what, and how much: tokens, rate limits, and
-//! the WebSocket API's limits.
+//! Command-line arguments of who may do what, and how much: tokens, rate limits (with
+//! the client address behind trusted proxies and the request deadlines), and the
+//! WebSocket API's limits.
 
 use std::time::Duration;
 
@@ -63,7 +64,8 @@ impl AuthArgs {
     }
 }
 
-/// Request budgets.
+/// Request budgets, connection caps, password-hash concurrency, trusted proxies and
+/// request deadlines.
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
     /// Requests per minute per free-tier user (or anonymous address).

@@ -86,7 +86,8 @@ pub struct TierLimits {
     pub pro_per_minute: u32,
 }
 
-/// Rate limits per tier, with per-route overrides, and WebSocket subscription caps.
+/// Rate limits per tier, with per-route overrides; login budgets; WebSocket channel and
+/// connection caps; how many password hashes run at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitConfig {
     pub default: TierLimits,
