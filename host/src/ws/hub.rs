@@ -19,6 +19,7 @@ use super::channel::Channel;
 use super::connections::Connections;
 use super::frame::Frame;
 use super::publisher::Publisher;
+use super::revocation::UserLookups;
 use crate::api::AppState;
 use crate::config::WsConfig;
 
@@ -39,6 +40,8 @@ pub struct Hub {
     slots: Mutex<HashMap<Arc<str>, Slot>>,
     /// Open connections per user, for the per-user cap.
     pub connections: Arc<Connections>,
+    /// The user store's recent answers, for the sessions' access checks.
+    pub(super) user_lookups: UserLookups,
 }
 
 /// One active channel. Subscribers hold it; dropping the last handle stops the
@@ -76,6 +79,7 @@ impl Hub {
             config,
             slots: Mutex::new(HashMap::new()),
             connections: Arc::default(),
+            user_lookups: UserLookups::default(),
         }
     }
 

@@ -8,8 +8,16 @@
 //! for users the store does not know: for those only the expiry is checked. A store
 //! that cannot answer (within [`STORE_WAIT`]) closes nothing; the next heartbeat asks
 //! again. Market data keeps flowing while the database is away.
+//!
+//! One user may hold many connections (a load generator, fifty tabs): their lookups
+//! share one answer for half a heartbeat ([`UserLookups`]), so the store sees about one
+//! query per user per heartbeat rather than one per connection.
 
+use std::collections::HashMap;
 use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::time::Instant;
 
 use crate::api::AppState;
 use crate::auth::{Principal, Tier};
@@ -18,11 +26,42 @@ use crate::store::{StoreError, User};
 /// How long a session waits for the user store before going on without its answer.
 const STORE_WAIT: Duration = Duration::from_secs(2);
 
-/// The user as the store has it now; `Err` when the store does not answer in time.
-async fn stored_user(state: &AppState, name: &str) -> Result<Option<User>, StoreError> {
-    tokio::time::timeout(STORE_WAIT, state.store.users().get(name))
-        .await
-        .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)))
+/// Recent answers of the user store, shared by every session.
+#[derive(Debug, Default)]
+pub struct UserLookups {
+    recent: Mutex<Recent>,
+}
+
+#[derive(Debug, Default)]
+struct Recent {
+    users: HashMap<String, (Instant, Option<User>)>,
+    pruned: Option<Instant>,
+}
+
+impl UserLookups {
+    /// The user as the store has it (an answer at most half a heartbeat old); `Err`
+    /// when the store does not answer in time.
+    async fn get(&self, state: &AppState, name: &str) -> Result<Option<User>, StoreError> {
+        let fresh_for = state.ws.config().heartbeat / 2;
+        if let Some((at, user)) = self.recent.lock().users.get(name)
+            && at.elapsed() < fresh_for
+        {
+            return Ok(user.clone());
+        }
+        let found = tokio::time::timeout(STORE_WAIT, state.store.users().get(name))
+            .await
+            .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)))?;
+        let mut recent = self.recent.lock();
+        // Stale answers go once per window, so memory follows the users still connected.
+        if recent.pruned.is_none_or(|at| at.elapsed() >= fresh_for) {
+            recent.users.retain(|_, (at, _)| at.elapsed() < fresh_for);
+            recent.pruned = Some(Instant::now());
+        }
+        recent
+            .users
+            .insert(name.to_string(), (Instant::now(), found.clone()));
+        Ok(found)
+    }
 }
 
 /// Close code for a session whose access ended.
@@ -57,7 +96,10 @@ pub struct Standing {
 impl Standing {
     /// The standing of a session starting now with a token expiring at `expires_at`.
     pub async fn at_start(state: &AppState, principal: &Principal, expires_at: i64) -> Self {
-        let known = matches!(stored_user(state, &principal.user).await, Ok(Some(_)));
+        let known = matches!(
+            state.ws.user_lookups.get(state, &principal.user).await,
+            Ok(Some(_))
+        );
         Self { expires_at, known }
     }
 
@@ -66,7 +108,7 @@ impl Standing {
         if state.tokens.has_expired(self.expires_at) {
             return Some(Revoked::TokenExpired);
         }
-        match stored_user(state, &principal.user).await {
+        match state.ws.user_lookups.get(state, &principal.user).await {
             Ok(Some(user)) => {
                 self.known = true;
                 let demoted = user.role < principal.role
