@@ -28,11 +28,10 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::channel::Endpoint;
-use super::connections::ConnectionSlot;
 use super::session::{self, Admission};
 use crate::api::AppState;
 use crate::api::access::{authorize_expiring, bearer_token, refused};
-use crate::auth::Principal;
+use crate::api::rate_limit::Decision;
 use crate::auth::Role as AccessRole;
 use crate::error::AppError;
 
@@ -193,24 +192,13 @@ fn accept(
         .filter(|t| !t.is_empty())
         .or_else(|| bearer_token(headers))
         .or(from_protocol.as_ref().map(|(token, _)| token.as_str()));
-    let (principal, expires_at) = match authorize_expiring(&state, token, AccessRole::Viewer) {
+    let (admission, decision) = match admit(&state, endpoint, token) {
         Ok(admitted) => admitted,
-        Err(error) => return error.into_response(),
+        Err(refusal) => return refusal.into_response(),
     };
-    let decision = state
-        .limits
-        .check(endpoint.path(), &principal.user, principal.tier);
-    if !decision.allowed {
-        tracing::debug!(user = %principal.user, endpoint = endpoint.path(), "websocket upgrade rate limited");
-        return refused(&decision);
-    }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(refused) => return refused.into_error(endpoint).into_response(),
-    };
-    let slot = match claim_connection(&state, &principal) {
-        Ok(slot) => slot,
-        Err(error) => return error.into_response(),
     };
     let settings = *state.ws.config();
     let config = WebSocketConfig::default()
@@ -224,7 +212,7 @@ fn accept(
         )
         .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES));
-    tracing::debug!(user = %principal.user, endpoint = endpoint.path(), "websocket accepted");
+    tracing::debug!(user = %admission.principal.user, endpoint = endpoint.path(), "websocket accepted");
     let UpgradeRequest {
         accept_key,
         on_upgrade,
@@ -238,11 +226,6 @@ fn accept(
                     Some(config),
                 )
                 .await;
-                let admission = Admission {
-                    principal,
-                    expires_at,
-                    slot,
-                };
                 session::run(socket, state, admission, endpoint).await;
             }
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
@@ -267,16 +250,47 @@ fn accept(
     response
 }
 
-/// One of the user's connections under the per-user cap, or the 429 that refuses it.
-fn claim_connection(state: &AppState, principal: &Principal) -> Result<ConnectionSlot, AppError> {
+/// Why a connection is not admitted.
+enum Refusal {
+    /// No valid token, or too many connections.
+    Error(AppError),
+    /// Over the request budget.
+    OverBudget(Decision),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Error(error) => error.into_response(),
+            Refusal::OverBudget(decision) => refused(&decision),
+        }
+    }
+}
+
+/// Who may connect: a valid token of a viewer or above, request budget left, and a
+/// connection under the user's cap.
+fn admit(
+    state: &AppState,
+    endpoint: Endpoint,
+    token: Option<&str>,
+) -> Result<(Admission, Decision), Refusal> {
+    let (principal, expires_at) =
+        authorize_expiring(state, token, AccessRole::Viewer).map_err(Refusal::Error)?;
+    let decision = state
+        .limits
+        .check(endpoint.path(), &principal.user, principal.tier);
+    if !decision.allowed {
+        tracing::debug!(user = %principal.user, endpoint = endpoint.path(), "websocket upgrade rate limited");
+        return Err(Refusal::OverBudget(decision));
+    }
     let cap = state.limits.ws_connections(principal.tier);
-    state
+    let slot = state
         .ws
         .connections
         .claim(&principal.user, cap)
         .map_err(|held| {
             tracing::debug!(user = %principal.user, held, "websocket connection cap reached");
-            AppError::Rejected {
+            Refusal::Error(AppError::Rejected {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 code: "too_many_connections",
                 message: format!(
@@ -284,8 +298,14 @@ fn claim_connection(state: &AppState, principal: &Principal) -> Result<Connectio
                      close one, or subscribe to more channels on one connection",
                     principal.tier, principal.user
                 ),
-            }
-        })
+            })
+        })?;
+    let admission = Admission {
+        principal,
+        expires_at,
+        slot,
+    };
+    Ok((admission, decision))
 }
 
 #[cfg(test)]
