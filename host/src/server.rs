@@ -133,6 +133,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             max_body_bytes: config.server.max_body_bytes,
             public_metrics: config.server.metrics_listen.is_none(),
             quotas: config.portfolio.quotas,
+            trusted_proxies: config.server.trusted_proxies.clone(),
+            deadlines: api::deadline::Deadlines {
+                request: config.server.request_timeout,
+                upload: config.server.upload_timeout,
+            },
         }),
         ws: config.ws,
         m2m: Arc::new(M2mHub::default()),

@@ -5,9 +5,7 @@
 //! Order matters: a request with a bad token is refused before it costs anyone budget,
 //! and a caller over budget is refused before the handler runs.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,19 +15,14 @@ use super::rate_limit::Decision;
 use crate::auth::{AuthError, Principal, Role};
 use crate::error::AppError;
 
+/// The caller's address (behind trusted proxies, the one they vouch for).
+pub use super::client_address::of as client_address;
+
 /// The bearer token of a request, if it sent one.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// The caller's address, when the server knows it (absent in in-process tests).
-pub fn client_address(request: &Request) -> String {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |info| info.0.ip().to_string())
 }
 
 /// Checks a token and the role it carries.
@@ -38,10 +31,19 @@ pub fn authorize(
     token: Option<&str>,
     needed: Role,
 ) -> Result<Principal, AppError> {
+    authorize_expiring(state, token, needed).map(|(principal, _)| principal)
+}
+
+/// [`authorize`], with the token's expiry (seconds since the epoch).
+pub fn authorize_expiring(
+    state: &AppState,
+    token: Option<&str>,
+    needed: Role,
+) -> Result<(Principal, i64), AppError> {
     let token = token.ok_or(AuthError::Missing)?;
-    let principal = state.tokens.verify(token)?;
+    let (principal, expires_at) = state.tokens.verify_expiring(token)?;
     if principal.may(needed) {
-        Ok(principal)
+        Ok((principal, expires_at))
     } else {
         Err(AppError::Forbidden(format!(
             "this needs the {needed} role; {} is {}",
@@ -74,7 +76,8 @@ pub async fn gate(
     response
 }
 
-/// Middleware for the login route: a strict budget per client address.
+/// Middleware for the login route: a strict budget per client address (the budget per
+/// user name is spent by the handler, which has read the name).
 pub async fn login_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let address = client_address(&request);
     let decision = state.limits.check_login(&address);
@@ -83,12 +86,15 @@ pub async fn login_gate(State(state): State<AppState>, request: Request, next: N
         return refused(&decision);
     }
     let mut response = next.run(request).await;
-    decision.write_headers(response.headers_mut());
+    // A refusal by the per-user budget carries its own headers.
+    if response.status() != axum::http::StatusCode::TOO_MANY_REQUESTS {
+        decision.write_headers(response.headers_mut());
+    }
     response
 }
 
 /// The 429 for a spent budget, with its headers.
-fn refused(decision: &Decision) -> Response {
+pub fn refused(decision: &Decision) -> Response {
     let mut response = AppError::RateLimited {
         limit: decision.limit,
         retry_after_secs: decision.retry_after_secs,

@@ -1,13 +1,18 @@
 //! `POST /auth/login`: user name and password in, access token out.
+//!
+//! Two budgets guard it: one per client address (spent by the route's gate) and one per
+//! user name (spent here, before the database or the hash is touched). Password checks
+//! run a bounded number at once ([`crate::auth::PasswordChecks`]).
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::extract::ApiJson;
-use crate::auth::{Role, Tier, verify_password};
+use crate::auth::{Role, Tier};
 use crate::error::{AppError, ErrorResponse};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -49,24 +54,37 @@ static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     responses(
         (status = 200, description = "An access token", body = LoginResponse),
         (status = 401, description = "Wrong user name or password", body = ErrorResponse),
-        (status = 429, description = "Too many attempts from this address", body = ErrorResponse),
+        (status = 429, description = "Too many attempts from this address, or for this user", body = ErrorResponse),
     ),
     security(())
 )]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<LoginRequest>,
+) -> Response {
+    let decision = state.limits.check_login_user(&request.username);
+    if !decision.allowed {
+        tracing::warn!(user = %request.username, "login attempts for this user over the limit");
+        return super::access::refused(&decision);
+    }
+    authenticate(&state, request).await.into_response()
+}
+
+async fn authenticate(
+    state: &AppState,
+    request: LoginRequest,
 ) -> Result<Json<LoginResponse>, AppError> {
     let user = state.store.users().get(&request.username).await?;
-    let stored = user
-        .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| DECOY_HASH.clone());
-    let password = request.password;
-    // argon2 is deliberately slow: keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    // argon2 is deliberately slow: off the async workers, a bounded number at once.
+    let matches = state
+        .limits
+        .password_checks()
+        .verify(request.password, move || {
+            stored.unwrap_or_else(|| DECOY_HASH.clone())
+        })
         .await
-        .map_err(|e| AppError::Internal(format!("password check panicked: {e}")))?;
+        .ok_or_else(|| AppError::Internal("password check panicked".into()))?;
     let Some(user) = user.filter(|u| matches && u.password_hash.is_some()) else {
         tracing::info!(user = %request.username, "login refused");
         return Err(AppError::BadCredentials);

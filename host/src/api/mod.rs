@@ -12,6 +12,12 @@
 //! Every group but the open one spends from the caller's rate-limit budget. Every
 //! answer, error or not, is counted in `/metrics`; every error has the JSON shape of
 //! [`crate::error::AppError`], unknown routes included.
+//!
+//! Around every route, outermost first: the caller's address is resolved (believing
+//! `X-Forwarded-For` from trusted proxies only, [`client_address`]); a body left unread
+//! by an early answer is drained or the connection marked for closing
+//! ([`unread_body`]); the request gets a span, panics become 500s, answers are
+//! counted, and the request has a deadline ([`deadline`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +48,8 @@ pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod client_address;
+pub mod deadline;
 pub mod depth;
 pub mod docs;
 pub mod extract;
@@ -64,6 +72,7 @@ pub mod status;
 pub mod strategies;
 pub mod strategy_legs;
 pub mod strategy_request;
+pub mod unread_body;
 
 pub use rate_limit::RateLimits;
 
@@ -102,6 +111,10 @@ pub struct ApiSettings {
     pub public_metrics: bool,
     /// Per-user caps on saved strategies and accounts.
     pub quotas: crate::config::Quotas,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: crate::config::TrustedProxies,
+    /// How long a request, and a plugin upload, may take before a 503.
+    pub deadlines: deadline::Deadlines,
 }
 
 /// The services the API needs beyond the market pipeline and plugins.
@@ -188,20 +201,34 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(state.settings.deadlines),
+            deadline::enforce,
+        ))
         .layer(middleware::from_fn(metrics::track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         // The span names the path, never the query: a WebSocket token may ride in it.
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 |request: &axum::http::Request<axum::body::Body>| {
+                    let client = request
+                        .extensions()
+                        .get::<client_address::ClientAddress>()
+                        .map(|address| address.0);
                     tracing::debug_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
+                        client = ?client,
                     )
                 },
             ),
         )
+        .layer(middleware::from_fn(unread_body::drain))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(state.settings.trusted_proxies.clone()),
+            client_address::resolve_client,
+        ))
         .with_state(state)
 }
 

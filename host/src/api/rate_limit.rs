@@ -1,6 +1,9 @@
 //! Request budgets: governor token buckets keyed by user (by client address when
-//! anonymous), sized by tier, with per-route overrides; login has a strict budget of its
-//! own keyed by address, whoever the caller claims to be.
+//! anonymous), sized by tier, with per-route overrides; login has two strict budgets of
+//! its own, one keyed by the client address and one by the user name tried, so that
+//! neither many names from one address nor one name from many addresses gets far. The
+//! same struct holds the other per-caller bounds: WebSocket channels and connections by
+//! tier, and how many password hashes run at once.
 //!
 //! Every answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 //! `X-RateLimit-Reset` (seconds until the bucket is full again); a refusal is a 429 with
@@ -15,7 +18,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::auth::Tier;
+use crate::auth::{PasswordChecks, Tier};
 use crate::config::{RateLimitConfig, TierLimits};
 
 type KeyedLimiter =
@@ -101,8 +104,12 @@ pub struct RateLimits {
     routes: Vec<RouteClass>,
     default: RouteClass,
     login: Bucket,
+    login_user: Bucket,
     ws_channels_free: usize,
     ws_channels_pro: usize,
+    ws_connections_free: usize,
+    ws_connections_pro: usize,
+    password_checks: PasswordChecks,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -131,8 +138,12 @@ impl RateLimits {
             routes,
             default: class("/", config.default),
             login: Bucket::new(config.login_per_minute),
+            login_user: Bucket::new(config.login_per_user_per_minute),
             ws_channels_free: config.ws_channels_free,
             ws_channels_pro: config.ws_channels_pro,
+            ws_connections_free: config.ws_connections_free,
+            ws_connections_pro: config.ws_connections_pro,
+            password_checks: PasswordChecks::new(config.password_hash_slots()),
         }
     }
 
@@ -155,6 +166,31 @@ impl RateLimits {
         self.login.check(address)
     }
 
+    /// Checks one login attempt for the user name `username`, whatever the address.
+    /// The key is bounded (a name longer than any user's cannot be one), so a caller
+    /// cannot make the limiter keep megabytes of names.
+    pub fn check_login_user(&self, username: &str) -> Decision {
+        const KEY_CHARS: usize = 128;
+        let key = match username.char_indices().nth(KEY_CHARS) {
+            Some((end, _)) => &username[..end],
+            None => username,
+        };
+        self.login_user.check(key)
+    }
+
+    /// How many WebSocket connections one user of `tier` may hold at once.
+    pub fn ws_connections(&self, tier: Tier) -> usize {
+        match tier {
+            Tier::Free => self.ws_connections_free,
+            Tier::Pro => self.ws_connections_pro,
+        }
+    }
+
+    /// Where login checks passwords: a bounded number at once.
+    pub fn password_checks(&self) -> &PasswordChecks {
+        &self.password_checks
+    }
+
     /// How many channels one WebSocket connection of `tier` may subscribe to.
     pub fn ws_channels(&self, tier: Tier) -> usize {
         match tier {
@@ -170,6 +206,7 @@ impl RateLimits {
             class.pro.limiter.retain_recent();
         }
         self.login.limiter.retain_recent();
+        self.login_user.limiter.retain_recent();
     }
 }
 
@@ -191,6 +228,7 @@ mod tests {
                 },
             )],
             login_per_minute: 2,
+            login_per_user_per_minute: 3,
             ..RateLimitConfig::default()
         }
     }
@@ -231,6 +269,24 @@ mod tests {
         assert!(limits.check_login("10.0.0.1").allowed);
         assert!(!limits.check_login("10.0.0.1").allowed);
         assert!(limits.check_login("10.0.0.2").allowed);
+    }
+
+    #[test]
+    fn login_per_user_is_counted_apart_from_the_address() {
+        let limits = RateLimits::new(&config());
+        for _ in 0..3 {
+            assert!(limits.check_login_user("vera").allowed);
+        }
+        assert!(!limits.check_login_user("vera").allowed);
+        assert!(limits.check_login_user("bob").allowed);
+        // The address budget was not touched.
+        assert!(limits.check_login("10.0.0.1").allowed);
+        // Long names share one key past the bound rather than growing the map.
+        let long = "x".repeat(1000);
+        for _ in 0..3 {
+            assert!(limits.check_login_user(&long).allowed);
+        }
+        assert!(!limits.check_login_user(&"x".repeat(500)).allowed);
     }
 
     #[test]

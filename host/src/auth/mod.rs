@@ -10,6 +10,6 @@ mod principal;
 mod token;
 
 pub use keys::token_service;
-pub use password::{PasswordError, hash_password, verify_password};
+pub use password::{PasswordChecks, PasswordError, hash_password, verify_password};
 pub use principal::{Principal, Role, Tier};
 pub use token::{AuthError, TokenService, TokenSettings};

@@ -145,6 +145,13 @@ impl TokenService {
 
     /// Checks a token and says who it is for.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        self.verify_expiring(token).map(|(principal, _)| principal)
+    }
+
+    /// Checks a token and says who it is for and when it expires (its `exp`, seconds
+    /// since the epoch): a WebSocket session outlives its upgrade and must end with its
+    /// token ([`Self::has_expired`]).
+    pub fn verify_expiring(&self, token: &str) -> Result<(Principal, i64), AuthError> {
         use jsonwebtoken::errors::ErrorKind;
         if token.is_empty() {
             return Err(AuthError::Missing);
@@ -154,11 +161,14 @@ impl TokenService {
             return Err(AuthError::Invalid("too long"));
         }
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
-            Ok(data) => Ok(Principal {
-                user: data.claims.sub,
-                role: data.claims.role,
-                tier: data.claims.tier,
-            }),
+            Ok(data) => Ok((
+                Principal {
+                    user: data.claims.sub,
+                    role: data.claims.role,
+                    tier: data.claims.tier,
+                },
+                data.claims.exp,
+            )),
             Err(error) => Err(match error.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
                 ErrorKind::ImmatureSignature => AuthError::Invalid("not valid yet (nbf)"),
@@ -174,6 +184,16 @@ impl TokenService {
                 _ => AuthError::Invalid("malformed"),
             }),
         }
+    }
+}
+
+impl TokenService {
+    /// Whether a token expiring at `exp` would be refused now (the same leeway as
+    /// [`Self::verify`]).
+    pub fn has_expired(&self, exp: i64) -> bool {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(i64::MAX);
+        now > exp.saturating_add(leeway)
     }
 }
 
@@ -228,6 +248,19 @@ mod tests {
         // Inside the leeway is fine.
         let skewed = service.issue_at(&alice(), now + 2).unwrap();
         assert!(service.verify(&skewed).is_ok());
+    }
+
+    #[test]
+    fn expiry_is_reported_and_judged_with_the_leeway() {
+        let service = service();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let (_, exp) = service
+            .verify_expiring(&service.issue_at(&alice(), now).unwrap())
+            .unwrap();
+        assert_eq!(exp, now + 600);
+        assert!(!service.has_expired(exp));
+        assert!(!service.has_expired(now - 3), "inside the 5 s leeway");
+        assert!(service.has_expired(now - 10));
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! Command-line arguments of who may do what, and how much: tokens, rate limits, and
-//! the WebSocket API's limits.
+//! Command-line arguments of who may do what, and how much: tokens, rate limits (with
+//! the client address behind trusted proxies and the request deadlines), and the
+//! WebSocket API's limits.
 
 use std::time::Duration;
 
 use crate::config::{
-    AuthConfig, JwtKeys, RateLimitConfig, RunMode, TierLimits, WsConfig, parse_route_limits,
+    AuthConfig, JwtKeys, RateLimitConfig, RunMode, TierLimits, TrustedProxies, WsConfig,
+    parse_route_limits,
 };
 use clap::Args;
 use std::path::PathBuf;
@@ -79,7 +81,8 @@ impl AuthArgs {
     }
 }
 
-/// Request budgets.
+/// Request budgets, connection caps, password-hash concurrency, trusted proxies and
+/// request deadlines.
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
     /// Requests per minute per free-tier user (or anonymous address).
@@ -100,6 +103,27 @@ pub struct LimitArgs {
     /// WebSocket channels per connection, pro tier.
     #[arg(long, env = "OPTIONHUB_WS_CHANNELS_PRO", default_value_t = 200)]
     pub ws_channels_pro: usize,
+    /// Login attempts per minute per user name, from any address.
+    #[arg(long, env = "OPTIONHUB_RATE_LOGIN_USER", default_value_t = 10)]
+    pub rate_login_user: u32,
+    /// WebSocket connections one free-tier user may hold at once.
+    #[arg(long, env = "OPTIONHUB_WS_CONNECTIONS_FREE", default_value_t = 5)]
+    pub ws_connections_free: usize,
+    /// WebSocket connections one pro-tier user may hold at once.
+    #[arg(long, env = "OPTIONHUB_WS_CONNECTIONS_PRO", default_value_t = 50)]
+    pub ws_connections_pro: usize,
+    /// Password hashes computed at once (logins beyond wait); 0: one per core.
+    #[arg(long, env = "OPTIONHUB_PASSWORD_HASH_CONCURRENCY", default_value_t = 0)]
+    pub password_hash_concurrency: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: `CIDR,...` (none by default).
+    #[arg(long, env = "OPTIONHUB_TRUSTED_PROXIES", default_value = "", value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: TrustedProxies,
+    /// A request not answered within this many seconds gets 503 `request_timeout`.
+    #[arg(long, env = "OPTIONHUB_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// The same for plugin uploads.
+    #[arg(long, env = "OPTIONHUB_UPLOAD_TIMEOUT_SECS", default_value_t = 120)]
+    pub upload_timeout_secs: u64,
 }
 
 /// Parsed `--rate-routes`.
@@ -121,7 +145,21 @@ impl LimitArgs {
             login_per_minute: self.rate_login.max(1),
             ws_channels_free: self.ws_channels_free,
             ws_channels_pro: self.ws_channels_pro,
+            login_per_user_per_minute: self.rate_login_user.max(1),
+            ws_connections_free: self.ws_connections_free.max(1),
+            ws_connections_pro: self.ws_connections_pro.max(1),
+            password_hash_concurrency: self.password_hash_concurrency,
         }
+    }
+
+    /// The request deadline, seconds (at least one).
+    pub(super) fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    /// The plugin-upload deadline, never shorter than the request deadline.
+    pub(super) fn upload_timeout(&self) -> Duration {
+        Duration::from_secs(self.upload_timeout_secs).max(self.request_timeout())
     }
 }
 
@@ -143,6 +181,13 @@ pub struct WsArgs {
     /// Read buffer per WebSocket connection, bytes.
     #[arg(long, env = "OPTIONHUB_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
     pub ws_read_buffer_bytes: usize,
+    /// Messages per second one WebSocket client may send, on average.
+    #[arg(long, env = "OPTIONHUB_WS_CLIENT_RATE", default_value_t = 20)]
+    pub ws_client_rate: u32,
+    /// Messages one WebSocket client may send at once above the average (and refusals
+    /// it may collect before it is closed with 1008).
+    #[arg(long, env = "OPTIONHUB_WS_CLIENT_BURST", default_value_t = 40)]
+    pub ws_client_burst: u32,
 }
 
 impl WsArgs {
@@ -153,6 +198,8 @@ impl WsArgs {
             heartbeat: Duration::from_secs(self.ws_heartbeat_secs.max(1)),
             publish_interval: Duration::from_millis(self.ws_publish_ms),
             read_buffer_bytes: self.ws_read_buffer_bytes.max(256),
+            client_messages_per_sec: self.ws_client_rate.max(1),
+            client_message_burst: self.ws_client_burst.max(1),
         }
     }
 }

@@ -264,6 +264,9 @@ impl ServeArgs {
                 metrics_listen: self.metrics_listen,
                 max_body_bytes: self.max_body_kib.max(1) << 10,
                 allow_dev_on_network: self.allow_dev_on_network,
+                trusted_proxies: self.limits.trusted_proxies.clone(),
+                request_timeout: self.limits.request_timeout(),
+                upload_timeout: self.limits.upload_timeout(),
                 ..ServerConfig::new(self.listen)
             },
             store: self.store.config(&data),
@@ -352,6 +355,81 @@ mod tests {
         };
         assert!(!parse(&[]).allow_dev_on_network);
         assert!(parse(&["--allow-dev-on-network"]).allow_dev_on_network);
+    }
+
+    #[test]
+    fn fair_use_flags_reach_the_config() {
+        let args = ServeDefaults::parse_from([
+            "optionhub",
+            "--trusted-proxies",
+            "10.0.0.0/8,192.168.1.7",
+            "--request-timeout-secs",
+            "5",
+            "--upload-timeout-secs",
+            "2",
+            "--rate-login-user",
+            "4",
+            "--ws-connections-free",
+            "2",
+            "--ws-connections-pro",
+            "9",
+            "--ws-client-rate",
+            "7",
+            "--ws-client-burst",
+            "11",
+            "--password-hash-concurrency",
+            "3",
+        ])
+        .args;
+        let config = args.into_config();
+        assert!(
+            config
+                .server
+                .trusted_proxies
+                .contains("10.9.8.7".parse().unwrap())
+        );
+        assert!(
+            !config
+                .server
+                .trusted_proxies
+                .contains("192.168.1.8".parse().unwrap())
+        );
+        assert_eq!(
+            config.server.request_timeout,
+            std::time::Duration::from_secs(5)
+        );
+        // An upload deadline is never shorter than the request deadline.
+        assert_eq!(
+            config.server.upload_timeout,
+            std::time::Duration::from_secs(5)
+        );
+        assert_eq!(config.limits.login_per_user_per_minute, 4);
+        assert_eq!(
+            (
+                config.limits.ws_connections_free,
+                config.limits.ws_connections_pro
+            ),
+            (2, 9)
+        );
+        assert_eq!(config.limits.password_hash_slots(), 3);
+        assert_eq!(
+            (
+                config.ws.client_messages_per_sec,
+                config.ws.client_message_burst
+            ),
+            (7, 11)
+        );
+        assert!(
+            ServeDefaults::try_parse_from(["optionhub", "--trusted-proxies", "proxy.local"])
+                .is_err()
+        );
+        let defaults = ServeDefaults::parse_from(["optionhub"]).args.into_config();
+        assert!(defaults.server.trusted_proxies.is_empty());
+        assert_eq!(
+            defaults.server.upload_timeout,
+            std::time::Duration::from_secs(120)
+        );
+        assert!(defaults.limits.password_hash_slots() >= 1);
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod history;
 mod portfolio;
 mod ws;
 
+pub use api::TrustedProxies;
 pub use api::{
     AuthConfig, JwtKeys, RateLimitConfig, RunMode, StoreConfig, TierLimits, parse_route_limits,
 };
@@ -53,6 +54,12 @@ pub struct ServerConfig {
     /// safe on loopback only, so a non-loopback `listen` in development is refused unless
     /// this is set.
     pub allow_dev_on_network: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (none by default).
+    pub trusted_proxies: TrustedProxies,
+    /// A request not answered within this is answered 503 `request_timeout`.
+    pub request_timeout: Duration,
+    /// The same for plugin uploads (up to 32 MiB over a slow link).
+    pub upload_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -62,6 +69,9 @@ impl ServerConfig {
             metrics_listen: None,
             max_body_bytes: 256 << 10,
             allow_dev_on_network: false,
+            trusted_proxies: TrustedProxies::default(),
+            request_timeout: Duration::from_secs(30),
+            upload_timeout: Duration::from_secs(120),
         }
     }
 }

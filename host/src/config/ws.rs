@@ -23,6 +23,13 @@ pub struct WsConfig {
     pub publish_interval: Duration,
     /// tungstenite's read buffer per connection, bytes (allocated eagerly).
     pub read_buffer_bytes: usize,
+    /// Messages a client may send per second, on average; one over the budget is
+    /// answered with a `rate_limited` error and not acted on.
+    pub client_messages_per_sec: u32,
+    /// Messages a client may send at once above the average (the bucket's size). It is
+    /// also the tolerance: a client refused this many times faster than once a second
+    /// is closed with 1008.
+    pub client_message_burst: u32,
 }
 
 impl WsConfig {
@@ -40,6 +47,8 @@ impl Default for WsConfig {
             heartbeat: Duration::from_secs(20),
             publish_interval: Duration::from_millis(200),
             read_buffer_bytes: 4 << 10,
+            client_messages_per_sec: 20,
+            client_message_burst: 40,
         }
     }
 }

@@ -16,8 +16,10 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use super::channel::Channel;
+use super::connections::Connections;
 use super::frame::Frame;
 use super::publisher::Publisher;
+use super::revocation::UserLookups;
 use crate::api::AppState;
 use crate::config::WsConfig;
 
@@ -36,6 +38,10 @@ struct Slot {
 pub struct Hub {
     config: WsConfig,
     slots: Mutex<HashMap<Arc<str>, Slot>>,
+    /// Open connections per user, for the per-user cap.
+    pub connections: Arc<Connections>,
+    /// The user store's recent answers, for the sessions' access checks.
+    pub(super) user_lookups: UserLookups,
 }
 
 /// One active channel. Subscribers hold it; dropping the last handle stops the
@@ -72,6 +78,8 @@ impl Hub {
         Self {
             config,
             slots: Mutex::new(HashMap::new()),
+            connections: Arc::default(),
+            user_lookups: UserLookups::default(),
         }
     }
 

@@ -9,9 +9,17 @@
 //! code when it is dead (4012) or cannot keep up (4008). Nothing is buffered without
 //! bound. Routes authenticate before upgrading ([`upgrade`]) and sit outside the
 //! access gate of [`crate::api`], which mounts them.
+//!
+//! Fair use: a user holds a bounded number of connections ([`connections`]), each
+//! upgrade spends from the user's request budget, each connection has a budget of
+//! client messages ([`budget`]; 1008 when ignored), a request names at most
+//! [`protocol::MAX_CHANNELS_PER_REQUEST`] channels, and a session ends (4001) with its
+//! token or its user's access ([`revocation`]).
 
 mod analytics;
+mod budget;
 mod channel;
+mod connections;
 mod delta;
 mod frame;
 mod hub;
@@ -19,6 +27,7 @@ mod precision;
 mod protocol;
 mod publisher;
 mod queue;
+mod revocation;
 mod session;
 mod subscriptions;
 mod upgrade;
@@ -30,6 +39,8 @@ use axum::routing::get;
 pub use delta::apply_chain_patch;
 pub use hub::Hub;
 pub use protocol::{Envelope, Request, RequestError, parse_request};
+pub use protocol::MAX_CHANNELS_PER_REQUEST;
+pub use revocation::ACCESS_REVOKED;
 pub use writer::{HEARTBEAT_TIMEOUT, SLOW_CONSUMER};
 
 use crate::api::AppState;

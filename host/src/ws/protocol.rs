@@ -14,6 +14,11 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::auth::Tier;
 
+/// The most channel names one subscribe or unsubscribe may carry. Every name is parsed
+/// and resolved, and strategy names cost a database read, before the tier's cap can
+/// refuse the request; this bounds that work per message, whatever the cap.
+pub const MAX_CHANNELS_PER_REQUEST: usize = 100;
+
 /// One client request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
@@ -60,14 +65,27 @@ pub fn parse_request(text: &str) -> Result<Envelope, RequestError> {
         id: id.clone(),
     })?;
     let channels = |action: &str| {
-        raw.channels
+        let channels = raw
+            .channels
             .clone()
             .filter(|c| !c.is_empty())
             .ok_or_else(|| RequestError {
                 code: "invalid_request",
                 message: format!("{action} needs a non-empty \"channels\" array"),
                 id: raw.id.clone(),
-            })
+            })?;
+        if channels.len() > MAX_CHANNELS_PER_REQUEST {
+            return Err(RequestError {
+                code: "too_many_names",
+                message: format!(
+                    "{action} names {} channels; one request may name at most \
+                     {MAX_CHANNELS_PER_REQUEST} (send several)",
+                    channels.len()
+                ),
+                id: raw.id.clone(),
+            });
+        }
+        Ok(channels)
     };
     let request = match raw.action.as_deref() {
         Some("subscribe") => Request::Subscribe {
@@ -183,6 +201,19 @@ mod tests {
         assert_eq!(empty.code, "invalid_request");
         let wrong_type = parse_request(r#"{"action":"subscribe","channels":"NIFTY"}"#);
         assert_eq!(wrong_type.unwrap_err().code, "invalid_request");
+    }
+
+    #[test]
+    fn a_request_names_at_most_the_cap() {
+        let names =
+            |n: usize| -> Vec<String> { (0..n).map(|i| format!("instrument:{i}")).collect() };
+        let at_cap =
+            serde_json::json!({"action": "subscribe", "channels": names(MAX_CHANNELS_PER_REQUEST)});
+        assert!(parse_request(&at_cap.to_string()).is_ok());
+        let over = serde_json::json!({"action": "unsubscribe", "channels": names(MAX_CHANNELS_PER_REQUEST + 1), "id": 3});
+        let refused = parse_request(&over.to_string()).unwrap_err();
+        assert_eq!(refused.code, "too_many_names");
+        assert_eq!(refused.id, Some(Value::from(3)));
     }
 
     #[test]

@@ -5,7 +5,11 @@
 //! and the [`writer`](super::writer) (writing half). They share the client's byte-bounded
 //! queue. The session ends when the writer does (the writer ends after sending the
 //! close frame, whoever decided to close), after a bounded wait for the client's reply.
+//!
+//! Every client message spends from the connection's [`MessageBudget`]; at every
+//! heartbeat the session's [`Standing`] is checked again.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
@@ -13,8 +17,11 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use super::budget::{MessageBudget, Verdict};
 use super::channel::{self, Endpoint};
+use super::connections::ConnectionSlot;
 use super::protocol::{Reply, Request, now_ms, parse_request};
+use super::revocation::Standing;
 use super::subscriptions::Subscriptions;
 use super::upgrade::Socket;
 use super::writer::{self, Close, Link};
@@ -37,6 +44,16 @@ impl Drop for Connected {
     }
 }
 
+/// Who a connection was admitted for, and what it holds while it lives.
+#[derive(Debug)]
+pub struct Admission {
+    pub principal: Principal,
+    /// The token's `exp`, seconds since the epoch.
+    pub expires_at: i64,
+    /// The user's claim on this connection under the per-user cap.
+    pub slot: ConnectionSlot,
+}
+
 struct Session {
     state: AppState,
     principal: Principal,
@@ -44,11 +61,19 @@ struct Session {
     link: Arc<Link>,
     subs: Subscriptions,
     max_channels: usize,
+    budget: MessageBudget,
+    standing: Standing,
 }
 
 /// Serves one upgraded connection until it closes.
-pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint: Endpoint) {
+pub async fn run(socket: Socket, state: AppState, admission: Admission, endpoint: Endpoint) {
     let _connected = Connected::new();
+    let Admission {
+        principal,
+        expires_at,
+        slot: _slot,
+    } = admission;
+    let standing = Standing::at_start(&state, &principal, expires_at).await;
     let config = *state.ws.config();
     let (sink, mut stream) = socket.split();
     let link = Arc::new(Link::new(config.queue_bytes));
@@ -66,16 +91,10 @@ pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint
         link,
         subs: Subscriptions::default(),
         max_channels,
+        budget: MessageBudget::new(&config),
+        standing,
     };
-    let (user, tier) = (session.principal.user.clone(), session.principal.tier);
-    session.control(&Reply::Welcome {
-        endpoint: endpoint.path(),
-        user: &user,
-        tier,
-        max_channels,
-        heartbeat_ms: u64::try_from(config.heartbeat.as_millis()).unwrap_or(u64::MAX),
-        publish_interval_ms: u64::try_from(config.publish_interval.as_millis()).unwrap_or(u64::MAX),
-    });
+    session.welcome();
     let start = Instant::now() + config.heartbeat;
     let mut heartbeat = tokio::time::interval_at(start, config.heartbeat);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -98,13 +117,7 @@ pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint
                 }
             }
             () = session.link.room.notified(), if waiting_for_room => {}
-            _ = heartbeat.tick() => {
-                if last_seen.elapsed() > config.idle_timeout() {
-                    session.link.close(Close::HeartbeatTimeout);
-                } else {
-                    session.push(Message::Ping(bytes::Bytes::new()), 2);
-                }
-            }
+            _ = heartbeat.tick() => session.heartbeat(last_seen.elapsed()).await,
         }
         if session.link.closing().is_none() {
             session.subs.pump(&session.link);
@@ -133,8 +146,41 @@ pub async fn run(socket: Socket, state: AppState, principal: Principal, endpoint
 }
 
 impl Session {
+    /// The first message: who the client is and the rules.
+    fn welcome(&mut self) {
+        let config = *self.state.ws.config();
+        let user = self.principal.user.clone();
+        self.control(&Reply::Welcome {
+            endpoint: self.endpoint.path(),
+            user: &user,
+            tier: self.principal.tier,
+            max_channels: self.max_channels,
+            heartbeat_ms: u64::try_from(config.heartbeat.as_millis()).unwrap_or(u64::MAX),
+            publish_interval_ms: u64::try_from(config.publish_interval.as_millis())
+                .unwrap_or(u64::MAX),
+        });
+    }
+
+    /// Every heartbeat: close a silent client, or one whose access ended; ping the rest.
+    async fn heartbeat(&mut self, silent_for: std::time::Duration) {
+        if silent_for > self.state.ws.config().idle_timeout() {
+            self.link.close(Close::HeartbeatTimeout);
+        } else if let Some(revoked) = self.standing.check(&self.state, &self.principal).await {
+            self.link.close(Close::Revoked(revoked));
+        } else {
+            self.push(Message::Ping(bytes::Bytes::new()), 2);
+        }
+    }
+
     /// Handles one read; returns whether to keep reading.
     async fn incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> bool {
+        if let Some(Ok(message)) = &incoming
+            && !self.within_budget(message)
+        {
+            // Keep reading: after a refusal, and after a close for flooding until the
+            // client answers the close frame, as after any close the server decides on.
+            return true;
+        }
         match incoming {
             Some(Ok(Message::Text(text))) => {
                 self.request(text.as_str()).await;
@@ -161,6 +207,34 @@ impl Session {
                 } else {
                     Close::Gone
                 });
+                false
+            }
+        }
+    }
+
+    /// Spends one message from the budget; whether to act on it. A refused request is
+    /// answered with `rate_limited`; a client ignoring refusals is closed (1008).
+    fn within_budget(&mut self, message: &Message) -> bool {
+        if matches!(message, Message::Close(_)) {
+            return true;
+        }
+        match self.budget.spend() {
+            Verdict::Accept => true,
+            Verdict::Refuse => {
+                if matches!(message, Message::Text(_) | Message::Binary(_)) {
+                    let config = self.state.ws.config();
+                    let text = format!(
+                        "over the budget of {} messages per second (bursts of {}); this one \
+                         was not acted on",
+                        config.client_messages_per_sec, config.client_message_burst
+                    );
+                    self.error("rate_limited", &text, None);
+                }
+                false
+            }
+            Verdict::Close => {
+                tracing::debug!(user = %self.principal.user, "websocket client flooding");
+                self.link.close(Close::MessageFlood);
                 false
             }
         }
@@ -223,10 +297,16 @@ impl Session {
     fn resolve(&mut self, names: &[String], id: Option<&Value>) -> Option<Vec<channel::Channel>> {
         let registry = self.state.market.registry().clone();
         let mut resolved: Vec<channel::Channel> = Vec::with_capacity(names.len());
+        // Duplicates (as sent, or after canonicalising) are resolved and kept once.
+        let mut sent: HashSet<&str> = HashSet::with_capacity(names.len());
+        let mut canonical: HashSet<Arc<str>> = HashSet::with_capacity(names.len());
         let mut problems = Vec::new();
         for name in names {
+            if !sent.insert(name.as_str()) {
+                continue;
+            }
             match channel::resolve(&registry, self.endpoint, name) {
-                Ok(c) if resolved.iter().all(|r| r.name != c.name) => resolved.push(c),
+                Ok(c) if canonical.insert(c.name.clone()) => resolved.push(c),
                 Ok(_) => {}
                 Err(error) => problems.push(error),
             }
@@ -243,9 +323,7 @@ impl Session {
         let Some(channels) = self.resolve(names, id) else {
             return;
         };
-        if !self.owns_strategies(&channels, id).await {
-            return;
-        }
+        // The cap first: a request over it costs no database reads.
         let new = channels
             .iter()
             .filter(|c| !self.subs.holds(&c.name))
@@ -259,6 +337,9 @@ impl Session {
                 new
             );
             self.error("too_many_channels", &message, id);
+            return;
+        }
+        if !self.owns_strategies(&channels, id).await {
             return;
         }
         let accepted: Vec<Arc<str>> = channels.iter().map(|c| c.name.clone()).collect();

@@ -1,7 +1,7 @@
-//! The HTTP side of the WebSocket routes: authenticate, then upgrade with small
-//! buffers. The upgrade does not spend from the caller's request budget (one user may
-//! hold many connections, as a load generator does); each connection's channels are
-//! capped by tier instead.
+//! The HTTP side of the WebSocket routes: authenticate, spend from the user's request
+//! budget (an upgrade is a request, and a reconnect loop must not be free), claim one of
+//! the user's connections under the per-user cap (429 `too_many_connections` beyond it),
+//! then upgrade with small buffers. Each connection's channels are capped by tier too.
 //!
 //! Authentication happens before the upgrade, so a bad or missing token is an ordinary
 //! HTTP 401 with the JSON error body. Browsers cannot set headers on a WebSocket, so the
@@ -28,9 +28,10 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::channel::Endpoint;
-use super::session;
+use super::session::{self, Admission};
 use crate::api::AppState;
-use crate::api::access::{authorize, bearer_token};
+use crate::api::access::{authorize_expiring, bearer_token, refused};
+use crate::api::rate_limit::Decision;
 use crate::auth::Role as AccessRole;
 use crate::error::AppError;
 
@@ -191,9 +192,9 @@ fn accept(
         .filter(|t| !t.is_empty())
         .or_else(|| bearer_token(headers))
         .or(from_protocol.as_ref().map(|(token, _)| token.as_str()));
-    let principal = match authorize(&state, token, AccessRole::Viewer) {
-        Ok(principal) => principal,
-        Err(error) => return error.into_response(),
+    let (admission, decision) = match admit(&state, endpoint, token) {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal.into_response(),
     };
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
@@ -211,7 +212,7 @@ fn accept(
         )
         .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES));
-    tracing::debug!(user = %principal.user, endpoint = endpoint.path(), "websocket accepted");
+    tracing::debug!(user = %admission.principal.user, endpoint = endpoint.path(), "websocket accepted");
     let UpgradeRequest {
         accept_key,
         on_upgrade,
@@ -225,7 +226,7 @@ fn accept(
                     Some(config),
                 )
                 .await;
-                session::run(socket, state, principal, endpoint).await;
+                session::run(socket, state, admission, endpoint).await;
             }
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
         }
@@ -238,6 +239,7 @@ fn accept(
         ],
     )
         .into_response();
+    decision.write_headers(response.headers_mut());
     let headers = response.headers_mut();
     if let Ok(accept) = HeaderValue::from_str(&accept_key) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
@@ -246,6 +248,64 @@ fn accept(
         headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
     response
+}
+
+/// Why a connection is not admitted.
+enum Refusal {
+    /// No valid token, or too many connections.
+    Error(AppError),
+    /// Over the request budget.
+    OverBudget(Decision),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Error(error) => error.into_response(),
+            Refusal::OverBudget(decision) => refused(&decision),
+        }
+    }
+}
+
+/// Who may connect: a valid token of a viewer or above, request budget left, and a
+/// connection under the user's cap.
+fn admit(
+    state: &AppState,
+    endpoint: Endpoint,
+    token: Option<&str>,
+) -> Result<(Admission, Decision), Refusal> {
+    let (principal, expires_at) =
+        authorize_expiring(state, token, AccessRole::Viewer).map_err(Refusal::Error)?;
+    let decision = state
+        .limits
+        .check(endpoint.path(), &principal.user, principal.tier);
+    if !decision.allowed {
+        tracing::debug!(user = %principal.user, endpoint = endpoint.path(), "websocket upgrade rate limited");
+        return Err(Refusal::OverBudget(decision));
+    }
+    let cap = state.limits.ws_connections(principal.tier);
+    let slot = state
+        .ws
+        .connections
+        .claim(&principal.user, cap)
+        .map_err(|held| {
+            tracing::debug!(user = %principal.user, held, "websocket connection cap reached");
+            Refusal::Error(AppError::Rejected {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "too_many_connections",
+                message: format!(
+                    "a {} user may hold {cap} WebSocket connections at once and {} holds {held}; \
+                     close one, or subscribe to more channels on one connection",
+                    principal.tier, principal.user
+                ),
+            })
+        })?;
+    let admission = Admission {
+        principal,
+        expires_at,
+        slot,
+    };
+    Ok((admission, decision))
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 
 use super::queue::Outbox;
+use super::revocation::{ACCESS_REVOKED, Revoked};
 use super::upgrade::{Socket, WRITE_BUFFER_BYTES};
 
 /// Messages larger than this are sent as frames of this size.
@@ -46,6 +47,10 @@ pub enum Close {
     HeartbeatTimeout,
     /// The client sent a message over the size limit.
     MessageTooBig,
+    /// The client kept sending messages over its budget (1008, policy violation).
+    MessageFlood,
+    /// The session's token expired, or its user was deleted or demoted (4001).
+    Revoked(Revoked),
     /// The client closed, or the socket failed: nothing more to say.
     Gone,
 }
@@ -56,6 +61,8 @@ impl Close {
             Close::SlowConsumer => "slow consumer",
             Close::HeartbeatTimeout => "heartbeat timeout",
             Close::MessageTooBig => "message too big",
+            Close::MessageFlood => "message rate exceeded",
+            Close::Revoked(why) => why.reason(),
             Close::Gone => "closed",
         }
     }
@@ -65,6 +72,8 @@ impl Close {
             Close::SlowConsumer => SLOW_CONSUMER,
             Close::HeartbeatTimeout => HEARTBEAT_TIMEOUT,
             Close::MessageTooBig => 1009,
+            Close::MessageFlood => 1008,
+            Close::Revoked(_) => ACCESS_REVOKED,
             Close::Gone => return None,
         };
         Some(CloseFrame {
@@ -110,6 +119,12 @@ impl Link {
                 Close::SlowConsumer => metrics::counter!("ws_slow_disconnects_total").increment(1),
                 Close::HeartbeatTimeout => {
                     metrics::counter!("ws_heartbeat_disconnects_total").increment(1);
+                }
+                Close::MessageFlood => {
+                    metrics::counter!("ws_flood_disconnects_total").increment(1);
+                }
+                Close::Revoked(_) => {
+                    metrics::counter!("ws_revoked_disconnects_total").increment(1);
                 }
                 Close::MessageTooBig | Close::Gone => {}
             }

@@ -180,10 +180,10 @@ pub fn server_config(
 /// The JWT secret of [`server_config`].
 pub const TEST_JWT_SECRET: &str = "integration-tests-secret-of-enough-bytes";
 
-/// An access token the servers of [`server_config`] accept.
-pub fn token(user: &str, role: optionhub::auth::Role, tier: optionhub::auth::Tier) -> String {
+/// Issues the tokens the servers of [`server_config`] accept.
+pub fn token_service() -> optionhub::auth::TokenService {
     let config = optionhub::config::AuthConfig::development(None);
-    let service = optionhub::auth::TokenService::hs256(
+    optionhub::auth::TokenService::hs256(
         TEST_JWT_SECRET.as_bytes(),
         optionhub::auth::TokenSettings {
             issuer: config.issuer,
@@ -191,8 +191,12 @@ pub fn token(user: &str, role: optionhub::auth::Role, tier: optionhub::auth::Tie
             ttl: config.token_ttl,
             leeway: config.leeway,
         },
-    );
-    service
+    )
+}
+
+/// An access token the servers of [`server_config`] accept.
+pub fn token(user: &str, role: optionhub::auth::Role, tier: optionhub::auth::Tier) -> String {
+    token_service()
         .issue(&optionhub::auth::Principal {
             user: user.into(),
             role,

@@ -254,7 +254,7 @@ async fn bad_requests_get_errors_and_the_connection_survives() {
     server.running.stop().await.expect("stops");
 }
 
-fn refused_status(result: Result<impl std::fmt::Debug, tungstenite::Error>) -> (u16, Value) {
+pub fn refused_status(result: Result<impl std::fmt::Debug, tungstenite::Error>) -> (u16, Value) {
     match result {
         Err(tungstenite::Error::Http(response)) => {
             let body = response.body().clone().unwrap_or_default();

@@ -55,7 +55,10 @@ async fn narrow_client(server: &Server, path: &str) -> WebSocketStream<TcpStream
 }
 
 /// Reads until a close frame arrives (skipping everything else), within `limit`.
-async fn close_frame(ws: &mut WebSocketStream<TcpStream>, limit: Duration) -> CloseFrame {
+pub async fn close_frame<S>(ws: &mut WebSocketStream<S>, limit: Duration) -> CloseFrame
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let until = Instant::now() + limit;
     loop {
         let next = tokio::time::timeout_at(until, ws.next()).await;
