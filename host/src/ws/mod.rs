@@ -38,8 +38,7 @@ use axum::routing::get;
 
 pub use delta::apply_chain_patch;
 pub use hub::Hub;
-pub use protocol::{Envelope, Request, RequestError, parse_request};
-pub use protocol::MAX_CHANNELS_PER_REQUEST;
+pub use protocol::{Envelope, MAX_CHANNELS_PER_REQUEST, Request, RequestError, parse_request};
 pub use revocation::ACCESS_REVOKED;
 pub use writer::{HEARTBEAT_TIMEOUT, SLOW_CONSUMER};
 
