@@ -1,6 +1,7 @@
 //! Hostile plugins: each misbehaviour is stopped with a typed error, and the host keeps
 //! serving afterwards (the same plugin, called normally, answers).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use optionhub::config::PluginConfig;
@@ -50,9 +51,22 @@ fn an_infinite_loop_is_stopped_by_the_deadline() {
     );
 }
 
+/// A host with the hostile plugin and a 10 s deadline, for tests of the other limits:
+/// filling 64 MiB (or printing 20 MiB) takes tens of milliseconds when the machine is
+/// idle, but the deadline is wall-clock, so under a loaded test run the default 100 ms
+/// would sometimes stop the call before the limit under test is reached.
+fn unhurried_host() -> Arc<PluginHost> {
+    let mut config = PluginConfig::in_memory();
+    config.limits.deadline = Duration::from_secs(10);
+    let host = PluginHost::new(config).expect("engine");
+    host.load_bytes(&wasm("hostile"), PluginSource::Bytes)
+        .expect("loads");
+    host
+}
+
 #[test]
 fn a_memory_hog_is_stopped_at_the_cap() {
-    let host = host_with(&["hostile"]);
+    let host = unhurried_host();
     let err = run(&host, "hog").err();
     match err {
         Some(CallError::MemoryLimit { cap_bytes, .. }) => assert_eq!(cap_bytes, 64 << 20),
@@ -93,7 +107,7 @@ fn files_clock_and_environment_are_out_of_reach() {
 
 #[test]
 fn huge_output_is_refused() {
-    let host = host_with(&["hostile"]);
+    let host = unhurried_host();
     let err = run(&host, "huge-output").err();
     assert!(
         matches!(
@@ -106,7 +120,7 @@ fn huge_output_is_refused() {
 
 #[test]
 fn output_within_memory_but_over_the_result_cap_is_refused() {
-    let host = host_with(&["hostile"]);
+    let host = unhurried_host();
     // 3 million f64 = 24 MB: fits in the 64 MiB memory cap, not in the 16 MiB result cap,
     // so it is refused while being copied out of the guest.
     let params = [
@@ -140,13 +154,7 @@ fn the_result_size_cap_applies_to_well_behaved_answers_too() {
 
 #[test]
 fn chatty_output_is_captured_up_to_the_cap_without_failing_the_call() {
-    // 20 MiB of prints take tens of ms in a release build, more in a debug one: this test
-    // is about the capture cap, so give the call room.
-    let mut config = PluginConfig::in_memory();
-    config.limits.deadline = Duration::from_secs(10);
-    let host = PluginHost::new(config).expect("engine");
-    host.load_bytes(&wasm("hostile"), PluginSource::Bytes)
-        .expect("loads");
+    let host = unhurried_host();
     run(&host, "print").expect("printing is not an error");
     let log = host.detail("hostile").expect("detail").recent_log;
     let last = log
