@@ -129,11 +129,11 @@ impl AppError {
 
 impl AppError {
     /// The body's message: the error's own text, except for a failing dependency, which
-    /// is only named (the detail is logged by `into_response`).
+    /// is only named (the detail is logged by `into_response`). A store error that is the
+    /// caller's (a conflict, a quota) keeps its text.
     fn public_message(&self) -> String {
         match self {
-            AppError::Store(StoreError::Conflict(_)) => self.to_string(),
-            AppError::Store(_) => {
+            AppError::Store(_) if self.status_and_code().0.is_server_error() => {
                 "the database is unavailable; retry later (the server log has the detail)".into()
             }
             _ => self.to_string(),
@@ -297,5 +297,13 @@ mod tests {
             body_of(AppError::Store(StoreError::Conflict("user \"ops\"".into()))).await;
         assert_eq!(status, StatusCode::CONFLICT);
         assert!(body.contains("already exists"), "{body}");
+        // So is a quota.
+        let quota = StoreError::QuotaExceeded {
+            what: crate::store::quota::Owned::Accounts,
+            limit: 2,
+        };
+        let (status, body) = body_of(AppError::Store(quota)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body.contains("you already have 2 accounts"), "{body}");
     }
 }
