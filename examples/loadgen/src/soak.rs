@@ -171,6 +171,19 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         "RSS after warm-up: {rss_start:.1} MiB; at the end: {rss_end:.1} MiB; peak {peak:.1} MiB"
     );
     println!("RSS growth:        {growth:.2} %");
+    // The course over the run tells a leak (steady growth) from caches filling up to
+    // their bounds (growth that flattens).
+    let course: Vec<String> = [0.25, 0.5, 0.75]
+        .iter()
+        .filter_map(|share| {
+            #[expect(clippy::cast_precision_loss, reason = "an index for display")]
+            let at = (samples.len() as f64 * share) as usize;
+            samples
+                .get(at)
+                .map(|rss| format!("{:.0} %: {rss:.1} MiB", share * 100.0))
+        })
+        .collect();
+    println!("RSS over the run:  {}", course.join(", "));
     println!(
         "greeks errors:     {}",
         greeks_end.saturating_sub(greeks_start)
