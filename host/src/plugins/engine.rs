@@ -10,7 +10,7 @@
 //! memory are zeroed and re-initialised in place instead of being handed back to the OS,
 //! so a guest whose stack, statics and early heap fit there (the first-party plugins,
 //! built with a 64 KiB stack by `.cargo/config.toml`) takes no page faults at all. Both
-//! together cut the fixed cost of a call from ~40 to ~8 µs (BENCHMARKS.md, issue 2). A
+//! together cut the fixed cost of a call about fivefold (figures in BENCHMARKS.md). A
 //! fixed pool needs a bound on concurrent calls: [`CallSlots`] makes a call wait for a
 //! free slot, so a busy host queues calls rather than failing them, and an exhausted pool
 //! can never look like a failing plugin and count towards its quarantine. The wait is

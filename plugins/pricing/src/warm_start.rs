@@ -6,7 +6,7 @@
 //! it, Halley's iteration on the out-of-the-money Black price converges in two or three
 //! steps, each costing one exponential and two rational functions, and the converged step leaves
 //! what the Greeks need. Solving from nothing with Let's Be Rational ([`crate::implied`])
-//! and then pricing again costs about twice as much (BENCHMARKS.md, issue 2).
+//! and then pricing again costs about twice as much (figures in BENCHMARKS.md).
 //!
 //! It is a fast path, never the only path: [`solve`] falls back to Let's Be Rational
 //! whenever the iteration cannot vouch for its answer: no guess, a guess too far off to
