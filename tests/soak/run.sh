@@ -14,6 +14,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 duration="${1:-1200}"
 warmup="${SOAK_WARMUP:-120}"
+# SQLite in the run's data directory by default; SOAK_DATABASE_URL runs on another
+# database (server and token command alike).
+if [ -n "${SOAK_DATABASE_URL:-}" ]; then export DATABASE_URL="$SOAK_DATABASE_URL"; fi
 
 make -s plugins fixtures
 cargo build --release -p optionhub -p loadgen
