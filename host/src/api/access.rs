@@ -15,8 +15,7 @@ use super::rate_limit::Decision;
 use crate::auth::{AuthError, Principal, Role};
 use crate::error::AppError;
 
-/// The caller's address (behind trusted proxies, the one they vouch for).
-pub use super::client_address::of as client_address;
+use super::client_address;
 
 /// The bearer token of a request, if it sent one.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -79,7 +78,7 @@ pub async fn gate(
 /// Middleware for the login route: a strict budget per client address (the budget per
 /// user name is spent by the handler, which has read the name).
 pub async fn login_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let address = client_address(&request);
+    let address = client_address::of(&request);
     let decision = state.limits.check_login(&address);
     if !decision.allowed {
         tracing::warn!(%address, "login attempts over the limit");

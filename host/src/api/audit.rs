@@ -19,7 +19,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::AppState;
-use super::access::{bearer_token, client_address};
+use super::access::bearer_token;
+use super::client_address;
 use crate::error::{AppError, ErrorResponse};
 use crate::store::audit::{AuditEntry, KEPT, NewAuditEntry};
 
@@ -89,7 +90,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         return next.run(request).await;
     };
     let actor = actor_of(&state, bearer_token(request.headers()));
-    let address = client_address(&request);
+    let address = client_address::of(&request);
     let response = next.run(request).await;
     let note = response
         .extensions()
