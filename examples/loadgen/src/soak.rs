@@ -161,14 +161,23 @@ pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
         }
     }
     let peak = samples.iter().copied().fold(rss_end, f64::max);
-    let growth = if rss_start > 0.0 {
-        (rss_end - rss_start) / rss_start * 100.0
+    // Single readings swing by tens of MiB with what is in flight (a hostile plugin's
+    // 3 MB answer, a memory hog's pages), so growth compares levels: the median of the
+    // run's first and last tenth.
+    let window = (samples.len() / 10).max(1);
+    let level_start = median(samples.iter().take(window).copied()).unwrap_or(rss_start);
+    let level_end = median(samples.iter().rev().take(window).copied()).unwrap_or(rss_end);
+    let growth = if level_start > 0.0 {
+        (level_end - level_start) / level_start * 100.0
     } else {
         0.0
     };
     println!("== server");
     println!(
         "RSS after warm-up: {rss_start:.1} MiB; at the end: {rss_end:.1} MiB; peak {peak:.1} MiB"
+    );
+    println!(
+        "RSS level (median of the first and last {window} s): {level_start:.1} → {level_end:.1} MiB"
     );
     println!("RSS growth:        {growth:.2} %");
     // The course over the run tells a leak (steady growth) from caches filling up to
@@ -299,6 +308,13 @@ async fn live_once(
     Ok(())
 }
 
+/// The median of some readings; `None` when there are none.
+fn median(readings: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut readings: Vec<f64> = readings.collect();
+    readings.sort_by(f64::total_cmp);
+    readings.get(readings.len() / 2).copied()
+}
+
 /// `plugin_errors_total` of the Greeks plugin, summed over its versions.
 async fn greeks_errors(client: &reqwest::Client, args: &SoakArgs) -> anyhow::Result<u64> {
     let text = client
@@ -316,4 +332,16 @@ async fn greeks_errors(client: &reqwest::Client, args: &SoakArgs) -> anyhow::Res
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .map(|value| value as u64)
         .sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn the_median_ignores_a_spike() {
+        let readings = [250.0, 251.0, 310.0, 250.5, 252.0];
+        assert_eq!(median(readings.into_iter()), Some(251.0));
+        assert_eq!(median(std::iter::empty()), None);
+    }
 }
