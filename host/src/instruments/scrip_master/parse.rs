@@ -123,6 +123,11 @@ pub fn parse(reader: impl Read, filter: &Filter) -> Result<ParsedMaster, ScripMa
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let columns = Columns::locate(csv.headers()?)
         .map_err(|(format, missing)| ScripMasterError::MissingColumns { format, missing })?;
+    // The CSV reader ends a CRLF record at its `\r` and counts the `\n` into the next
+    // record, so that record's position is one line short. Dhan's files (and the
+    // detailed fixture) are CRLF; the header shows which kind this file is: after a CRLF
+    // header the reader is still on line 1.
+    let crlf_lag = u64::from(csv.position().line() == 1);
     let mut master = ParsedMaster {
         format: columns.format,
         instruments: Vec::new(),
@@ -136,7 +141,7 @@ pub fn parse(reader: impl Read, filter: &Filter) -> Result<ParsedMaster, ScripMa
             record: &record,
             columns: &columns,
         };
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.position().map_or(0, csv::Position::line) + crlf_lag;
         match row.selection(filter) {
             Ok(None) => master.skipped_rows += 1,
             Ok(Some((class, underlying))) => match row.instrument(class, underlying) {

@@ -112,6 +112,9 @@ fn both_layouts_parse_to_the_same_instruments() {
     assert_eq!(detailed.format, MasterFormat::Detailed);
     assert_eq!(detailed.instruments, compact.instruments);
     assert_eq!((detailed.skipped_rows, detailed.bad_row_count), (6, 4));
+    // The detailed fixture is CRLF, the compact one LF: the same rows, the same lines.
+    let lines = |master: &ParsedMaster| master.bad_rows.iter().map(|b| b.line).collect::<Vec<_>>();
+    assert_eq!(lines(&detailed), lines(&compact));
     assert!(matches!(
         &detailed.bad_rows[0].reason,
         RowError::Invalid {
