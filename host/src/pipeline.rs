@@ -97,7 +97,7 @@ impl MarketPipeline {
             } => (
                 None,
                 credentials.clone(),
-                endpoints.clone(),
+                endpoints.as_ref().clone(),
                 FeedSource::Dhan,
                 "scrip-master.csv",
                 feed.scrip_master_max_age,

@@ -153,7 +153,7 @@ pub fn resolve(env: &EnvMap, wanted: Wanted) -> Result<Resolved, EnvAliasError> 
             .is_some_and(|value| !value.is_empty() || name == "DB_PASSWORD")
     };
     let note = |names: &[&'static str], used: bool, resolved: &mut Resolved| {
-        let present = names.iter().copied().filter(|name| is_set(*name));
+        let present = names.iter().copied().filter(|name| is_set(name));
         if used {
             resolved.read.extend(present);
         } else {

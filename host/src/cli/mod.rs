@@ -262,11 +262,11 @@ impl ServeArgs {
         } else if let Some(credentials) = self.dhan.credentials() {
             FeedSourceConfig::Dhan {
                 credentials,
-                endpoints: DhanEndpoints {
+                endpoints: Box::new(DhanEndpoints {
                     feed_url: self.dhan.dhan_feed_url,
                     api_url: self.dhan.dhan_api_url,
                     scrip_master_url: self.dhan.dhan_scrip_master_url,
-                },
+                }),
             }
         } else {
             FeedSourceConfig::Simulator {

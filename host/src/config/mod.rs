@@ -231,7 +231,8 @@ pub enum FeedSourceConfig {
     /// Dhan itself, with credentials.
     Dhan {
         credentials: DhanCredentials,
-        endpoints: DhanEndpoints,
+        /// Boxed: three parsed URLs would make every variant this large.
+        endpoints: Box<DhanEndpoints>,
     },
     /// The built-in simulator, started in-process on a free loopback port.
     Simulator {

@@ -164,6 +164,10 @@ pub fn parse(reader: impl Read, filter: &Filter) -> Result<ParsedMaster, ScripMa
     Ok(master)
 }
 
+/// Why a row was rejected before its underlying was known, with its class when that
+/// much was read.
+type Rejected = (Option<InstrumentClass>, RowError);
+
 /// One CSV row seen through the located columns.
 struct Row<'a> {
     record: &'a ByteRecord,
@@ -215,7 +219,7 @@ impl Row<'_> {
     fn selection<'f>(
         &self,
         filter: &'f Filter,
-    ) -> Result<Option<(InstrumentClass, &'f str)>, (Option<InstrumentClass>, RowError)> {
+    ) -> Result<Option<(InstrumentClass, &'f str)>, Rejected> {
         let names = self.names();
         let instrument = self.record.get(self.columns.instrument).ok_or((
             None,
