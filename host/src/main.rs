@@ -3,8 +3,9 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
-use optionhub::cli::{Cli, Command, PluginCommand, ServeArgs, UserCommand};
+use optionhub::cli::{Cli, Command, PluginCommand, ServeArgs, UserCommand, env_aliases};
 use optionhub::config::DataConfig;
 use optionhub::{commands, server, telemetry};
 
@@ -27,11 +28,15 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // The old variable names of deployments optionhub replaces, for the commands that
+    // read the settings they stand in for.
+    let old_names = || env_aliases::process_env().context("reading the migration variable names");
     match cli
         .command
         .unwrap_or_else(|| Command::Serve(Box::new(ServeArgs::from_env())))
     {
-        Command::Serve(args) => {
+        Command::Serve(mut args) => {
+            args.apply_env_aliases(&old_names()?)?.log();
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -49,13 +54,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin(PluginCommand::List { plugins, data }) => {
             commands::plugin_list(&plugins, &DataConfig { dir: data.dir })
         }
-        Command::Migrate(args) => {
+        Command::Migrate(mut args) => {
+            args.apply_env_aliases(&old_names()?)?.log();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             runtime.block_on(commands::migrate(&args))
         }
-        Command::User(command) => {
+        Command::User(mut command) => {
+            match &mut command {
+                UserCommand::Add { common, .. }
+                | UserCommand::Token { common, .. }
+                | UserCommand::List { common } => {
+                    common.apply_env_aliases(&old_names()?)?.log();
+                }
+            }
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;

@@ -11,7 +11,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, DhanCredentials, DhanEndpoints, FeedSourceConfig};
+use crate::config::{Config, DhanCredentials, FeedSourceConfig};
 use crate::feed::dhan::live::{Backoff, FeedLimits, LiveFeed, LiveFeedConfig};
 use crate::feed::dhan::rest::DhanRestClient;
 use crate::feed::record::{Recorder, RecordingReader, ReplaySpeed, replay};
@@ -19,7 +19,9 @@ use crate::feed::sim::{SimConfig, SimHandle};
 use crate::feed::status::{FeedSource, FeedStatus};
 use crate::instruments::Instrument;
 use crate::instruments::registry::InstrumentRegistry;
-use crate::instruments::scrip_master::{self, Filter, RefreshPlan, ScripMasterStatus, keep_fresh};
+use crate::instruments::scrip_master::{
+    self, BadRow, Filter, RefreshPlan, ScripMasterStatus, keep_fresh,
+};
 use crate::market::MarketState;
 use crate::market::ingest::{self, INGEST_QUEUE};
 use crate::market::seed::{ChainSeeder, ChainTarget, RestStatus};
@@ -59,7 +61,7 @@ impl MarketPipeline {
         if let FeedSourceConfig::Replay { file, speed_factor } = &feed.source {
             let reader = RecordingReader::open(file)
                 .with_context(|| format!("cannot open the recording {}", file.display()))?;
-            let registry = build_registry(reader.instruments().to_vec(), &feed.underlyings)?;
+            let registry = build_registry(reader.instruments().to_vec(), &feed.underlyings, &[])?;
             let status = Arc::new(FeedStatus::new(FeedSource::Replay));
             let market = Arc::new(MarketState::new(registry, status, feed.ltt_shift_secs));
             tasks.push(tokio::spawn(ingest::run(market.clone(), events_rx, None)));
@@ -95,7 +97,7 @@ impl MarketPipeline {
             } => (
                 None,
                 credentials.clone(),
-                endpoints.clone(),
+                endpoints.as_ref().clone(),
                 FeedSource::Dhan,
                 "scrip-master.csv",
                 feed.scrip_master_max_age,
@@ -114,11 +116,9 @@ impl MarketPipeline {
                 let sim = SimHandle::start(([127, 0, 0, 1], 0).into(), sim_config)
                     .await
                     .context("cannot start the DhanHQ simulator")?;
-                let endpoints = DhanEndpoints {
-                    feed_url: sim.feed_url(),
-                    api_url: sim.api_url(),
-                    scrip_master_url: sim.scrip_master_url(),
-                };
+                let endpoints = sim
+                    .endpoints()
+                    .context("the DhanHQ simulator's addresses do not parse")?;
                 // The simulator's universe is built at its start: never reuse a copy.
                 (
                     Some(sim),
@@ -134,11 +134,23 @@ impl MarketPipeline {
 
         let cache_file = config.data.dir.join(cache_name);
         let filter = Filter::new(&feed.underlyings);
-        let loaded =
-            scrip_master::load_or_fetch(&endpoints.scrip_master_url, &cache_file, max_age, &filter)
-                .await
-                .context("cannot load Dhan's scrip master")?;
+        let loaded = scrip_master::load_or_fetch(
+            endpoints.scrip_master_url.as_str(),
+            &cache_file,
+            max_age,
+            &filter,
+        )
+        .await
+        .context("cannot load Dhan's scrip master")?;
         *scrip_master.lock() = ScripMasterStatus::of(&loaded);
+        if let Some(rows) = loaded.master.bad_rows_summary() {
+            tracing::warn!(
+                rejected = loaded.master.bad_row_count,
+                %rows,
+                "scrip master rows rejected"
+            );
+        }
+        let rejected = loaded.master.bad_rows;
         let instruments = loaded.master.instruments;
         let recorder = match &feed.record {
             Some(path) => Some(
@@ -147,12 +159,12 @@ impl MarketPipeline {
             ),
             None => None,
         };
-        let registry = build_registry(instruments, &feed.underlyings)?;
+        let registry = build_registry(instruments, &feed.underlyings, &rejected)?;
         let status = Arc::new(FeedStatus::new(source));
         if max_age > Duration::ZERO {
             tasks.push(tokio::spawn(keep_fresh(
                 RefreshPlan {
-                    url: endpoints.scrip_master_url.clone(),
+                    url: endpoints.scrip_master_url.to_string(),
                     cache_file: cache_file.clone(),
                     every: max_age,
                     filter: filter.clone(),
@@ -265,8 +277,9 @@ fn greeks_config(config: &Config) -> LiveGreeksConfig {
 fn build_registry(
     instruments: Vec<Instrument>,
     underlyings: &[String],
+    rejected: &[BadRow],
 ) -> anyhow::Result<Arc<InstrumentRegistry>> {
-    let registry = InstrumentRegistry::build(instruments, underlyings)
+    let registry = InstrumentRegistry::build_from_master(instruments, underlyings, rejected)
         .context("the scrip master does not cover the configured underlyings")?;
     Ok(Arc::new(registry))
 }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::env_aliases::{Resolved, Wanted};
 use crate::config::{
     AuthConfig, JwtKeys, RateLimitConfig, RunMode, TierLimits, TrustedProxies, WsConfig,
     parse_route_limits,
@@ -16,14 +17,11 @@ use std::path::PathBuf;
 pub struct AuthArgs {
     /// `development` generates a JWT secret when none is set (with a warning) and prints
     /// a token for the dev user; `production` refuses to start without real keys.
-    #[arg(
-        long,
-        env = "OPTIONHUB_MODE",
-        value_enum,
-        default_value = "development"
-    )]
-    pub mode: RunMode,
-    /// HS256 secret (at least 32 bytes in production).
+    /// Default: `ENVIRONMENT` (`production`/`development`) when set, else development.
+    #[arg(long, env = "OPTIONHUB_MODE", value_enum)]
+    pub mode: Option<RunMode>,
+    /// HS256 secret (at least 32 bytes in production); `JWT_SECRET_KEY` is read when
+    /// this is unset.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// RS256 instead of HS256: the public key (PEM) that checks tokens.
@@ -59,6 +57,27 @@ impl std::fmt::Debug for AuthArgs {
 }
 
 impl AuthArgs {
+    /// Which settings of these the old names may supply (the ones not given).
+    pub(super) fn wanted(&self) -> Wanted {
+        Wanted {
+            // RS256 keys need no shared secret.
+            jwt_secret: self.jwt_public_key.is_none()
+                && self.jwt_secret.as_deref().is_none_or(str::is_empty),
+            mode: self.mode.is_none(),
+            ..Wanted::default()
+        }
+    }
+
+    /// Takes what the old names supplied.
+    pub(super) fn take(&mut self, resolved: &mut Resolved) {
+        if let Some(secret) = resolved.jwt_secret.take() {
+            self.jwt_secret = Some(secret);
+        }
+        if let Some(mode) = resolved.mode.take() {
+            self.mode = Some(mode);
+        }
+    }
+
     pub(super) fn config(&self) -> AuthConfig {
         let keys = match &self.jwt_public_key {
             Some(public_pem) => JwtKeys::Rs256 {
@@ -70,7 +89,7 @@ impl AuthArgs {
             },
         };
         AuthConfig {
-            mode: self.mode,
+            mode: self.mode.unwrap_or(RunMode::Development),
             keys,
             issuer: self.jwt_issuer.clone(),
             audience: self.jwt_audience.clone(),

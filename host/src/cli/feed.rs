@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use crate::config::{DhanCredentials, ExpiryWeekdays};
+use crate::feed::dhan::endpoint::{parse_feed_url, parse_http_url};
 use crate::feed::record::ReplaySpeed;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use url::Url;
 
 #[derive(Clone, Args)]
 pub struct SimArgs {
@@ -108,16 +110,20 @@ pub struct DhanArgs {
     pub dhan_client_id: Option<String>,
     #[arg(long, env = "DHAN_ACCESS_TOKEN", hide_env_values = true)]
     pub dhan_access_token: Option<String>,
-    #[arg(long, env = "DHAN_FEED_URL", default_value = "wss://api-feed.dhan.co")]
-    pub dhan_feed_url: String,
-    #[arg(long, env = "DHAN_API_URL", default_value = "https://api.dhan.co")]
-    pub dhan_api_url: String,
+    /// The feed WebSocket (`ws://` or `wss://`); other query parameters are kept.
+    #[arg(long, env = "DHAN_FEED_URL", default_value = crate::config::DEFAULT_DHAN_FEED_URL, value_parser = parse_feed_url)]
+    pub dhan_feed_url: Url,
+    /// The REST API (`http://` or `https://`); `/v2/…` is appended to its path.
+    #[arg(long, env = "DHAN_API_URL", default_value = crate::config::DEFAULT_DHAN_API_URL, value_parser = parse_http_url)]
+    pub dhan_api_url: Url,
+    /// The detailed scrip master CSV (`http://` or `https://`).
     #[arg(
         long,
         env = "DHAN_SCRIP_MASTER_URL",
-        default_value = "https://images.dhan.co/api-data/api-scrip-master-detailed.csv"
+        default_value = crate::config::DEFAULT_DHAN_SCRIP_MASTER_URL,
+        value_parser = parse_http_url
     )]
-    pub dhan_scrip_master_url: String,
+    pub dhan_scrip_master_url: Url,
 }
 
 impl std::fmt::Debug for DhanArgs {
@@ -128,9 +134,12 @@ impl std::fmt::Debug for DhanArgs {
                 "dhan_access_token",
                 &crate::config::redacted(self.dhan_access_token.as_ref()),
             )
-            .field("dhan_feed_url", &self.dhan_feed_url)
-            .field("dhan_api_url", &self.dhan_api_url)
-            .field("dhan_scrip_master_url", &self.dhan_scrip_master_url)
+            .field("dhan_feed_url", &self.dhan_feed_url.as_str())
+            .field("dhan_api_url", &self.dhan_api_url.as_str())
+            .field(
+                "dhan_scrip_master_url",
+                &self.dhan_scrip_master_url.as_str(),
+            )
             .finish()
     }
 }

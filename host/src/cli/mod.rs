@@ -16,12 +16,18 @@ use crate::config::{
 use crate::feed::record::ReplaySpeed;
 
 mod access;
+pub mod env_aliases;
 mod feed;
 mod storage;
 
 pub use access::{AuthArgs, LimitArgs, RouteLimits, WsArgs};
+use env_aliases::{EnvAliasError, EnvMap, Resolved, Wanted, resolve};
 pub use feed::{DhanArgs, FeedArgs, SimArgs, SimExpiryArgs};
 pub use storage::{CacheArgs, HistoryArgs, PortfolioArgs, StoreArgs, UserStoreArgs};
+
+/// Where the server listens when nothing says otherwise.
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8000);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,6 +75,13 @@ pub struct MigrateArgs {
 }
 
 impl MigrateArgs {
+    /// Fills the database from the old `DB_*` names in `env` when no URL is given.
+    pub fn apply_env_aliases(&mut self, env: &EnvMap) -> Result<Resolved, EnvAliasError> {
+        let mut resolved = resolve(env, self.store.wanted())?;
+        self.store.take(&mut resolved);
+        Ok(resolved)
+    }
+
     pub fn config(&self) -> StoreConfig {
         self.store.config(&DataConfig {
             dir: self.data.dir.clone(),
@@ -136,9 +149,10 @@ pub struct DataArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "OPTIONHUB_LISTEN", default_value = "127.0.0.1:8000")]
-    pub listen: SocketAddr,
+    /// Address to listen on. Default: `API_HOST`:`API_PORT` when those are set, else
+    /// 127.0.0.1:8000.
+    #[arg(long, env = "OPTIONHUB_LISTEN")]
+    pub listen: Option<SocketAddr>,
     /// The watched plugin directory (created if missing).
     #[arg(long, env = "OPTIONHUB_PLUGINS")]
     pub plugins: Option<PathBuf>,
@@ -206,6 +220,25 @@ impl ServeArgs {
         ServeDefaults::parse_from(["optionhub"]).args
     }
 
+    /// Fills what is not given (by a flag or optionhub's own variable) from the old
+    /// variable names in `env`: the listen address, the database, the JWT secret and
+    /// the mode.
+    pub fn apply_env_aliases(&mut self, env: &EnvMap) -> Result<Resolved, EnvAliasError> {
+        let (store, auth) = (self.store.wanted(), self.auth.wanted());
+        let wanted = Wanted {
+            listen: self.listen.is_none(),
+            database_url: store.database_url,
+            ..auth
+        };
+        let mut resolved = resolve(env, wanted)?;
+        if let Some(listen) = resolved.listen.take() {
+            self.listen = Some(listen);
+        }
+        self.store.take(&mut resolved);
+        self.auth.take(&mut resolved);
+        Ok(resolved)
+    }
+
     pub fn into_config(self) -> Config {
         let data = DataConfig { dir: self.data.dir };
         let mut plugins = PluginConfig::new(self.plugins, &data);
@@ -229,11 +262,11 @@ impl ServeArgs {
         } else if let Some(credentials) = self.dhan.credentials() {
             FeedSourceConfig::Dhan {
                 credentials,
-                endpoints: DhanEndpoints {
+                endpoints: Box::new(DhanEndpoints {
                     feed_url: self.dhan.dhan_feed_url,
                     api_url: self.dhan.dhan_api_url,
                     scrip_master_url: self.dhan.dhan_scrip_master_url,
-                },
+                }),
             }
         } else {
             FeedSourceConfig::Simulator {
@@ -267,7 +300,7 @@ impl ServeArgs {
                 trusted_proxies: self.limits.trusted_proxies.clone(),
                 request_timeout: self.limits.request_timeout(),
                 upload_timeout: self.limits.upload_timeout(),
-                ..ServerConfig::new(self.listen)
+                ..ServerConfig::new(self.listen.unwrap_or(DEFAULT_LISTEN))
             },
             store: self.store.config(&data),
             auth,
@@ -344,6 +377,43 @@ mod tests {
             assert!(!shown.contains(secret), "{secret} shown in {shown}");
         }
         assert!(shown.contains("db:5432") && shown.contains("cache:6379"));
+    }
+
+    #[test]
+    fn migration_names_fill_only_what_flags_leave_unset() {
+        let env: super::EnvMap = [
+            ("API_HOST", "0.0.0.0"),
+            ("API_PORT", "9100"),
+            ("JWT_SECRET_KEY", "legacy-secret-of-enough-bytes-0123456789"),
+            ("ENVIRONMENT", "production"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut args = ServeDefaults::parse_from(["optionhub"]).args;
+        let resolved = args.apply_env_aliases(&env).unwrap();
+        assert_eq!(resolved.read.len(), 4);
+        let config = args.into_config();
+        assert_eq!(config.server.listen, "0.0.0.0:9100".parse().unwrap());
+        assert_eq!(config.auth.mode, crate::config::RunMode::Production);
+        assert!(matches!(
+            config.auth.keys,
+            crate::config::JwtKeys::Hs256 { secret: Some(ref s) } if s.starts_with("legacy-secret")
+        ));
+
+        let mut args = ServeDefaults::parse_from([
+            "optionhub",
+            "--listen",
+            "127.0.0.1:9200",
+            "--mode",
+            "development",
+        ])
+        .args;
+        let resolved = args.apply_env_aliases(&env).unwrap();
+        assert_eq!(resolved.ignored, ["API_HOST", "API_PORT", "ENVIRONMENT"]);
+        let config = args.into_config();
+        assert_eq!(config.server.listen, "127.0.0.1:9200".parse().unwrap());
+        assert_eq!(config.auth.mode, crate::config::RunMode::Development);
     }
 
     #[test]

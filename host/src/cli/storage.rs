@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::env_aliases::{EnvAliasError, EnvMap, Resolved, Wanted, resolve};
 use super::{AuthArgs, DataArgs};
 use crate::config::{
     AuthConfig, CacheConfig, DataConfig, HistoryConfig, PortfolioConfig, Quotas, RedisConfig,
@@ -88,6 +89,19 @@ pub struct UserStoreArgs {
 }
 
 impl UserStoreArgs {
+    /// Fills what is not given from the old variable names in `env`.
+    pub fn apply_env_aliases(&mut self, env: &EnvMap) -> Result<Resolved, EnvAliasError> {
+        let (store, auth) = (self.store.wanted(), self.auth.wanted());
+        let wanted = Wanted {
+            database_url: store.database_url,
+            ..auth
+        };
+        let mut resolved = resolve(env, wanted)?;
+        self.store.take(&mut resolved);
+        self.auth.take(&mut resolved);
+        Ok(resolved)
+    }
+
     pub fn configs(&self) -> (DataConfig, StoreConfig, AuthConfig) {
         let data = DataConfig {
             dir: self.data.dir.clone(),
@@ -100,7 +114,9 @@ impl UserStoreArgs {
 /// The database.
 #[derive(Clone, Args)]
 pub struct StoreArgs {
-    /// `sqlite://FILE` or `postgres://…`; default: `optionhub.db` in the data directory.
+    /// `sqlite://FILE` or `postgres://…`; default: built from `DB_HOST`, `DB_PORT`,
+    /// `DB_NAME`, `DB_USER` and `DB_PASSWORD` when those are set, else `optionhub.db` in
+    /// the data directory.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Database connection pool size.
@@ -125,6 +141,21 @@ impl std::fmt::Debug for StoreArgs {
 }
 
 impl StoreArgs {
+    /// Whether the old `DB_*` names may supply the database (no URL given).
+    pub(super) fn wanted(&self) -> Wanted {
+        Wanted {
+            database_url: self.database_url.as_deref().is_none_or(str::is_empty),
+            ..Wanted::default()
+        }
+    }
+
+    /// Takes the database URL the old names built, if any.
+    pub(super) fn take(&mut self, resolved: &mut Resolved) {
+        if let Some(url) = resolved.database_url.take() {
+            self.database_url = Some(url);
+        }
+    }
+
     pub(super) fn config(&self, data: &DataConfig) -> StoreConfig {
         let mut config = match &self.database_url {
             Some(url) if !url.is_empty() => StoreConfig::new(url.as_str()),

@@ -207,23 +207,22 @@ pub struct Config {
     pub portfolio: PortfolioConfig,
 }
 
+/// Dhan's live feed, as Dhan documents it (no path: the client adds `/`).
+pub const DEFAULT_DHAN_FEED_URL: &str = "wss://api-feed.dhan.co";
+/// Dhan's REST API; endpoint paths (`/v2/…`) are appended to it.
+pub const DEFAULT_DHAN_API_URL: &str = "https://api.dhan.co";
+/// Dhan's detailed scrip master.
+pub const DEFAULT_DHAN_SCRIP_MASTER_URL: &str =
+    "https://images.dhan.co/api-data/api-scrip-master-detailed.csv";
+
 /// Dhan's addresses; every one configurable so tests and the simulator can stand in.
+/// Parsed URLs, so nothing downstream builds a request by gluing text together
+/// (`feed::dhan::endpoint`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DhanEndpoints {
-    pub feed_url: String,
-    pub api_url: String,
-    pub scrip_master_url: String,
-}
-
-impl Default for DhanEndpoints {
-    fn default() -> Self {
-        Self {
-            feed_url: "wss://api-feed.dhan.co".into(),
-            api_url: "https://api.dhan.co".into(),
-            scrip_master_url: "https://images.dhan.co/api-data/api-scrip-master-detailed.csv"
-                .into(),
-        }
-    }
+    pub feed_url: url::Url,
+    pub api_url: url::Url,
+    pub scrip_master_url: url::Url,
 }
 
 /// Where market data comes from.
@@ -232,7 +231,8 @@ pub enum FeedSourceConfig {
     /// Dhan itself, with credentials.
     Dhan {
         credentials: DhanCredentials,
-        endpoints: DhanEndpoints,
+        /// Boxed: three parsed URLs would make every variant this large.
+        endpoints: Box<DhanEndpoints>,
     },
     /// The built-in simulator, started in-process on a free loopback port.
     Simulator {

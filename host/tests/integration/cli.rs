@@ -1,4 +1,5 @@
-//! The `optionhub` binary's plugin subcommands, run as a user would.
+//! The `optionhub` binary's subcommands, run as a user would: plugins, users, and
+//! `serve` refusing a configuration it cannot honour.
 
 use std::process::Command;
 
@@ -126,4 +127,49 @@ fn serve_exits_with_a_clear_error_when_the_database_is_unreachable() {
     assert!(!status.success());
     assert!(stderr.contains("cannot open the database"), "{stderr}");
     assert!(stderr.contains("unavailable"), "{stderr}");
+}
+
+#[test]
+fn serve_refuses_a_half_set_database_group_naming_what_is_missing() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_optionhub"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path());
+    for name in [
+        "DATABASE_URL",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_PASSWORD",
+    ] {
+        command.env_remove(name);
+    }
+    let output = command
+        .env("DB_HOST", "db.internal")
+        .env("DB_PORT", "5432")
+        .env("DB_USER", "half-set-user")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("set without DB_NAME, DB_PASSWORD"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(
+        !stderr.contains("half-set-user"),
+        "values stay out: {stderr}"
+    );
+    // It stopped at the configuration: no SQLite database was created instead.
+    assert!(
+        std::fs::read_dir(data.path())
+            .expect("data dir")
+            .next()
+            .is_none(),
+        "the data directory was written to"
+    );
 }

@@ -71,7 +71,7 @@ fn client(addr: SocketAddr, market: &Arc<MarketState>, stall: Duration) -> LiveF
     tokio::spawn(ingest::run(market.clone(), events_rx, None));
     let feed = LiveFeed::spawn(
         LiveFeedConfig {
-            feed_url: format!("ws://{addr}/"),
+            feed_url: url::Url::parse(&format!("ws://{addr}")).expect("url"),
             credentials: DhanCredentials::new("client", "token"),
             limits: FeedLimits::default(),
             inactivity_timeout: stall,
@@ -209,7 +209,7 @@ async fn the_client_spreads_a_plan_over_connections_within_the_limits_and_resubs
     let (events, _events_rx) = mpsc::channel(16);
     let feed = LiveFeed::spawn(
         LiveFeedConfig {
-            feed_url: format!("ws://{addr}/"),
+            feed_url: url::Url::parse(&format!("ws://{addr}")).expect("url"),
             credentials: DhanCredentials::new("client", "token"),
             limits: FeedLimits {
                 max_connections: 2,

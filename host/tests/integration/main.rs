@@ -22,6 +22,7 @@ mod http;
 mod loading;
 mod portfolio;
 mod redis_cache;
+mod sim_front;
 mod ws;
 mod ws_channels;
 mod ws_deltas;

@@ -1,21 +1,22 @@
-//! The simulator's feed WebSocket: Dhan's v2 query-string auth, JSON subscribe
-//! requests, binary packets out (one per message unless stacking is on), pings every
-//! 10 s, and Dhan's code-50 disconnects for bad credentials, over-limit subscriptions
-//! and malformed requests.
+//! The simulator's feed WebSocket: Dhan's v2 query-string auth (its form checked by
+//! `handshake` first), JSON subscribe requests, binary packets out (one per message
+//! unless stacking is on), pings every 10 s, and Dhan's code-50 disconnects for bad
+//! credentials, over-limit subscriptions and malformed requests.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
-use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::connections::Control;
+use super::handshake::{FeedQuery, parse_feed_query};
 use super::server::SimShared;
 use super::tick::snapshot_packets;
 use crate::feed::dhan::codec::encode_packet;
@@ -30,36 +31,34 @@ const PING_EVERY: Duration = Duration::from_secs(10);
 /// Largest stacked message when stacking is on.
 const STACK_LIMIT: usize = 16 << 10;
 
-/// The v2 query string: `version=2&token=…&clientId=…&authType=2`.
-#[derive(Debug, Deserialize)]
-pub struct FeedQuery {
-    version: Option<String>,
-    token: Option<String>,
-    #[serde(rename = "clientId")]
-    client_id: Option<String>,
-}
-
+/// The feed handshake. The front's checks come first (a malformed query is answered
+/// 400, as Dhan's proxies do); after that, like Dhan, the upgrade itself succeeds and a
+/// refusal of the credentials comes as a packet.
 pub async fn upgrade(
-    ws: WebSocketUpgrade,
-    Query(query): Query<FeedQuery>,
+    RawQuery(raw): RawQuery,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(shared): State<Arc<SimShared>>,
 ) -> Response {
     shared.connections.count_attempt();
-    // Like Dhan, the upgrade itself always succeeds; a refusal comes as a packet.
-    ws.read_buffer_size(4 << 10)
-        .on_upgrade(move |socket| session(socket, query, shared))
+    let query = match parse_feed_query(raw.as_deref()) {
+        Ok(query) => query,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match ws {
+        Ok(ws) => ws
+            .read_buffer_size(4 << 10)
+            .on_upgrade(move |socket| session(socket, query, shared)),
+        Err(rejection) => rejection.into_response(),
+    }
 }
 
 /// Which reason code Dhan would refuse these credentials with, if any.
 fn refusal(query: &FeedQuery, shared: &SimShared) -> Option<u16> {
     let credentials = &shared.config.credentials;
-    if query.version.as_deref() != Some("2") {
-        return Some(814);
-    }
-    if query.client_id.as_deref() != Some(credentials.client_id()) {
+    if query.client_id != credentials.client_id() {
         return Some(810);
     }
-    if query.token.as_deref() != Some(credentials.access_token()) {
+    if query.token != credentials.access_token() {
         return Some(809);
     }
     if shared.token_expired.load(Ordering::SeqCst) {

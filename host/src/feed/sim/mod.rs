@@ -1,12 +1,14 @@
 //! The built-in DhanHQ simulator: a market model ([`model`], over the contract universe
 //! of [`universe`], with [`expiry_calendar`], [`smile`] and [`quote`]) behind a loopback
-//! server ([`server`]) that speaks Dhan's v2 protocol (feed WebSocket, option-chain REST,
-//! scrip master), so that `optionhub serve` with no credentials runs the production
-//! client and codec unchanged.
+//! server ([`server`], its front as strict as Dhan's: [`handshake`]) that speaks Dhan's
+//! v2 protocol (feed WebSocket, option-chain REST, scrip master), so that
+//! `optionhub serve` with no credentials runs the production client and codec
+//! unchanged.
 
 mod connections;
 pub mod expiry_calendar;
 mod feed_socket;
+pub mod handshake;
 pub mod model;
 pub mod quote;
 mod rest_api;

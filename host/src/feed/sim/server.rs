@@ -2,8 +2,9 @@
 //! REST API under `/v2/`, and a scrip master CSV, all on one address, all driven by one
 //! [`SimMarket`].
 //!
-//! It behaves like Dhan where a client can tell: a wrong token gets a code-50 packet
-//! (808) and a close; a sixth connection knocks out the oldest (805); more than 5,000
+//! It behaves like Dhan where a client can tell: a request-target that is not
+//! origin-form, or a feed handshake whose query is not exactly Dhan's, is answered 400
+//! (`handshake`); a wrong token gets a code-50 packet (809/810) and a close; a sixth connection knocks out the oldest (805); more than 5,000
 //! instruments on a connection is refused (804); option chains are limited to one
 //! request per 3 s per distinct request (HTTP 429 with DH-904); trade times are IST
 //! wall-clock seconds as Dhan sends them. Tests can expire the token or make the REST
@@ -20,12 +21,13 @@ use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
+use url::Url;
 
 use super::connections::ConnectionBook;
 use super::model::SimMarket;
 use super::universe::{SimUniverseConfig, build_universe};
-use super::{feed_socket, rest_api};
-use crate::config::DhanCredentials;
+use super::{feed_socket, handshake, rest_api};
+use crate::config::{DhanCredentials, DhanEndpoints};
 
 /// How the simulator runs.
 #[derive(Debug, Clone)]
@@ -129,7 +131,8 @@ impl SimHandle {
                 "/api-scrip-master-detailed.csv",
                 get(rest_api::scrip_master),
             )
-            .with_state(shared.clone());
+            .with_state(shared.clone())
+            .layer(axum::middleware::from_fn(handshake::origin_form_only));
         let mut serve_shutdown = shutdown_rx.clone();
         let server = tokio::spawn(async move {
             let stop = async move {
@@ -156,9 +159,11 @@ impl SimHandle {
         self.addr
     }
 
-    /// The feed URL to give a client (`ws://…/`).
+    /// The feed URL to give a client: `ws://…`, with no path, the way Dhan documents
+    /// its own (`wss://api-feed.dhan.co`), so every client of the simulator proves it
+    /// turns that form into an origin-form request-target.
     pub fn feed_url(&self) -> String {
-        format!("ws://{}/", self.addr)
+        format!("ws://{}", self.addr)
     }
 
     /// The REST base URL (`http://…`).
@@ -168,6 +173,15 @@ impl SimHandle {
 
     pub fn scrip_master_url(&self) -> String {
         format!("http://{}/api-scrip-master-detailed.csv", self.addr)
+    }
+
+    /// The three addresses, parsed, as the server's configuration holds Dhan's.
+    pub fn endpoints(&self) -> Result<DhanEndpoints, url::ParseError> {
+        Ok(DhanEndpoints {
+            feed_url: Url::parse(&self.feed_url())?,
+            api_url: Url::parse(&self.api_url())?,
+            scrip_master_url: Url::parse(&self.scrip_master_url())?,
+        })
     }
 
     pub fn credentials(&self) -> &DhanCredentials {

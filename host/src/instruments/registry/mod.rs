@@ -8,6 +8,7 @@
 //! strike steps and expiry flags are all read from the contracts, never assumed.
 
 mod build;
+mod coverage;
 #[cfg(test)]
 mod tests;
 
@@ -16,6 +17,8 @@ use std::collections::HashMap;
 use time::Date;
 
 use super::{ExpiryFlag, Instrument, InstrumentKey, OptionRight};
+
+pub use coverage::MasterCoverageError;
 
 /// The contracts optionhub follows, by underlying. Built once per scrip-master load.
 #[derive(Debug, Clone)]

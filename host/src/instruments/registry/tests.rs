@@ -7,7 +7,8 @@ use time::macros::date;
 
 use super::build::strike_step;
 use super::*;
-use crate::instruments::scrip_master::fixtures::fixture_instruments;
+use crate::instruments::scrip_master::fixtures::{fixture, fixture_instruments};
+use crate::instruments::scrip_master::{Filter, InstrumentClass, parse};
 use crate::instruments::{ExchangeSegment, InstrumentKind};
 
 const FIXTURE_UNDERLYINGS: [&str; 4] = ["NIFTY", "BANKNIFTY", "SENSEX", "FINNIFTY"];
@@ -309,5 +310,46 @@ fn two_index_rows_for_one_underlying_are_refused() {
     let error = InstrumentRegistry::build(instruments, &names(&["NIFTY"])).unwrap_err();
     assert!(
         matches!(error, RegistryError::AmbiguousIndex { underlying, .. } if underlying == "NIFTY")
+    );
+}
+
+#[test]
+fn a_malformed_index_row_is_named_not_reported_missing() {
+    let master = parse(
+        fixture("malformed_index.csv").as_slice(),
+        &Filter::new(["NIFTY"]),
+    )
+    .unwrap();
+    assert_eq!(master.instruments.len(), 4, "the options still parse");
+    let error = InstrumentRegistry::build_from_master(
+        master.instruments,
+        &names(&["NIFTY"]),
+        &master.bad_rows,
+    )
+    .unwrap_err();
+    assert_eq!(error.error, RegistryError::MissingIndex(names(&["NIFTY"])));
+    assert_eq!(error.rejected.len(), 1);
+    assert_eq!(error.rejected[0].class, Some(InstrumentClass::Index));
+    let text = error.to_string();
+    for part in [
+        "line 3",
+        "NIFTY index row",
+        "TICK_SIZE",
+        "\"abc\"",
+        "is not a positive tick size",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from: {text}");
+    }
+
+    // A master with no such row at all says only that it is missing.
+    let error = InstrumentRegistry::build_from_master(
+        fixture_instruments("compact.csv", &FIXTURE_UNDERLYINGS),
+        &names(&["FINNIFTY"]),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "no index row (segment IDX_I) in the scrip master for FINNIFTY"
     );
 }

@@ -1,6 +1,7 @@
 //! The hand-written scrip masters under `host/tests/fixtures/scrip_master/`, for tests
 //! here and in the registry: the same contracts in the compact (`compact.csv`) and the
-//! detailed (`detailed.csv`) layout, with a few malformed and unselected rows.
+//! detailed (`detailed.csv`) layout, with a few malformed and unselected rows; and
+//! `malformed_index.csv`, a detailed master whose only NIFTY index row is malformed.
 
 use super::{Filter, ParsedMaster, parse};
 use crate::instruments::Instrument;

@@ -27,6 +27,7 @@ pub use fetch::{LoadedMaster, MasterSource, load_or_fetch};
 pub use filter::{Filter, canonical_underlying};
 pub use parse::{BadRow, MAX_KEPT_BAD_ROWS, ParsedMaster, RowError, parse};
 pub use refresh::{RefreshPlan, ScripMasterStatus, keep_fresh};
+pub use vocabulary::InstrumentClass;
 pub use write::{WriteError, write_detailed};
 
 /// Dhan's compact master (all segments).

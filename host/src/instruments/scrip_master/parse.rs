@@ -6,6 +6,7 @@
 //! reported with its line and skipped; it never aborts the load, because one odd row in
 //! Dhan's daily file must not take the whole feed down.
 
+use std::fmt::Write as _;
 use std::io::Read;
 
 use csv::ByteRecord;
@@ -36,39 +37,82 @@ pub struct ParsedMaster {
 }
 
 impl ParsedMaster {
-    fn record_bad(&mut self, line: u64, reason: RowError) {
+    fn record_bad(&mut self, row: BadRow) {
         self.bad_row_count += 1;
         if self.bad_rows.len() < MAX_KEPT_BAD_ROWS {
-            self.bad_rows.push(BadRow { line, reason });
+            self.bad_rows.push(row);
         }
+    }
+
+    /// A one-line account of the rejected rows (the first few, and how many in all),
+    /// for logs and errors; `None` when no row was rejected.
+    pub fn bad_rows_summary(&self) -> Option<String> {
+        const SHOWN: usize = 5;
+        let first = self.bad_rows.first()?;
+        let mut text = first.to_string();
+        for row in self.bad_rows.iter().skip(1).take(SHOWN - 1) {
+            text.push_str("; ");
+            text.push_str(&row.to_string());
+        }
+        let shown = self.bad_rows.len().min(SHOWN);
+        if self.bad_row_count > shown {
+            let _ = write!(text, "; and {} more", self.bad_row_count - shown);
+        }
+        Some(text)
     }
 }
 
-/// One selected row that could not be read.
+/// One selected row that could not be read: where, what it was meant to be, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRow {
     /// 1-based line in the file (the header is line 1).
     pub line: u64,
+    /// What the row's instrument column says it is, when that much could be read.
+    pub class: Option<InstrumentClass>,
+    /// The underlying the row was selected for, when its name could be read.
+    pub underlying: Option<String>,
+    /// Which cell, its value, and what was expected instead.
     pub reason: RowError,
 }
 
+impl std::fmt::Display for BadRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}", self.line)?;
+        match (&self.underlying, self.class) {
+            (Some(underlying), Some(class)) => write!(f, " ({underlying} {class})")?,
+            (None, Some(class)) => write!(f, " ({class})")?,
+            (Some(underlying), None) => write!(f, " ({underlying})")?,
+            (None, None) => {}
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
 /// What is wrong with a row.
+/// Every variant names the column, and the value where the row has one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RowError {
-    #[error("the row has no {column} cell")]
+    #[error("the row ends before its {column} cell")]
     MissingCell { column: &'static str },
-    #[error("{column} is not UTF-8")]
-    NotUtf8 { column: &'static str },
+    #[error("{column} {value:?} is not UTF-8")]
+    NotUtf8 { column: &'static str, value: String },
     #[error("{column} {value:?} is not {expected}")]
     Invalid {
         column: &'static str,
         value: String,
         expected: &'static str,
     },
-    #[error("unknown exchange and segment {exchange:?}/{segment:?}")]
-    UnknownSegment { exchange: String, segment: String },
-    #[error("{column} is empty but a derivative needs an expiry")]
-    MissingExpiry { column: &'static str },
+    #[error(
+        "{exchange_column}/{segment_column} {exchange:?}/{segment:?} is not a known exchange and segment"
+    )]
+    UnknownSegment {
+        exchange_column: &'static str,
+        segment_column: &'static str,
+        exchange: String,
+        segment: String,
+    },
+    #[error("{column} {value:?} gives no expiry, but a derivative needs an expiry")]
+    MissingExpiry { column: &'static str, value: String },
 }
 
 /// Reads a scrip master in either layout (detected from the header) and keeps the rows
@@ -79,6 +123,11 @@ pub fn parse(reader: impl Read, filter: &Filter) -> Result<ParsedMaster, ScripMa
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let columns = Columns::locate(csv.headers()?)
         .map_err(|(format, missing)| ScripMasterError::MissingColumns { format, missing })?;
+    // The CSV reader ends a CRLF record at its `\r` and counts the `\n` into the next
+    // record, so that record's position is one line short. Dhan's files (and the
+    // detailed fixture) are CRLF; the header shows which kind this file is: after a CRLF
+    // header the reader is still on line 1.
+    let crlf_lag = u64::from(csv.position().line() == 1);
     let mut master = ParsedMaster {
         format: columns.format,
         instruments: Vec::new(),
@@ -92,18 +141,32 @@ pub fn parse(reader: impl Read, filter: &Filter) -> Result<ParsedMaster, ScripMa
             record: &record,
             columns: &columns,
         };
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.position().map_or(0, csv::Position::line) + crlf_lag;
         match row.selection(filter) {
             Ok(None) => master.skipped_rows += 1,
             Ok(Some((class, underlying))) => match row.instrument(class, underlying) {
                 Ok(instrument) => master.instruments.push(instrument),
-                Err(reason) => master.record_bad(line, reason),
+                Err(reason) => master.record_bad(BadRow {
+                    line,
+                    class: Some(class),
+                    underlying: Some(underlying.to_owned()),
+                    reason,
+                }),
             },
-            Err(reason) => master.record_bad(line, reason),
+            Err((class, reason)) => master.record_bad(BadRow {
+                line,
+                class,
+                underlying: None,
+                reason,
+            }),
         }
     }
     Ok(master)
 }
+
+/// Why a row was rejected before its underlying was known, with its class when that
+/// much was read.
+type Rejected = (Option<InstrumentClass>, RowError);
 
 /// One CSV row seen through the located columns.
 struct Row<'a> {
@@ -118,7 +181,10 @@ impl Row<'_> {
             .record
             .get(index)
             .ok_or(RowError::MissingCell { column })?;
-        std::str::from_utf8(raw.trim_ascii()).map_err(|_| RowError::NotUtf8 { column })
+        std::str::from_utf8(raw.trim_ascii()).map_err(|_| RowError::NotUtf8 {
+            column,
+            value: String::from_utf8_lossy(raw).into_owned(),
+        })
     }
 
     fn names(&self) -> &'static super::columns::ColumnNames {
@@ -148,24 +214,26 @@ impl Row<'_> {
     }
 
     /// Whether the filter wants this row: its class and the selected underlying name, or
-    /// `None` to skip it. Touches only the cells the decision needs.
+    /// `None` to skip it. Touches only the cells the decision needs. An error carries
+    /// the class when that much was read.
     fn selection<'f>(
         &self,
         filter: &'f Filter,
-    ) -> Result<Option<(InstrumentClass, &'f str)>, RowError> {
+    ) -> Result<Option<(InstrumentClass, &'f str)>, Rejected> {
         let names = self.names();
-        let instrument = self
-            .record
-            .get(self.columns.instrument)
-            .ok_or(RowError::MissingCell {
+        let instrument = self.record.get(self.columns.instrument).ok_or((
+            None,
+            RowError::MissingCell {
                 column: names.instrument,
-            })?;
+            },
+        ))?;
         let Some(class) = InstrumentClass::of(instrument) else {
             return Ok(None);
         };
-        Ok(filter
-            .selected(self.underlying_name(class)?)
-            .map(|name| (class, name)))
+        let name = self
+            .underlying_name(class)
+            .map_err(|reason| (Some(class), reason))?;
+        Ok(filter.selected(name).map(|name| (class, name)))
     }
 
     /// The underlying's name as the row spells it. The detailed layout names it in
@@ -205,6 +273,8 @@ impl Row<'_> {
             let exchange = self.cell(columns.exchange, names.exchange)?;
             let letter = self.cell(columns.segment, names.segment)?;
             segment_of(exchange, letter).ok_or_else(|| RowError::UnknownSegment {
+                exchange_column: names.exchange,
+                segment_column: names.segment,
                 exchange: exchange.to_owned(),
                 segment: letter.to_owned(),
             })?
@@ -262,7 +332,10 @@ impl Row<'_> {
         let raw = self.cell(self.columns.expiry, column)?;
         match vocabulary::parse_expiry(raw) {
             Ok(Some(date)) => Ok(date),
-            Ok(None) => Err(RowError::MissingExpiry { column }),
+            Ok(None) => Err(RowError::MissingExpiry {
+                column,
+                value: raw.to_owned(),
+            }),
             Err(()) => Err(Self::invalid(column, raw, "a YYYY-MM-DD date")),
         }
     }

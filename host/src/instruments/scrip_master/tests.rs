@@ -48,7 +48,8 @@ fn compact_fixture_keeps_selected_rows_and_reports_bad_ones() {
     assert_eq!(
         master.bad_rows[2].reason,
         RowError::MissingExpiry {
-            column: "SEM_EXPIRY_DATE"
+            column: "SEM_EXPIRY_DATE",
+            value: "0001-01-01".into(),
         }
     );
     assert!(matches!(
@@ -111,6 +112,9 @@ fn both_layouts_parse_to_the_same_instruments() {
     assert_eq!(detailed.format, MasterFormat::Detailed);
     assert_eq!(detailed.instruments, compact.instruments);
     assert_eq!((detailed.skipped_rows, detailed.bad_row_count), (6, 4));
+    // The detailed fixture is CRLF, the compact one LF: the same rows, the same lines.
+    let lines = |master: &ParsedMaster| master.bad_rows.iter().map(|b| b.line).collect::<Vec<_>>();
+    assert_eq!(lines(&detailed), lines(&compact));
     assert!(matches!(
         &detailed.bad_rows[0].reason,
         RowError::Invalid {
@@ -420,4 +424,27 @@ proptest! {
         prop_assert_eq!(parsed.bad_rows, vec![]);
         prop_assert_eq!(parsed.instruments, instruments);
     }
+}
+
+#[test]
+fn rejected_rows_are_summarised_with_line_column_value_and_reason() {
+    let master = parse(
+        fixture("compact.csv").as_slice(),
+        &all_fixture_underlyings(),
+    )
+    .unwrap();
+    let summary = master.bad_rows_summary().unwrap();
+    assert!(
+        summary.starts_with(
+            "line 29 (NIFTY index option): SEM_STRIKE_PRICE \"abc\" is not a positive strike; \
+             line 30 (NIFTY index option): SEM_OPTION_TYPE \"XX\" is not CE or PE"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("SEM_EXPIRY_DATE \"0001-01-01\" gives no expiry"),
+        "{summary}"
+    );
+    let clean = parse(fixture("compact.csv").as_slice(), &Filter::new(["SENSEX"])).unwrap();
+    assert_eq!(clean.bad_rows_summary(), None);
 }

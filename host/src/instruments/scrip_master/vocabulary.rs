@@ -48,10 +48,20 @@ pub(super) fn exchange_and_letter(
 /// (`FUTSTK`, `OPTSTK`), equities, commodities and currencies are not kept: optionhub
 /// chains index options only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum InstrumentClass {
+pub enum InstrumentClass {
     Index,
     IndexFuture,
     IndexOption,
+}
+
+impl std::fmt::Display for InstrumentClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Index => "index row",
+            Self::IndexFuture => "index future",
+            Self::IndexOption => "index option",
+        })
+    }
 }
 
 impl InstrumentClass {

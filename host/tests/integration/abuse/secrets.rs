@@ -137,6 +137,7 @@ async fn the_dhan_rest_client_does_not_follow_a_redirect_with_the_token() {
             .expect("response"),
     )
     .await;
+    let dhan = url::Url::parse(&dhan).expect("url");
     let client = DhanRestClient::new(&dhan, DhanCredentials::new("1000", "redirect-me-token"))
         .expect("client");
     let result = client

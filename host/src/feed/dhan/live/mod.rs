@@ -57,7 +57,7 @@ impl FeedLimits {
 #[derive(Debug, Clone)]
 pub struct LiveFeedConfig {
     /// `wss://api-feed.dhan.co` (or the simulator's `ws://` address).
-    pub feed_url: String,
+    pub feed_url: url::Url,
     pub credentials: DhanCredentials,
     pub limits: FeedLimits,
     /// No message at all (data or ping) for this long means the feed has stalled.
@@ -69,18 +69,8 @@ pub struct LiveFeedConfig {
 impl LiveFeedConfig {
     /// The URL of one connection, with the v2 query parameters. Holds the token: never
     /// log it.
-    fn connect_url(&self) -> String {
-        let separator = if self.feed_url.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!(
-            "{}{separator}version=2&token={}&clientId={}&authType=2",
-            self.feed_url,
-            self.credentials.access_token(),
-            self.credentials.client_id()
-        )
+    fn connect_url(&self) -> url::Url {
+        super::endpoint::feed_connect_url(&self.feed_url, &self.credentials)
     }
 }
 

@@ -15,12 +15,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::Date;
 use time::macros::format_description;
+use url::Url;
 
 use super::error::RestError;
 use super::types::{
     ExpiryListRequest, ExpiryListResponse, OptionChainData, OptionChainRequest, OptionChainResponse,
 };
 use crate::config::DhanCredentials;
+use crate::feed::dhan::endpoint::rest_url;
 use crate::instruments::InstrumentKey;
 
 /// Dhan's documented cadence for one distinct option-chain request.
@@ -34,8 +36,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct DhanRestClient {
     http: reqwest::Client,
-    /// `https://api.dhan.co` or the simulator's address, without a trailing slash.
-    base_url: String,
+    /// `https://api.dhan.co` or the simulator's address; endpoint paths are appended
+    /// to its path.
+    base_url: Url,
     credentials: DhanCredentials,
     per_chain: DefaultKeyedRateLimiter<(InstrumentKey, Date)>,
     data_api: DefaultDirectRateLimiter,
@@ -43,14 +46,14 @@ pub struct DhanRestClient {
 
 impl DhanRestClient {
     /// A client with Dhan's own limits.
-    pub fn new(base_url: &str, credentials: DhanCredentials) -> Result<Self, RestError> {
+    pub fn new(base_url: &Url, credentials: DhanCredentials) -> Result<Self, RestError> {
         Self::with_chain_period(base_url, credentials, OPTION_CHAIN_PERIOD)
     }
 
     /// As [`DhanRestClient::new`] with a different per-chain cadence (the simulator's
     /// tests shorten it; production never goes below Dhan's 3 s).
     pub fn with_chain_period(
-        base_url: &str,
+        base_url: &Url,
         credentials: DhanCredentials,
         chain_period: Duration,
     ) -> Result<Self, RestError> {
@@ -68,7 +71,7 @@ impl DhanRestClient {
             Quota::per_second(NonZeroU32::new(DATA_API_PER_SECOND).unwrap_or(NonZeroU32::MIN));
         Ok(Self {
             http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            base_url: base_url.clone(),
             credentials,
             per_chain: RateLimiter::keyed(per_chain),
             data_api: RateLimiter::direct(data_api),
@@ -81,8 +84,9 @@ impl DhanRestClient {
             underlying_scrip: underlying.security_id,
             underlying_seg: underlying.segment,
         };
-        let response: ExpiryListResponse =
-            self.post("/v2/optionchain/expirylist", &request).await?;
+        let response: ExpiryListResponse = self
+            .post(&["v2", "optionchain", "expirylist"], &request)
+            .await?;
         let mut expiries = response
             .data
             .iter()
@@ -106,19 +110,19 @@ impl DhanRestClient {
             underlying_seg: underlying.segment,
             expiry: format_date(expiry),
         };
-        let response: OptionChainResponse = self.post("/v2/optionchain", &request).await?;
+        let response: OptionChainResponse = self.post(&["v2", "optionchain"], &request).await?;
         Ok(response.data)
     }
 
     async fn post<B: Serialize, R: DeserializeOwned>(
         &self,
-        path: &str,
+        path: &[&str],
         body: &B,
     ) -> Result<R, RestError> {
         self.data_api.until_ready().await;
         let response = self
             .http
-            .post(format!("{}{path}", self.base_url))
+            .post(rest_url(&self.base_url, path))
             .header("access-token", self.credentials.access_token())
             .header("client-id", self.credentials.client_id())
             .json(body)
