@@ -86,9 +86,10 @@ mod tests {
     fn small_wants_are_met_and_the_rest_split_evenly() {
         assert_eq!(fair_shares(&[10, 500, 500], 610), vec![10, 300, 300]);
         assert_eq!(fair_shares(&[10, 500, 500], 10_000), vec![10, 500, 500]);
-        // 1,001 left for 3 big chains: never more than the budget.
+        // 1,001 for 3 big chains: the remainder goes to the later ones, one each, and
+        // the total is the budget, never more.
         let shares = fair_shares(&[900, 900, 900], 1_001);
-        assert_eq!(shares, vec![333, 333, 333]);
+        assert_eq!(shares, vec![333, 334, 334]);
         assert!(shares.iter().sum::<usize>() <= 1_001);
         assert_eq!(fair_shares(&[5, 5], 0), vec![0, 0]);
         assert!(fair_shares(&[], 100).is_empty());

@@ -62,18 +62,6 @@ fn priced(chain: &Value) -> usize {
         .unwrap_or(0)
 }
 
-fn with_greeks(chain: &Value) -> usize {
-    chain["strikes"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .flat_map(|r| [&r["call"], &r["put"]])
-                .filter(|c| c["greeks"]["delta"].is_number())
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_market_idles_says_so_and_records_nothing() {
     // Sunday 11:00 IST.
@@ -256,11 +244,12 @@ async fn every_expiry_of_every_underlying_is_usable_at_once() {
         connections.iter().all(|c| c["last_error"].is_null()),
         "the simulator refused nothing: {connections:?}"
     );
-    // Every chain is priced (feed or REST), says where from, and has Greeks.
+    // Every chain is priced (feed or REST) and says where from. (This harness loads
+    // no Greeks plugin; the Greeks of a priced chain are the plugin's business.)
     for (name, date) in &chains {
         let path = format!("/api/v2/options/live?underlying={name}&expiry={date}");
         let chain = wait_for(&server, &path, 20, |c| {
-            priced(c) > 0 && with_greeks(c) > 0 && c["source"]["kind"].is_string()
+            priced(c) > 0 && c["source"]["kind"].is_string()
         })
         .await;
         let kind = chain["source"]["kind"].as_str().unwrap_or_default();
