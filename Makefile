@@ -37,9 +37,10 @@ fixtures: wasm-target
 build: plugins
 	$(CARGO) build --release -p optionhub
 
-## run: build, then serve on 127.0.0.1:8000 with the bundled plugins hot-loadable from $(PLUGIN_DIR)
+## run: build, then serve on 127.0.0.1:8000 with the bundled plugins hot-loadable from $(PLUGIN_DIR);
+## the simulator (no Dhan credentials) trades around the clock so dev work sees moving data
 run: build
-	./target/release/optionhub serve --plugins $(PLUGIN_DIR) --data $(DATA_DIR)
+	./target/release/optionhub serve --plugins $(PLUGIN_DIR) --data $(DATA_DIR) --sim-always-open
 
 ## test: every test: host (unit + integration), plugins, example, and the official
 ## dhanhq Python SDK against the simulator (wire compatibility; needs python3)

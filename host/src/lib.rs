@@ -16,6 +16,8 @@
 //! - [`instruments`]: the instrument registry (from Dhan's scrip master), which the
 //!   feed and the market both use;
 //! - [`server`]: start-up and shutdown; [`cli`]: the command line;
+//! - [`calendar`]: the IST exchange calendar (sessions, holidays, expiry cut-off) over an
+//!   injectable clock;
 //! - [`config`]: typed configuration; [`error`]: the HTTP error type;
 //!   [`telemetry`]: logging; [`secret_file`]: the generated key files, kept private.
 //!
@@ -26,6 +28,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod calendar;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -11,6 +11,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::calendar::MarketCalendar;
 use crate::config::{Config, DhanCredentials, FeedSourceConfig};
 use crate::feed::dhan::live::{Backoff, FeedLimits, LiveFeed, LiveFeedConfig};
 use crate::feed::dhan::rest::DhanRestClient;
@@ -24,6 +25,7 @@ use crate::instruments::scrip_master::{
 };
 use crate::market::MarketState;
 use crate::market::ingest::{self, INGEST_QUEUE};
+use crate::market::on_demand_rest::serve_wanted;
 use crate::market::seed::{ChainSeeder, ChainTarget, RestStatus};
 use crate::market::subscriptions::{PlanSummary, run_planner};
 use crate::plugins::PluginHost;
@@ -63,7 +65,10 @@ impl MarketPipeline {
                 .with_context(|| format!("cannot open the recording {}", file.display()))?;
             let registry = build_registry(reader.instruments().to_vec(), &feed.underlyings, &[])?;
             let status = Arc::new(FeedStatus::new(FeedSource::Replay));
-            let market = Arc::new(MarketState::new(registry, status, feed.ltt_shift_secs));
+            let market = Arc::new(
+                MarketState::new(registry, status, feed.ltt_shift_secs)
+                    .with_calendar(calendar(config)),
+            );
             tasks.push(tokio::spawn(ingest::run(market.clone(), events_rx, None)));
             let speed = speed_factor.map_or(ReplaySpeed::Max, ReplaySpeed::Factor);
             tasks.push(tokio::spawn(async move {
@@ -110,6 +115,7 @@ impl MarketPipeline {
                 let credentials = DhanCredentials::new("SIMULATOR", random_token());
                 let mut sim_config = SimConfig::new(*seed, credentials.clone());
                 sim_config.tick = *tick;
+                sim_config.calendar = calendar(config);
                 sim_config.universe = sim_config
                     .universe
                     .with_expiry_weekdays(expiry_weekdays.nse, expiry_weekdays.bse);
@@ -160,7 +166,7 @@ impl MarketPipeline {
             None => None,
         };
         let registry = build_registry(instruments, &feed.underlyings, &rejected)?;
-        let status = Arc::new(FeedStatus::new(source));
+        let status = Arc::new(FeedStatus::new(source).with_quiet_after(feed.inactivity_timeout));
         if max_age > Duration::ZERO {
             tasks.push(tokio::spawn(keep_fresh(
                 RefreshPlan {
@@ -173,11 +179,11 @@ impl MarketPipeline {
                 scrip_master.clone(),
             )));
         }
-        let market = Arc::new(MarketState::new(
-            registry,
-            status.clone(),
-            feed.ltt_shift_secs,
-        ));
+        let market = Arc::new(
+            MarketState::new(registry, status.clone(), feed.ltt_shift_secs)
+                .with_calendar(calendar(config))
+                .with_demand_idle(feed.on_demand.idle),
+        );
         tasks.push(tokio::spawn(ingest::run(
             market.clone(),
             events_rx,
@@ -188,13 +194,14 @@ impl MarketPipeline {
             DhanRestClient::new(&endpoints.api_url, credentials.clone())
                 .map_err(|e| anyhow::anyhow!("cannot build the Dhan REST client: {e}"))?,
         );
-        let seeder = ChainSeeder {
+        let seeder = Arc::new(ChainSeeder {
             client,
             events: events.clone(),
             status: rest.clone(),
             rate_limit_pause: RATE_LIMIT_PAUSE,
-        };
-        let targets = chain_targets(&market, feed.tiers.expiries);
+        });
+        let tier_expiries = feed.tiers.expiries;
+        let targets = chain_targets(&market, tier_expiries);
         let seeded = seeder.seed(&targets).await;
         tracing::info!(
             seeded,
@@ -203,8 +210,17 @@ impl MarketPipeline {
         );
         tasks.push(tokio::spawn({
             let every = feed.rest_refresh_every;
-            async move { seeder.refresh_forever(targets, every).await }
+            let (seeder, market) = (seeder.clone(), market.clone());
+            async move {
+                let targets = || chain_targets(&market, tier_expiries);
+                seeder.refresh_forever(targets, every).await;
+            }
         }));
+        tasks.push(tokio::spawn(serve_wanted(
+            seeder,
+            market.clone(),
+            tier_expiries,
+        )));
 
         let limits = FeedLimits::default();
         let live = Arc::new(LiveFeed::spawn(
@@ -224,7 +240,7 @@ impl MarketPipeline {
         tasks.push(tokio::spawn(run_planner(
             market.clone(),
             live.clone(),
-            feed.tiers,
+            (feed.tiers, feed.on_demand),
             limits,
             plan.clone(),
             PLANNER_EVERY,
@@ -267,6 +283,11 @@ fn unreachable_replay<T>() -> anyhow::Result<T> {
     anyhow::bail!("replay is handled before the live sources")
 }
 
+/// The configured clock and session rules.
+fn calendar(config: &Config) -> MarketCalendar {
+    MarketCalendar::new(config.feed.clock.clone(), config.feed.session.clone())
+}
+
 fn greeks_config(config: &Config) -> LiveGreeksConfig {
     LiveGreeksConfig {
         window: config.chains.greeks_window,
@@ -284,9 +305,10 @@ fn build_registry(
     Ok(Arc::new(registry))
 }
 
-/// The nearest `expiries` chains of every underlying, from today on.
+/// The nearest `expiries` live chains of every underlying (by the IST calendar: an
+/// expiry leaves at 15:30 IST on its day).
 fn chain_targets(market: &MarketState, expiries: usize) -> Vec<ChainTarget> {
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = market.calendar().live_from();
     market
         .registry()
         .underlyings()

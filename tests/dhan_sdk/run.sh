@@ -59,7 +59,7 @@ fi
 # ---- simulator ------------------------------------------------------------------------
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 log="$root/target/dhan-sdk-sim.log"
-"$binary" sim --listen "127.0.0.1:$port" --seed 1 --client-id SIMCLIENT --access-token SIMTOKEN --tick-ms 100 \
+"$binary" sim --listen "127.0.0.1:$port" --seed 1 --client-id SIMCLIENT --access-token SIMTOKEN --tick-ms 100 --sim-always-open \
   >"$log" 2>&1 &
 sim_pid=$!
 cleanup() {

@@ -138,7 +138,7 @@ pub async fn moneyness(
 ) -> Result<Json<MoneynessResponse>, AppError> {
     let q = params::query(query)?;
     let info = find_underlying(&state, q.underlying.as_deref())?;
-    let expiry = find_expiry(info, q.expiry.as_deref())?;
+    let expiry = find_expiry(info, q.expiry.as_deref(), super::market::live_from(&state))?;
     let (metric, column) = pick("metric", q.metric.as_deref(), METRICS, "iv")?;
     let (side, is_call) = pick(
         "side",

@@ -19,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
+pub use super::chain_source::{ChainSource, await_first_data};
 use super::params::{self, ErrorResponse};
 use crate::error::AppError;
 use crate::instruments::registry::{ExpiryInfo, UnderlyingInfo};
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         LiveChain,
         LiveStrike,
         LiveContract,
+        ChainSource,
         InstrumentBook,
         crate::market::book::BookLevel,
         ContractGreeks,
@@ -101,15 +103,18 @@ pub struct UnderlyingSummary {
     pub expiries: Vec<ExpiryLabel>,
 }
 
-pub fn today() -> Date {
-    time::OffsetDateTime::now_utc().date()
+/// The first live expiry date now, by the market's IST calendar: an expiry is live
+/// until 15:30 IST on its day.
+pub fn live_from(state: &AppState) -> Date {
+    state.market.calendar().live_from()
 }
 
-pub(super) fn labels(info: &UnderlyingInfo, today: Date) -> Vec<ExpiryLabel> {
+/// Labels of the expiries on or after `live_from`, nearest first.
+pub(super) fn labels(info: &UnderlyingInfo, live_from: Date) -> Vec<ExpiryLabel> {
     let format = format_description!("[day] [month repr:short]");
     info.expiries
         .iter()
-        .filter(|e| e.expiry >= today)
+        .filter(|e| e.expiry >= live_from)
         .enumerate()
         .map(|(i, e)| {
             let position = match i {
@@ -142,7 +147,7 @@ pub(super) fn labels(info: &UnderlyingInfo, today: Date) -> Vec<ExpiryLabel> {
     responses((status = 200, description = "Every configured underlying", body = Vec<UnderlyingSummary>))
 )]
 pub async fn underlyings(State(state): State<AppState>) -> Json<Vec<UnderlyingSummary>> {
-    let today = today();
+    let today = live_from(&state);
     let list = state
         .market
         .registry()
@@ -196,12 +201,15 @@ pub(super) fn find_underlying<'a>(
         })
 }
 
+/// The expiry `text` names (an expired one too: its chain is still readable); the
+/// errors list the live ones, as of `live_from`.
 pub(super) fn find_expiry<'a>(
     info: &'a UnderlyingInfo,
     text: Option<&str>,
+    live_from: Date,
 ) -> Result<&'a ExpiryInfo, AppError> {
     let valid = || {
-        labels(info, today())
+        labels(info, live_from)
             .iter()
             .map(|l| l.date.to_string())
             .collect::<Vec<_>>()
@@ -256,7 +264,7 @@ pub async fn expiries(
     let info = find_underlying(&state, query.underlying.as_deref())?;
     Ok(Json(ExpiriesResponse {
         underlying: info.name.clone(),
-        expiries: labels(info, today()),
+        expiries: labels(info, live_from(&state)),
     }))
 }
 
@@ -289,7 +297,7 @@ pub async fn strikes(
 ) -> Result<Json<StrikesResponse>, AppError> {
     let query = params::query(query)?;
     let info = find_underlying(&state, query.underlying.as_deref())?;
-    let expiry = find_expiry(info, query.expiry.as_deref())?;
+    let expiry = find_expiry(info, query.expiry.as_deref(), live_from(&state))?;
     let strikes: Vec<f64> = expiry.strikes.iter().map(|r| r.strike).collect();
     let atm_strike = state.market.spot(&info.name).and_then(|spot| {
         crate::market::subscriptions::nearest_strike_index(strikes.iter().copied(), spot)
@@ -339,6 +347,9 @@ pub struct LiveChain {
     pub as_of: Option<String>,
     /// The Greeks computation shown here: which plugin version, and at which chain seq.
     pub greeks: Option<ChainGreeks>,
+    /// Where the prices come from: the live feed, or (a chain beyond the subscribed
+    /// expiries, until the feed has it) Dhan's REST option chain; null before either.
+    pub source: Option<ChainSource>,
     pub strikes: Vec<LiveStrike>,
 }
 
@@ -370,7 +381,8 @@ pub async fn live(
 ) -> Result<CachedJson, AppError> {
     let query = params::query(query)?;
     let id = params::chain_id(&state, query.underlying.as_deref(), query.expiry.as_deref())?;
-    let today = today();
+    let today = live_from(&state);
+    await_first_data(&state, &id).await;
     let keys = KeyBuilder::new("/api/v2/options/live")
         .param("underlying", &id.underlying)
         .param("expiry", id.expiry)
@@ -392,10 +404,10 @@ pub async fn live(
 pub fn live_chain(
     state: &AppState,
     id: &ChainId,
-    today: Date,
+    live_from: Date,
 ) -> Result<(LiveChain, Option<Arc<ChainGreeks>>), AppError> {
     let info = find_underlying(state, Some(&id.underlying))?;
-    let expiry = find_expiry(info, Some(&id.expiry.to_string()))?;
+    let expiry = find_expiry(info, Some(&id.expiry.to_string()), live_from)?;
     let view = super::priced::chain_view(state, id)?;
     let greeks = state.greeks.get(id);
     let contract = |c: Option<ContractView>| {
@@ -414,7 +426,8 @@ pub fn live_chain(
         crate::market::subscriptions::nearest_strike_index(view.rows.iter().map(|r| r.strike), s)
             .and_then(|i| view.rows.get(i).map(|r| r.strike))
     });
-    let label = labels(info, expiry.expiry.min(today))
+    // An expired chain (still readable until the process restarts) is labelled so.
+    let label = labels(info, live_from)
         .into_iter()
         .find(|l| l.date == expiry.expiry);
     let expiry_label = label.unwrap_or_else(|| ExpiryLabel {
@@ -443,6 +456,10 @@ pub fn live_chain(
         seq: view.seq,
         as_of,
         greeks: greeks.as_deref().cloned(),
+        source: state
+            .market
+            .chain_sources(id)
+            .and_then(|(feed, rest)| ChainSource::of(feed, rest)),
         strikes: view
             .rows
             .into_iter()

@@ -48,6 +48,7 @@ pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod chain_source;
 pub mod client_address;
 pub mod deadline;
 pub mod depth;

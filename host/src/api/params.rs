@@ -99,7 +99,7 @@ pub fn chain_id(
     expiry: Option<&str>,
 ) -> Result<ChainId, AppError> {
     let info = find_underlying(state, underlying)?;
-    let expiry = find_expiry(info, expiry)?;
+    let expiry = find_expiry(info, expiry, super::market::live_from(state))?;
     Ok(ChainId {
         underlying: info.name.clone(),
         expiry: expiry.expiry,

@@ -203,8 +203,9 @@ fn target_years(target: Option<Date>, market: &MarketInputs) -> Result<f64, AppE
     let Some(target) = target else {
         return Ok(0.0);
     };
+    // The valuation date is the IST date: at 04:00 IST the UTC date is yesterday's.
     let today = time::OffsetDateTime::from_unix_timestamp(market.as_of_ms.div_euclid(1000))
-        .map(|t| t.date())
+        .map(crate::calendar::ist_date)
         .unwrap_or(target);
     if target < today {
         return Err(AppError::Unprocessable {

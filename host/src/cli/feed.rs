@@ -35,6 +35,9 @@ pub struct SimArgs {
     /// Stack several packets per WebSocket message (the official SDK expects one).
     #[arg(long, env = "OPTIONHUB_SIM_STACK")]
     pub stack: bool,
+    /// Trade around the clock instead of 09:15-15:30 IST on NSE trading days.
+    #[arg(long, env = "OPTIONHUB_SIM_ALWAYS_OPEN")]
+    pub sim_always_open: bool,
     #[command(flatten)]
     pub expiries: SimExpiryArgs,
 }
@@ -48,6 +51,7 @@ impl std::fmt::Debug for SimArgs {
             .field("client_id", &self.client_id)
             .field("access_token", &"<redacted>")
             .field("stack", &self.stack)
+            .field("sim_always_open", &self.sim_always_open)
             .field("expiries", &self.expiries)
             .finish()
     }
@@ -73,6 +77,13 @@ impl SimExpiryArgs {
     }
 }
 
+/// `2026-11-24`.
+fn parse_date(text: &str) -> Result<time::Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text.trim(), &format)
+        .map_err(|_| format!("{text:?} is not a date in YYYY-MM-DD form"))
+}
+
 /// `tue`, `Tuesday`, …
 fn parse_weekday(text: &str) -> Result<time::Weekday, String> {
     use time::Weekday::{Friday, Monday, Saturday, Sunday, Thursday, Tuesday, Wednesday};
@@ -96,6 +107,13 @@ impl SimArgs {
         );
         config.tick = Duration::from_millis(self.tick_ms.max(1));
         config.stack_packets = self.stack;
+        config.calendar = crate::calendar::MarketCalendar::new(
+            crate::calendar::clock::system(),
+            crate::calendar::SessionRules {
+                always_open: self.sim_always_open,
+                ..crate::calendar::SessionRules::default()
+            },
+        );
         let days = self.expiries.weekdays();
         config.universe = config.universe.with_expiry_weekdays(days.nse, days.bse);
         config
@@ -164,6 +182,20 @@ pub struct FeedArgs {
     pub sim_tick_ms: u64,
     #[command(flatten)]
     pub sim_expiries: SimExpiryArgs,
+    /// The built-in simulator trades around the clock instead of 09:15-15:30 IST on
+    /// NSE trading days (`make run` and the tests turn this on). No effect on Dhan.
+    #[arg(long, env = "OPTIONHUB_SIM_ALWAYS_OPEN")]
+    pub sim_always_open: bool,
+    /// NSE trading holidays (YYYY-MM-DD, comma-separated), replacing the built-in 2026
+    /// list; the market counts as closed on them.
+    #[arg(long, env = "OPTIONHUB_NSE_HOLIDAYS", value_delimiter = ',', value_parser = parse_date)]
+    pub nse_holidays: Option<Vec<time::Date>>,
+    /// Chains asked for beyond the tier expiries: ATM ± this many strikes in Quote mode.
+    #[arg(long, env = "OPTIONHUB_ON_DEMAND_STRIKES", default_value_t = 15)]
+    pub on_demand_strikes: usize,
+    /// An on-demand chain nobody asked for in this many seconds is unsubscribed.
+    #[arg(long, env = "OPTIONHUB_ON_DEMAND_IDLE_SECS", default_value_t = 300)]
+    pub on_demand_idle_secs: u64,
     /// Underlyings to track, comma-separated.
     #[arg(
         long,
@@ -208,7 +240,16 @@ impl DhanArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_weekday;
+    use super::{parse_date, parse_weekday};
+
+    #[test]
+    fn holidays_parse_as_dates() {
+        assert_eq!(
+            parse_date(" 2026-11-24"),
+            Ok(time::macros::date!(2026 - 11 - 24))
+        );
+        assert!(parse_date("24/11/2026").is_err());
+    }
 
     #[test]
     fn weekdays_parse_short_and_long() {

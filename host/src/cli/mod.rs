@@ -290,6 +290,15 @@ impl ServeArgs {
             range_strikes: feed_args.tier_range.max(feed_args.tier_quote),
         };
         feed.inactivity_timeout = Duration::from_secs(feed_args.feed_stall_secs.max(1));
+        feed.session.always_open =
+            feed_args.sim_always_open && matches!(feed.source, FeedSourceConfig::Simulator { .. });
+        if let Some(holidays) = feed_args.nse_holidays {
+            feed.session.holidays = holidays.into_iter().collect();
+        }
+        feed.on_demand = crate::config::OnDemandConfig {
+            strikes: feed_args.on_demand_strikes,
+            idle: Duration::from_secs(feed_args.on_demand_idle_secs.max(1)),
+        };
         let mut auth = self.auth.config();
         auth.dev_user = Some(self.dev_user).filter(|u| !u.is_empty());
         Config {

@@ -309,6 +309,32 @@ pub struct FeedConfig {
     pub rest_refresh_every: Duration,
     /// A cached scrip master younger than this is used without fetching.
     pub scrip_master_max_age: Duration,
+    /// Trading days and hours (IST), and whether the simulator ignores them.
+    pub session: crate::calendar::SessionRules,
+    /// Where "now" comes from: the system clock, or a test's.
+    pub clock: crate::calendar::SharedClock,
+    /// Chains beyond the tier expiries, brought live while clients ask for them.
+    pub on_demand: OnDemandConfig,
+}
+
+/// Chains a client asks for beyond the nearest `tiers.expiries`: subscribed in Quote
+/// mode around the money while asked for, and released when nobody has asked for a
+/// while; served from Dhan's REST option chain until the feed has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnDemandConfig {
+    /// ATM ± this many strikes subscribed (fewer when the budget is short).
+    pub strikes: usize,
+    /// A chain nobody asked for in this long is unsubscribed.
+    pub idle: Duration,
+}
+
+impl Default for OnDemandConfig {
+    fn default() -> Self {
+        Self {
+            strikes: 15,
+            idle: Duration::from_secs(300),
+        }
+    }
 }
 
 impl FeedConfig {
@@ -332,6 +358,9 @@ impl FeedConfig {
             backoff_max: Duration::from_secs(120),
             rest_refresh_every: Duration::from_secs(3),
             scrip_master_max_age: Duration::from_secs(24 * 3600),
+            session: crate::calendar::SessionRules::default(),
+            clock: crate::calendar::clock::system(),
+            on_demand: OnDemandConfig::default(),
         }
     }
 }

@@ -91,6 +91,8 @@ pub struct FeedStatus {
     unknown_instruments: AtomicU64,
     decode_errors: Mutex<BTreeMap<&'static str, u64>>,
     last_packet_ns: AtomicI64,
+    /// Silence longer than this is worth reporting (a stall, if the market is open).
+    quiet_after_ms: i64,
 }
 
 impl FeedStatus {
@@ -103,7 +105,14 @@ impl FeedStatus {
             unknown_instruments: AtomicU64::new(0),
             decode_errors: Mutex::new(BTreeMap::new()),
             last_packet_ns: AtomicI64::new(0),
+            quiet_after_ms: 30_000,
         }
+    }
+
+    /// The same status, calling the feed quiet after `after` without a packet.
+    pub fn with_quiet_after(mut self, after: std::time::Duration) -> Self {
+        self.quiet_after_ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+        self
     }
 
     pub fn source(&self) -> &FeedSource {
@@ -176,6 +185,7 @@ impl FeedStatus {
             .map(|(name, count)| (*name, count.load(Ordering::Relaxed)))
             .collect();
         let decode_errors = self.decode_errors.lock().clone();
+        let last_packet_age_ms = (last > 0).then(|| (now_ns().saturating_sub(last)) / 1_000_000);
         FeedStatusSnapshot {
             source: self.source.clone(),
             connected: self.is_connected(),
@@ -185,7 +195,8 @@ impl FeedStatus {
             decode_errors_total: decode_errors.values().sum(),
             decode_errors,
             unknown_instruments: self.unknown_instruments.load(Ordering::Relaxed),
-            last_packet_age_ms: (last > 0).then(|| (now_ns().saturating_sub(last)) / 1_000_000),
+            last_packet_age_ms,
+            quiet: last_packet_age_ms.is_some_and(|age| age > self.quiet_after_ms),
         }
     }
 }
@@ -202,4 +213,7 @@ pub struct FeedStatusSnapshot {
     pub decode_errors: BTreeMap<&'static str, u64>,
     pub unknown_instruments: u64,
     pub last_packet_age_ms: Option<i64>,
+    /// No packet for longer than the stall threshold. A stall only while the market is
+    /// open (`/status` `market.feed_stalled`): outside the session Dhan sends nothing.
+    pub quiet: bool,
 }

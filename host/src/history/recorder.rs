@@ -65,6 +65,9 @@ pub fn chain_rows(view: &ChainView, greeks: Option<&ChainGreeks>, ts_ms: i64) ->
 }
 
 /// Every `interval`, queues a snapshot of every live chain. Reads in-memory state only.
+/// Outside the session (IST hours, holidays) nothing is recorded: the books stand still
+/// then, and rows of a market that is not trading are flat copies of the close. Chains
+/// past their expiry are not recorded either.
 pub async fn snapshot_loop(
     market: Arc<MarketState>,
     greeks: Arc<LiveGreeks>,
@@ -77,9 +80,18 @@ pub async fn snapshot_loop(
     every.tick().await;
     loop {
         every.tick().await;
+        let calendar = market.calendar();
+        if !calendar.is_open() {
+            continue;
+        }
+        let live_from = calendar.live_from();
         let ts_ms = crate::store::now_ms();
         let mut rows = Vec::new();
-        for id in market.chain_ids() {
+        for id in market
+            .chain_ids()
+            .into_iter()
+            .filter(|id| id.expiry >= live_from)
+        {
             let Some(view) = market.chain_view(&id) else {
                 continue;
             };

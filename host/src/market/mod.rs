@@ -1,14 +1,18 @@
 //! The market: live state of every tracked instrument arranged as option chains
 //! ([`state`], [`book`], [`view`]), fed by the ingest task ([`ingest`]) from the feed and
 //! from REST snapshots ([`seed`]), and steering the feed's subscriptions toward the
-//! money ([`subscriptions`]). [`depth`] reads a contract's five-level book.
+//! money ([`subscriptions`]), and bringing further expiries live while clients ask for
+//! them ([`demand`]). [`depth`] reads a contract's five-level book.
 //!
 //! The market sits above the feed (it consumes packets and drives subscriptions) and
 //! below the plugins (which compute Greeks on its chains).
 
 pub mod book;
+pub mod demand;
 pub mod depth;
 pub mod ingest;
+pub mod on_demand;
+pub mod on_demand_rest;
 pub mod seed;
 pub mod state;
 pub mod subscriptions;

@@ -64,12 +64,14 @@ impl ChainSeeder {
     }
 
     /// Refreshes the targets in turn, one every `spacing`, until the event stream
-    /// closes or Dhan refuses the credentials.
-    pub async fn refresh_forever(&self, targets: Vec<ChainTarget>, spacing: Duration) {
-        if targets.is_empty() {
-            return;
-        }
+    /// closes or Dhan refuses the credentials. `targets` is asked again every round,
+    /// so the round after an expiry rolls refreshes the next expiries.
+    pub async fn refresh_forever(&self, targets: impl Fn() -> Vec<ChainTarget>, spacing: Duration) {
         loop {
+            let targets = targets();
+            if targets.is_empty() {
+                tokio::time::sleep(spacing).await;
+            }
             for target in &targets {
                 tokio::time::sleep(spacing).await;
                 match self.fetch(*target).await {
@@ -86,7 +88,7 @@ impl ChainSeeder {
         }
     }
 
-    async fn fetch(&self, target: ChainTarget) -> Result<(), RestError> {
+    pub(super) async fn fetch(&self, target: ChainTarget) -> Result<(), RestError> {
         let result = self
             .client
             .option_chain(target.underlying, target.expiry)

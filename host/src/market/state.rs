@@ -15,7 +15,9 @@ use time::Date;
 use tokio::sync::watch;
 
 use super::book::{InstrumentBook, PriceRules};
+use super::demand::ChainDemand;
 use super::view::{ChainId, ChainRowView, ChainView, ContractView};
+use crate::calendar::MarketCalendar;
 use crate::feed::dhan::codec::decode_frame;
 use crate::feed::dhan::rest::types::OptionChainData;
 use crate::feed::event::{FeedEvent, FeedPayload};
@@ -42,6 +44,10 @@ struct ChainBooks {
     puts: Vec<InstrumentBook>,
     /// The frame number that last touched this chain, to bump `seq` once per frame.
     touched_in: u64,
+    /// When a feed packet last changed one of its contracts, and when Dhan's REST
+    /// option chain last arrived (ns since the epoch; 0: never): where its data is from.
+    feed_at_ns: i64,
+    rest_at_ns: i64,
 }
 
 #[derive(Debug)]
@@ -63,6 +69,10 @@ pub struct MarketState {
     index_rules: PriceRules,
     books: RwLock<Books>,
     notify: Vec<watch::Sender<u64>>,
+    /// What day and time it is (IST), whether the session is open, which expiries live.
+    calendar: MarketCalendar,
+    /// Chains clients ask for beyond the always-subscribed expiries.
+    demand: Arc<ChainDemand>,
 }
 
 impl MarketState {
@@ -93,6 +103,8 @@ impl MarketState {
                     calls: vec![InstrumentBook::default(); n],
                     puts: vec![InstrumentBook::default(); n],
                     touched_in: 0,
+                    feed_at_ns: 0,
+                    rest_at_ns: 0,
                 });
             }
         }
@@ -111,7 +123,29 @@ impl MarketState {
             index_rules: PriceRules::new(INDEX_TICK, ltt_shift_secs),
             books: RwLock::new(books),
             notify,
+            calendar: MarketCalendar::default(),
+            demand: Arc::new(ChainDemand::default()),
         }
+    }
+
+    /// The same state releasing on-demand chains after `idle` without a client.
+    pub fn with_demand_idle(mut self, idle: std::time::Duration) -> Self {
+        self.demand = Arc::new(ChainDemand::new(idle));
+        self
+    }
+
+    pub fn demand(&self) -> &Arc<ChainDemand> {
+        &self.demand
+    }
+
+    /// The same state reading `calendar` for "now" and the session.
+    pub fn with_calendar(mut self, calendar: MarketCalendar) -> Self {
+        self.calendar = calendar;
+        self
+    }
+
+    pub fn calendar(&self) -> &MarketCalendar {
+        &self.calendar
     }
 
     pub fn registry(&self) -> &Arc<InstrumentRegistry> {
@@ -232,6 +266,7 @@ impl MarketState {
                 };
                 if book.apply(&packet.body, &slot.rules, received_at_ns) {
                     applied += 1;
+                    books_of_chain.feed_at_ns = received_at_ns;
                     touch(books_of_chain, chain, frame_no, received_at_ns, touched);
                 }
             } else if let Some(&u) = self.index_keys.get(&packet.key) {
@@ -310,6 +345,7 @@ impl MarketState {
                 book.apply_rest(side);
             }
         }
+        chain_books.rest_at_ns = received_at_ns;
         touch(chain_books, chain, frame_no, received_at_ns, touched);
         for other in self.chains_of(u) {
             // The spot may have moved: every chain of the underlying sees it.
@@ -408,6 +444,14 @@ impl MarketState {
     }
 
     /// The chain's sequence number now, without copying the chain.
+    /// Where a chain's data came from last: `(feed_at_ns, rest_at_ns)`, 0 for never.
+    pub fn chain_sources(&self, id: &ChainId) -> Option<(i64, i64)> {
+        let chain = self.locate_chain(id)?;
+        let books = self.books.read();
+        let c = books.chains.get(chain)?;
+        Some((c.feed_at_ns, c.rest_at_ns))
+    }
+
     pub fn chain_seq(&self, id: &ChainId) -> Option<u64> {
         let chain = self.locate_chain(id)?;
         self.books.read().chains.get(chain).map(|c| c.seq)

@@ -5,6 +5,9 @@
 //! strike get Full packets (depth), those within `quote_strikes` get Quote, and the rest
 //! of `range_strikes` get Ticker. The centre moves only when the spot has moved a whole
 //! strike step from it, so a spot wobbling around a strike does not churn subscriptions.
+//! Chains clients ask for beyond those expiries are added in Quote mode within what
+//! is left of Dhan's budget ([`super::on_demand`]). When an expiry passes (15:30 IST on its day) the nearest expiries are the next ones,
+//! and the plan moves to them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,8 +17,10 @@ use parking_lot::RwLock;
 use serde::Serialize;
 use time::Date;
 
+use super::on_demand::{WantedChain, add_wanted, contracts_near};
 use super::state::MarketState;
-pub use crate::config::TierConfig;
+use super::view::ChainId;
+pub use crate::config::{OnDemandConfig, TierConfig};
 use crate::feed::dhan::live::{FeedLimits, LiveFeed, SubscriptionPlan};
 use crate::feed::dhan::requests::FeedMode;
 use crate::instruments::registry::InstrumentRegistry;
@@ -32,6 +37,10 @@ pub struct PlanSummary {
     /// Connections the plan needs under Dhan's limits.
     pub connections: usize,
     pub expiries: BTreeMap<String, Vec<Date>>,
+    /// Chains brought live because clients asked (`UNDERLYING:YYYY-MM-DD` → instruments
+    /// subscribed), and what the tiers left them of Dhan's budget.
+    pub on_demand: BTreeMap<String, usize>,
+    pub on_demand_budget: usize,
 }
 
 fn mode_name(mode: FeedMode) -> &'static str {
@@ -50,6 +59,8 @@ pub fn plan(
     today: Date,
     tiers: &TierConfig,
     limits: &FeedLimits,
+    wanted: &[ChainId],
+    on_demand: &OnDemandConfig,
 ) -> (SubscriptionPlan, PlanSummary) {
     let mut plan = SubscriptionPlan::new();
     let mut summary = PlanSummary::default();
@@ -94,6 +105,16 @@ pub fn plan(
         }
         summary.by_underlying.insert(info.name.clone(), count);
     }
+    add_on_demand(
+        registry,
+        centres,
+        (today, tiers.expiries),
+        limits,
+        wanted,
+        on_demand,
+        &mut plan,
+        &mut summary,
+    );
     for mode in plan.values() {
         *summary.by_mode.entry(mode_name(*mode)).or_default() += 1;
     }
@@ -102,6 +123,49 @@ pub fn plan(
         .len()
         .div_ceil(limits.max_instruments_per_connection.max(1));
     (plan, summary)
+}
+
+/// Adds the wanted chains outside the tiers (live ones, of an underlying with a
+/// centre) in Quote mode, sharing what the tiers left of Dhan's capacity.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the planner's inputs and its two outputs, all distinct"
+)]
+fn add_on_demand(
+    registry: &InstrumentRegistry,
+    centres: &BTreeMap<String, f64>,
+    (today, tier_expiries): (Date, usize),
+    limits: &FeedLimits,
+    wanted: &[ChainId],
+    on_demand: &OnDemandConfig,
+    plan: &mut SubscriptionPlan,
+    summary: &mut PlanSummary,
+) {
+    let chains: Vec<WantedChain> = wanted
+        .iter()
+        .filter_map(|id| {
+            let live = registry.live_expiries(&id.underlying, today);
+            let position = live.iter().position(|e| e.expiry == id.expiry)?;
+            let centre = centres.get(&id.underlying)?;
+            let expiry = live.get(position).filter(|_| position >= tier_expiries)?;
+            Some(WantedChain {
+                id: id.clone(),
+                contracts: contracts_near(expiry, *centre, on_demand.strikes),
+            })
+        })
+        .collect();
+    let budget = limits.capacity().saturating_sub(plan.len());
+    let shares = add_wanted(plan, &chains, budget);
+    summary.on_demand_budget = budget;
+    for (chain, share) in chains.iter().zip(shares) {
+        summary.on_demand.insert(
+            format!("{}:{}", chain.id.underlying, chain.id.expiry),
+            share,
+        );
+        if let Some(count) = summary.by_underlying.get_mut(&chain.id.underlying) {
+            *count += share;
+        }
+    }
 }
 
 /// Index of the strike nearest `price`.
@@ -128,7 +192,7 @@ pub fn recentre(old: Option<f64>, spot: f64, strikes: &[f64], step: f64) -> Opti
 pub async fn run_planner(
     market: Arc<MarketState>,
     feed: Arc<LiveFeed>,
-    tiers: TierConfig,
+    (tiers, on_demand): (TierConfig, OnDemandConfig),
     limits: FeedLimits,
     summary_out: Arc<RwLock<PlanSummary>>,
     interval: Duration,
@@ -136,10 +200,23 @@ pub async fn run_planner(
     let mut centres: BTreeMap<String, f64> = BTreeMap::new();
     let mut first = true;
     let mut ticker = tokio::time::interval(interval);
+    let mut rolled_to = market.calendar().live_from();
+    let mut wanted_before: Vec<ChainId> = Vec::new();
     loop {
-        ticker.tick().await;
-        let today = time::OffsetDateTime::now_utc().date();
+        // A chain asked for for the first time is planned at once, not a tick later.
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = market.demand().asked() => {}
+        }
+        let today = market.calendar().live_from();
         let mut changed = first;
+        if today != rolled_to {
+            // 15:30 IST on an expiry day: the expired chains leave the plan and the
+            // next expiries join it, without a restart.
+            tracing::info!(from = %rolled_to, to = %today, "expiries rolled; subscriptions move to the next expiries");
+            rolled_to = today;
+            changed = true;
+        }
         for info in market.registry().underlyings() {
             let Some(spot) = market.spot(&info.name) else {
                 continue;
@@ -157,8 +234,22 @@ pub async fn run_planner(
                 changed = true;
             }
         }
+        let wanted = market.demand().wanted();
+        if wanted != wanted_before {
+            tracing::info!(wanted = wanted.len(), "on-demand chains changed");
+            wanted_before.clone_from(&wanted);
+            changed = true;
+        }
         if changed {
-            let (plan, summary) = plan(market.registry(), &centres, today, &tiers, &limits);
+            let (plan, summary) = plan(
+                market.registry(),
+                &centres,
+                today,
+                &tiers,
+                &limits,
+                &wanted,
+                &on_demand,
+            );
             feed.set_plan(plan);
             *summary_out.write() = summary;
             first = false;

@@ -10,7 +10,7 @@ use time::macros::date;
 use super::MarketState;
 use super::subscriptions::plan;
 use super::view::ChainId;
-use crate::config::TierConfig;
+use crate::config::{OnDemandConfig, TierConfig};
 use crate::feed::dhan::codec::encode_packet;
 use crate::feed::dhan::live::FeedLimits;
 use crate::feed::dhan::packet::{OpenInterest, Packet, PacketBody, Ticker};
@@ -196,7 +196,7 @@ fn the_plan_tiers_around_the_centre_within_dhans_limits() {
     };
     let limits = FeedLimits::default();
     let centres = BTreeMap::from([("NIFTY".to_owned(), 26_000.0)]);
-    let (subscriptions, summary) = plan(&registry, &centres, TODAY, &tiers, &limits);
+    let (subscriptions, summary) = plan(&registry, &centres, TODAY, &tiers, &limits, &[], &od());
     // Per expiry: 5 Full strikes, 6 Quote, 10 Ticker, two sides each; two expiries.
     assert_eq!(summary.by_mode.get("full"), Some(&(5 * 2 * 2)));
     assert_eq!(summary.by_mode.get("ticker"), Some(&(10 * 2 * 2)));
@@ -227,6 +227,93 @@ fn the_plan_tiers_around_the_centre_within_dhans_limits() {
         max_connections: 5,
         max_instruments_per_connection: 50,
     };
-    let (_, summary) = plan(&registry, &centres, TODAY, &tiers, &small);
+    let (_, summary) = plan(&registry, &centres, TODAY, &tiers, &small, &[], &od());
     assert_eq!(summary.connections, summary.instruments.div_ceil(50));
+}
+
+fn od() -> OnDemandConfig {
+    OnDemandConfig::default()
+}
+
+#[test]
+fn wanted_chains_share_what_the_tiers_leave_and_never_exceed_the_budget() {
+    let registry = registry();
+    let tiers = TierConfig {
+        expiries: 2,
+        full_strikes: 2,
+        quote_strikes: 5,
+        range_strikes: 10,
+    };
+    let names = crate::config::FeedConfig::default_underlyings();
+    let centres: BTreeMap<String, f64> = names
+        .iter()
+        .filter_map(|name| {
+            let info = registry.underlying(name)?;
+            let strikes = &info.expiries.first()?.strikes;
+            Some((name.clone(), strikes.get(strikes.len() / 2)?.strike))
+        })
+        .collect();
+    // Every listed expiry of every underlying, the tier ones included (those are
+    // subscribed anyway and take no on-demand share).
+    let wanted: Vec<ChainId> = registry
+        .underlyings()
+        .flat_map(|info| {
+            info.live_expiries(TODAY).iter().map(|e| ChainId {
+                underlying: info.name.clone(),
+                expiry: e.expiry,
+            })
+        })
+        .collect();
+    let beyond_tiers = registry
+        .underlyings()
+        .map(|info| info.live_expiries(TODAY).len().saturating_sub(2))
+        .sum::<usize>();
+    assert!(beyond_tiers >= 10, "the simulator lists far expiries");
+    let on_demand = OnDemandConfig {
+        strikes: 15,
+        idle: std::time::Duration::from_secs(60),
+    };
+    let roomy = FeedLimits::default();
+    let (_, summary) = plan(
+        &registry, &centres, TODAY, &tiers, &roomy, &wanted, &on_demand,
+    );
+    assert_eq!(summary.on_demand.len(), beyond_tiers);
+    // Plenty of room: each gets ATM ± 15, both sides.
+    assert!(
+        summary.on_demand.values().all(|&n| n == 31 * 2),
+        "{:?}",
+        summary.on_demand
+    );
+
+    // A tight budget: 3 connections of 400. The tiers take theirs, the wanted chains
+    // split the rest evenly, and the total fits.
+    let tight = FeedLimits {
+        max_connections: 3,
+        max_instruments_per_connection: 400,
+    };
+    let (subscriptions, summary) = plan(
+        &registry, &centres, TODAY, &tiers, &tight, &wanted, &on_demand,
+    );
+    assert!(
+        subscriptions.len() <= tight.capacity(),
+        "{}",
+        subscriptions.len()
+    );
+    assert_eq!(summary.instruments, subscriptions.len());
+    let shares: Vec<usize> = summary.on_demand.values().copied().collect();
+    assert_eq!(shares.len(), beyond_tiers);
+    let (min, max) = (shares.iter().min().copied(), shares.iter().max().copied());
+    assert!(min > Some(0), "every wanted chain gets some: {shares:?}");
+    assert!(
+        max.zip(min).is_some_and(|(max, min)| max - min <= 1),
+        "fair: {shares:?}"
+    );
+    assert!(summary.on_demand.values().sum::<usize>() <= summary.on_demand_budget);
+    assert!(
+        subscriptions
+            .iter()
+            .filter(|(_, mode)| **mode == FeedMode::Quote)
+            .count()
+            >= summary.on_demand.values().sum::<usize>()
+    );
 }

@@ -223,6 +223,7 @@ pub(super) mod fixtures {
             strike_step: 50.0,
             seq,
             as_of: None,
+            source: None,
             greeks: None,
             strikes: prices
                 .iter()

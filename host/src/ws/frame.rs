@@ -14,6 +14,8 @@
 //! "server_ts_ms":..,"data":..}`. An update applies only on top of `prev_seq`; a chain
 //! client a few frames behind gets a catch-up patch from its own last seq
 //! ([`super::delta`]), built once per distinct lag and shared.
+//! A channel whose contracts expired publishes one last frame whose update and
+//! snapshot are both `{"type":"expired",..}` ([`super::expiry`]).
 
 use std::sync::{Arc, OnceLock};
 
@@ -25,6 +27,7 @@ use serde_json::Value;
 
 use super::analytics::{ChainSummary, InstrumentData};
 use super::delta::{Recent, patch_since};
+use super::expiry::ExpiredNotice;
 use super::protocol::now_ms;
 use crate::portfolio::M2mUpdate;
 
@@ -39,6 +42,8 @@ pub enum Payload {
     Summary(Arc<ChainSummary>),
     Instrument(Arc<InstrumentData>),
     Strategy(Arc<M2mUpdate>),
+    /// The channel's contracts expired: the last message it sends.
+    Expired(Arc<ExpiredNotice>),
 }
 
 /// One publication of one channel.
@@ -207,6 +212,15 @@ impl Payload {
             Payload::Summary(summary) => encode(head, summary.as_ref()),
             Payload::Instrument(instrument) => encode(head, instrument.as_ref()),
             Payload::Strategy(valuation) => encode(head, valuation.as_ref()),
+            // The same message whether a subscriber was up to date or not.
+            Payload::Expired(notice) => {
+                let head = Head {
+                    kind_of_message: "expired",
+                    kind: None,
+                    ..head
+                };
+                encode(head, notice.as_ref())
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ mod budget;
 mod channel;
 mod connections;
 mod delta;
+mod expiry;
 mod frame;
 mod hub;
 mod precision;

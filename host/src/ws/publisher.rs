@@ -1,5 +1,6 @@
 //! One channel's publisher: waits for the market to announce a change of the channel's
-//! chain (or for its Greeks to be recomputed), throttles to the configured interval
+//! chain (or for its Greeks to be recomputed, or for its contracts to expire, which
+//! ends it with an `expired` message), throttles to the configured interval
 //! (changes arriving meanwhile are folded in: latest wins), builds the channel's state
 //! once, serialises the update once, and publishes the [`Frame`] on the topic's watch.
 //!
@@ -17,10 +18,11 @@ use tokio::time::Instant;
 use super::analytics::{ChainSummary, InstrumentData, instrument_data, summarize};
 use super::channel::{Channel, ChannelKind, Place};
 use super::delta::History;
+use super::expiry;
 use super::frame::{Frame, Payload};
 use super::precision::round_chain_greeks;
 use crate::api::AppState;
-use crate::api::market::{LiveChain, live_chain, today};
+use crate::api::market::{LiveChain, live_chain, live_from};
 use crate::market::ChainId;
 
 /// Everything a publisher task needs.
@@ -63,6 +65,9 @@ impl Publisher {
             }
             return;
         };
+        // A chain beyond the subscribed expiries is brought live while a channel
+        // holds it.
+        let _wanted = self.state.market.demand().hold(&id);
         let Some(mut changes) = self.state.market.watch_chain(&id) else {
             tracing::warn!(channel = %self.channel.name, "channel has no chain in the market");
             return;
@@ -74,7 +79,15 @@ impl Publisher {
         };
         let mut previous = Previous::Nothing;
         let mut history = History::default();
+        let calendar = self.state.market.calendar().clone();
+        let expiring = expiry::expiring_chain(&self.channel.kind).cloned();
         loop {
+            if let Some(id) = &expiring
+                && calendar.has_expired(id.expiry)
+            {
+                self.publish_expired(id, &sender);
+                return;
+            }
             let started = Instant::now();
             if let Some(frame) = self.build(&mut previous, &mut history) {
                 sender.send_replace(Some(Arc::new(frame)));
@@ -82,6 +95,12 @@ impl Publisher {
             metrics::histogram!("ws_publish_duration_seconds")
                 .record(started.elapsed().as_secs_f64());
             tokio::select! {
+                () = async {
+                    match &expiring {
+                        Some(id) => expiry::expired(&calendar, id.expiry).await,
+                        None => pending().await,
+                    }
+                } => continue,
                 changed = changes.changed() => if changed.is_err() { break },
                 changed = async {
                     match greeks.as_mut() {
@@ -117,6 +136,23 @@ impl Publisher {
                 return;
             }
         }
+    }
+
+    /// The channel's last message: its contracts expired (see [`expiry`]).
+    fn publish_expired(&self, id: &ChainId, sender: &watch::Sender<Option<Arc<Frame>>>) {
+        let live_from = self.state.market.calendar().live_from();
+        let notice = expiry::notice(
+            self.state.market.registry(),
+            &self.channel.kind,
+            id,
+            live_from,
+        );
+        tracing::info!(channel = %self.channel.name, next = ?notice.next_expiry, "channel expired");
+        let prev_seq = sender.borrow().as_ref().map(|frame| frame.seq);
+        let seq = self.next_seq();
+        let payload = Payload::Expired(Arc::new(notice));
+        let frame = Frame::full(self.channel.name.clone(), seq, prev_seq, payload);
+        sender.send_replace(Some(Arc::new(frame)));
     }
 
     fn next_seq(&self) -> u64 {
@@ -164,7 +200,7 @@ impl Publisher {
     }
 
     fn live_chain(&self, id: &ChainId) -> Option<LiveChain> {
-        match live_chain(&self.state, id, today()) {
+        match live_chain(&self.state, id, live_from(&self.state)) {
             Ok((chain, _)) => Some(chain),
             Err(error) => {
                 tracing::warn!(channel = %self.channel.name, %error, "cannot build the chain");

@@ -146,6 +146,9 @@ pub fn server_config(
     });
     feed.backoff_initial = std::time::Duration::from_millis(100);
     feed.backoff_max = std::time::Duration::from_millis(400);
+    // Tests run at any wall-clock hour: the simulator trades around the clock (what
+    // `--sim-always-open` does); the market-hours tests turn this off.
+    feed.session.always_open = true;
     Config {
         server: ServerConfig::new("127.0.0.1:0".parse().expect("addr")),
         plugins: PluginConfig::new(plugins.map(std::path::Path::to_path_buf), &data),

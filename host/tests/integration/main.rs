@@ -11,6 +11,7 @@ mod abuse;
 mod api_access;
 mod api_sweep;
 mod cli;
+mod expiry;
 mod feed;
 mod feed_faults;
 mod first_party;

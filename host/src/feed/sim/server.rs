@@ -27,6 +27,7 @@ use super::connections::ConnectionBook;
 use super::model::SimMarket;
 use super::universe::{SimUniverseConfig, build_universe};
 use super::{feed_socket, handshake, rest_api};
+use crate::calendar::{MarketCalendar, SessionRules};
 use crate::config::{DhanCredentials, DhanEndpoints};
 
 /// How the simulator runs.
@@ -43,10 +44,13 @@ pub struct SimConfig {
     /// Dhan's per-request option-chain cadence.
     pub option_chain_period: Duration,
     pub universe: SimUniverseConfig,
+    /// The clock and trading hours: outside the session the market stands still and
+    /// no packets go out (Dhan's feed is quiet then too), unless `always_open`.
+    pub calendar: MarketCalendar,
 }
 
 impl SimConfig {
-    /// Defaults with the given seed and credentials.
+    /// Defaults with the given seed and credentials, trading around the clock.
     pub fn new(seed: u64, credentials: DhanCredentials) -> Self {
         Self {
             seed,
@@ -55,6 +59,15 @@ impl SimConfig {
             stack_packets: false,
             option_chain_period: Duration::from_secs(3),
             universe: SimUniverseConfig::default(),
+            // A library default for tests that drive the simulator directly; the
+            // command line and the pipeline set the configured calendar.
+            calendar: MarketCalendar::new(
+                crate::calendar::clock::system(),
+                SessionRules {
+                    always_open: true,
+                    ..SessionRules::default()
+                },
+            ),
         }
     }
 }
@@ -101,8 +114,8 @@ impl std::fmt::Debug for SimShared {
 impl SimHandle {
     /// Starts the simulator on `listen` (port 0 for any free port).
     pub async fn start(listen: SocketAddr, config: SimConfig) -> std::io::Result<Self> {
-        let now = time::OffsetDateTime::now_utc();
-        let universe = build_universe(&config.universe, now.date());
+        let now = config.calendar.now();
+        let universe = build_universe(&config.universe, crate::calendar::ist_date(now));
         let mut csv = Vec::new();
         crate::instruments::scrip_master::write_detailed(&universe.instruments, &mut csv)
             .map_err(std::io::Error::other)?;

@@ -119,7 +119,8 @@ pub fn snapshot_packets(
     }
 }
 
-/// Moves the market every tick and broadcasts the encoded changes.
+/// Moves the market every tick and broadcasts the encoded changes; outside the
+/// session (by the configured calendar) it idles: nothing moves and nothing is sent.
 pub async fn run(shared: Arc<SimShared>, mut shutdown: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(shared.config.tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -127,6 +128,9 @@ pub async fn run(shared: Arc<SimShared>, mut shutdown: watch::Receiver<bool>) {
         tokio::select! {
             _ = interval.tick() => {}
             _ = crate::shutdown::stopped(&mut shutdown) => return,
+        }
+        if !shared.config.calendar.is_open() {
+            continue;
         }
         let batch = {
             let mut market = shared.market.lock();
