@@ -31,7 +31,7 @@ done
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 base="http://127.0.0.1:$port"
 target/release/optionhub serve --listen "127.0.0.1:$port" --plugins "$work/plugins" --data "$work/data" \
-  --rate-pro 100000000 --ws-channels-pro 1000 --ws-connections-pro 100000 ${SOAK_SERVER_FLAGS:-} >"$work/server.log" 2>&1 &
+  --rate-pro 100000000 --ws-channels-pro 1000 --ws-connections-pro 100000 --sim-always-open ${SOAK_SERVER_FLAGS:-} >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 120); do
   curl -fs "$base/health" >/dev/null 2>&1 && break
