@@ -30,8 +30,7 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 const UPKEEP_THREAD: &str = "metrics-upkeep";
 
 /// The process's recorder handle; installs the recorder (and its upkeep thread) on first
-/// call. `None` when some
-/// other recorder was installed first (then `/metrics` says so).
+/// call. `None` when some other recorder was installed first (then `/metrics` says so).
 pub fn handle() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
@@ -107,7 +106,16 @@ mod tests {
             handle().is_some(),
             "no other recorder is installed in unit tests"
         );
-        let names = thread_names();
+        // The new thread names itself once it starts running, a moment after `spawn`
+        // returns, so a single look at procfs can come too early.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut names = thread_names();
+        while !names.iter().any(|name| name == UPKEEP_THREAD)
+            && std::time::Instant::now() < deadline
+        {
+            thread::sleep(Duration::from_millis(10));
+            names = thread_names();
+        }
         assert!(
             names.iter().any(|name| name == UPKEEP_THREAD),
             "threads: {names:?}"
