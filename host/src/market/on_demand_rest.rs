@@ -1,12 +1,11 @@
 //! Serving the chains clients asked for from Dhan's REST option chain until the feed
 //! has them: a chain first asked for is fetched at once, and while it is wanted and
 //! the feed is not (yet) bringing it prices it is fetched again every
-//! [`REFETCH_AFTER`]. Fetches keep to Dhan's limits: one request per distinct chain
-//! per 3 s and five data requests per second overall; a rate-limit answer pauses the
-//! whole loop. Results go through the same event stream as the feed's frames.
+//! [`REFETCH_AFTER`]. Dhan's limits (one request per distinct chain per 3 s, five
+//! data requests per second overall) are kept by the REST client that this loop shares
+//! with the tier refresher; a rate-limit answer pauses the whole loop. Results go through the same event stream as the feed's frames.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,8 +21,6 @@ pub const REFETCH_AFTER: Duration = Duration::from_secs(5);
 const FEED_FRESH: Duration = Duration::from_secs(10);
 /// How often the loop looks at the wanted chains when nothing new is asked for.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
-/// Dhan's Data API allows 5 requests per second.
-const DATA_REQUESTS_PER_SECOND: u32 = 5;
 
 /// Fetches wanted chains outside the first `tier_expiries` from REST, forever.
 pub async fn serve_wanted(
@@ -31,8 +28,6 @@ pub async fn serve_wanted(
     market: Arc<MarketState>,
     tier_expiries: usize,
 ) {
-    let per_second = NonZeroU32::new(DATA_REQUESTS_PER_SECOND).unwrap_or(NonZeroU32::MIN);
-    let limiter = governor::RateLimiter::direct(governor::Quota::per_second(per_second));
     let mut fetched: HashMap<ChainId, Instant> = HashMap::new();
     loop {
         tokio::select! {
@@ -51,7 +46,6 @@ pub async fn serve_wanted(
             if !due || feed_serves(&market, &id) {
                 continue;
             }
-            limiter.until_ready().await;
             fetched.insert(id, Instant::now());
             match seeder.fetch(target).await {
                 Err(error) if error.is_auth_failure() => return,

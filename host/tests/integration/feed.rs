@@ -91,6 +91,39 @@ fn is_live_with_greeks(chain: &Value) -> bool {
     chain["spot"].as_f64().is_some_and(|s| s > 0.0) && priced && greeks
 }
 
+/// Every listed expiry is usable, not only the feed's tiers: the farthest NIFTY
+/// expiry, once asked for, is priced (REST, then the on-demand feed) and gets Greeks
+/// from the plugin like the nearest one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_farthest_expiry_asked_for_gets_prices_and_greeks() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let running = start(data.path(), |_| {}).await;
+    let base = format!("http://{}", running.addr);
+    let (status, listed) =
+        get_json(&format!("{base}/api/v2/options/expiries?underlying=NIFTY")).await;
+    assert_eq!(status, 200, "{listed}");
+    let dates: Vec<&str> = listed["expiries"]
+        .as_array()
+        .expect("expiries")
+        .iter()
+        .filter_map(|e| e["date"].as_str())
+        .collect();
+    let tiers = optionhub::config::TierConfig::default().expiries;
+    assert!(dates.len() > tiers, "beyond the tiers: {dates:?}");
+    let farthest = dates.last().copied().expect("an expiry");
+    let body = eventually(
+        Duration::from_secs(20),
+        "the farthest chain live with greeks",
+        async || {
+            let body = chain(&base, "NIFTY", farthest).await;
+            is_live_with_greeks(&body).then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(body["greeks"]["plugin"]["name"], "greeks-black76");
+    running.stop().await.expect("stops");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_five_underlyings_go_live_with_changing_chains_and_greeks() {
     let data = tempfile::tempdir().expect("tempdir");

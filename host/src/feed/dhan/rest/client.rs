@@ -67,8 +67,7 @@ impl DhanRestClient {
             .map_err(|e| RestError::Transport(e.to_string()))?;
         let per_chain = Quota::with_period(chain_period)
             .ok_or_else(|| RestError::Transport("option-chain period must be positive".into()))?;
-        let data_api =
-            Quota::per_second(NonZeroU32::new(DATA_API_PER_SECOND).unwrap_or(NonZeroU32::MIN));
+        let data_api = data_api_quota();
         Ok(Self {
             http,
             base_url: base_url.clone(),
@@ -141,6 +140,15 @@ impl DhanRestClient {
     }
 }
 
+/// Dhan's Data-API budget as a quota: one request every 1/5 s and no burst. Governor's
+/// `per_second(5)` would allow a burst of 5 on top of the steady rate, so a full bucket
+/// could put nine requests into one second; with no burst, no second-long window holds
+/// more than five.
+fn data_api_quota() -> Quota {
+    let per_second = NonZeroU32::new(DATA_API_PER_SECOND).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)
+}
+
 /// `YYYY-MM-DD`, the date format of Dhan's REST API.
 pub fn format_date(date: Date) -> String {
     let format = format_description!("[year]-[month]-[day]");
@@ -152,4 +160,39 @@ pub fn parse_date(text: &str) -> Result<Date, RestError> {
     let format = format_description!("[year]-[month]-[day]");
     Date::parse(text, &format)
         .map_err(|e| RestError::UnexpectedBody(format!("bad date {text:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use governor::clock::FakeRelativeClock;
+
+    use super::*;
+
+    #[test]
+    fn no_second_long_window_holds_more_than_the_data_api_budget() {
+        let clock = FakeRelativeClock::default();
+        let limiter = RateLimiter::direct_with_clock(data_api_quota(), clock.clone());
+        // Ask every 10 ms for 3 s; remember when each request was let through.
+        let mut allowed = Vec::new();
+        for tick in 0..300_u64 {
+            if limiter.check().is_ok() {
+                allowed.push(tick * 10);
+            }
+            clock.advance(Duration::from_millis(10));
+        }
+        let budget = usize::try_from(DATA_API_PER_SECOND).unwrap_or(usize::MAX);
+        for (i, start) in allowed.iter().enumerate() {
+            let in_window = allowed[i..]
+                .iter()
+                .take_while(|at| **at < start + 1000)
+                .count();
+            assert!(in_window <= budget, "{in_window} requests from {start} ms");
+        }
+        // And the budget is used, not wasted: 3 s at five a second.
+        assert!(
+            allowed.len() >= 3 * budget,
+            "only {} allowed",
+            allowed.len()
+        );
+    }
 }
