@@ -158,3 +158,72 @@ async fn the_simulator_answers_400_to_handshakes_dhan_would_refuse() {
     }
     sim.stop().await;
 }
+
+type FeedClient = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// The simulator's feed, opened with good credentials.
+async fn feed_client(sim: &SimHandle) -> FeedClient {
+    let url = format!(
+        "{}/?version=2&token={TOKEN}&clientId={CLIENT}&authType=2",
+        sim.feed_url()
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("feed connects");
+    socket
+}
+
+/// Sends `requests` (stopping if the socket is closed on us), then returns the reason
+/// code of the disconnect packet that comes back, skipping snapshots.
+async fn disconnect_reason_after(sim: &SimHandle, requests: Vec<String>) -> u16 {
+    use futures_util::{SinkExt, StreamExt};
+    use optionhub::feed::dhan::packet::PacketBody;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut socket = feed_client(sim).await;
+    for request in requests {
+        if socket.send(Message::text(request)).await.is_err() {
+            break;
+        }
+    }
+    let reason = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Binary(frame) = message
+                && let Some(reason) = decode_frame(&frame).flatten().find_map(|p| match p.body {
+                    PacketBody::Disconnect { reason } => Some(reason),
+                    _ => None,
+                })
+            {
+                return Some(reason);
+            }
+        }
+        None
+    })
+    .await
+    .expect("an answer within 10 s");
+    reason.expect("a disconnect packet before the close")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_disconnects_malformed_and_over_limit_requests_as_dhan_does() {
+    let sim = simulator().await;
+    // Not a request Dhan knows: code 814.
+    let truncated = r#"{"RequestCode":15,"Instrument"#.to_owned();
+    assert_eq!(disconnect_reason_after(&sim, vec![truncated]).await, 814);
+    // 5,100 instruments on one connection, 100 per message: code 804.
+    let batches = (0..51_u32)
+        .map(|batch| {
+            let list: Vec<String> = (0..100)
+                .map(|i| {
+                    let id = 100_000 + batch * 100 + i;
+                    format!(r#"{{"ExchangeSegment":"NSE_FNO","SecurityId":"{id}"}}"#)
+                })
+                .collect();
+            format!(
+                r#"{{"RequestCode":15,"InstrumentCount":100,"InstrumentList":[{}]}}"#,
+                list.join(",")
+            )
+        })
+        .collect();
+    assert_eq!(disconnect_reason_after(&sim, batches).await, 804);
+    sim.stop().await;
+}

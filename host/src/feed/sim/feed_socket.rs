@@ -18,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::connections::Control;
 use super::handshake::{FeedQuery, parse_feed_query};
 use super::server::SimShared;
-use super::tick::snapshot_packets;
+use super::tick::{TickBatch, snapshot_packets};
 use crate::feed::dhan::codec::encode_packet;
 use crate::feed::dhan::packet::{Packet, PacketBody};
 use crate::feed::dhan::requests::{FeedMode, FeedRequest, MAX_INSTRUMENTS_PER_MESSAGE};
@@ -106,6 +106,78 @@ impl Modes {
     }
 }
 
+/// One connection's subscriptions: instrument to subscribed modes.
+#[derive(Debug, Default)]
+struct Subscribed(HashMap<InstrumentKey, Modes>);
+
+impl Subscribed {
+    /// Adds `instruments` in `mode` and returns their current snapshots, or the
+    /// disconnect Dhan sends when the connection would pass its instrument limit.
+    fn subscribe(
+        &mut self,
+        mode: FeedMode,
+        instruments: &[InstrumentKey],
+        shared: &SimShared,
+    ) -> Result<Vec<Vec<u8>>, Control> {
+        let new = instruments
+            .iter()
+            .filter(|k| !self.0.contains_key(k))
+            .count();
+        if self.0.len() + new > MAX_INSTRUMENTS_PER_CONNECTION {
+            return Err(Control::Disconnect(804));
+        }
+        let mut out = Vec::new();
+        let market = shared.market.lock();
+        for key in instruments {
+            let modes = self.0.entry(*key).or_default();
+            modes.0 |= Modes::bit(mode);
+            if let Some(quote) = market.quote(key) {
+                snapshot_packets(key, quote, mode, &mut out);
+            }
+        }
+        Ok(out)
+    }
+
+    fn unsubscribe(&mut self, mode: FeedMode, instruments: &[InstrumentKey]) {
+        for key in instruments {
+            if let Some(modes) = self.0.get_mut(key) {
+                modes.0 &= !Modes::bit(mode);
+                if modes.0 == 0 {
+                    self.0.remove(key);
+                }
+            }
+        }
+    }
+
+    /// This connection's packets of one tick, walking whichever side is smaller.
+    fn packets<'a>(&self, batch: &'a TickBatch) -> Vec<&'a [u8]> {
+        let mut packets = Vec::new();
+        if batch.len() < self.0.len() {
+            for key in batch.keys() {
+                if let Some(modes) = self.0.get(key) {
+                    for mode in modes.iter() {
+                        packets.extend(batch.packets(key, mode));
+                    }
+                }
+            }
+        } else {
+            for (key, modes) in &self.0 {
+                for mode in modes.iter() {
+                    packets.extend(batch.packets(key, mode));
+                }
+            }
+        }
+        packets
+    }
+}
+
+/// What the session loop does after handling one event.
+enum Step {
+    Continue,
+    /// Stop, with the way to close (`None`: a plain close frame).
+    End(Option<Control>),
+}
+
 async fn session(mut socket: WebSocket, query: FeedQuery, shared: Arc<SimShared>) {
     if let Some(reason) = refusal(&query, &shared) {
         refuse(socket, reason).await;
@@ -113,91 +185,32 @@ async fn session(mut socket: WebSocket, query: FeedQuery, shared: Arc<SimShared>
     }
     let (id, mut control) = shared.connections.register();
     let mut ticks = shared.ticks.subscribe();
-    let mut subscriptions: HashMap<InstrumentKey, Modes> = HashMap::new();
+    let mut subscribed = Subscribed::default();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let end = loop {
-        tokio::select! {
-            message = socket.recv() => {
-                let text = match message {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
-                    Some(Ok(_)) => continue,
-                };
-                match FeedRequest::parse(text.as_str()) {
-                    Ok(FeedRequest::Subscribe { mode, instruments }) => {
-                        let new = instruments.iter().filter(|k| !subscriptions.contains_key(k)).count();
-                        if subscriptions.len() + new > MAX_INSTRUMENTS_PER_CONNECTION {
-                            break Some(Control::Disconnect(804));
-                        }
-                        let mut out = Vec::new();
-                        {
-                            let market = shared.market.lock();
-                            for key in &instruments {
-                                let modes = subscriptions.entry(*key).or_default();
-                                modes.0 |= Modes::bit(mode);
-                                if let Some(quote) = market.quote(key) {
-                                    snapshot_packets(key, quote, mode, &mut out);
-                                }
-                            }
-                        }
-                        if send_packets(&mut socket, out.iter().map(Vec::as_slice), shared.config.stack_packets).await.is_err() {
-                            break None;
-                        }
-                    }
-                    Ok(FeedRequest::Unsubscribe { mode, instruments }) => {
-                        for key in &instruments {
-                            if let Some(modes) = subscriptions.get_mut(key) {
-                                modes.0 &= !Modes::bit(mode);
-                                if modes.0 == 0 {
-                                    subscriptions.remove(key);
-                                }
-                            }
-                        }
-                    }
-                    Ok(FeedRequest::Disconnect) => break None,
-                    Err(error) => {
-                        tracing::debug!(%error, max = MAX_INSTRUMENTS_PER_MESSAGE, "simulator refused a feed request");
-                        break Some(Control::Disconnect(814));
-                    }
+        let step = tokio::select! {
+            message = socket.recv() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    on_request(&mut socket, text.as_str(), &mut subscribed, &shared).await
                 }
-            }
-            batch = ticks.recv() => {
-                let batch = match batch {
-                    Ok(batch) => batch,
-                    // A slow reader misses ticks rather than holding memory for them.
-                    Err(RecvError::Lagged(_)) => continue,
-                    Err(RecvError::Closed) => break None,
-                };
-                if batch.is_empty() || subscriptions.is_empty() {
-                    continue;
-                }
-                let mut packets: Vec<&[u8]> = Vec::new();
-                if batch.len() < subscriptions.len() {
-                    for key in batch.keys() {
-                        if let Some(modes) = subscriptions.get(key) {
-                            for mode in modes.iter() {
-                                packets.extend(batch.packets(key, mode));
-                            }
-                        }
-                    }
-                } else {
-                    for (key, modes) in &subscriptions {
-                        for mode in modes.iter() {
-                            packets.extend(batch.packets(key, mode));
-                        }
-                    }
-                }
-                if send_packets(&mut socket, packets.into_iter(), shared.config.stack_packets).await.is_err() {
-                    break None;
-                }
-            }
-            command = control.recv() => break command,
-            _ = ping.tick() => {
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    break None;
-                }
-            }
+                Some(Ok(Message::Close(_)) | Err(_)) | None => Step::End(None),
+                Some(Ok(_)) => Step::Continue,
+            },
+            batch = ticks.recv() => match batch {
+                Ok(batch) => on_tick(&mut socket, &batch, &subscribed, &shared).await,
+                // A slow reader misses ticks rather than holding memory for them.
+                Err(RecvError::Lagged(_)) => Step::Continue,
+                Err(RecvError::Closed) => Step::End(None),
+            },
+            command = control.recv() => Step::End(command),
+            _ = ping.tick() => match socket.send(Message::Ping(Vec::new().into())).await {
+                Ok(()) => Step::Continue,
+                Err(_) => Step::End(None),
+            },
+        };
+        if let Step::End(end) = step {
+            break end;
         }
     };
     shared.connections.remove(id);
@@ -208,6 +221,55 @@ async fn session(mut socket: WebSocket, query: FeedQuery, shared: Arc<SimShared>
         None => {
             let _ = socket.send(Message::Close(None)).await;
         }
+    }
+}
+
+/// One JSON request from the client: subscribe (answered with snapshots), unsubscribe,
+/// disconnect, or something malformed (Dhan's code 814).
+async fn on_request(
+    socket: &mut WebSocket,
+    text: &str,
+    subscribed: &mut Subscribed,
+    shared: &SimShared,
+) -> Step {
+    match FeedRequest::parse(text) {
+        Ok(FeedRequest::Subscribe { mode, instruments }) => {
+            let out = match subscribed.subscribe(mode, &instruments, shared) {
+                Ok(out) => out,
+                Err(control) => return Step::End(Some(control)),
+            };
+            let packets = out.iter().map(Vec::as_slice);
+            match send_packets(socket, packets, shared.config.stack_packets).await {
+                Ok(()) => Step::Continue,
+                Err(_) => Step::End(None),
+            }
+        }
+        Ok(FeedRequest::Unsubscribe { mode, instruments }) => {
+            subscribed.unsubscribe(mode, &instruments);
+            Step::Continue
+        }
+        Ok(FeedRequest::Disconnect) => Step::End(None),
+        Err(error) => {
+            tracing::debug!(%error, max = MAX_INSTRUMENTS_PER_MESSAGE, "simulator refused a feed request");
+            Step::End(Some(Control::Disconnect(814)))
+        }
+    }
+}
+
+/// One tick: the packets of the instruments this connection subscribed to.
+async fn on_tick(
+    socket: &mut WebSocket,
+    batch: &TickBatch,
+    subscribed: &Subscribed,
+    shared: &SimShared,
+) -> Step {
+    if batch.is_empty() || subscribed.0.is_empty() {
+        return Step::Continue;
+    }
+    let packets = subscribed.packets(batch);
+    match send_packets(socket, packets.into_iter(), shared.config.stack_packets).await {
+        Ok(()) => Step::Continue,
+        Err(_) => Step::End(None),
     }
 }
 
