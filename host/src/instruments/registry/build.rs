@@ -52,38 +52,8 @@ impl InstrumentRegistry {
         instruments: Vec<Instrument>,
         underlyings: &[String],
     ) -> Result<Self, RegistryError> {
-        let mut names: Vec<String> = Vec::with_capacity(underlyings.len());
-        for name in underlyings {
-            let name = canonical_underlying(name).to_ascii_uppercase();
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
-        let position: HashMap<&str, usize> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), i))
-            .collect();
-        let mut collected: Vec<Collected> = names.iter().map(|_| Collected::default()).collect();
-        let mut entries = HashMap::with_capacity(instruments.len());
-        for instrument in instruments {
-            let name = canonical_underlying(&instrument.underlying).to_ascii_uppercase();
-            let Some(group) = position
-                .get(name.as_str())
-                .and_then(|&i| collected.get_mut(i))
-            else {
-                continue;
-            };
-            collect(group, &instrument, &name)?;
-            let key = instrument.key;
-            let entry = Entry {
-                instrument,
-                location: None,
-            };
-            if entries.insert(key, entry).is_some() {
-                return Err(RegistryError::DuplicateKey(key));
-            }
-        }
+        let names = canonical_names(underlyings);
+        let (collected, mut entries) = collect_all(instruments, &names)?;
         let mut missing_index = Vec::new();
         let mut missing_options = Vec::new();
         let mut warnings = Vec::new();
@@ -97,32 +67,13 @@ impl InstrumentRegistry {
                 missing_options.push(name);
                 continue;
             }
-            let mut expiries = Vec::with_capacity(group.options.len());
-            for (expiry, legs) in group.options {
-                let mut warn = |issue| {
-                    warnings.push(RegistryWarning {
-                        underlying: name.clone(),
-                        expiry,
-                        issue,
-                    });
-                };
-                let Some(info) = expiry_info(expiry, legs, &mut warn) else {
-                    continue;
-                };
-                for (strike, row) in info.strikes.iter().enumerate() {
-                    for right in [OptionRight::Call, OptionRight::Put] {
-                        if let Some(entry) = row.side(right).and_then(|key| entries.get_mut(&key)) {
-                            entry.location = Some(ContractLocation {
-                                underlying,
-                                expiry: expiries.len(),
-                                strike,
-                                right,
-                            });
-                        }
-                    }
-                }
-                expiries.push(info);
-            }
+            let expiries = locate_expiries(
+                &name,
+                underlying,
+                group.options,
+                &mut entries,
+                &mut warnings,
+            );
             let mut futures = group.futures;
             futures.sort_by_key(|future| (future.expiry, future.key));
             infos.push(UnderlyingInfo {
@@ -148,6 +99,91 @@ impl InstrumentRegistry {
             warnings,
         })
     }
+}
+
+/// The configured names in canonical form (aliases resolved, upper case), each once,
+/// in the configured order.
+fn canonical_names(underlyings: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(underlyings.len());
+    for name in underlyings {
+        let name = canonical_underlying(name).to_ascii_uppercase();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Files every instrument of a configured underlying under its group (one per name,
+/// in `names` order), and keeps an entry for each by key; others are dropped.
+fn collect_all(
+    instruments: Vec<Instrument>,
+    names: &[String],
+) -> Result<(Vec<Collected>, HashMap<InstrumentKey, Entry>), RegistryError> {
+    let position: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let mut collected: Vec<Collected> = names.iter().map(|_| Collected::default()).collect();
+    let mut entries = HashMap::with_capacity(instruments.len());
+    for instrument in instruments {
+        let name = canonical_underlying(&instrument.underlying).to_ascii_uppercase();
+        let Some(group) = position
+            .get(name.as_str())
+            .and_then(|&i| collected.get_mut(i))
+        else {
+            continue;
+        };
+        collect(group, &instrument, &name)?;
+        let key = instrument.key;
+        let entry = Entry {
+            instrument,
+            location: None,
+        };
+        if entries.insert(key, entry).is_some() {
+            return Err(RegistryError::DuplicateKey(key));
+        }
+    }
+    Ok((collected, entries))
+}
+
+/// One underlying's expiries from its options, each contract's entry told where it
+/// sits in the chain; oddities resolved along the way are added to `warnings`.
+fn locate_expiries(
+    name: &str,
+    underlying: usize,
+    options: BTreeMap<Date, Vec<Leg>>,
+    entries: &mut HashMap<InstrumentKey, Entry>,
+    warnings: &mut Vec<RegistryWarning>,
+) -> Vec<ExpiryInfo> {
+    let mut expiries = Vec::with_capacity(options.len());
+    for (expiry, legs) in options {
+        let mut warn = |issue| {
+            warnings.push(RegistryWarning {
+                underlying: name.to_owned(),
+                expiry,
+                issue,
+            });
+        };
+        let Some(info) = expiry_info(expiry, legs, &mut warn) else {
+            continue;
+        };
+        for (strike, row) in info.strikes.iter().enumerate() {
+            for right in [OptionRight::Call, OptionRight::Put] {
+                if let Some(entry) = row.side(right).and_then(|key| entries.get_mut(&key)) {
+                    entry.location = Some(ContractLocation {
+                        underlying,
+                        expiry: expiries.len(),
+                        strike,
+                        right,
+                    });
+                }
+            }
+        }
+        expiries.push(info);
+    }
+    expiries
 }
 
 /// Files one instrument of a configured underlying under its role.
@@ -201,34 +237,7 @@ fn expiry_info(
             .then(a.right.cmp(&b.right))
             .then(a.key.cmp(&b.key))
     });
-    let mut strikes = Vec::new();
-    for same_strike in legs.chunk_by(|a, b| a.strike == b.strike) {
-        let Some(first) = same_strike.first() else {
-            continue;
-        };
-        let mut row = StrikeRow {
-            strike: first.strike,
-            call: None,
-            put: None,
-        };
-        for leg in same_strike {
-            let side = match leg.right {
-                OptionRight::Call => &mut row.call,
-                OptionRight::Put => &mut row.put,
-            };
-            match *side {
-                Some(kept) => warn(ExpiryIssue::DuplicateContract {
-                    strike: leg.strike,
-                    right: leg.right,
-                    kept,
-                    dropped: leg.key,
-                }),
-                None => *side = Some(leg.key),
-            }
-        }
-        strikes.push(row);
-    }
-
+    let strikes = strike_rows(&legs, warn);
     let lot = most_common(legs.iter().map(|leg| leg.lot_size).collect(), Ord::cmp)?;
     if lot.seen.len() > 1 {
         warn(ExpiryIssue::LotSizes {
@@ -262,6 +271,39 @@ fn expiry_info(
         strike_step: strike_step(&distinct),
         strikes,
     })
+}
+
+/// The chain's rows from contracts sorted by strike: one row per strike, the first
+/// contract of each side kept and any other reported.
+fn strike_rows(legs: &[Leg], warn: &mut impl FnMut(ExpiryIssue)) -> Vec<StrikeRow> {
+    let mut strikes = Vec::new();
+    for same_strike in legs.chunk_by(|a, b| a.strike == b.strike) {
+        let Some(first) = same_strike.first() else {
+            continue;
+        };
+        let mut row = StrikeRow {
+            strike: first.strike,
+            call: None,
+            put: None,
+        };
+        for leg in same_strike {
+            let side = match leg.right {
+                OptionRight::Call => &mut row.call,
+                OptionRight::Put => &mut row.put,
+            };
+            match *side {
+                Some(kept) => warn(ExpiryIssue::DuplicateContract {
+                    strike: leg.strike,
+                    right: leg.right,
+                    kept,
+                    dropped: leg.key,
+                }),
+                None => *side = Some(leg.key),
+            }
+        }
+        strikes.push(row);
+    }
+    strikes
 }
 
 /// The most common gap between adjacent strikes (ascending, distinct); ties go to the
