@@ -22,7 +22,8 @@ use super::params;
 use super::priced::{chain_greeks, chain_view};
 use super::strategy_request::LegRequest;
 use crate::error::AppError;
-use crate::instruments::{InstrumentKind, OptionRight};
+use crate::instruments::registry::{InstrumentRegistry, UnderlyingInfo};
+use crate::instruments::{Instrument, InstrumentKind, OptionRight};
 use crate::market::{ChainId, ChainView};
 use crate::plugins::live_greeks::ChainGreeks;
 use crate::plugins::strategy::LegKind;
@@ -90,6 +91,19 @@ impl Chains {
             message: format!("{} {} could not be read", id.underlying, id.expiry),
         })
     }
+
+    /// "Now" for the legs valued over these chains: the latest as-of time among them
+    /// (the wall clock when none has one), in ms.
+    fn as_of_ms(&self) -> i64 {
+        let as_of_ns = self
+            .seen
+            .values()
+            .map(|(view, _)| view.as_of_ns)
+            .max()
+            .filter(|ns| *ns > 0)
+            .unwrap_or_else(crate::feed::event::now_ns);
+        as_of_ns / 1_000_000
+    }
 }
 
 /// The mark of a book: the mid of a sane bid/ask, else the last price.
@@ -115,116 +129,36 @@ pub fn resolve_with(
 ) -> Result<MarketInputs, AppError> {
     let registry = state.market.registry();
     let mut underlying: Option<String> = None;
+    // Times to expiry are filled once "now" is known.
     let mut resolved = Vec::with_capacity(legs.len());
-    // (leg index, expiry) of each leg; times to expiry are filled once "now" is known.
     for (i, leg) in legs.iter().enumerate() {
-        let id = leg.security_id;
-        let instrument = params::derivative(registry, id).ok_or_else(|| {
-            unprocessable(
-                "unknown_contract",
-                format!("legs[{i}]: no F&O contract has security id {id}"),
-            )
-        })?;
-        let info = registry.underlying(&instrument.underlying).ok_or_else(|| {
-            unprocessable(
-                "unknown_contract",
-                format!(
-                    "legs[{i}]: security id {id} ({}) is not on a tracked underlying",
-                    instrument.symbol
-                ),
-            )
-        })?;
+        let contract = LegContract::find(registry, i, leg.security_id)?;
         match &underlying {
-            None => underlying = Some(info.name.clone()),
-            Some(first) if *first != info.name => {
-                return Err(unprocessable(
+            None => underlying = Some(contract.info.name.clone()),
+            Some(first) if *first != contract.info.name => {
+                return Err(contract.refusal(
                     "mixed_underlyings",
-                    format!(
-                        "legs[{i}]: security id {id} ({}) is on {}, but legs[0] is on {first}; \
-                         all legs must be on one underlying",
-                        instrument.symbol, info.name
+                    &format!(
+                        "is on {}, but legs[0] is on {first}; all legs must be on one underlying",
+                        contract.info.name
                     ),
                 ));
             }
             Some(_) => {}
         }
-        let (kind, strike, expiry) = match instrument.kind {
-            InstrumentKind::Option {
-                expiry,
-                strike,
-                right,
-                ..
-            } => (
-                match right {
-                    OptionRight::Call => LegKind::Call,
-                    OptionRight::Put => LegKind::Put,
-                },
-                Some(strike),
-                expiry,
-            ),
-            InstrumentKind::Future { expiry } => (LegKind::Future, None, expiry),
-            InstrumentKind::Index => {
-                return Err(unprocessable(
-                    "unknown_contract",
-                    format!("legs[{i}]: security id {id} is an index, not a contract"),
-                ));
-            }
-        };
         let chain = ChainId {
-            underlying: info.name.clone(),
-            expiry,
+            underlying: contract.info.name.clone(),
+            expiry: contract.expiry,
         };
-        if kind == LegKind::Future && !info.expiries.iter().any(|e| e.expiry == expiry) {
-            return Err(unprocessable(
-                "no_market_price",
-                format!(
-                    "legs[{i}]: future {id} ({}) is priced at the forward of the option chain of \
-                     its expiry, and {} has no options expiring {expiry}",
-                    instrument.symbol, info.name
-                ),
-            ));
-        }
         let (view, greeks) = chains.get(state, &chain)?;
-        let (market_price, iv) = if kind == LegKind::Future {
-            (greeks.forward, None)
-        } else {
-            let book = registry
-                .locate(&instrument.key)
-                .and_then(|at| view.rows.get(at.strike))
-                .and_then(|row| match kind {
-                    LegKind::Call => row.call.as_ref(),
-                    _ => row.put.as_ref(),
-                })
-                .map(|c| c.book);
-            let price = book
-                .and_then(|b| mark(b.bid, b.ask, b.ltp))
-                .ok_or_else(|| {
-                    unprocessable(
-                        "no_market_price",
-                        format!(
-                            "legs[{i}]: security id {id} ({}) has no quote or trade yet",
-                            instrument.symbol
-                        ),
-                    )
-                })?;
-            let iv = greeks.contracts.get(&id).map(|g| g.iv).ok_or_else(|| {
-                unprocessable(
-                    "no_iv",
-                    format!(
-                        "legs[{i}]: the Greeks model has not priced security id {id} ({}) yet",
-                        instrument.symbol
-                    ),
-                )
-            })?;
-            (price, Some(iv))
-        };
+        let (market_price, iv) = contract.price(registry, view, greeks)?;
         resolved.push(MarketLeg {
             request: leg.clone(),
-            symbol: instrument.symbol.clone(),
-            kind,
-            strike,
-            expiry,
-            lot_size: instrument.lot_size,
+            symbol: contract.instrument.symbol.clone(),
+            kind: contract.kind,
+            strike: contract.strike,
+            expiry: contract.expiry,
+            lot_size: contract.instrument.lot_size,
             market_price,
             forward: greeks.forward,
             iv,
@@ -242,14 +176,7 @@ pub fn resolve_with(
             code: "no_spot",
             message: format!("the {underlying} index value is not known yet; retry shortly"),
         })?;
-    let as_of_ns = chains
-        .seen
-        .values()
-        .map(|(view, _)| view.as_of_ns)
-        .max()
-        .filter(|ns| *ns > 0)
-        .unwrap_or_else(crate::feed::event::now_ns);
-    let as_of_ms = as_of_ns / 1_000_000;
+    let as_of_ms = chains.as_of_ms();
     for leg in &mut resolved {
         leg.time_to_expiry = years_until(leg.expiry, as_of_ms);
     }
@@ -260,6 +187,122 @@ pub fn resolve_with(
         as_of_ms,
         legs: resolved,
     })
+}
+
+/// What the registry says of one leg's contract.
+struct LegContract<'r> {
+    /// The leg's position in the request, for messages.
+    index: usize,
+    id: u32,
+    instrument: &'r Instrument,
+    info: &'r UnderlyingInfo,
+    kind: LegKind,
+    /// `None` for futures.
+    strike: Option<f64>,
+    expiry: Date,
+}
+
+impl<'r> LegContract<'r> {
+    /// Legs[`index`]'s contract: an option or a future of a tracked underlying, and a
+    /// future only where an option chain of its expiry gives it a forward.
+    fn find(registry: &'r InstrumentRegistry, index: usize, id: u32) -> Result<Self, AppError> {
+        let instrument = params::derivative(registry, id).ok_or_else(|| {
+            unprocessable(
+                "unknown_contract",
+                format!("legs[{index}]: no F&O contract has security id {id}"),
+            )
+        })?;
+        let info = registry.underlying(&instrument.underlying).ok_or_else(|| {
+            unprocessable(
+                "unknown_contract",
+                format!(
+                    "legs[{index}]: security id {id} ({}) is not on a tracked underlying",
+                    instrument.symbol
+                ),
+            )
+        })?;
+        let (kind, strike, expiry) = match instrument.kind {
+            InstrumentKind::Option {
+                expiry,
+                strike,
+                right,
+                ..
+            } => {
+                let kind = match right {
+                    OptionRight::Call => LegKind::Call,
+                    OptionRight::Put => LegKind::Put,
+                };
+                (kind, Some(strike), expiry)
+            }
+            InstrumentKind::Future { expiry } => (LegKind::Future, None, expiry),
+            InstrumentKind::Index => {
+                return Err(unprocessable(
+                    "unknown_contract",
+                    format!("legs[{index}]: security id {id} is an index, not a contract"),
+                ));
+            }
+        };
+        let contract = Self {
+            index,
+            id,
+            instrument,
+            info,
+            kind,
+            strike,
+            expiry,
+        };
+        if kind == LegKind::Future && !info.expiries.iter().any(|e| e.expiry == expiry) {
+            return Err(contract.refusal(
+                "no_market_price",
+                &format!(
+                    "is a future, priced at the forward of the option chain of its expiry,                      and {} has no options expiring {expiry}",
+                    info.name
+                ),
+            ));
+        }
+        Ok(contract)
+    }
+
+    /// The contract's mark and implied volatility now (a future's mark is its chain's
+    /// forward, and it has no IV).
+    fn price(
+        &self,
+        registry: &InstrumentRegistry,
+        view: &ChainView,
+        greeks: &ChainGreeks,
+    ) -> Result<(f64, Option<f64>), AppError> {
+        if self.kind == LegKind::Future {
+            return Ok((greeks.forward, None));
+        }
+        let book = registry
+            .locate(&self.instrument.key)
+            .and_then(|at| view.rows.get(at.strike))
+            .and_then(|row| match self.kind {
+                LegKind::Call => row.call.as_ref(),
+                _ => row.put.as_ref(),
+            })
+            .map(|c| c.book);
+        let price = book
+            .and_then(|b| mark(b.bid, b.ask, b.ltp))
+            .ok_or_else(|| self.refusal("no_market_price", "has no quote or trade yet"))?;
+        let iv = greeks
+            .contracts
+            .get(&self.id)
+            .map(|g| g.iv)
+            .ok_or_else(|| self.refusal("no_iv", "has not been priced by the Greeks model yet"))?;
+        Ok((price, Some(iv)))
+    }
+
+    /// A 422 naming the leg, its security id and symbol, then `why`.
+    fn refusal(&self, code: &'static str, why: &str) -> AppError {
+        unprocessable(
+            code,
+            format!(
+                "legs[{}]: security id {} ({}) {why}",
+                self.index, self.id, self.instrument.symbol
+            ),
+        )
+    }
 }
 
 /// Years from `as_of_ms` to 15:30 IST on `date`; 0 once that has passed.
