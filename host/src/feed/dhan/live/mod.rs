@@ -164,6 +164,17 @@ impl Supervisor {
     /// to the least-loaded connection with room, and more connections open only when
     /// the existing ones are full.
     fn apply(&mut self, plan: &SubscriptionPlan) {
+        let needed = self.assign(plan);
+        while self.connections.len() < needed {
+            self.open_connection();
+        }
+        self.send_subsets(plan);
+    }
+
+    /// Updates the instrument-to-connection assignment for `plan` and returns how many
+    /// connections it uses. Instruments past every connection's room are left out, and
+    /// that is logged.
+    fn assign(&mut self, plan: &SubscriptionPlan) -> usize {
         let limits = self.config.limits;
         self.assignment.retain(|key, _| plan.contains_key(key));
         let mut load = vec![0usize; limits.max_connections];
@@ -209,9 +220,12 @@ impl Supervisor {
                 "subscription plan exceeds Dhan's connection limits; extra instruments left out"
             );
         }
-        while self.connections.len() < active {
-            self.open_connection();
-        }
+        active
+    }
+
+    /// Gives each connection its part of `plan` (a connection whose part is unchanged
+    /// is not woken).
+    fn send_subsets(&self, plan: &SubscriptionPlan) {
         let mut per_connection = vec![SubscriptionPlan::new(); self.connections.len()];
         for (key, mode) in plan {
             if let Some(subset) = self
