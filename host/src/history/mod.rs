@@ -88,6 +88,7 @@ impl ChainHistory {
             )),
             tokio::spawn(recorder::retention_loop(store.clone(), config.retention)),
         ];
+        // A backfill needs the simulator's market model, replayed from the span's start.
         let replay = match (config.backfill, sources.sim) {
             (Some(max_span), Some(sim)) => {
                 let (start, end) = backfill::span(time::OffsetDateTime::now_utc(), max_span);
@@ -95,38 +96,25 @@ impl ChainHistory {
             }
             _ => None,
         };
-        let market = sources.market.clone();
-        let greeks = sources.greeks.clone();
+        let backfill_status = history.backfill.clone();
+        let (market, greeks) = (sources.market.clone(), sources.greeks.clone());
         let plugins = sources.plugins.clone();
-        let status = history.backfill.clone();
         tasks.push(tokio::spawn(async move {
             // Decide on the backfill before the first live snapshot lands, or the
             // live rows would make every start look like a restart.
             let backfill = match replay {
                 Some((sim, end)) => {
-                    let since = i64::try_from(sim.now().unix_timestamp_nanos() / 1_000_000)
-                        .unwrap_or(i64::MAX);
-                    match store.history().any_since(since).await {
-                        Ok(false) => Some(backfill::Backfill {
-                            sim,
-                            market: market.clone(),
-                            plugins,
-                            queue: queue.clone(),
-                            interval: config.interval,
-                            rate: greeks.rate(),
-                            end,
-                            status: status.clone(),
-                        }),
-                        Ok(true) => {
-                            status.lock().state = BackfillState::Skipped;
-                            None
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "cannot read the history; no backfill");
-                            status.lock().state = BackfillState::Incomplete;
-                            None
-                        }
-                    }
+                    let backfill = backfill::Backfill {
+                        sim,
+                        market: market.clone(),
+                        plugins,
+                        queue: queue.clone(),
+                        interval: config.interval,
+                        rate: greeks.rate(),
+                        end,
+                        status: backfill_status,
+                    };
+                    backfill_if_new(&store, backfill).await
                 }
                 None => None,
             };
@@ -137,15 +125,7 @@ impl ChainHistory {
                 config.interval,
             ));
             if let Some(backfill) = backfill {
-                status.lock().state = BackfillState::Running;
-                let began = std::time::Instant::now();
-                let state = backfill.run().await;
-                let done = {
-                    let mut s = status.lock();
-                    s.state = state;
-                    *s
-                };
-                tracing::info!(points = done.points, rows = done.rows, elapsed_ms = began.elapsed().as_millis(), state = ?state, "history backfill finished");
+                run_backfill(backfill).await;
             }
             // Keep the live loop tied to this task: aborting this one aborts it.
             let mut live = LiveLoop(live);
@@ -194,6 +174,46 @@ impl ChainHistory {
             tracing::warn!(queued = self.queue.len(), "final snapshot flush timed out");
         }
     }
+}
+
+/// `backfill`, unless the store already holds rows from its span (a restart): then
+/// the backfill is marked skipped, or incomplete when the store cannot tell.
+async fn backfill_if_new(
+    store: &Store,
+    backfill: backfill::Backfill,
+) -> Option<backfill::Backfill> {
+    let since =
+        i64::try_from(backfill.sim.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    let state = match store.history().any_since(since).await {
+        Ok(false) => return Some(backfill),
+        Ok(true) => BackfillState::Skipped,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the history; no backfill");
+            BackfillState::Incomplete
+        }
+    };
+    backfill.status.lock().state = state;
+    None
+}
+
+/// Runs the backfill to its end, keeping its status and logging the outcome.
+async fn run_backfill(backfill: backfill::Backfill) {
+    let status = backfill.status.clone();
+    status.lock().state = BackfillState::Running;
+    let began = std::time::Instant::now();
+    let state = backfill.run().await;
+    let done = {
+        let mut s = status.lock();
+        s.state = state;
+        *s
+    };
+    tracing::info!(
+        points = done.points,
+        rows = done.rows,
+        elapsed_ms = began.elapsed().as_millis(),
+        state = ?state,
+        "history backfill finished"
+    );
 }
 
 /// Aborts the live snapshot loop when the task that owns it is aborted (dropped).
