@@ -233,6 +233,12 @@ impl PluginHost {
     /// the streak, so the re-check costs at most one call per streak of failures, and
     /// only one runs at a time per version). Calls on market data alone (Greeks) have
     /// nothing to swap out.
+    #[tracing::instrument(
+        name = "plugin_call",
+        level = "debug",
+        skip_all,
+        fields(plugin = %plugin.name(), version = %plugin.info.version)
+    )]
     fn serve<R>(
         &self,
         plugin: Arc<LoadedPlugin>,

@@ -61,6 +61,9 @@ enum SessionEnd {
 }
 
 impl Connection {
+    /// Connects, runs a session, and reconnects with backoff until shutdown or until
+    /// Dhan refuses the credentials. Its span names the connection in every log line.
+    #[tracing::instrument(name = "feed_connection", skip_all, fields(connection = self.id))]
     pub async fn run(mut self) {
         let mut attempt = 0u32;
         loop {
