@@ -57,7 +57,7 @@ pub fn negotiate(headers: &HeaderMap) -> Option<HeaderValue> {
             });
             match name.to_ascii_lowercase().as_str() {
                 "server_no_context_takeover" | "client_no_context_takeover" => value.is_none(),
-                "client_max_window_bits" => value.is_none_or(|bits| valid_bits(bits)),
+                "client_max_window_bits" => value.is_none_or(valid_bits),
                 "server_max_window_bits" => value == Some("15"),
                 _ => false,
             }

@@ -71,7 +71,7 @@ fn decode(coding: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn value_of<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+fn value_of(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers
         .get(&name)
         .and_then(|v| v.to_str().ok())
