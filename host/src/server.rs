@@ -60,6 +60,7 @@ impl RunningServer {
 /// Builds everything and starts serving on `config.server.listen` (port 0 picks one).
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     refuse_development_on_network(&config)?;
+    refuse_any_origin_in_production(&config)?;
     std::fs::create_dir_all(&config.data.dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -138,6 +139,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 request: config.server.request_timeout,
                 upload: config.server.upload_timeout,
             },
+            cors_origins: Arc::new(config.server.cors_origins.clone()),
+            compression: config.server.compression,
         }),
         ws: config.ws,
         m2m: Arc::new(M2mHub::default()),
@@ -224,6 +227,18 @@ fn refuse_development_on_network(config: &Config) -> anyhow::Result<()> {
              development mode generates its JWT secret and hands out an admin token. Set \
              OPTIONHUB_MODE=production (with JWT_SECRET), listen on 127.0.0.1, or pass \
              --allow-dev-on-network (OPTIONHUB_ALLOW_DEV_ON_NETWORK=true) if you mean it"
+        );
+    }
+    Ok(())
+}
+
+/// `*` lets any web page call the API with a token it holds: convenient while
+/// developing a frontend, never what a deployment means.
+fn refuse_any_origin_in_production(config: &Config) -> anyhow::Result<()> {
+    if config.auth.mode == RunMode::Production && config.server.cors_origins.is_any() {
+        anyhow::bail!(
+            "refusing OPTIONHUB_CORS_ORIGINS=* in production mode: list the origins of the \
+             web apps that call the API (e.g. --cors-origins https://app.example.com)"
         );
     }
     Ok(())

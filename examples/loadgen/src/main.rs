@@ -11,6 +11,8 @@
 //!   on this machine (raw loopback TCP writes to N sockets), to read `ws` figures against.
 //! - `loadgen swap`: `rest` load while a plugin is uploaded through `POST /admin/plugins`
 //!   halfway through; reports failed requests (expected: zero).
+//! - `loadgen wire`: WebSocket bytes per client per second, with and without
+//!   permessage-deflate, side by side in one run.
 //! - `loadgen soak`: WebSocket churn, REST with hostile plugins alongside and periodic
 //!   uploads for a long run; checks RSS growth, 5xx and failed Greeks recomputations.
 //!
@@ -22,6 +24,7 @@ mod floor;
 mod report;
 mod rest;
 mod soak;
+mod wire;
 mod ws;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +48,8 @@ enum Command {
     Floor(floor::FloorArgs),
     /// A long mixed run: WebSocket churn, REST with hostile plugins, uploads.
     Soak(soak::SoakArgs),
+    /// WebSocket bytes per client per second, with and without permessage-deflate.
+    Wire(wire::WireArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -59,6 +64,7 @@ fn main() -> anyhow::Result<()> {
             Command::Swap(args) => rest::swap(args).await,
             Command::Floor(args) => floor::run(args).await,
             Command::Soak(args) => soak::run(args).await,
+            Command::Wire(args) => wire::run(args).await,
         }
     })
 }

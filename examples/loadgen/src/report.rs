@@ -11,6 +11,8 @@ use hdrhistogram::Histogram;
 pub struct Latencies {
     histogram: Histogram<u64>,
     pub failures: BTreeMap<String, u64>,
+    /// Body bytes of the successful answers, as received (compressed or not).
+    body_bytes: u64,
 }
 
 impl Latencies {
@@ -18,12 +20,17 @@ impl Latencies {
         Ok(Self {
             histogram: Histogram::new_with_bounds(1, 60_000_000, 3)?,
             failures: BTreeMap::new(),
+            body_bytes: 0,
         })
     }
 
     pub fn record(&mut self, latency: Duration) {
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         let _ = self.histogram.record(micros.clamp(1, 60_000_000));
+    }
+
+    pub fn add_body_bytes(&mut self, bytes: usize) {
+        self.body_bytes = self.body_bytes.saturating_add(bytes as u64);
     }
 
     pub fn fail(&mut self, why: impl Into<String>) {
@@ -35,6 +42,7 @@ impl Latencies {
         for (why, count) in &other.failures {
             *self.failures.entry(why.clone()).or_default() += count;
         }
+        self.body_bytes = self.body_bytes.saturating_add(other.body_bytes);
     }
 
     pub fn count(&self) -> u64 {
@@ -59,6 +67,12 @@ impl Latencies {
             println!("  {why}: {count}");
         }
         println!("throughput:  {:.0} /s", self.count() as f64 / seconds);
+        if self.body_bytes > 0 {
+            println!(
+                "body:        {:.0} bytes per answer",
+                self.body_bytes as f64 / self.count().max(1) as f64
+            );
+        }
         if self.count() > 0 {
             println!("p50:         {:.3} ms", self.ms(0.50));
             println!("p90:         {:.3} ms", self.ms(0.90));

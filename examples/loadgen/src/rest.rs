@@ -32,6 +32,10 @@ pub struct RestArgs {
     /// Seconds of warm-up at the same rate, not recorded.
     #[arg(long, default_value_t = 2)]
     pub warmup: u64,
+    /// `Accept-Encoding` to send (e.g. `gzip`, `br`, `zstd`); none asks for identity.
+    /// Bodies are counted as received, not decoded.
+    #[arg(long)]
+    pub accept_encoding: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -168,9 +172,12 @@ pub async fn drive_paths(
             }
             continue;
         };
-        let request = client
+        let mut request = client
             .get(format!("{}{path}", args.url))
             .bearer_auth(&args.token);
+        if let Some(coding) = &args.accept_encoding {
+            request = request.header("accept-encoding", coding);
+        }
         let results = results.clone();
         let path = path.clone();
         tasks.push(tokio::spawn(async move {
@@ -179,7 +186,7 @@ pub async fn drive_paths(
                     let status = response.status();
                     let body = response.bytes().await;
                     match (status.is_success(), body) {
-                        (true, Ok(_)) => Ok(()),
+                        (true, Ok(body)) => Ok(body.len()),
                         (false, _) => Err(format!("HTTP {}", status.as_u16())),
                         (true, Err(e)) => Err(format!("body: {e}")),
                     }
@@ -193,7 +200,10 @@ pub async fn drive_paths(
                 return;
             };
             match outcome {
-                Ok(()) => latencies.record(latency),
+                Ok(received) => {
+                    latencies.record(latency);
+                    latencies.add_body_bytes(received);
+                }
                 Err(why) => latencies.fail(why),
             }
         }));

@@ -7,8 +7,9 @@
 //! answer used, and the hash of the plugin that computed it. The market moving, the
 //! Greeks being recomputed, or a plugin being hot-swapped or rolled back all change the
 //! key, so an entry is only ever found by a request that would compute exactly the same
-//! bytes. Values are the serialized body (`Bytes`), so a hit costs a hash lookup and a
-//! reference-count bump, no serialization. The cache is bounded by weight (bytes) and
+//! bytes. Values are the serialized body with its entity tag and compressed forms
+//! ([`Representation`]), so a hit costs a hash lookup and a reference-count bump, no
+//! serialization, and each entry is compressed at most once per coding. The cache is bounded by weight (bytes) and
 //! entries expire after a short TTL, a backstop for keys that will never be asked again
 //! once the chain has moved on. Hits and misses are counted for `/health` and the
 //! metrics recorder.
@@ -21,10 +22,17 @@
 //! Redis scope of these keys is the process's own ([`ResponseCache::process_scope`]),
 //! which keeps every Redis hit exactly as fresh as a memory hit; entries of a finished
 //! process simply expire.
+//!
+//! The entity tag of an answer is its key's: the input version (chain and Greeks
+//! sequence numbers, plugin hashes) with the route and parameters, and this process's
+//! random epoch, as sequence numbers restart with the process. So `If-None-Match` is
+//! answered 304 exactly when the cache would give the same bytes.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -33,6 +41,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::representation::{Representation, Represented};
 use crate::config::CacheConfig;
 use crate::error::AppError;
 use crate::store::shared_cache::{RedisHealth, SharedCache};
@@ -75,6 +84,28 @@ impl CacheKey {
             v.greeks_plugin.as_deref().unwrap_or("-"),
             v.plugin.as_deref().unwrap_or("-"),
         )
+    }
+
+    /// The entity tag of the answer stored under this key, in the process `epoch`.
+    ///
+    /// Weak (`W/`), because one tag covers the identity and every compressed form of
+    /// the answer: they are the same JSON, not the same bytes, and a strong tag would
+    /// promise byte equality (RFC 9110 §8.8.1). `If-None-Match` uses weak comparison
+    /// anyway, so a client loses nothing.
+    fn etag(&self, epoch: u64) -> HeaderValue {
+        let v = &self.version;
+        // The route, parameters and plugin hashes, digested: the sequence numbers are
+        // kept readable, the rest only needs to differ when they do.
+        let mut digest = std::hash::DefaultHasher::new();
+        (self.route, &self.params, &v.greeks_plugin, &v.plugin).hash(&mut digest);
+        let greeks = v.greeks_seq.map_or_else(|| "n".into(), |s| s.to_string());
+        let tag = format!(
+            "W/\"{epoch:016x}.{}.{greeks}.{:016x}\"",
+            v.seq,
+            digest.finish()
+        );
+        // Hex, digits, dots and quotes: always a valid header value.
+        HeaderValue::try_from(tag).unwrap_or_else(|_| HeaderValue::from_static("W/\"\""))
     }
 
     fn weight(&self) -> usize {
@@ -157,13 +188,19 @@ pub struct CacheStats {
     pub entries: u64,
     /// Bytes held, as weighed (approximate like `entries`).
     pub weighted_bytes: u64,
+    /// Compressed forms built for cached answers (at most one per entry and coding).
+    pub compressions: u64,
 }
 
 /// The cache of serialized responses.
 #[derive(Debug)]
 pub struct ResponseCache {
-    entries: moka::future::Cache<CacheKey, Bytes>,
+    entries: moka::future::Cache<CacheKey, Arc<Representation>>,
     shared: Option<SharedCache>,
+    /// Random per cache (so per process): part of every entity tag.
+    epoch: u64,
+    /// Compressions of cached answers, counted by [`Representation::encoded`].
+    compressions: Arc<AtomicU64>,
     memory_hits: AtomicU64,
     shared_hits: AtomicU64,
     misses: AtomicU64,
@@ -181,14 +218,19 @@ impl ResponseCache {
     pub fn new(max_bytes: u64, ttl: Duration) -> Self {
         let entries = moka::future::Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|key: &CacheKey, body: &Bytes| {
-                u32::try_from(key.weight().saturating_add(body.len())).unwrap_or(u32::MAX)
+            // The compressed forms, built later, are weighed in advance: JSON compresses
+            // to a tenth or less, so a quarter more covers all three codings.
+            .weigher(|key: &CacheKey, answer: &Arc<Representation>| {
+                let body = answer.body().len();
+                u32::try_from(key.weight().saturating_add(body + body / 4)).unwrap_or(u32::MAX)
             })
             .time_to_live(ttl)
             .build();
         Self {
             entries,
             shared: None,
+            epoch: rand::random(),
+            compressions: Arc::new(AtomicU64::new(0)),
             memory_hits: AtomicU64::new(0),
             shared_hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -208,8 +250,17 @@ impl ResponseCache {
         format!("{}-{:016x}", std::process::id(), rand::random::<u64>())
     }
 
+    /// The counter of compressions, for the middleware that compresses cached answers.
+    pub fn compressions(&self) -> Arc<AtomicU64> {
+        self.compressions.clone()
+    }
+
+    fn represent(&self, key: &CacheKey, body: Bytes) -> Arc<Representation> {
+        Arc::new(Representation::new(body, key.etag(self.epoch)))
+    }
+
     /// Looks a key up in memory, then in Redis; counts the hit (by layer) or the miss.
-    pub async fn get(&self, key: &CacheKey) -> Option<(Bytes, CacheSource)> {
+    pub async fn get(&self, key: &CacheKey) -> Option<(Arc<Representation>, CacheSource)> {
         if let Some(body) = self.entries.get(key).await {
             self.memory_hits.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("cache_hits_total", "cache" => "responses", "layer" => "memory")
@@ -222,8 +273,9 @@ impl ResponseCache {
             self.shared_hits.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("cache_hits_total", "cache" => "responses", "layer" => "redis")
                 .increment(1);
-            self.entries.insert(key.clone(), body.clone()).await;
-            return Some((body, CacheSource::Redis));
+            let answer = self.represent(key, body);
+            self.entries.insert(key.clone(), answer.clone()).await;
+            return Some((answer, CacheSource::Redis));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("cache_misses_total", "cache" => "responses").increment(1);
@@ -231,12 +283,14 @@ impl ResponseCache {
     }
 
     /// Stores a computed answer in memory, and in Redis in the background.
-    pub async fn insert(&self, key: CacheKey, body: Bytes) {
+    pub async fn insert(&self, key: CacheKey, body: Bytes) -> Arc<Representation> {
         if let Some(shared) = &self.shared {
             let (shared, text, value) = (shared.clone(), key.text(), body.clone());
             tokio::spawn(async move { shared.set(&text, &value).await });
         }
-        self.entries.insert(key, body).await;
+        let answer = self.represent(&key, body);
+        self.entries.insert(key, answer.clone()).await;
+        answer
     }
 
     /// The cached answer for `lookup`, or the one `compute` produces. `compute` returns
@@ -251,13 +305,13 @@ impl ResponseCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(CacheKey, Bytes), AppError>>,
     {
-        if let Some((body, source)) = self.get(&lookup).await {
-            return Ok(CachedJson { body, source });
+        if let Some((answer, source)) = self.get(&lookup).await {
+            return Ok(CachedJson { answer, source });
         }
         let (key, body) = compute().await?;
-        self.insert(key, body.clone()).await;
+        let answer = self.insert(key, body).await;
         Ok(CachedJson {
-            body,
+            answer,
             source: CacheSource::Computed,
         })
     }
@@ -284,6 +338,7 @@ impl ResponseCache {
             redis: self.shared.as_ref().map(SharedCache::health),
             entries: self.entries.entry_count(),
             weighted_bytes: self.entries.weighted_size(),
+            compressions: self.compressions.load(Ordering::Relaxed),
         }
     }
 
@@ -312,17 +367,24 @@ pub enum CacheSource {
     Computed,
 }
 
-/// A JSON body, from a cache layer or freshly computed; says which in
-/// [`CACHE_HEADER`]: `hit` (memory), `hit-redis`, or `miss`.
+/// A JSON answer, from a cache layer or freshly computed; says which in
+/// [`CACHE_HEADER`]: `hit` (memory), `hit-redis`, or `miss`. As a response it carries
+/// its representation for [`super::representation::negotiate`] to finish (304, or the
+/// body in the coding the client accepts).
 #[derive(Debug, Clone)]
 pub struct CachedJson {
-    pub body: Bytes,
+    pub answer: Arc<Representation>,
     pub source: CacheSource,
 }
 
 impl CachedJson {
     pub fn hit(&self) -> bool {
         self.source != CacheSource::Computed
+    }
+
+    /// The JSON as serialized.
+    pub fn body(&self) -> &Bytes {
+        self.answer.body()
     }
 }
 
@@ -340,8 +402,10 @@ impl IntoResponse for CachedJson {
                     HeaderValue::from_static("application/json"),
                 ),
                 (header::HeaderName::from_static(CACHE_HEADER), state),
+                (header::ETAG, self.answer.etag().clone()),
             ],
-            self.body,
+            axum::Extension(Represented(self.answer.clone())),
+            self.answer.body().clone(),
         )
             .into_response()
     }
@@ -435,13 +499,19 @@ mod tests {
             .await
             .expect("cached");
         assert!(again.hit());
-        assert_eq!(again.body, first.body);
+        assert_eq!(again.body(), first.body());
+        assert_eq!(again.answer.etag(), first.answer.etag());
         let moved = cache
             .respond(builder().key(version(2, "p")), compute(2))
             .await
             .expect("computes");
         assert!(!moved.hit());
-        assert_eq!(&moved.body[..], b"{\"seq\":2}");
+        assert_eq!(&moved.body()[..], b"{\"seq\":2}");
+        assert_ne!(
+            moved.answer.etag(),
+            first.answer.etag(),
+            "a new seq, a new tag"
+        );
         let swapped = cache
             .respond(builder().key(version(2, "q")), compute(2))
             .await
@@ -532,7 +602,7 @@ mod tests {
         // background, so give it a moment).
         let second = ResponseCache::default().with_shared(layer().await);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        let (body, source) = loop {
+        let (answer, source) = loop {
             if let Some(found) = second.get(&key).await {
                 break found;
             }
@@ -542,7 +612,10 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        assert_eq!((&body[..], source), (&b"{\"n\":7}"[..], CacheSource::Redis));
+        assert_eq!(
+            (&answer.body()[..], source),
+            (&b"{\"n\":7}"[..], CacheSource::Redis)
+        );
         // The Redis hit filled memory.
         assert_eq!(
             second.get(&key).await.map(|(_, s)| s),

@@ -17,7 +17,9 @@
 //! `X-Forwarded-For` from trusted proxies only, [`client_address`]); a body left unread
 //! by an early answer is drained or the connection marked for closing
 //! ([`unread_body`]); the request gets a span, panics become 500s, answers are
-//! counted, and the request has a deadline ([`deadline`]).
+//! counted, and the request has a deadline ([`deadline`]); the answer is compressed
+//! for clients that accept it and cached answers get their entity tag and `304`s
+//! ([`representation`]). Outermost of all, [`cors`] answers preflights.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -50,6 +52,7 @@ pub mod auth;
 pub mod cache;
 pub mod chain_source;
 pub mod client_address;
+pub mod cors;
 pub mod deadline;
 pub mod depth;
 pub mod docs;
@@ -67,6 +70,7 @@ pub mod params;
 pub mod plugins;
 pub mod priced;
 pub mod rate_limit;
+pub mod representation;
 pub mod saved_strategies;
 pub mod saved_strategy_body;
 pub mod status;
@@ -116,6 +120,10 @@ pub struct ApiSettings {
     pub trusted_proxies: crate::config::TrustedProxies,
     /// How long a request, and a plugin upload, may take before a 503.
     pub deadlines: deadline::Deadlines,
+    /// Other origins whose pages may call the API and open its WebSockets.
+    pub cors_origins: Arc<crate::config::CorsOrigins>,
+    /// Whether answers are compressed for clients that accept it.
+    pub compression: bool,
 }
 
 /// The services the API needs beyond the market pipeline and plugins.
@@ -182,7 +190,7 @@ pub fn router(state: AppState) -> Router {
         .merge(history::routes())
         .merge(depth::routes())
         .merge(analytics::routes());
-    Router::new()
+    let app = Router::new()
         .merge(open)
         .merge(login)
         .merge(crate::ws::routes())
@@ -203,34 +211,49 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(middleware::from_fn_with_state(
-            Arc::new(state.settings.deadlines),
-            deadline::enforce,
-        ))
-        .layer(middleware::from_fn(metrics::track))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
-        // The span names the path, never the query: a WebSocket token may ride in it.
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(
-                |request: &axum::http::Request<axum::body::Body>| {
-                    let client = request
-                        .extensions()
-                        .get::<client_address::ClientAddress>()
-                        .map(|address| address.0);
-                    tracing::debug_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                        client = ?client,
-                    )
-                },
-            ),
-        )
-        .layer(middleware::from_fn(unread_body::drain))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(state.settings.trusted_proxies.clone()),
-            client_address::resolve_client,
-        ))
-        .with_state(state)
+            representation::Negotiation {
+                compression: state.settings.compression,
+                built: state.cache.compressions(),
+            },
+            representation::negotiate,
+        ));
+    // The answers `negotiate` did not encode (not cached) are compressed per request.
+    let app = if state.settings.compression {
+        app.layer(representation::compression_layer())
+    } else {
+        app
+    };
+    app.layer(middleware::from_fn_with_state(
+        Arc::new(state.settings.deadlines),
+        deadline::enforce,
+    ))
+    .layer(middleware::from_fn(metrics::track))
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+    // The span names the path, never the query: a WebSocket token may ride in it.
+    .layer(
+        tower_http::trace::TraceLayer::new_for_http().make_span_with(
+            |request: &axum::http::Request<axum::body::Body>| {
+                let client = request
+                    .extensions()
+                    .get::<client_address::ClientAddress>()
+                    .map(|address| address.0);
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    client = ?client,
+                )
+            },
+        ),
+    )
+    .layer(middleware::from_fn(unread_body::drain))
+    // Preflights are answered before anything else sees them (no token, no budget).
+    .layer(cors::layer(state.settings.cors_origins.clone()))
+    .layer(middleware::from_fn_with_state(
+        Arc::new(state.settings.trusted_proxies.clone()),
+        client_address::resolve_client,
+    ))
+    .with_state(state)
 }
 
 /// The metrics endpoint on its own, for `--metrics-listen`.

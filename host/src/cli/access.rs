@@ -207,6 +207,10 @@ pub struct WsArgs {
     /// it may collect before it is closed with 1008).
     #[arg(long, env = "OPTIONHUB_WS_CLIENT_BURST", default_value_t = 40)]
     pub ws_client_burst: u32,
+    /// Compress WebSocket messages (permessage-deflate) for clients that offer it; each
+    /// publication is compressed once for all its subscribers. `false` turns it off.
+    #[arg(long, env = "OPTIONHUB_WS_DEFLATE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub ws_deflate: bool,
 }
 
 impl WsArgs {
@@ -219,6 +223,7 @@ impl WsArgs {
             read_buffer_bytes: self.ws_read_buffer_bytes.max(256),
             client_messages_per_sec: self.ws_client_rate.max(1),
             client_message_burst: self.ws_client_burst.max(1),
+            deflate: self.ws_deflate,
         }
     }
 }

@@ -18,11 +18,13 @@ use crate::feed::record::ReplaySpeed;
 mod access;
 pub mod env_aliases;
 mod feed;
+mod http;
 mod storage;
 
 pub use access::{AuthArgs, LimitArgs, RouteLimits, WsArgs};
 use env_aliases::{EnvAliasError, EnvMap, Resolved, Wanted, resolve};
 pub use feed::{DhanArgs, FeedArgs, SimArgs, SimExpiryArgs};
+pub use http::HttpArgs;
 pub use storage::{CacheArgs, HistoryArgs, PortfolioArgs, StoreArgs, UserStoreArgs};
 
 /// Where the server listens when nothing says otherwise.
@@ -199,6 +201,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub feed: FeedArgs,
     #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
     pub ws: WsArgs,
     #[command(flatten)]
     pub history: HistoryArgs,
@@ -309,6 +313,8 @@ impl ServeArgs {
                 trusted_proxies: self.limits.trusted_proxies.clone(),
                 request_timeout: self.limits.request_timeout(),
                 upload_timeout: self.limits.upload_timeout(),
+                cors_origins: self.http.cors_origins,
+                compression: self.http.http_compression,
                 ..ServerConfig::new(self.listen.unwrap_or(DEFAULT_LISTEN))
             },
             store: self.store.config(&data),

@@ -11,6 +11,7 @@ use std::time::Duration;
 mod api;
 mod cache;
 mod history;
+mod http;
 mod portfolio;
 mod ws;
 
@@ -20,6 +21,7 @@ pub use api::{
 };
 pub use cache::{CacheConfig, RedisConfig};
 pub use history::HistoryConfig;
+pub use http::CorsOrigins;
 pub use portfolio::{PortfolioConfig, Quotas};
 pub use ws::WsConfig;
 
@@ -60,6 +62,10 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// The same for plugin uploads (up to 32 MiB over a slow link).
     pub upload_timeout: Duration,
+    /// Other origins whose pages may call the API (CORS, WebSocket `Origin`).
+    pub cors_origins: CorsOrigins,
+    /// Compress answers (gzip, br, zstd) for clients that accept it.
+    pub compression: bool,
 }
 
 impl ServerConfig {
@@ -72,6 +78,8 @@ impl ServerConfig {
             trusted_proxies: TrustedProxies::default(),
             request_timeout: Duration::from_secs(30),
             upload_timeout: Duration::from_secs(120),
+            cors_origins: CorsOrigins::None,
+            compression: true,
         }
     }
 }

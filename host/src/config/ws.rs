@@ -30,6 +30,8 @@ pub struct WsConfig {
     /// also the tolerance: a client refused this many times faster than once a second
     /// is closed with 1008.
     pub client_message_burst: u32,
+    /// Offer permessage-deflate to clients that ask for it.
+    pub deflate: bool,
 }
 
 impl WsConfig {
@@ -49,6 +51,7 @@ impl Default for WsConfig {
             read_buffer_bytes: 4 << 10,
             client_messages_per_sec: 20,
             client_message_burst: 40,
+            deflate: true,
         }
     }
 }

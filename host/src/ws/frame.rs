@@ -5,8 +5,9 @@
 //! payload)
 //! and the *snapshot* (for everyone else). The update is built by the publisher; the
 //! snapshot is built lazily, the first time some subscriber needs it (a new subscriber,
-//! or one whose updates were conflated), and then reused. Both are `Utf8Bytes`, so
-//! handing one to ten thousand sockets costs a reference count each.
+//! or one whose updates were conflated), and then reused. Both are shared [`Wire`]
+//! messages, so handing one to ten thousand sockets costs a reference count each, and
+//! it is deflated at most once for all the connections that compress.
 //!
 //! Every data message says what it is:
 //! `{"type":"snapshot","channel":..,"seq":..,"server_ts_ms":..,"data":..}` or
@@ -26,13 +27,14 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use serde_json::Value;
 
 use super::analytics::{ChainSummary, InstrumentData};
+use super::deflate::Wire;
 use super::delta::{Recent, patch_since};
 use super::expiry::ExpiredNotice;
 use super::protocol::now_ms;
 use crate::portfolio::M2mUpdate;
 
 /// One catch-up delta, built by whoever asks first (`None`: no patch applies).
-type CatchUp = Arc<OnceLock<Option<Utf8Bytes>>>;
+type CatchUp = Arc<OnceLock<Option<Arc<Wire>>>>;
 
 /// The state a frame was built from, kept to serialise the snapshot on demand.
 #[derive(Debug)]
@@ -54,14 +56,14 @@ pub struct Frame {
     pub seq: u64,
     /// The update and the seq it applies on top of; `None` when there is nothing to
     /// apply it to (the first frame of a publisher, or a chain whose strikes changed).
-    update: Option<(u64, Utf8Bytes)>,
+    update: Option<(u64, Arc<Wire>)>,
     /// Chains: the recent frames, this one last, for catch-up patches.
     recent: Recent,
     /// Catch-up deltas by base seq: clients equally far behind share one, built once
     /// (the first to ask builds it, others asking meanwhile wait for it rather than
     /// diffing the chain again). At most one per frame in the history window.
     catch_up: Mutex<Vec<(u64, CatchUp)>>,
-    snapshot: OnceLock<Utf8Bytes>,
+    snapshot: OnceLock<Arc<Wire>>,
     payload: Payload,
 }
 
@@ -89,7 +91,7 @@ struct DataMessage<'a, T: Serialize> {
     data: &'a T,
 }
 
-fn encode<T: Serialize>(head: Head<'_>, data: &T) -> Utf8Bytes {
+fn encode<T: Serialize>(head: Head<'_>, data: &T) -> Arc<Wire> {
     let message = DataMessage {
         kind_of_message: head.kind_of_message,
         kind: head.kind,
@@ -100,9 +102,10 @@ fn encode<T: Serialize>(head: Head<'_>, data: &T) -> Utf8Bytes {
         data,
     };
     // Plain data with string keys: serialisation cannot fail; `{}` keeps the type total.
-    serde_json::to_string(&message)
+    let text: Utf8Bytes = serde_json::to_string(&message)
         .unwrap_or_else(|_| "{}".into())
-        .into()
+        .into();
+    Arc::new(Wire::new(text))
 }
 
 impl Frame {
@@ -119,7 +122,7 @@ impl Frame {
     }
 
     /// The delta message from frame `base` to this one.
-    fn delta(&self, base: u64) -> Option<Utf8Bytes> {
+    fn delta(&self, base: u64) -> Option<Arc<Wire>> {
         let patch = patch_since(&self.recent, base)?;
         let head = Head {
             kind_of_message: "update",
@@ -149,7 +152,7 @@ impl Frame {
     fn new(
         channel: Arc<str>,
         seq: u64,
-        update: Option<(u64, Utf8Bytes)>,
+        update: Option<(u64, Arc<Wire>)>,
         payload: Payload,
     ) -> Self {
         Self {
@@ -166,7 +169,7 @@ impl Frame {
     /// An update for a client whose last message of this channel was at `last_seq`: the
     /// one-step update, or (chains) a catch-up delta over the recent frames it missed.
     /// `None` when only a snapshot will do.
-    pub fn update_after(&self, last_seq: u64) -> Option<Utf8Bytes> {
+    pub fn update_after(&self, last_seq: u64) -> Option<Arc<Wire>> {
         if let Some((base, message)) = &self.update
             && *base == last_seq
         {
@@ -192,7 +195,7 @@ impl Frame {
     }
 
     /// The full state, serialised on first use.
-    pub fn snapshot(&self) -> &Utf8Bytes {
+    pub fn snapshot(&self) -> &Arc<Wire> {
         self.snapshot.get_or_init(|| {
             self.payload.encode(Head {
                 kind_of_message: "snapshot",
@@ -206,7 +209,7 @@ impl Frame {
 }
 
 impl Payload {
-    fn encode(&self, head: Head<'_>) -> Utf8Bytes {
+    fn encode(&self, head: Head<'_>) -> Arc<Wire> {
         match self {
             Payload::Chain(chain) => encode(head, chain.as_ref()),
             Payload::Summary(summary) => encode(head, summary.as_ref()),
@@ -233,8 +236,8 @@ mod tests {
     use super::super::delta::fixtures::chain;
     use super::*;
 
-    fn json(text: &Utf8Bytes) -> Value {
-        serde_json::from_str(text.as_str()).unwrap()
+    fn json(wire: &Wire) -> Value {
+        serde_json::from_str(wire.text().as_str()).unwrap()
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! channels into a byte-bounded queue ([`queue`]), gets deltas while it keeps up and a
 //! snapshot after anything was conflated away, is pinged, and is closed with an explicit
 //! code when it is dead (4012) or cannot keep up (4008). Nothing is buffered without
-//! bound. Routes authenticate before upgrading ([`upgrade`]) and sit outside the
+//! bound. A connection that negotiates permessage-deflate gets each publication
+//! compressed once for all its subscribers ([`deflate`], [`inbound`]). Routes
+//! authenticate before upgrading ([`upgrade`]) and sit outside the
 //! access gate of [`crate::api`], which mounts them.
 //!
 //! Fair use: a user holds a bounded number of connections ([`connections`]), each
@@ -20,10 +22,12 @@ mod analytics;
 mod budget;
 mod channel;
 mod connections;
+mod deflate;
 mod delta;
 mod expiry;
 mod frame;
 mod hub;
+mod inbound;
 mod precision;
 mod protocol;
 mod publisher;

@@ -66,7 +66,14 @@ struct Session {
 }
 
 /// Serves one upgraded connection until it closes.
-pub async fn run(socket: Socket, state: AppState, admission: Admission, endpoint: Endpoint) {
+/// `deflate`: the connection negotiated permessage-deflate.
+pub async fn run(
+    socket: Socket,
+    state: AppState,
+    admission: Admission,
+    endpoint: Endpoint,
+    deflate: bool,
+) {
     let _connected = Connected::new();
     let Admission {
         principal,
@@ -76,7 +83,7 @@ pub async fn run(socket: Socket, state: AppState, admission: Admission, endpoint
     let standing = Standing::at_start(&state, &principal, expires_at).await;
     let config = *state.ws.config();
     let (sink, mut stream) = socket.split();
-    let link = Arc::new(Link::new(config.queue_bytes));
+    let link = Arc::new(Link::new(config.queue_bytes, deflate));
     let mut writer = tokio::spawn(writer::run(
         sink,
         link.clone(),

@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
 
 use super::frame::Frame;
 use super::hub::{FrameReceiver, Topic};
@@ -159,14 +158,14 @@ impl Subscriptions {
             } else {
                 sub.last_seq
             };
-            let text = base
+            let wire = base
                 .and_then(|base| frame.update_after(base))
                 .unwrap_or_else(|| frame.snapshot().clone());
-            let len = text.len();
+            let (message, len) = wire.message(link.deflate);
             if !outbox.fits(key, len) {
                 break;
             }
-            let replaced = outbox.push_data(key, Message::Text(text), len);
+            let replaced = outbox.push_data(key, message, len);
             drop(outbox);
             if !replacing {
                 sub.pending_base = sub.last_seq;

@@ -3,6 +3,10 @@
 //! the user's connections under the per-user cap (429 `too_many_connections` beyond it),
 //! then upgrade with small buffers. Each connection's channels are capped by tier too.
 //!
+//! A browser's handshake carries `Origin`, and browsers apply no CORS to WebSockets:
+//! a page from an origin not allowed (`--cors-origins`) is refused 403 here, before
+//! anything else; a handshake without `Origin` is not from a browser and goes on.
+//!
 //! Authentication happens before the upgrade, so a bad or missing token is an ordinary
 //! HTTP 401 with the JSON error body. Browsers cannot set headers on a WebSocket, so the
 //! token may come as the `token` query parameter or as a subprotocol
@@ -28,6 +32,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::channel::Endpoint;
+use super::inbound::Inbound;
 use super::session::{self, Admission};
 use crate::api::AppState;
 use crate::api::access::{authorize_expiring, bearer_token, refused};
@@ -35,8 +40,8 @@ use crate::api::rate_limit::Decision;
 use crate::auth::Role as AccessRole;
 use crate::error::AppError;
 
-/// An upgraded connection.
-pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
+/// An upgraded connection, compressed messages inflated on the way in.
+pub type Socket = WebSocketStream<Inbound<TokioIo<Upgraded>>>;
 
 /// Largest message a client may send (requests are small JSON).
 const MAX_CLIENT_MESSAGE_BYTES: usize = 64 << 10;
@@ -185,6 +190,26 @@ fn accept(
     headers: &HeaderMap,
     upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
+    if !crate::api::cors::websocket_origin_allowed(
+        &state.settings.cors_origins,
+        headers.get(header::ORIGIN),
+        headers.get(header::HOST),
+    ) {
+        return AppError::Rejected {
+            status: StatusCode::FORBIDDEN,
+            code: "origin_not_allowed",
+            message: format!(
+                "pages from {} may not open {}; the server's --cors-origins lists the \
+                 origins that may",
+                headers
+                    .get(header::ORIGIN)
+                    .and_then(|o| o.to_str().ok())
+                    .unwrap_or("this origin"),
+                endpoint.path()
+            ),
+        }
+        .into_response();
+    }
     let from_protocol = protocol_token(headers);
     let token = query
         .as_ref()
@@ -212,7 +237,13 @@ fn accept(
         )
         .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES));
-    tracing::debug!(user = %admission.principal.user, endpoint = endpoint.path(), "websocket accepted");
+    let deflate = if settings.deflate {
+        super::deflate::negotiate(headers)
+    } else {
+        None
+    };
+    let deflating = deflate.is_some();
+    tracing::debug!(user = %admission.principal.user, endpoint = endpoint.path(), deflating, "websocket accepted");
     let UpgradeRequest {
         accept_key,
         on_upgrade,
@@ -220,13 +251,9 @@ fn accept(
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let socket = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
-                session::run(socket, state, admission, endpoint).await;
+                let io = Inbound::new(TokioIo::new(upgraded), deflating, MAX_CLIENT_MESSAGE_BYTES);
+                let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                session::run(socket, state, admission, endpoint, deflating).await;
             }
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
         }
@@ -246,6 +273,9 @@ fn accept(
     }
     if let Some((_, protocol)) = from_protocol {
         headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
+    }
+    if let Some(extension) = deflate {
+        headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, extension);
     }
     response
 }

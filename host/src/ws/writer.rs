@@ -94,16 +94,19 @@ pub struct Link {
     abort_write: Notify,
     /// Wakes the session: the writer took a batch, so the queue has room.
     pub room: Notify,
+    /// The connection negotiated permessage-deflate: data goes out compressed.
+    pub deflate: bool,
 }
 
 impl Link {
-    pub fn new(queue_bytes: usize) -> Self {
+    pub fn new(queue_bytes: usize, deflate: bool) -> Self {
         Self {
             outbox: Mutex::new(Outbox::new(queue_bytes)),
             closing: OnceLock::new(),
             wake: Notify::new(),
             abort_write: Notify::new(),
             room: Notify::new(),
+            deflate,
         }
     }
 
@@ -180,13 +183,25 @@ pub async fn run(mut sink: Sink, link: Arc<Link>, deadline: Duration, batch_byte
 }
 
 /// `message` as it goes on the wire: itself, or a large text message as a first frame
-/// and continuation frames of at most [`FRAGMENT_BYTES`] each, sharing its bytes.
+/// and continuation frames of at most [`FRAGMENT_BYTES`] each, sharing its bytes. A
+/// compressed message (a final text frame with RSV1, see [`super::deflate::Wire`]) is
+/// split the same way, RSV1 staying on its first frame only (RFC 7692 §6.1).
 fn fragments(message: Message) -> Vec<Message> {
-    let text = match message {
-        Message::Text(text) if text.len() > FRAGMENT_BYTES => text,
+    let (bytes, compressed) = match message {
+        Message::Text(text) if text.len() > FRAGMENT_BYTES => {
+            let bytes: bytes::Bytes = text.into();
+            (bytes, false)
+        }
+        Message::Frame(frame)
+            if frame.header().rsv1
+                && frame.header().is_final
+                && frame.header().opcode == OpCode::Data(Data::Text)
+                && frame.payload().len() > FRAGMENT_BYTES =>
+        {
+            (frame.into_payload(), true)
+        }
         other => return vec![other],
     };
-    let bytes: &bytes::Bytes = text.as_ref();
     let len = bytes.len();
     (0..len)
         .step_by(FRAGMENT_BYTES)
@@ -197,7 +212,9 @@ fn fragments(message: Message) -> Vec<Message> {
             } else {
                 OpCode::Data(Data::Continue)
             };
-            Message::Frame(Frame::message(bytes.slice(start..end), opcode, end == len))
+            let mut frame = Frame::message(bytes.slice(start..end), opcode, end == len);
+            frame.header_mut().rsv1 = compressed && start == 0;
+            Message::Frame(frame)
         })
         .collect()
 }
@@ -243,5 +260,24 @@ mod tests {
         // Binary and control messages are never split.
         let binary = Message::binary(vec![0u8; FRAGMENT_BYTES * 3]);
         assert_eq!(fragments(binary).len(), 1);
+    }
+
+    #[test]
+    fn a_large_compressed_message_keeps_rsv1_on_its_first_frame_only() {
+        let payload = bytes::Bytes::from(vec![7u8; FRAGMENT_BYTES * 2 + 1]);
+        let mut whole = Frame::message(payload.clone(), OpCode::Data(Data::Text), true);
+        whole.header_mut().rsv1 = true;
+        let parts = fragments(Message::Frame(whole));
+        assert_eq!(parts.len(), 3);
+        let mut rebuilt = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let Message::Frame(frame) = part else {
+                panic!("part {i} is not a frame");
+            };
+            assert_eq!(frame.header().rsv1, i == 0, "RSV1 on frame {i}");
+            assert_eq!(frame.header().is_final, i == 2);
+            rebuilt.extend_from_slice(frame.payload());
+        }
+        assert_eq!(rebuilt, payload);
     }
 }

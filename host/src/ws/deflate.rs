@@ -1,0 +1,264 @@
+//! WebSocket compression, permessage-deflate (RFC 7692), negotiated per connection
+//! when the client offers it and `--ws-deflate` is on.
+//!
+//! A publication goes to many subscribers, so it is compressed once and the compressed
+//! bytes are shared by all of them ([`Wire`]). That is only possible without context
+//! takeover: each message is deflated on its own, from an empty window, so its bytes do
+//! not depend on what a connection was sent before. The server therefore always
+//! answers `server_no_context_takeover`, and asks the same of the client
+//! (`client_no_context_takeover`, which RFC 7692 §7.1.1.1 lets a server add), so each
+//! inbound message inflates on its own too ([`super::inbound`]). The cost is some ratio
+//! on small messages; chain snapshots and deltas are large enough not to care.
+//!
+//! Only data messages of [`MIN_DEFLATE_BYTES`] or more are compressed (RSV1 is
+//! per message): acks and pongs would grow.
+
+use std::sync::OnceLock;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use bytes::Bytes;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+/// Smaller data messages are sent uncompressed.
+pub const MIN_DEFLATE_BYTES: usize = 128;
+
+/// The extension the server answers with when it accepts an offer.
+const ACCEPTED: &str = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+
+/// The tail every deflated message drops and every inflated one gets back (RFC 7692
+/// §7.2.1: the empty stored block a sync flush ends with).
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// The `Sec-WebSocket-Extensions` answer for the client's offers, if one is acceptable:
+/// the first `permessage-deflate` offer whose parameters this server can honour. A
+/// request to use a window smaller than 15 bits (`server_max_window_bits`) cannot be
+/// honoured by the encoder and makes that offer unacceptable; the client's own window
+/// size is its business, as inflating with a full window reads any stream.
+pub fn negotiate(headers: &HeaderMap) -> Option<HeaderValue> {
+    let offers = headers
+        .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','));
+    for offer in offers {
+        let mut parts = offer.split(';').map(str::trim);
+        if !parts
+            .next()
+            .is_some_and(|name| name.eq_ignore_ascii_case("permessage-deflate"))
+        {
+            continue;
+        }
+        let acceptable = parts.all(|param| {
+            let (name, value) = param.split_once('=').map_or((param, None), |(n, v)| {
+                (n.trim(), Some(v.trim().trim_matches('"')))
+            });
+            match name.to_ascii_lowercase().as_str() {
+                "server_no_context_takeover" | "client_no_context_takeover" => value.is_none(),
+                "client_max_window_bits" => value.is_none_or(valid_bits),
+                "server_max_window_bits" => value == Some("15"),
+                _ => false,
+            }
+        });
+        if acceptable {
+            return Some(HeaderValue::from_static(ACCEPTED));
+        }
+    }
+    None
+}
+
+fn valid_bits(bits: &str) -> bool {
+    bits.parse::<u8>()
+        .is_ok_and(|bits| (8..=15).contains(&bits))
+}
+
+/// `text` deflated as one message without context takeover, its tail dropped.
+pub fn deflate(text: &[u8]) -> Bytes {
+    let mut compress = Compress::new(Compression::default(), false);
+    let mut out = Vec::with_capacity(text.len() / 4 + 64);
+    loop {
+        if out.capacity() - out.len() < 1024 {
+            out.reserve(out.capacity().max(1024));
+        }
+        let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX);
+        let input = text.get(consumed..).unwrap_or_default();
+        if let Err(error) = compress.compress_vec(input, &mut out, FlushCompress::Sync) {
+            // Deflating memory into memory cannot fail; were it to, the message would
+            // be corrupt, which the client reports: loud, not silent.
+            tracing::error!(%error, "deflate failed");
+            break;
+        }
+        let all_in = compress.total_in() == text.len() as u64;
+        // The flush is complete when the encoder left room unused.
+        if all_in && out.len() < out.capacity() {
+            break;
+        }
+    }
+    if out.ends_with(&TAIL) {
+        out.truncate(out.len() - TAIL.len());
+    }
+    Bytes::from(out)
+}
+
+/// Why an inbound message could not be inflated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InflateError {
+    /// It inflates to more than the cap: a deflate bomb, or just too big.
+    TooBig,
+    /// Not a deflate stream.
+    Corrupt,
+}
+
+/// A message deflated without context takeover, inflated, refusing to produce more
+/// than `cap` bytes (the output never grows past one byte over it).
+pub fn inflate(payload: &[u8], cap: usize) -> Result<Vec<u8>, InflateError> {
+    let mut decompress = Decompress::new(false);
+    let mut input = Vec::with_capacity(payload.len() + TAIL.len());
+    input.extend_from_slice(payload);
+    input.extend_from_slice(&TAIL);
+    let mut out: Vec<u8> = Vec::new();
+    loop {
+        if out.len() > cap {
+            return Err(InflateError::TooBig);
+        }
+        if out.len() == out.capacity() {
+            let room = out.len().max(1024).min(cap + 1 - out.len());
+            out.reserve_exact(room);
+        }
+        let consumed = usize::try_from(decompress.total_in()).unwrap_or(usize::MAX);
+        let rest = input.get(consumed..).ok_or(InflateError::Corrupt)?;
+        let before = (decompress.total_in(), decompress.total_out());
+        let status = decompress
+            .decompress_vec(rest, &mut out, FlushDecompress::Sync)
+            .map_err(|_| InflateError::Corrupt)?;
+        if out.len() > cap {
+            return Err(InflateError::TooBig);
+        }
+        let all_in = decompress.total_in() == input.len() as u64;
+        if status == Status::StreamEnd || (all_in && out.len() < out.capacity()) {
+            return Ok(out);
+        }
+        if (decompress.total_in(), decompress.total_out()) == before && out.len() < out.capacity() {
+            return Err(InflateError::Corrupt);
+        }
+    }
+}
+
+/// One data message as many connections send it: its text, and its deflated form,
+/// built by the first connection that needs it and shared by the rest.
+#[derive(Debug)]
+pub struct Wire {
+    text: Utf8Bytes,
+    deflated: OnceLock<Bytes>,
+}
+
+impl Wire {
+    pub fn new(text: Utf8Bytes) -> Self {
+        Self {
+            text,
+            deflated: OnceLock::new(),
+        }
+    }
+
+    pub fn text(&self) -> &Utf8Bytes {
+        &self.text
+    }
+
+    /// The message for one connection, and its length on the wire: compressed (one
+    /// final text frame with RSV1 set, fragmented by the writer if large) when the
+    /// connection negotiated deflate and the message is large enough.
+    pub fn message(&self, deflate: bool) -> (Message, usize) {
+        if !deflate || self.text.len() < MIN_DEFLATE_BYTES {
+            return (Message::Text(self.text.clone()), self.text.len());
+        }
+        let bytes = self
+            .deflated
+            .get_or_init(|| {
+                metrics::counter!("ws_deflate_compressions_total").increment(1);
+                self::deflate(self.text.as_bytes())
+            })
+            .clone();
+        let len = bytes.len();
+        let mut frame = Frame::message(bytes, OpCode::Data(Data::Text), true);
+        frame.header_mut().rsv1 = true;
+        (Message::Frame(frame), len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offering(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::SEC_WEBSOCKET_EXTENSIONS,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn offers_browsers_and_libraries_send_are_accepted() {
+        for offer in [
+            "permessage-deflate",
+            "permessage-deflate; client_max_window_bits",
+            "permessage-deflate; client_max_window_bits=10; server_no_context_takeover",
+            "x-webkit-deflate-frame, permessage-deflate",
+            "permessage-deflate; server_max_window_bits=10, permessage-deflate",
+        ] {
+            assert_eq!(
+                negotiate(&offering(offer))
+                    .as_ref()
+                    .map(|v| v.to_str().unwrap()),
+                Some(ACCEPTED),
+                "{offer}"
+            );
+        }
+        assert!(negotiate(&HeaderMap::new()).is_none());
+        assert!(negotiate(&offering("permessage-deflate; server_max_window_bits=9")).is_none());
+        assert!(negotiate(&offering("permessage-deflate; mystery=1")).is_none());
+        assert!(negotiate(&offering("permessage-deflate; client_max_window_bits=20")).is_none());
+    }
+
+    #[test]
+    fn messages_round_trip_and_bombs_are_refused() {
+        let text: String = (0..5_000)
+            .map(|i| format!("{{\"k\":{}}},", i % 17))
+            .collect();
+        let deflated = deflate(text.as_bytes());
+        assert!(deflated.len() < text.len() / 5);
+        assert!(!deflated.ends_with(&TAIL));
+        assert_eq!(inflate(&deflated, 1 << 20).unwrap(), text.as_bytes());
+        assert_eq!(inflate(&deflate(b""), 16).unwrap(), b"");
+
+        let bomb = deflate(&vec![b' '; 10 << 20]);
+        assert!(bomb.len() < 64 << 10);
+        assert_eq!(inflate(&bomb, 64 << 10), Err(InflateError::TooBig));
+        assert_eq!(
+            inflate(b"\xff\xfe\xfd not deflate", 1 << 20),
+            Err(InflateError::Corrupt)
+        );
+    }
+
+    #[test]
+    fn a_wire_message_is_deflated_once_for_every_connection() {
+        let text: String = "{\"strike\":25000,\"ltp\":12.5}".repeat(20);
+        let wire = Wire::new(text.clone().into());
+        let (first, len) = wire.message(true);
+        let (second, _) = wire.message(true);
+        let (Message::Frame(first), Message::Frame(second)) = (first, second) else {
+            panic!("deflated messages are frames");
+        };
+        assert!(first.header().rsv1 && first.header().is_final);
+        assert_eq!(first.payload().len(), len);
+        // The same allocation: compressed once, shared.
+        assert_eq!(first.payload().as_ptr(), second.payload().as_ptr());
+        assert_eq!(inflate(first.payload(), 1 << 20).unwrap(), text.as_bytes());
+        assert_eq!(wire.message(false).0, Message::Text(text.into()));
+        let small = Wire::new("{\"type\":\"pong\"}".into());
+        assert!(matches!(small.message(true).0, Message::Text(_)));
+    }
+}
