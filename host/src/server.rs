@@ -138,6 +138,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 request: config.server.request_timeout,
                 upload: config.server.upload_timeout,
             },
+            public_market_data: config.auth.public_market_data,
         }),
         ws: config.ws,
         m2m: Arc::new(M2mHub::default()),

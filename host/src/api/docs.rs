@@ -21,7 +21,6 @@ use super::AppState;
                        (from `POST /auth/login` or `optionhub user token NAME`).",
     ),
     paths(
-        super::health::health,
         super::status::status,
         super::plugins::list,
         super::auth::login,
@@ -68,6 +67,7 @@ impl Modify for BearerAuth {
 /// The whole OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = CoreApi::openapi();
+    doc.merge(super::health::HealthApi::openapi());
     doc.merge(super::market::MarketApi::openapi());
     doc.merge(super::fo::FoApi::openapi());
     doc.merge(super::history::HistoryApi::openapi());
@@ -77,6 +77,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(super::saved_strategies::SavedStrategiesApi::openapi());
     doc.merge(super::accounts::AccountsApi::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    // Last, so that it sees every route of every group.
+    super::contract::SharedResponses.modify(&mut doc);
     doc
 }
 

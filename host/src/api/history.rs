@@ -77,12 +77,16 @@ pub struct HistoryApi;
 #[into_params(parameter_in = Query)]
 pub struct MoneynessQuery {
     /// Underlying name, any case.
+    #[param(required = true, min_length = 1)]
     pub underlying: Option<String>,
     /// Expiry date, YYYY-MM-DD.
+    #[param(required = true, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub expiry: Option<String>,
     /// One of `iv`, `delta`, `gamma`, `theta`, `vega`, `oi` (default `iv`).
+    #[param(pattern = "^(iv|delta|gamma|theta|vega|oi)$")]
     pub metric: Option<String>,
     /// `call` or `put` (default `call`).
+    #[param(pattern = "^(call|put)$")]
     pub side: Option<String>,
     /// Start, RFC 3339 or ms since the epoch (default: the session's open, 09:15 IST).
     pub from: Option<String>,
@@ -90,9 +94,10 @@ pub struct MoneynessQuery {
     pub to: Option<String>,
     /// One of `1m`, `5m`, `15m`, `30m`, `1h`, `1d` (default `5m`); each keeps its latest
     /// snapshot.
+    #[param(pattern = "^(1m|5m|15m|30m|1h|1d)$")]
     pub interval: Option<String>,
     /// Buckets each side of ATM (0 to 20, default 5).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 20)]
     pub strikes: Option<String>,
 }
 
