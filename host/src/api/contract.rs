@@ -9,12 +9,16 @@
 //! This is what makes `/openapi.json` list every status a route can return, so that
 //! clients generated from it handle them all; the API sweep test checks the claim
 //! against the real server, and `tests/schemathesis/run.sh` fuzzes it.
+//!
+//! It also states what parameters are: text in a query string, a path or a header, where
+//! an optional one is absent or present, never `null` (the derive documents `Option<T>`
+//! as nullable, which invites a client to send the word `null`).
 
 use utoipa::Modify;
 use utoipa::openapi::header::{Header, HeaderBuilder};
-use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{Object, Type};
+use utoipa::openapi::schema::{Object, Schema, SchemaType, Type};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
 
 /// A shared answer: its status, the component name it is kept under, and what it means.
@@ -216,6 +220,20 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .flatten()
 }
 
+/// Removes `null` from a parameter's types (see the module docs).
+fn not_nullable(parameter: &mut Parameter) {
+    let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() else {
+        return;
+    };
+    if let SchemaType::Array(types) = &object.schema_type {
+        let kept: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
+        object.schema_type = match kept.as_slice() {
+            [one] => SchemaType::Type(one.clone()),
+            _ => SchemaType::Array(kept),
+        };
+    }
+}
+
 /// Adds the shared answers to every operation of the document (see the module docs).
 #[derive(Debug)]
 pub struct SharedResponses;
@@ -230,6 +248,9 @@ impl Modify for SharedResponses {
         }
         for (path, item) in &mut openapi.paths.paths {
             for operation in operations(item) {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    not_nullable(parameter);
+                }
                 for shared in Traits::of(path, operation).shared() {
                     operation
                         .responses
@@ -269,6 +290,16 @@ mod tests {
             doc["components"]["responses"]["RateLimited"]["headers"]["Retry-After"]["schema"]
                 ["type"],
             "integer"
+        );
+        // Optional parameters are optional, not nullable.
+        let params = doc["paths"]["/strategies/{id}"]["patch"]["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let if_match = params.iter().find(|p| p["name"] == "If-Match");
+        assert_eq!(
+            if_match.map(|p| (p["required"].clone(), p["schema"]["type"].clone())),
+            Some((serde_json::json!(false), serde_json::json!("string")))
         );
     }
 }

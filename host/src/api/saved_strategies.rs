@@ -169,8 +169,8 @@ fn answer(state: &AppState, status: StatusCode, row: StrategyRow) -> Response {
     responses(
         (status = 201, description = "Created (and committed)", body = StrategyResponse),
         (status = 403, description = "`quota_exceeded`: the caller already holds as many saved strategies as their tier allows (free 50, pro 1,000 by default); nothing was created", body = ErrorResponse),
-        (status = 404, description = "The caller has no such account", body = ErrorResponse),
-        (status = 422, description = "A bad name or an untracked underlying", body = ErrorResponse),
+        (status = 404, description = "The caller has no such account (`account_not_found`), or the underlying is not tracked (`unknown_underlying`)", body = ErrorResponse),
+        (status = 422, description = "A bad name", body = ErrorResponse),
     )
 )]
 pub async fn create(
@@ -184,7 +184,7 @@ pub async fn create(
         .registry()
         .underlying(body.underlying.trim())
         .map(|u| u.name.clone())
-        .ok_or_else(|| AppError::Unprocessable {
+        .ok_or_else(|| AppError::NotFound {
             code: "unknown_underlying",
             message: format!("{:?} is not a tracked underlying", body.underlying),
         })?;
@@ -344,9 +344,9 @@ pub async fn remove(
     responses(
         (status = 201, description = "Added (and committed); the whole strategy", body = StrategyResponse),
         (status = 400, description = "Not JSON, or a malformed entry_time", body = ErrorResponse),
-        (status = 404, description = "The caller has no such strategy", body = ErrorResponse),
+        (status = 404, description = "The caller has no such strategy, or no contract has that security id (`unknown_contract`)", body = ErrorResponse),
         (status = 409, description = "Stale If-Match version", body = ErrorResponse),
-        (status = 422, description = "A float or malformed or off-tick price, a wrong side, an unknown contract, a contract on another underlying, or `too_many_legs` (20 per strategy, checked as the leg is written)", body = ErrorResponse),
+        (status = 422, description = "A float or malformed or off-tick price, a wrong side, a contract on another underlying, or `too_many_legs` (20 per strategy, checked as the leg is written)", body = ErrorResponse),
     )
 )]
 pub async fn add_leg(
@@ -367,7 +367,7 @@ pub async fn add_leg(
     check_leg_count(&current)?;
     let registry = state.market.registry();
     let contract =
-        params::derivative(registry, body.security_id).ok_or_else(|| AppError::Unprocessable {
+        params::derivative(registry, body.security_id).ok_or_else(|| AppError::NotFound {
             code: "unknown_contract",
             message: format!("no F&O contract has security id {}", body.security_id),
         })?;

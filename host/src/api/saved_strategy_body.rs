@@ -80,14 +80,15 @@ pub struct AddLeg {
     pub security_id: u32,
     pub side: Side,
     #[serde(default = "one_lot")]
-    #[schema(default = 1, minimum = 1)]
+    #[schema(default = 1, minimum = 1, maximum = 100_000)]
     pub lots: u32,
-    /// Rupees per unit as a decimal string on the 0.05 tick, e.g. "101.05". JSON
-    /// numbers are refused.
+    /// Rupees per unit as a decimal string on the 0.05 tick, at most 1 crore, e.g.
+    /// "101.05". JSON numbers are refused.
+    #[schema(value_type = String, pattern = r"^[0-9]{1,7}(\.[0-9][05]?)?$", example = "101.05")]
     pub entry_price: Money,
     /// RFC 3339; default now.
     #[serde(default)]
-    #[schema(example = "2026-11-20T09:20:00+05:30")]
+    #[schema(example = "2026-11-20T09:20:00+05:30", format = DateTime)]
     pub entry_time: Option<String>,
 }
 
@@ -241,10 +242,13 @@ pub struct M2mSeries {
 #[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     /// RFC 3339 start (inclusive); default the beginning.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339 end (inclusive); default now.
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Bucket width: a number and `s`, `m`, `h` or `d` (`30s`, `5m`, `1h`).
+    #[param(pattern = "^0*[1-9][0-9]{0,8}[smhd]$")]
     pub interval: Option<String>,
 }
 

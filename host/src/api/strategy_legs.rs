@@ -119,11 +119,10 @@ pub fn resolve_with(
     // (leg index, expiry) of each leg; times to expiry are filled once "now" is known.
     for (i, leg) in legs.iter().enumerate() {
         let id = leg.security_id;
-        let instrument = params::derivative(registry, id).ok_or_else(|| {
-            unprocessable(
-                "unknown_contract",
-                format!("legs[{i}]: no F&O contract has security id {id}"),
-            )
+        // An id naming nothing is a 404, like any reference to what does not exist.
+        let instrument = params::derivative(registry, id).ok_or_else(|| AppError::NotFound {
+            code: "unknown_contract",
+            message: format!("legs[{i}]: no F&O contract has security id {id}"),
         })?;
         let info = registry.underlying(&instrument.underlying).ok_or_else(|| {
             unprocessable(
