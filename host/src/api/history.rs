@@ -89,8 +89,10 @@ pub struct MoneynessQuery {
     #[param(pattern = "^(call|put)$")]
     pub side: Option<String>,
     /// Start, RFC 3339 or ms since the epoch (default: the session's open, 09:15 IST).
+    #[param(schema_with = instant_schema)]
     pub from: Option<String>,
     /// End, RFC 3339 or ms since the epoch (default: now).
+    #[param(schema_with = instant_schema)]
     pub to: Option<String>,
     /// One of `1m`, `5m`, `15m`, `30m`, `1h`, `1d` (default `5m`); each keeps its latest
     /// snapshot.
@@ -476,6 +478,24 @@ fn pick<T: Copy>(
                 valid.join(", ")
             ))
         })
+}
+
+/// What [`instant`] accepts, for the document: RFC 3339, or a whole number of ms since
+/// the epoch (at most 13 digits: beyond the year 2286).
+fn instant_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^-?[0-9]{1,13}$")),
+        )
+        .into()
 }
 
 /// An instant given as RFC 3339 or as ms since the epoch.

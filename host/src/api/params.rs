@@ -16,19 +16,8 @@ use crate::instruments::registry::InstrumentRegistry;
 use crate::instruments::{ExchangeSegment, Instrument, InstrumentKey};
 use crate::market::ChainId;
 
-/// The JSON body of every error, for the API documentation.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorResponse {
-    pub error: ErrorDetail,
-}
-
-/// A stable machine-readable code and a message for people.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
-    #[schema(example = "unknown_underlying")]
-    pub code: String,
-    pub message: String,
-}
+/// The JSON body of every error, for the API documentation (one type, one schema).
+pub use crate::error::ErrorResponse;
 
 /// A query string, or a 400 in the API's error shape (see `AppError`'s `From` impls).
 pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {

@@ -47,8 +47,10 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Er
     Option::<i64>::deserialize(d).map(Some)
 }
 
+/// `open` or `closed` (named apart from `/status`'s answer in the document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = StrategyStatus)]
 pub enum Status {
     Open,
     Closed,

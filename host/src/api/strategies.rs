@@ -20,7 +20,7 @@ use super::AppState;
 use super::extract::ApiJson;
 use super::params::ErrorResponse;
 use super::strategy_legs::{MarketInputs, resolve, years_until};
-use super::strategy_request::{EvaluateRequest, LegRequest, Money, ScenarioRequest, Side};
+use super::strategy_request::{EvaluateRequest, LegRequest, ScenarioRequest, Side};
 use crate::error::AppError;
 use crate::plugins::PluginStamp;
 use crate::plugins::strategy::{self, LegKind};
@@ -37,7 +37,6 @@ pub fn routes() -> Router<AppState> {
         EvaluateRequest,
         LegRequest,
         Side,
-        Money,
         ScenarioRequest,
         EvaluateResponse,
         LegValuation,

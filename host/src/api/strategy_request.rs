@@ -122,8 +122,8 @@ fn money_input() -> utoipa::openapi::schema::Schema {
 }
 
 /// Rupees, from a decimal string or a JSON number; finite and not negative.
-#[derive(Debug, Clone, Copy, PartialEq, ToSchema)]
-#[schema(value_type = String, example = "101.05")]
+/// Documented where it is used, by [`money_input`].
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Money(pub f64);
 
 /// Parses a plain decimal: digits, optionally a point and more digits. No sign, no
