@@ -26,7 +26,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
         let axum::Json(mut value) = axum::Json::<Value>::from_request(request, state).await?;
         integral_to_integers(&mut value);
-        serde_json::from_value(value)
+        serde_path_to_error::deserialize(value)
             .map(ApiJson)
             .map_err(|error| AppError::Rejected {
                 status: StatusCode::UNPROCESSABLE_ENTITY,

@@ -244,7 +244,7 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
         ),
         (
             json!({"security_id": 999_999_999u64, "side": "buy", "entry_price": "1"}),
-            422,
+            404,
             "999999999",
         ),
         (
