@@ -141,6 +141,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             },
             cors_origins: Arc::new(config.server.cors_origins.clone()),
             compression: config.server.compression,
+            public_market_data: config.auth.public_market_data,
         }),
         ws: config.ws,
         m2m: Arc::new(M2mHub::default()),

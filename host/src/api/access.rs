@@ -4,6 +4,11 @@
 //!
 //! Order matters: a request with a bad token is refused before it costs anyone budget,
 //! and a caller over budget is refused before the handler runs.
+//!
+//! With `--public-market-data` the market-data group is behind [`public_gate`] instead:
+//! a request without a token is served as an anonymous viewer on the free budget of its
+//! client address (so one address cannot take more than a free user could); a request
+//! that sends a token is checked as anywhere else, and a bad one is still a 401.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
@@ -12,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::rate_limit::Decision;
-use crate::auth::{AuthError, Principal, Role};
+use crate::auth::{AuthError, Principal, Role, Tier};
 use crate::error::AppError;
 
 use super::client_address;
@@ -62,17 +67,36 @@ pub async fn gate(
         Ok(principal) => principal,
         Err(error) => return error.into_response(),
     };
-    let decision = state
-        .limits
-        .check(request.uri().path(), &principal.user, principal.tier);
+    request.extensions_mut().insert(principal.clone());
+    spend(&state, &principal.user, principal.tier, request, next).await
+}
+
+/// Spends from `key`'s budget on `tier`, then runs the handler and stamps the headers.
+async fn spend(state: &AppState, key: &str, tier: Tier, request: Request, next: Next) -> Response {
+    let decision = state.limits.check(request.uri().path(), key, tier);
     if !decision.allowed {
-        tracing::debug!(user = %principal.user, path = %request.uri().path(), "rate limited");
+        tracing::debug!(caller = %key, path = %request.uri().path(), "rate limited");
         return refused(&decision);
     }
-    request.extensions_mut().insert(principal);
     let mut response = next.run(request).await;
     decision.write_headers(response.headers_mut());
     response
+}
+
+/// The rate-limit key of an anonymous caller: its client address, in a form no user
+/// name can take (names have no spaces).
+pub fn anonymous_key(address: &str) -> String {
+    format!("anonymous {address}")
+}
+
+/// Middleware for the market-data group under `--public-market-data`: with a token,
+/// [`gate`] for viewers; without one, an anonymous caller keyed by its address.
+pub async fn public_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.headers().contains_key(header::AUTHORIZATION) {
+        return gate(State((state, Role::Viewer)), request, next).await;
+    }
+    let key = anonymous_key(&client_address::of(&request));
+    spend(&state, &key, Tier::Free, request, next).await
 }
 
 /// Middleware for the login route: a strict budget per client address (the budget per

@@ -43,9 +43,16 @@ pub enum Broker {
 #[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
+    /// 1 to 100 characters, not all blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     pub broker: Broker,
-    /// The client id at the broker.
+    /// The client id at the broker: 1 to 64 letters, digits, `-` or `_`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub broker_client_id: String,
     /// The broker access token, if the server should hold it; stored only encrypted and
     /// never returned.
@@ -117,7 +124,8 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> Result<(StatusCode, Json<AccountResponse>), AppError> {
     let name = check_name("name", &body.name)?;
-    let client_id = body.broker_client_id.trim();
+    // As documented: the id as sent, nothing trimmed.
+    let client_id = body.broker_client_id.as_str();
     if client_id.is_empty()
         || client_id.len() > 64
         || !client_id

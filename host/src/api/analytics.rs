@@ -197,8 +197,8 @@ fn effective_params(
     tag = "analytics",
     params(
         ("plugin" = String, Path, description = "Name of a loaded custom-analytics plugin", example = "gamma-exposure"),
-        ("underlying" = String, Query, description = "Underlying name, any case"),
-        ("expiry" = String, Query, description = "Expiry date, YYYY-MM-DD"),
+        ("underlying" = String, Query, description = "Underlying name, any case", min_length = 1),
+        ("expiry" = String, Query, description = "Expiry date, YYYY-MM-DD", format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
     ),
     responses(
         (status = 200, description = "The plugin's result; other query parameters are the plugin's own (see its `params()`)", body = AnalyticsResponse),

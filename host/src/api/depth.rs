@@ -46,7 +46,7 @@ pub struct DepthApi;
 #[into_params(parameter_in = Query)]
 pub struct DepthQuery {
     /// The option contract's security id (from `/api/v2/options/live`).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = u32, required = true, minimum = 1)]
     pub security_id: Option<String>,
 }
 

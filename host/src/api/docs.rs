@@ -21,7 +21,6 @@ use super::AppState;
                        (from `POST /auth/login` or `optionhub user token NAME`).",
     ),
     paths(
-        super::health::health,
         super::status::status,
         super::plugins::list,
         super::auth::login,
@@ -65,18 +64,32 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The documents of the route groups, the core first.
+fn parts() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        CoreApi::openapi(),
+        super::health::HealthApi::openapi(),
+        super::market::MarketApi::openapi(),
+        super::fo::FoApi::openapi(),
+        super::history::HistoryApi::openapi(),
+        super::depth::DepthApi::openapi(),
+        super::analytics::AnalyticsApi::openapi(),
+        super::strategies::StrategiesApi::openapi(),
+        super::saved_strategies::SavedStrategiesApi::openapi(),
+        super::accounts::AccountsApi::openapi(),
+    ]
+}
+
 /// The whole OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = CoreApi::openapi();
-    doc.merge(super::market::MarketApi::openapi());
-    doc.merge(super::fo::FoApi::openapi());
-    doc.merge(super::history::HistoryApi::openapi());
-    doc.merge(super::depth::DepthApi::openapi());
-    doc.merge(super::analytics::AnalyticsApi::openapi());
-    doc.merge(super::strategies::StrategiesApi::openapi());
-    doc.merge(super::saved_strategies::SavedStrategiesApi::openapi());
-    doc.merge(super::accounts::AccountsApi::openapi());
+    let mut parts = parts().into_iter();
+    let mut doc = parts.next().unwrap_or_else(CoreApi::openapi);
+    for part in parts {
+        doc.merge(part);
+    }
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    // Last, so that it sees every route of every group.
+    super::contract::SharedResponses.modify(&mut doc);
     doc
 }
 
@@ -119,6 +132,23 @@ pub fn routes() -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Merging keeps one schema per name: two types documented under one name would
+    /// leave one of them described as the other.
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        let merged = serde_json::to_value(openapi()).unwrap();
+        for part in parts() {
+            let schemas = part.components.map(|c| c.schemas).unwrap_or_default();
+            for (name, schema) in schemas {
+                assert_eq!(
+                    merged["components"]["schemas"][&name],
+                    serde_json::to_value(schema).unwrap(),
+                    "two schemas are named {name}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_document_lists_the_core_routes_and_bearer_auth() {

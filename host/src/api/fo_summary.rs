@@ -2,9 +2,10 @@
 //! volume), max pain, the ATM strike and its IV, OI support and resistance, totals and
 //! how many contracts fall in each buildup class.
 //!
-//! The numbers are the active `oi-analytics` plugin's report (run and cached through
-//! [`super::fo`]); this module adds the ATM IV (the mean of the solved ATM call and put
-//! IVs) and the per-class counts, and shapes the answer.
+//! The numbers are the active `oi-analytics` plugin's report, with the ATM IV (the
+//! mean of the solved ATM call and put IVs) and the per-class counts, built by
+//! [`super::fo_view`] (shared with the `summary:` channel of `/ws/fo/stream`); this
+//! module owns the answer's type and documentation.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -14,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::cache::CachedJson;
-use super::fo::{Buildup, OiRun, cached_oi, chain_keys};
+use super::fo_view;
 use super::params::{self, ErrorResponse};
 use crate::error::AppError;
 use crate::plugins::PluginStamp;
@@ -24,8 +25,10 @@ use crate::plugins::live_greeks::ChainGreeks;
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     /// Underlying name, any case.
+    #[param(required = true, min_length = 1)]
     pub underlying: Option<String>,
     /// Expiry date, YYYY-MM-DD.
+    #[param(required = true, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub expiry: Option<String>,
 }
 
@@ -93,62 +96,5 @@ pub async fn summary(
 ) -> Result<CachedJson, AppError> {
     let q = params::query(query)?;
     let id = params::chain_id(&state, q.underlying.as_deref(), q.expiry.as_deref())?;
-    let keys = chain_keys("/fo/summary", &id);
-    cached_oi(state, id, keys, 0, summarise).await
-}
-
-fn summarise(run: OiRun) -> SummaryResponse {
-    let r = &run.report;
-    let d = &r.distribution;
-    let atm = d.strike.iter().position(|s| *s == r.atm_strike);
-    let solved = |column: &[f64]| {
-        atm.and_then(|i| column.get(i).copied())
-            .filter(|iv| iv.is_finite() && *iv > 0.0)
-    };
-    let (call_iv, put_iv) = (solved(&d.call_iv), solved(&d.put_iv));
-    let atm_iv = match (call_iv, put_iv) {
-        (Some(c), Some(p)) => Some(0.5 * (c + p)),
-        (one, other) => one.or(other),
-    };
-    let mut buildup = BuildupCounts::default();
-    for class in &r.buildup {
-        let slot = match Buildup::from(*class) {
-            Buildup::LongBuildup => &mut buildup.long_buildup,
-            Buildup::ShortBuildup => &mut buildup.short_buildup,
-            Buildup::ShortCovering => &mut buildup.short_covering,
-            Buildup::LongUnwinding => &mut buildup.long_unwinding,
-            Buildup::Neutral => &mut buildup.neutral,
-        };
-        *slot = slot.saturating_add(1);
-    }
-    SummaryResponse {
-        underlying: run.id.underlying.clone(),
-        expiry: run.id.expiry,
-        seq: run.seq,
-        spot: run.spot,
-        forward: run.greeks.forward,
-        atm_strike: r.atm_strike,
-        atm_iv,
-        atm_call_iv: call_iv,
-        atm_put_iv: put_iv,
-        pcr_oi: r.pcr_oi,
-        pcr_volume: r.pcr_volume,
-        max_pain: r.max_pain,
-        support: r.support,
-        resistance: r.resistance,
-        total_call_oi: r.total_call_oi,
-        total_put_oi: r.total_put_oi,
-        total_call_oi_change: d
-            .call_oi_change
-            .iter()
-            .copied()
-            .fold(0, i64::saturating_add),
-        total_put_oi_change: d.put_oi_change.iter().copied().fold(0, i64::saturating_add),
-        total_call_volume: r.total_call_volume,
-        total_put_volume: r.total_put_volume,
-        contracts: run.contracts,
-        buildup,
-        plugin: run.plugin.clone(),
-        greeks: (*run.greeks).clone(),
-    }
+    fo_view::summary(state, id).await
 }

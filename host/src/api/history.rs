@@ -77,22 +77,29 @@ pub struct HistoryApi;
 #[into_params(parameter_in = Query)]
 pub struct MoneynessQuery {
     /// Underlying name, any case.
+    #[param(required = true, min_length = 1)]
     pub underlying: Option<String>,
     /// Expiry date, YYYY-MM-DD.
+    #[param(required = true, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub expiry: Option<String>,
     /// One of `iv`, `delta`, `gamma`, `theta`, `vega`, `oi` (default `iv`).
+    #[param(pattern = "^(iv|delta|gamma|theta|vega|oi)$")]
     pub metric: Option<String>,
     /// `call` or `put` (default `call`).
+    #[param(pattern = "^(call|put)$")]
     pub side: Option<String>,
     /// Start, RFC 3339 or ms since the epoch (default: the session's open, 09:15 IST).
+    #[param(schema_with = instant_schema)]
     pub from: Option<String>,
     /// End, RFC 3339 or ms since the epoch (default: now).
+    #[param(schema_with = instant_schema)]
     pub to: Option<String>,
     /// One of `1m`, `5m`, `15m`, `30m`, `1h`, `1d` (default `5m`); each keeps its latest
     /// snapshot.
+    #[param(pattern = "^(1m|5m|15m|30m|1h|1d)$")]
     pub interval: Option<String>,
     /// Buckets each side of ATM (0 to 20, default 5).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 20)]
     pub strikes: Option<String>,
 }
 
@@ -471,6 +478,24 @@ fn pick<T: Copy>(
                 valid.join(", ")
             ))
         })
+}
+
+/// What [`instant`] accepts, for the document: RFC 3339, or a whole number of ms since
+/// the epoch (at most 13 digits: beyond the year 2286).
+fn instant_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^-?[0-9]{1,13}$")),
+        )
+        .into()
 }
 
 /// An instant given as RFC 3339 or as ms since the epoch.

@@ -64,6 +64,7 @@ pub struct MarketApi;
 #[into_params(parameter_in = Query)]
 pub struct UnderlyingQuery {
     /// Underlying name, any case (`NIFTY`, `banknifty`).
+    #[param(required = true, min_length = 1)]
     pub underlying: Option<String>,
 }
 
@@ -71,8 +72,10 @@ pub struct UnderlyingQuery {
 #[into_params(parameter_in = Query)]
 pub struct ChainQuery {
     /// Underlying name, any case.
+    #[param(required = true, min_length = 1)]
     pub underlying: Option<String>,
     /// Expiry date, YYYY-MM-DD.
+    #[param(required = true, format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub expiry: Option<String>,
 }
 

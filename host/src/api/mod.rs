@@ -5,6 +5,7 @@
 //!   `/auth/login` (with its own strict rate limit);
 //! - viewer: market data, analytics, `/status`; the WebSocket routes (`/ws/…`) check the
 //!   viewer role themselves, before upgrading, as browsers cannot send the header;
+//!   with `--public-market-data`, market data, analytics and `/ws/live` need no token;
 //! - trader: strategies (evaluation, saved strategies and their M2M) and accounts;
 //! - admin: plugin administration and its audit; every admin action, refused ones
 //!   included, is logged and kept ([`audit`]).
@@ -52,6 +53,7 @@ pub mod auth;
 pub mod cache;
 pub mod chain_source;
 pub mod client_address;
+pub mod contract;
 pub mod cors;
 pub mod deadline;
 pub mod depth;
@@ -59,6 +61,7 @@ pub mod docs;
 pub mod extract;
 pub mod fo;
 pub mod fo_summary;
+pub mod fo_view;
 pub mod health;
 pub mod history;
 pub mod m2m_valuer;
@@ -124,6 +127,8 @@ pub struct ApiSettings {
     pub cors_origins: Arc<crate::config::CorsOrigins>,
     /// Whether answers are compressed for clients that accept it.
     pub compression: bool,
+    /// Market data answers without a token (see [`access::public_gate`]).
+    pub public_market_data: bool,
 }
 
 /// The services the API needs beyond the market pipeline and plugins.
@@ -182,18 +187,28 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         access::login_gate,
     ));
-    let viewer = Router::new()
+    let market_data = Router::new()
         .merge(market::routes())
-        .merge(status::routes())
-        .merge(plugins::routes())
         .merge(fo::routes())
         .merge(history::routes())
         .merge(depth::routes())
         .merge(analytics::routes());
+    let market_data = if state.settings.public_market_data {
+        market_data.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::public_gate,
+        ))
+    } else {
+        gated(&state, Role::Viewer, market_data)
+    };
+    let viewer = Router::new()
+        .merge(status::routes())
+        .merge(plugins::routes());
     let app = Router::new()
         .merge(open)
         .merge(login)
         .merge(crate::ws::routes())
+        .merge(market_data)
         .merge(gated(&state, Role::Viewer, viewer))
         .merge(gated(
             &state,

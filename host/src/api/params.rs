@@ -6,9 +6,8 @@
 //! parsed date, a number with its default filled in) is what cache keys are built from,
 //! so `strikes=010`, `strikes=10` and no `strikes` at all share one cache entry.
 
-use axum::Json;
 use axum::extract::Query;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 
 use super::AppState;
 use super::market::{find_expiry, find_underlying};
@@ -17,29 +16,12 @@ use crate::instruments::registry::InstrumentRegistry;
 use crate::instruments::{ExchangeSegment, Instrument, InstrumentKey};
 use crate::market::ChainId;
 
-/// The JSON body of every error, for the API documentation.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorResponse {
-    pub error: ErrorDetail,
-}
-
-/// A stable machine-readable code and a message for people.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
-    #[schema(example = "unknown_underlying")]
-    pub code: String,
-    pub message: String,
-}
+/// The JSON body of every error, for the API documentation (one type, one schema).
+pub use crate::error::ErrorResponse;
 
 /// A query string, or a 400 in the API's error shape (see `AppError`'s `From` impls).
 pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
     query.map(|Query(q)| q).map_err(AppError::from)
-}
-
-/// A JSON body, or a 4xx in the API's error shape: 400 for text that is not JSON, 415 when
-/// not sent as JSON, 422 for JSON of the wrong shape, naming the field.
-pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
-    body.map(|Json(value)| value).map_err(AppError::from)
 }
 
 /// A whole number parameter in `0..=max` (or `1..=max` when `min` is 1); absent or

@@ -69,10 +69,12 @@ pub fn routes() -> Router<AppState> {
 )]
 pub struct SavedStrategiesApi;
 
-/// A name: 1 to 100 characters after trimming, no control characters.
+/// A name: at most 100 characters, not all blank, no control characters; stored trimmed.
 pub fn check_name(field: &str, name: &str) -> Result<String, AppError> {
+    // The limits are the documented schema's, on the name as sent (before trimming).
+    let unusable = name.chars().count() > 100 || name.chars().any(char::is_control);
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+    if name.is_empty() || unusable {
         return Err(AppError::Unprocessable {
             code: "invalid_name",
             message: format!("{field} must be 1 to 100 printable characters"),
@@ -119,13 +121,24 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
     value
         .to_str()
         .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|v| v.parse().ok())
+        .and_then(version_tag)
         .map(Some)
         .ok_or_else(|| AppError::BadRequest {
             code: "malformed_if_match",
             message: "If-Match must be a strategy version, e.g. \"3\"".into(),
         })
+}
+
+/// What `If-Match` accepts: a version as the `ETag` gives it (`"3"`), bare (`3`) or weak
+/// (`W/"3"`): exactly the `pattern` the routes document, `^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$`.
+fn version_tag(value: &str) -> Option<i64> {
+    let value = value.strip_prefix("W/").unwrap_or(value);
+    let digits = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    let ok = (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| digits.parse().ok()).flatten()
 }
 
 /// The strategy as JSON, with its version as the `ETag`.
@@ -156,8 +169,8 @@ fn answer(state: &AppState, status: StatusCode, row: StrategyRow) -> Response {
     responses(
         (status = 201, description = "Created (and committed)", body = StrategyResponse),
         (status = 403, description = "`quota_exceeded`: the caller already holds as many saved strategies as their tier allows (free 50, pro 1,000 by default); nothing was created", body = ErrorResponse),
-        (status = 404, description = "The caller has no such account", body = ErrorResponse),
-        (status = 422, description = "A bad name or an untracked underlying", body = ErrorResponse),
+        (status = 404, description = "The caller has no such account (`account_not_found`), or the underlying is not tracked (`unknown_underlying`)", body = ErrorResponse),
+        (status = 422, description = "A bad name", body = ErrorResponse),
     )
 )]
 pub async fn create(
@@ -171,7 +184,7 @@ pub async fn create(
         .registry()
         .underlying(body.underlying.trim())
         .map(|u| u.name.clone())
-        .ok_or_else(|| AppError::Unprocessable {
+        .ok_or_else(|| AppError::NotFound {
             code: "unknown_underlying",
             message: format!("{:?} is not a tracked underlying", body.underlying),
         })?;
@@ -250,7 +263,7 @@ pub async fn detail(
     tag = "strategies",
     params(
         ("id" = i64, Path, description = "Strategy id"),
-        ("If-Match" = Option<String>, Header, description = "The version last read; 409 if it changed since"),
+        ("If-Match" = Option<String>, Header, description = "The version last read (`\"3\"`, `3` or `W/\"3\"`); 409 if it changed since", pattern = r#"^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$"#),
     ),
     request_body(content = PatchStrategy, content_type = "application/json"),
     responses(
@@ -293,7 +306,7 @@ pub async fn update(
     tag = "strategies",
     params(
         ("id" = i64, Path, description = "Strategy id"),
-        ("If-Match" = Option<String>, Header, description = "The version last read"),
+        ("If-Match" = Option<String>, Header, description = "The version last read (`\"3\"`, `3` or `W/\"3\"`); 409 if it changed since", pattern = r#"^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$"#),
     ),
     responses(
         (status = 204, description = "Deleted (and committed)"),
@@ -325,15 +338,15 @@ pub async fn remove(
     tag = "strategies",
     params(
         ("id" = i64, Path, description = "Strategy id"),
-        ("If-Match" = Option<String>, Header, description = "The version last read"),
+        ("If-Match" = Option<String>, Header, description = "The version last read (`\"3\"`, `3` or `W/\"3\"`); 409 if it changed since", pattern = r#"^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$"#),
     ),
     request_body(content = AddLeg, content_type = "application/json"),
     responses(
         (status = 201, description = "Added (and committed); the whole strategy", body = StrategyResponse),
         (status = 400, description = "Not JSON, or a malformed entry_time", body = ErrorResponse),
-        (status = 404, description = "The caller has no such strategy", body = ErrorResponse),
+        (status = 404, description = "The caller has no such strategy, or no contract has that security id (`unknown_contract`)", body = ErrorResponse),
         (status = 409, description = "Stale If-Match version", body = ErrorResponse),
-        (status = 422, description = "A float or malformed or off-tick price, a wrong side, an unknown contract, a contract on another underlying, or `too_many_legs` (20 per strategy, checked as the leg is written)", body = ErrorResponse),
+        (status = 422, description = "A float or malformed or off-tick price, a wrong side, a contract on another underlying, or `too_many_legs` (20 per strategy, checked as the leg is written)", body = ErrorResponse),
     )
 )]
 pub async fn add_leg(
@@ -354,7 +367,7 @@ pub async fn add_leg(
     check_leg_count(&current)?;
     let registry = state.market.registry();
     let contract =
-        params::derivative(registry, body.security_id).ok_or_else(|| AppError::Unprocessable {
+        params::derivative(registry, body.security_id).ok_or_else(|| AppError::NotFound {
             code: "unknown_contract",
             message: format!("no F&O contract has security id {}", body.security_id),
         })?;
@@ -392,7 +405,7 @@ pub async fn add_leg(
     params(
         ("id" = i64, Path, description = "Strategy id"),
         ("leg_id" = i64, Path, description = "Leg id"),
-        ("If-Match" = Option<String>, Header, description = "The version last read"),
+        ("If-Match" = Option<String>, Header, description = "The version last read (`\"3\"`, `3` or `W/\"3\"`); 409 if it changed since", pattern = r#"^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$"#),
     ),
     responses(
         (status = 200, description = "Removed (and committed); the whole strategy", body = StrategyResponse),
@@ -480,4 +493,30 @@ pub async fn timeseries(
             .collect(),
         truncated,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_tag;
+
+    #[test]
+    fn if_match_takes_exactly_the_documented_forms() {
+        for (text, version) in [("3", 3), ("\"3\"", 3), ("W/\"42\"", 42), ("W/7", 7)] {
+            assert_eq!(version_tag(text), Some(version), "{text}");
+        }
+        for bad in [
+            "",
+            "\"\"",
+            "-3",
+            "+3",
+            "\"3",
+            "3\"",
+            " 3",
+            "W/W/\"3\"",
+            "x",
+            "1234567890123456789",
+        ] {
+            assert_eq!(version_tag(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -14,6 +14,12 @@ use crate::store::strategies::{LegRow, LegSide, StrategyRow, StrategyStatus};
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateStrategy {
+    /// 1 to 100 characters, not all blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// A tracked underlying, e.g. `NIFTY`; every leg must be on it.
     #[schema(example = "NIFTY")]
@@ -27,7 +33,13 @@ pub struct CreateStrategy {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchStrategy {
+    /// 1 to 100 characters, not all blank, no control characters.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
     /// An account id, or `null` to ungroup.
     #[serde(default, deserialize_with = "present")]
@@ -43,8 +55,10 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Er
     Option::<i64>::deserialize(d).map(Some)
 }
 
+/// `open` or `closed` (named apart from `/status`'s answer in the document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = StrategyStatus)]
 pub enum Status {
     Open,
     Closed,
@@ -76,14 +90,15 @@ pub struct AddLeg {
     pub security_id: u32,
     pub side: Side,
     #[serde(default = "one_lot")]
-    #[schema(default = 1, minimum = 1)]
+    #[schema(default = 1, minimum = 1, maximum = 100_000)]
     pub lots: u32,
-    /// Rupees per unit as a decimal string on the 0.05 tick, e.g. "101.05". JSON
-    /// numbers are refused.
+    /// Rupees per unit as a decimal string on the 0.05 tick, at most 1 crore, e.g.
+    /// "101.05". JSON numbers are refused.
+    #[schema(value_type = String, pattern = r"^[0-9]{1,7}(\.[0-9][05]?)?$", example = "101.05")]
     pub entry_price: Money,
     /// RFC 3339; default now.
     #[serde(default)]
-    #[schema(example = "2026-11-20T09:20:00+05:30")]
+    #[schema(example = "2026-11-20T09:20:00+05:30", format = DateTime)]
     pub entry_time: Option<String>,
 }
 
@@ -237,10 +252,13 @@ pub struct M2mSeries {
 #[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     /// RFC 3339 start (inclusive); default the beginning.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339 end (inclusive); default now.
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Bucket width: a number and `s`, `m`, `h` or `d` (`30s`, `5m`, `1h`).
+    #[param(pattern = "^0*[1-9][0-9]{0,8}[smhd]$")]
     pub interval: Option<String>,
 }
 

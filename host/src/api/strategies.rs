@@ -10,7 +10,6 @@
 //! body and the moment, so they are not cached.
 
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -18,9 +17,10 @@ use time::Date;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::params::{self, ErrorResponse};
+use super::extract::ApiJson;
+use super::params::ErrorResponse;
 use super::strategy_legs::{MarketInputs, resolve, years_until};
-use super::strategy_request::{EvaluateRequest, LegRequest, Money, ScenarioRequest, Side};
+use super::strategy_request::{EvaluateRequest, LegRequest, ScenarioRequest, Side};
 use crate::error::AppError;
 use crate::plugins::PluginStamp;
 use crate::plugins::strategy::{self, LegKind};
@@ -37,7 +37,6 @@ pub fn routes() -> Router<AppState> {
         EvaluateRequest,
         LegRequest,
         Side,
-        Money,
         ScenarioRequest,
         EvaluateResponse,
         LegValuation,
@@ -236,15 +235,15 @@ fn target_years(target: Option<Date>, market: &MarketInputs) -> Result<f64, AppE
     responses(
         (status = 200, description = "The valuation", body = EvaluateResponse),
         (status = 400, description = "Not JSON, or a malformed date", body = ErrorResponse),
-        (status = 422, description = "JSON of the wrong shape, a value out of range, an unknown security id, legs on different underlyings, or a leg with no price yet", body = ErrorResponse),
+        (status = 404, description = "No contract has a leg's security id (`unknown_contract`)", body = ErrorResponse),
+        (status = 422, description = "JSON of the wrong shape, a value out of range, legs on different underlyings, or a leg with no price yet", body = ErrorResponse),
         (status = 503, description = "Greeks or the spot not known yet, or no strategy-valuation plugin loaded", body = ErrorResponse),
     )
 )]
 pub async fn evaluate(
     State(state): State<AppState>,
-    body: Result<Json<EvaluateRequest>, JsonRejection>,
+    ApiJson(body): ApiJson<EvaluateRequest>,
 ) -> Result<Json<EvaluateResponse>, AppError> {
-    let body = params::json_body(body)?;
     body.validate()?;
     let target = body.target()?;
     let market = resolve(&state, &body.legs)?;

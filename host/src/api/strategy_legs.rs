@@ -206,11 +206,10 @@ impl<'r> LegContract<'r> {
     /// Legs[`index`]'s contract: an option or a future of a tracked underlying, and a
     /// future only where an option chain of its expiry gives it a forward.
     fn find(registry: &'r InstrumentRegistry, index: usize, id: u32) -> Result<Self, AppError> {
-        let instrument = params::derivative(registry, id).ok_or_else(|| {
-            unprocessable(
-                "unknown_contract",
-                format!("legs[{index}]: no F&O contract has security id {id}"),
-            )
+        // An id naming nothing is a 404, like any reference to what does not exist.
+        let instrument = params::derivative(registry, id).ok_or_else(|| AppError::NotFound {
+            code: "unknown_contract",
+            message: format!("legs[{index}]: no F&O contract has security id {id}"),
         })?;
         let info = registry.underlying(&instrument.underlying).ok_or_else(|| {
             unprocessable(

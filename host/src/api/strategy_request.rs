@@ -23,26 +23,29 @@ const MAX_PRICE: f64 = 1e9;
 #[serde(deny_unknown_fields)]
 pub struct EvaluateRequest {
     /// One to 20 legs, all on one underlying.
+    #[schema(min_items = 1, max_items = 20)]
     pub legs: Vec<LegRequest>,
     /// Payoff curves span spot × (1 ± range_pct / 100); in (0, 100], default 10.
     #[serde(default = "default_range_pct")]
-    #[schema(default = 10.0)]
+    #[schema(default = 10.0, exclusive_minimum = 0.0, maximum = 100.0)]
     pub range_pct: f64,
     /// Points on each curve, 2 to 2001, default 201.
     #[serde(default = "default_points")]
-    #[schema(default = 201)]
+    #[schema(default = 201, minimum = 2, maximum = 2001)]
     pub points: u32,
     /// Date (YYYY-MM-DD) of the second payoff curve, at 15:30 IST; default now. Not after
     /// the nearest leg expiry.
     #[serde(default)]
-    #[schema(example = "2026-11-20")]
+    #[schema(example = "2026-11-20", format = Date)]
     pub target_date: Option<String>,
     /// Volatility (decimal) for the probability of profit; default the IV of the leg
     /// whose strike is nearest its forward.
     #[serde(default)]
+    #[schema(exclusive_minimum = 0.0, maximum = 10.0)]
     pub pop_volatility: Option<f64>,
     /// What-ifs; each shifts spot, IV and time.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub scenarios: Vec<ScenarioRequest>,
 }
 
@@ -63,10 +66,11 @@ pub struct LegRequest {
     pub side: Side,
     /// Lots (quantity = lots × the contract's lot size); default 1.
     #[serde(default = "one_lot")]
-    #[schema(default = 1, minimum = 1)]
+    #[schema(default = 1, minimum = 1, maximum = 100_000)]
     pub lots: u32,
     /// Entry price per unit, rupees: a decimal string such as "101.05" (preferred) or a
     /// JSON number; never negative.
+    #[schema(schema_with = money_input)]
     pub entry_price: Money,
 }
 
@@ -87,16 +91,39 @@ pub enum Side {
 #[serde(deny_unknown_fields)]
 pub struct ScenarioRequest {
     #[serde(default)]
+    #[schema(exclusive_minimum = -100.0)]
     pub spot_shift_pct: f64,
     #[serde(default)]
+    #[schema(minimum = -1000.0, maximum = 1000.0)]
     pub iv_shift_points: f64,
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 3650.0)]
     pub days_forward: f64,
 }
 
+/// What [`Money`] accepts, for the document: a plain decimal string (at most 9 digits of
+/// rupees and 8 decimals, so never above [`MAX_PRICE`]) or a number in `[0, MAX_PRICE]`.
+fn money_input() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^[0-9]{1,9}(\.[0-9]{1,8})?$"))
+                .examples([serde_json::json!("101.05")]),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Number)
+                .minimum(Some(0.0))
+                .maximum(Some(MAX_PRICE)),
+        )
+        .into()
+}
+
 /// Rupees, from a decimal string or a JSON number; finite and not negative.
-#[derive(Debug, Clone, Copy, PartialEq, ToSchema)]
-#[schema(value_type = String, example = "101.05")]
+/// Documented where it is used, by [`money_input`].
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Money(pub f64);
 
 /// Parses a plain decimal: digits, optionally a point and more digits. No sign, no
@@ -248,7 +275,7 @@ impl EvaluateRequest {
         self.target_date
             .as_deref()
             .map(|text| {
-                time::Date::parse(text.trim(), &format).map_err(|_| AppError::BadRequest {
+                time::Date::parse(text, &format).map_err(|_| AppError::BadRequest {
                     code: "malformed_date",
                     message: format!("target_date {text:?} is not a date in YYYY-MM-DD form"),
                 })

@@ -37,6 +37,11 @@ pub struct AuthArgs {
     /// Lifetime of issued access tokens, seconds.
     #[arg(long, env = "JWT_TTL_SECS", default_value_t = 12 * 3600)]
     pub jwt_ttl_secs: u64,
+    /// Serve market data (underlyings, chains, analytics, `/ws/live` chain channels)
+    /// without a token, rate limited by client address. Strategies, accounts and admin
+    /// always need one.
+    #[arg(long, env = "OPTIONHUB_PUBLIC_MARKET_DATA")]
+    pub public_market_data: bool,
 }
 
 impl std::fmt::Debug for AuthArgs {
@@ -52,6 +57,7 @@ impl std::fmt::Debug for AuthArgs {
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
             .field("jwt_ttl_secs", &self.jwt_ttl_secs)
+            .field("public_market_data", &self.public_market_data)
             .finish()
     }
 }
@@ -96,6 +102,7 @@ impl AuthArgs {
             token_ttl: Duration::from_secs(self.jwt_ttl_secs.max(60)),
             leeway: Duration::from_secs(30),
             dev_user: None,
+            public_market_data: self.public_market_data,
         }
     }
 }

@@ -59,6 +59,9 @@ pub struct AuthConfig {
     /// In development, make sure this user exists (admin, pro) and print a token for it at
     /// start, so `make run` hands out a working token.
     pub dev_user: Option<String>,
+    /// Market-data routes and `/ws/live` chain channels answer without a token (rate
+    /// limited by client address); strategies, accounts and admin still need one.
+    pub public_market_data: bool,
 }
 
 impl AuthConfig {
@@ -75,6 +78,7 @@ impl AuthConfig {
             token_ttl: Duration::from_secs(12 * 3600),
             leeway: Duration::from_secs(30),
             dev_user: None,
+            public_market_data: false,
         }
     }
 }

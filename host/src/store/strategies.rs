@@ -199,6 +199,11 @@ impl<'p> Strategies<'p> {
         if quota.is_some() {
             quota::lock_owner(&mut tx, new.owner).await?;
         }
+        // Before the write: the foreign key would refuse an unknown account with an
+        // error that says nothing about which.
+        if let Some(account) = new.account_id {
+            check_account(&mut tx, new.owner, account).await?;
+        }
         let now = now_ms();
         let row = sqlx::query(&format!(
             "INSERT INTO strategies (owner, account_id, name, underlying, status, version, \
@@ -212,9 +217,6 @@ impl<'p> Strategies<'p> {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        if let Some(account) = new.account_id {
-            check_account(&mut tx, new.owner, account).await?;
-        }
         if let Some(limit) = quota {
             quota::over_quota(&mut tx, Owned::Strategies, new.owner, limit).await?;
         }
@@ -270,6 +272,10 @@ impl<'p> Strategies<'p> {
         expected: Option<i64>,
     ) -> Result<StrategyRow, WriteError> {
         let mut tx = self.pool.begin().await?;
+        // Before the write, as in `create_inner`.
+        if let Some(Some(account)) = patch.account_id {
+            check_account(&mut tx, owner, account).await?;
+        }
         let mut sets = Vec::new();
         let mut next = 5;
         if patch.name.is_some() {
@@ -305,9 +311,6 @@ impl<'p> Strategies<'p> {
         let bumped = query.fetch_optional(&mut *tx).await?;
         if bumped.is_none() {
             return Err(why_not(&mut tx, owner, id, expected).await);
-        }
-        if let Some(Some(account)) = patch.account_id {
-            check_account(&mut tx, owner, account).await?;
         }
         let strategy = get_in(&mut tx, owner, id).await?;
         bump_generation(&mut tx).await?;

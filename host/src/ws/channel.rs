@@ -2,13 +2,13 @@
 //! the instrument registry, so that a typo is answered with the valid values rather than
 //! with silence.
 //!
-//! Four kinds, one name each:
+//! The kinds, one name form each:
 //! - `UNDERLYING:YYYY-MM-DD` (also `chain:…`): a live option chain, on `/ws/live`;
 //! - `instrument:SECURITY_ID`: one option contract or an underlying index, on `/ws/live`;
 //! - `strategy:ID`: the live M2M of one of the caller's saved strategies, on `/ws/live`
 //!   (whose it is is checked against the database by the session, not here);
-//! - `summary:UNDERLYING:YYYY-MM-DD`: PCR, max pain, ATM and totals of a chain, on
-//!   `/ws/fo/stream`.
+//! - `summary:`, `strikes:` and `oi-change:UNDERLYING:YYYY-MM-DD`: a chain's F&O views
+//!   on `/ws/fo/stream`, each the answer of its REST route (see [`FoView`]).
 //!
 //! Names are canonical after resolution (`nifty:2026-11-25` becomes `NIFTY:2026-11-25`);
 //! acks, snapshots and updates always carry the canonical name.
@@ -18,6 +18,7 @@ use std::sync::Arc;
 use time::Date;
 use time::macros::format_description;
 
+pub use crate::api::fo_view::FoView;
 use crate::instruments::registry::InstrumentRegistry;
 use crate::instruments::{InstrumentKey, InstrumentKind, OptionRight};
 use crate::market::ChainId;
@@ -44,7 +45,7 @@ impl Endpoint {
             ChannelKind::Chain(_) | ChannelKind::Instrument(_) | ChannelKind::Strategy(_) => {
                 self == Endpoint::Live
             }
-            ChannelKind::Summary(_) => self == Endpoint::FoStream,
+            ChannelKind::Fo(..) => self == Endpoint::FoStream,
         }
     }
 }
@@ -52,8 +53,15 @@ impl Endpoint {
 /// A channel name as written, before the registry is consulted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelName<'a> {
-    Chain { underlying: &'a str, expiry: Date },
-    Summary { underlying: &'a str, expiry: Date },
+    Chain {
+        underlying: &'a str,
+        expiry: Date,
+    },
+    Fo {
+        view: FoView,
+        underlying: &'a str,
+        expiry: Date,
+    },
     Instrument(u32),
     Strategy(i64),
 }
@@ -74,8 +82,9 @@ impl ChannelError {
     }
 }
 
-const FORMS: &str = "UNDERLYING:YYYY-MM-DD, instrument:SECURITY_ID, strategy:ID or \
-                     summary:UNDERLYING:YYYY-MM-DD";
+const FORMS: &str = "UNDERLYING:YYYY-MM-DD, instrument:SECURITY_ID, strategy:ID, \
+                     summary:UNDERLYING:YYYY-MM-DD, strikes:UNDERLYING:YYYY-MM-DD or \
+                     oi-change:UNDERLYING:YYYY-MM-DD";
 
 /// Parses the syntax of a channel name.
 pub fn parse(text: &str) -> Result<ChannelName<'_>, ChannelError> {
@@ -104,15 +113,22 @@ pub fn parse(text: &str) -> Result<ChannelName<'_>, ChannelError> {
                 "channel {text:?}: {id:?} is not a strategy id"
             ))),
         },
-        ("summary", &[underlying, expiry]) if !underlying.is_empty() => Ok(ChannelName::Summary {
-            underlying,
-            expiry: date(expiry)?,
-        }),
         ("chain", &[underlying, expiry]) if !underlying.is_empty() => Ok(ChannelName::Chain {
             underlying,
             expiry: date(expiry)?,
         }),
-        ("instrument" | "summary" | "chain" | "strategy", _) => Err(bad()),
+        (prefix, &[underlying, expiry]) if !underlying.is_empty() => {
+            match FoView::from_prefix(prefix) {
+                Some(view) => Ok(ChannelName::Fo {
+                    view,
+                    underlying,
+                    expiry: date(expiry)?,
+                }),
+                None => Err(bad()),
+            }
+        }
+        ("instrument" | "chain" | "strategy", _) => Err(bad()),
+        (prefix, _) if FoView::from_prefix(prefix).is_some() => Err(bad()),
         (_, &[expiry]) if !first.is_empty() => Ok(ChannelName::Chain {
             underlying: first,
             expiry: date(expiry)?,
@@ -147,7 +163,8 @@ pub struct InstrumentTarget {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelKind {
     Chain(ChainId),
-    Summary(ChainId),
+    /// One of a chain's F&O views.
+    Fo(FoView, ChainId),
     Instrument(InstrumentTarget),
     /// A saved strategy's M2M, by strategy id.
     Strategy(i64),
@@ -174,11 +191,15 @@ pub fn resolve(
                 kind: ChannelKind::Chain(id),
             }
         }
-        ChannelName::Summary { underlying, expiry } => {
+        ChannelName::Fo {
+            view,
+            underlying,
+            expiry,
+        } => {
             let id = chain_id(registry, underlying, expiry, text)?;
             Channel {
-                name: format!("summary:{}:{}", id.underlying, id.expiry).into(),
-                kind: ChannelKind::Summary(id),
+                name: format!("{}:{}:{}", view.prefix(), id.underlying, id.expiry).into(),
+                kind: ChannelKind::Fo(view, id),
             }
         }
         ChannelName::Instrument(security_id) => Channel {
@@ -311,7 +332,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_three_forms() {
+    fn parses_every_form() {
         assert_eq!(
             parse("NIFTY:2026-11-25"),
             Ok(ChannelName::Chain {
@@ -326,10 +347,21 @@ mod tests {
                 expiry: date!(2026 - 12 - 01)
             })
         );
+        for view in FoView::ALL {
+            assert_eq!(
+                parse(&format!("{}:NIFTY:2026-11-25", view.prefix())),
+                Ok(ChannelName::Fo {
+                    view,
+                    underlying: "NIFTY",
+                    expiry: date!(2026 - 11 - 25)
+                })
+            );
+        }
         assert_eq!(
-            parse("summary:NIFTY:2026-11-25"),
-            Ok(ChannelName::Summary {
-                underlying: "NIFTY",
+            parse("OI-CHANGE:nifty:2026-11-25"),
+            Ok(ChannelName::Fo {
+                view: FoView::OiChange,
+                underlying: "nifty",
                 expiry: date!(2026 - 11 - 25)
             })
         );
@@ -342,7 +374,16 @@ mod tests {
 
     #[test]
     fn refuses_malformed_names_with_the_accepted_forms() {
-        for bad in ["", "NIFTY", ":2026-11-25", "summary:NIFTY", "a:b:c:d"] {
+        for bad in [
+            "",
+            "NIFTY",
+            ":2026-11-25",
+            "summary:NIFTY",
+            "strikes:NIFTY",
+            "oi-change:NIFTY:2026-11-25:x",
+            "a:b:c:d",
+            "bogus:NIFTY:2026-11-25",
+        ] {
             let error = parse(bad).expect_err(bad);
             assert_eq!(error.code, "unknown_channel");
             assert!(error.message.contains("instrument:SECURITY_ID"), "{bad}");
@@ -365,7 +406,9 @@ mod tests {
         };
         assert!(Endpoint::Live.serves(&ChannelKind::Chain(id.clone())));
         assert!(!Endpoint::FoStream.serves(&ChannelKind::Chain(id.clone())));
-        assert!(Endpoint::FoStream.serves(&ChannelKind::Summary(id.clone())));
-        assert!(!Endpoint::Live.serves(&ChannelKind::Summary(id)));
+        for view in FoView::ALL {
+            assert!(Endpoint::FoStream.serves(&ChannelKind::Fo(view, id.clone())));
+            assert!(!Endpoint::Live.serves(&ChannelKind::Fo(view, id.clone())));
+        }
     }
 }

@@ -35,7 +35,7 @@ pub struct ExpiredNotice {
 /// (an index instrument, a strategy).
 pub fn expiring_chain(kind: &ChannelKind) -> Option<&ChainId> {
     match kind {
-        ChannelKind::Chain(id) | ChannelKind::Summary(id) => Some(id),
+        ChannelKind::Chain(id) | ChannelKind::Fo(_, id) => Some(id),
         ChannelKind::Instrument(target) if target.place != Place::Index => Some(&target.chain),
         ChannelKind::Instrument(_) | ChannelKind::Strategy(_) => None,
     }
@@ -75,8 +75,8 @@ pub fn notice(
         next_expiry,
         next_channel: match kind {
             ChannelKind::Chain(_) => next_expiry.map(|e| format!("{}:{e}", id.underlying)),
-            ChannelKind::Summary(_) => {
-                next_expiry.map(|e| format!("summary:{}:{e}", id.underlying))
+            ChannelKind::Fo(view, _) => {
+                next_expiry.map(|e| format!("{}:{}:{e}", view.prefix(), id.underlying))
             }
             ChannelKind::Instrument(_) | ChannelKind::Strategy(_) => None,
         },

@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use serde_json::Value;
 
-use super::analytics::{ChainSummary, InstrumentData};
+use super::analytics::InstrumentData;
 use super::deflate::Wire;
 use super::delta::{Recent, patch_since};
 use super::expiry::ExpiredNotice;
@@ -41,7 +41,8 @@ type CatchUp = Arc<OnceLock<Option<Arc<Wire>>>>;
 pub enum Payload {
     /// A chain as serialised (the form its patches are computed on).
     Chain(Arc<Value>),
-    Summary(Arc<ChainSummary>),
+    /// A chain's F&O view, as its REST route answers it.
+    View(Arc<Value>),
     Instrument(Arc<InstrumentData>),
     Strategy(Arc<M2mUpdate>),
     /// The channel's contracts expired: the last message it sends.
@@ -212,7 +213,7 @@ impl Payload {
     fn encode(&self, head: Head<'_>) -> Arc<Wire> {
         match self {
             Payload::Chain(chain) => encode(head, chain.as_ref()),
-            Payload::Summary(summary) => encode(head, summary.as_ref()),
+            Payload::View(view) => encode(head, view.as_ref()),
             Payload::Instrument(instrument) => encode(head, instrument.as_ref()),
             Payload::Strategy(valuation) => encode(head, valuation.as_ref()),
             // The same message whether a subscriber was up to date or not.

@@ -3,6 +3,9 @@
 //! ends it with an `expired` message), throttles to the configured interval
 //! (changes arriving meanwhile are folded in: latest wins), builds the channel's state
 //! once, serialises the update once, and publishes the [`Frame`] on the topic's watch.
+//! F&O views are built by [`fo_view`], the REST routes' own code (and cache), so a
+//! channel's data is the route's answer; until the chain has Greeks and an
+//! `oi-analytics` plugin is loaded such a channel stays silent.
 //!
 //! The cost is per channel and per interval, never per client: with 10,000 clients on
 //! one chain the chain is copied, diffed and serialised once per interval.
@@ -15,13 +18,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::analytics::{ChainSummary, InstrumentData, instrument_data, summarize};
+use super::analytics::{InstrumentData, instrument_data};
 use super::channel::{Channel, ChannelKind, Place};
 use super::delta::History;
 use super::expiry;
 use super::frame::{Frame, Payload};
 use super::precision::round_chain_greeks;
 use crate::api::AppState;
+use crate::api::fo_view::{self, FoView};
 use crate::api::market::{LiveChain, live_chain, live_from};
 use crate::market::ChainId;
 
@@ -37,14 +41,14 @@ pub struct Publisher {
 /// (chains keep their recent frames in a [`History`] instead, to patch against).
 enum Previous {
     Nothing,
-    Summary(u64, Arc<ChainSummary>),
+    View(u64, Arc<serde_json::Value>),
     Instrument(u64, Arc<InstrumentData>),
 }
 
 impl Publisher {
     fn chain_id(&self) -> Option<&ChainId> {
         match &self.channel.kind {
-            ChannelKind::Chain(id) | ChannelKind::Summary(id) => Some(id),
+            ChannelKind::Chain(id) | ChannelKind::Fo(_, id) => Some(id),
             ChannelKind::Instrument(target) => Some(&target.chain),
             ChannelKind::Strategy(_) => None,
         }
@@ -89,7 +93,7 @@ impl Publisher {
                 return;
             }
             let started = Instant::now();
-            if let Some(frame) = self.build(&mut previous, &mut history) {
+            if let Some(frame) = self.build(&mut previous, &mut history).await {
                 sender.send_replace(Some(Arc::new(frame)));
             }
             metrics::histogram!("ws_publish_duration_seconds")
@@ -160,7 +164,7 @@ impl Publisher {
     }
 
     /// The next frame, or `None` when the state cannot be read or did not change.
-    fn build(&self, previous: &mut Previous, history: &mut History) -> Option<Frame> {
+    async fn build(&self, previous: &mut Previous, history: &mut History) -> Option<Frame> {
         let name = self.channel.name.clone();
         match &self.channel.kind {
             ChannelKind::Chain(id) => {
@@ -173,16 +177,16 @@ impl Publisher {
                 history.record(seq, chain.clone());
                 Some(Frame::chain(name, seq, chain, history.recent()))
             }
-            ChannelKind::Summary(id) => {
-                let summary = Arc::new(summarize(&self.live_chain(id)?));
+            ChannelKind::Fo(view, id) => {
+                let data = Arc::new(self.fo_view(*view, id).await?);
                 let prev_seq = match previous {
-                    Previous::Summary(_, prev) if *prev == summary => return None,
-                    Previous::Summary(prev_seq, _) => Some(*prev_seq),
+                    Previous::View(_, prev) if *prev == data => return None,
+                    Previous::View(prev_seq, _) => Some(*prev_seq),
                     _ => None,
                 };
                 let seq = self.next_seq();
-                *previous = Previous::Summary(seq, summary.clone());
-                Some(Frame::full(name, seq, prev_seq, Payload::Summary(summary)))
+                *previous = Previous::View(seq, data.clone());
+                Some(Frame::full(name, seq, prev_seq, Payload::View(data)))
             }
             ChannelKind::Strategy(_) => None,
             ChannelKind::Instrument(target) => {
@@ -197,6 +201,19 @@ impl Publisher {
                 Some(Frame::full(name, seq, prev_seq, Payload::Instrument(data)))
             }
         }
+    }
+
+    /// The view's REST answer now; `None` (logged) while it cannot be computed.
+    async fn fo_view(&self, view: FoView, id: &ChainId) -> Option<serde_json::Value> {
+        let answer = fo_view::view(self.state.clone(), view, id.clone())
+            .await
+            .inspect_err(|error| {
+                tracing::debug!(channel = %self.channel.name, %error, "view not available yet");
+            })
+            .ok()?;
+        serde_json::from_slice(answer.body())
+            .inspect_err(|error| tracing::warn!(%error, "cannot read a cached view"))
+            .ok()
     }
 
     fn live_chain(&self, id: &ChainId) -> Option<LiveChain> {

@@ -52,6 +52,8 @@ pub struct Admission {
     pub expires_at: i64,
     /// The user's claim on this connection under the per-user cap.
     pub slot: ConnectionSlot,
+    /// Admitted without a token (`--public-market-data`): market channels only.
+    pub anonymous: bool,
 }
 
 struct Session {
@@ -63,6 +65,7 @@ struct Session {
     max_channels: usize,
     budget: MessageBudget,
     standing: Standing,
+    anonymous: bool,
 }
 
 /// Serves one upgraded connection until it closes.
@@ -79,6 +82,7 @@ pub async fn run(
         principal,
         expires_at,
         slot: _slot,
+        anonymous,
     } = admission;
     let standing = Standing::at_start(&state, &principal, expires_at).await;
     let config = *state.ws.config();
@@ -100,6 +104,7 @@ pub async fn run(
         max_channels,
         budget: MessageBudget::new(&config),
         standing,
+        anonymous,
     };
     session.welcome();
     let start = Instant::now() + config.heartbeat;
@@ -275,6 +280,14 @@ impl Session {
             let channel::ChannelKind::Strategy(strategy) = channel.kind else {
                 continue;
             };
+            if self.anonymous {
+                let message = format!(
+                    "channel {}: strategy channels need a token; connect with one",
+                    channel.name
+                );
+                self.error("unauthorized", &message, id);
+                return false;
+            }
             let found = self
                 .state
                 .store

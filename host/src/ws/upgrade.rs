@@ -12,7 +12,9 @@
 //! token may come as the `token` query parameter or as a subprotocol
 //! (`Sec-WebSocket-Protocol: bearer, <token>`, or the token alone); the accepted
 //! subprotocol is echoed back, as browsers require. An `Authorization: Bearer` header
-//! works too, for other clients.
+//! works too, for other clients. With `--public-market-data`, `/ws/live` also admits a
+//! connection without a token, as an anonymous free-tier viewer keyed by its client
+//! address (for its budget and connection cap), with market channels only.
 //!
 //! The handshake (RFC 6455 §4.2) is done here on hyper's upgrade rather than through
 //! axum's `WebSocketUpgrade`, because the session needs tokio-tungstenite's own stream:
@@ -20,7 +22,7 @@
 //! each connection's write buffer at one fragment instead of its largest message.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{Extension, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -35,9 +37,10 @@ use super::channel::Endpoint;
 use super::inbound::Inbound;
 use super::session::{self, Admission};
 use crate::api::AppState;
-use crate::api::access::{authorize_expiring, bearer_token, refused};
+use crate::api::access::{anonymous_key, authorize_expiring, bearer_token, refused};
+use crate::api::client_address::ClientAddress;
 use crate::api::rate_limit::Decision;
-use crate::auth::Role as AccessRole;
+use crate::auth::{Principal, Role as AccessRole, Tier};
 use crate::error::AppError;
 
 /// An upgraded connection, compressed messages inflated on the way in.
@@ -146,9 +149,19 @@ pub async fn live(
     State(state): State<AppState>,
     query: Result<Query<WsQuery>, QueryRejection>,
     headers: HeaderMap,
+    address: Option<Extension<ClientAddress>>,
     upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
-    accept(Endpoint::Live, state, query.ok(), &headers, upgrade)
+    let anonymous = state
+        .settings
+        .public_market_data
+        .then(|| anonymous_key(&address.map_or_else(|| "unknown".into(), |a| a.0.0.to_string())));
+    let caller = Caller {
+        query: query.ok(),
+        headers: &headers,
+        anonymous,
+    };
+    accept(Endpoint::Live, state, caller, upgrade)
 }
 
 /// `GET /ws/fo/stream`.
@@ -158,7 +171,20 @@ pub async fn fo_stream(
     headers: HeaderMap,
     upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
-    accept(Endpoint::FoStream, state, query.ok(), &headers, upgrade)
+    let caller = Caller {
+        query: query.ok(),
+        headers: &headers,
+        anonymous: None,
+    };
+    accept(Endpoint::FoStream, state, caller, upgrade)
+}
+
+/// Who is connecting: the request's token sources, and the key an anonymous caller
+/// would have (`None` where tokens are required).
+struct Caller<'a> {
+    query: Option<Query<WsQuery>>,
+    headers: &'a HeaderMap,
+    anonymous: Option<String>,
 }
 
 /// The token as a subprotocol, and the subprotocol to echo: `bearer, <token>` (echo
@@ -186,14 +212,13 @@ fn protocol_token(headers: &HeaderMap) -> Option<(String, HeaderValue)> {
 fn accept(
     endpoint: Endpoint,
     state: AppState,
-    query: Option<Query<WsQuery>>,
-    headers: &HeaderMap,
+    caller: Caller<'_>,
     upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
     if !crate::api::cors::websocket_origin_allowed(
         &state.settings.cors_origins,
-        headers.get(header::ORIGIN),
-        headers.get(header::HOST),
+        caller.headers.get(header::ORIGIN),
+        caller.headers.get(header::HOST),
     ) {
         return AppError::Rejected {
             status: StatusCode::FORBIDDEN,
@@ -201,7 +226,8 @@ fn accept(
             message: format!(
                 "pages from {} may not open {}; the server's --cors-origins lists the \
                  origins that may",
-                headers
+                caller
+                    .headers
                     .get(header::ORIGIN)
                     .and_then(|o| o.to_str().ok())
                     .unwrap_or("this origin"),
@@ -210,14 +236,19 @@ fn accept(
         }
         .into_response();
     }
-    let from_protocol = protocol_token(headers);
-    let token = query
+    let from_protocol = protocol_token(caller.headers);
+    let token = caller
+        .query
         .as_ref()
         .and_then(|q| q.token.as_deref())
         .filter(|t| !t.is_empty())
-        .or_else(|| bearer_token(headers))
+        .or_else(|| bearer_token(caller.headers))
         .or(from_protocol.as_ref().map(|(token, _)| token.as_str()));
-    let (admission, decision) = match admit(&state, endpoint, token) {
+    let admitted = match (token, caller.anonymous) {
+        (None, Some(key)) => admit_anonymous(&state, endpoint, key),
+        (token, _) => admit(&state, endpoint, token),
+    };
+    let (admission, decision) = match admitted {
         Ok(admitted) => admitted,
         Err(refusal) => return refusal.into_response(),
     };
@@ -238,7 +269,7 @@ fn accept(
         .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES));
     let deflate = if settings.deflate {
-        super::deflate::negotiate(headers)
+        super::deflate::negotiate(caller.headers)
     } else {
         None
     };
@@ -306,6 +337,32 @@ fn admit(
 ) -> Result<(Admission, Decision), Refusal> {
     let (principal, expires_at) =
         authorize_expiring(state, token, AccessRole::Viewer).map_err(Refusal::Error)?;
+    admit_principal(state, endpoint, principal, expires_at, false)
+}
+
+/// A caller without a token where market data is public: a free-tier viewer named by
+/// its address, whose admission never expires.
+fn admit_anonymous(
+    state: &AppState,
+    endpoint: Endpoint,
+    key: String,
+) -> Result<(Admission, Decision), Refusal> {
+    let principal = Principal {
+        user: key,
+        role: AccessRole::Viewer,
+        tier: Tier::Free,
+    };
+    admit_principal(state, endpoint, principal, i64::MAX, true)
+}
+
+/// Request budget left, and a connection under the caller's cap.
+fn admit_principal(
+    state: &AppState,
+    endpoint: Endpoint,
+    principal: Principal,
+    expires_at: i64,
+    anonymous: bool,
+) -> Result<(Admission, Decision), Refusal> {
     let decision = state
         .limits
         .check(endpoint.path(), &principal.user, principal.tier);
@@ -334,6 +391,7 @@ fn admit(
         principal,
         expires_at,
         slot,
+        anonymous,
     };
     Ok((admission, decision))
 }

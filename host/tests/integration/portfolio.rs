@@ -187,7 +187,7 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (422, Some("unknown_underlying"))
+        (404, Some("unknown_underlying"))
     );
     let (status, _) = bob
         .post(
@@ -244,7 +244,7 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
         ),
         (
             json!({"security_id": 999_999_999u64, "side": "buy", "entry_price": "1"}),
-            422,
+            404,
             "999999999",
         ),
         (

@@ -1,6 +1,7 @@
 //! WebSocket channels beyond plain chains, against the real server: the per-tier cap
-//! on channels per connection, the `/ws/fo/stream` summary (checked against the REST
-//! chain it summarises) and instrument channels.
+//! on channels per connection, which endpoint serves which channel, and instrument
+//! channels. The `/ws/fo/stream` views are checked against their REST routes in
+//! `ws_fo_views`.
 
 use optionhub::auth::{Role, Tier};
 
@@ -46,43 +47,13 @@ async fn channels_per_connection_are_capped_by_tier() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn analytics_and_instrument_channels_stream_their_views() {
+async fn instrument_channels_stream_their_views_on_their_endpoint() {
     let server = start(|_| {}).await;
     let chains = server.chains().await;
     let channel = chains[0].as_str();
     let rest = server.rest_chain(channel).await;
-    let strikes: Vec<f64> = rest["strikes"]
-        .as_array()
-        .expect("strikes")
-        .iter()
-        .filter_map(|s| s["strike"].as_f64())
-        .collect();
-
     let mut fo = open(&server, "/ws/fo/stream", &admin_token()).await;
-    let summary_channel = format!("summary:{channel}");
-    assert_eq!(subscribe(&mut fo, &[&summary_channel]).await["type"], "ack");
-    let snapshot = next_json(&mut fo).await;
-    assert_eq!(snapshot["channel"], summary_channel.as_str());
-    let data = &snapshot["data"];
-    let (call_oi, put_oi) = (data["call_oi"].as_u64(), data["put_oi"].as_u64());
-    let (Some(call_oi), Some(put_oi)) = (call_oi, put_oi) else {
-        panic!("totals missing: {data}");
-    };
-    if call_oi > 0 {
-        let pcr = data["pcr_oi"].as_f64().expect("pcr");
-        assert!((pcr - put_oi as f64 / call_oi as f64).abs() < 1e-9);
-        let max_pain = data["max_pain"].as_f64().expect("max pain");
-        assert!(
-            strikes.contains(&max_pain),
-            "max pain {max_pain} is a strike"
-        );
-    }
-    let update = next_json(&mut fo).await;
-    assert_eq!(
-        (update["type"].as_str(), update["kind"].as_str()),
-        (Some("update"), Some("full"))
-    );
-    // Chains belong to /ws/live.
+    // Chains belong to /ws/live, views to /ws/fo/stream.
     assert_eq!(
         subscribe(&mut fo, &[channel]).await["code"],
         "wrong_endpoint"

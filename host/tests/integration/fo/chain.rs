@@ -115,6 +115,7 @@ async fn chain_analytics_agree_with_the_live_chain_and_repeat_from_the_cache() {
         strikes.windows(2).all(|w| w[0] < w[1]),
         "ascending {strikes:?}"
     );
+    let mut theta_seen = false;
     for row in rows {
         let strike = f(&row["strike"]);
         let at = live["strikes"]
@@ -145,9 +146,23 @@ async fn chain_analytics_agree_with_the_live_chain_and_repeat_from_the_cache() {
                     f(&contract["greeks"]["iv"]),
                     1e-12
                 ));
+                for greek in ["gamma", "theta", "vega"] {
+                    assert!(
+                        close(f(&row[side][greek]), f(&contract["greeks"][greek]), 1e-12),
+                        "{side} {greek} at {strike}: {} vs {}",
+                        row[side][greek],
+                        contract["greeks"][greek]
+                    );
+                }
+                theta_seen |= f(&row[side]["theta"]) != 0.0 && f(&row[side]["vega"]) != 0.0;
             }
         }
     }
+
+    assert!(
+        theta_seen,
+        "some strike near ATM has theta and vega: {dist}"
+    );
 
     // OI change: gainers descending, losers ascending, each change as the live chain says.
     let path = format!("/fo/oi-change?{chain}&limit=5");

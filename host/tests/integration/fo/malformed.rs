@@ -232,7 +232,7 @@ async fn malformed_input_is_a_json_4xx_and_never_a_500() {
         (
             format!(r#"{{"legs":[{leg}]}}"#),
             true,
-            422,
+            404,
             "unknown_contract",
         ),
     ];

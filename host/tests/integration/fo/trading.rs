@@ -245,7 +245,7 @@ async fn depth_custom_analytics_and_strategy_evaluation() {
             &json!({"legs": [{"security_id": 999_999_999u64, "side": "buy", "entry_price": "1"}]}),
         )
         .await;
-    assert_eq!(unknown.status, 422);
+    assert_eq!(unknown.status, 404, "an id naming nothing");
     assert!(
         unknown.body["error"]["message"]
             .as_str()

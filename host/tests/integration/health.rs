@@ -1,0 +1,104 @@
+//! The health routes against the real server with a real HTTP client and no token:
+//! `/health` keeps its objects and carries the flat fields monitors read,
+//! `/health/live` answers whenever the process does, and `/health/ready` is 200 only
+//! once the database, the feed and a Greeks plugin are all there, naming what is
+//! missing in its 503 otherwise.
+
+use std::time::{Duration, Instant};
+
+use optionhub::server::{self, RunningServer};
+use serde_json::Value;
+
+use crate::common::{server_config, wasm_path};
+
+async fn start(with_greeks: bool) -> (RunningServer, tempfile::TempDir) {
+    let data = tempfile::tempdir().expect("tempdir");
+    let plugins = data.path().join("plugins");
+    std::fs::create_dir_all(&plugins).expect("mkdir");
+    if with_greeks {
+        std::fs::copy(
+            wasm_path("greeks-black76"),
+            plugins.join("greeks_black76.wasm"),
+        )
+        .expect("copy plugin");
+    }
+    let config = server_config(data.path(), Some(&plugins));
+    let running = server::start(config).await.expect("server starts");
+    (running, data)
+}
+
+/// `GET path` without any token: status and JSON body.
+async fn get(server: &RunningServer, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("http://{}{path}", server.addr))
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let body = response.json().await.expect("JSON body");
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_keeps_its_objects_and_adds_the_monitor_fields() {
+    let (server, _data) = start(true).await;
+    // The flat counters must be the detailed object's, renamed.
+    let (status, health) = get(&server, "/health").await;
+    assert_eq!(status, 200, "{health}");
+    for kept in ["status", "version", "uptime_seconds", "feed", "plugins"] {
+        assert!(!health[kept].is_null(), "{kept} missing: {health}");
+    }
+    assert_eq!(health["database"]["status"], "ok", "{health}");
+    assert_eq!(health["database_status"], "healthy");
+    assert_eq!(health["redis"], "disabled", "no REDIS_URL in this test");
+    assert!(health["uptime"].is_u64(), "{health}");
+    let stats = &health["cache_stats"];
+    let cache = &health["cache"];
+    assert_eq!(stats["l1_hits"], cache["memory_hits"], "{health}");
+    assert_eq!(stats["total_misses"], cache["misses"], "{health}");
+    let l2 = cache["hits"].as_u64().expect("hits") - cache["memory_hits"].as_u64().expect("l1");
+    assert_eq!(stats["l2_hits"].as_u64(), Some(l2));
+    assert!(stats["hit_rate"].is_f64() || stats["hit_rate"].is_u64());
+
+    let (status, live) = get(&server, "/health/live").await;
+    assert_eq!((status, live["status"].as_str()), (200, Some("alive")));
+
+    // Ready once the simulated feed has connected (the plugin and database already are).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, ready) = get(&server, "/health/ready").await;
+        if status == 200 {
+            assert_eq!(ready["ready"], true);
+            assert_eq!(ready["not_ready"], serde_json::json!([]));
+            break;
+        }
+        assert_eq!(status, 503, "{ready}");
+        assert_eq!(ready["not_ready"], serde_json::json!(["feed"]), "{ready}");
+        assert!(Instant::now() < deadline, "never ready: {ready}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_greeks_plugin_the_server_is_alive_but_not_ready() {
+    let (server, _data) = start(false).await;
+    let (status, live) = get(&server, "/health/live").await;
+    assert_eq!((status, live["status"].as_str()), (200, Some("alive")));
+    // Give the feed time to connect, so only the plugin is missing.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ready = loop {
+        let (status, ready) = get(&server, "/health/ready").await;
+        assert_eq!(status, 503, "no Greeks plugin, never ready: {ready}");
+        if ready["checks"]["feed"] == true || Instant::now() > deadline {
+            break ready;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(ready["ready"], false);
+    assert_eq!(ready["not_ready"], serde_json::json!(["greeks"]), "{ready}");
+    assert_eq!(ready["checks"]["database"], true);
+    // /health itself still answers 200: the process is up, analytics are what is missing.
+    let (status, health) = get(&server, "/health").await;
+    assert_eq!(status, 200);
+    assert_eq!(health["plugins"]["loaded"], 0);
+    server.stop().await.expect("stops");
+}
