@@ -29,9 +29,9 @@ compose_command() {
   if docker compose version >/dev/null 2>&1; then echo "docker compose"; return; fi
   if command -v docker-compose >/dev/null; then echo "docker-compose"; return; fi
   echo "installing Debian's docker-compose package (first use)..." >&2
-  if as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >"$tools.apt.log" 2>&1 \
+  if as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >"$tools/apt.log" 2>&1 \
     || { as_root apt-get update -qq >/dev/null 2>&1 \
-         && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >"$tools.apt.log" 2>&1; }; then
+         && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >"$tools/apt.log" 2>&1; }; then
     command -v docker-compose >/dev/null && { echo "docker-compose"; return; }
   fi
   return 1
@@ -39,15 +39,19 @@ compose_command() {
 
 mkdir -p "$tools"
 # Placeholders only for validation: the compose file requires these and has no defaults.
+# An empty --env-file: a deploy/.env with real values must not change what is checked.
+no_env=$(mktemp)
+scratch_files=("$no_env")
+trap 'rm -f "${scratch_files[@]}"' EXIT
 export JWT_SECRET=check-only-placeholder-of-at-least-32-bytes POSTGRES_PASSWORD=check-only
 if compose=$(compose_command); then
-  if out=$(cd "$deploy" && $compose -f compose.yaml config -q 2>&1); then
+  if out=$(cd "$deploy" && $compose --env-file "$no_env" -f compose.yaml config -q 2>&1); then
     ok "compose.yaml validates ($compose config)"
   else
     fail "compose.yaml does not validate ($compose config):"; echo "$out"
   fi
   # The secret has no default: without it compose must refuse, naming the variable.
-  if out=$(cd "$deploy" && env -u JWT_SECRET $compose -f compose.yaml config -q 2>&1); then
+  if out=$(cd "$deploy" && env -u JWT_SECRET $compose --env-file "$no_env" -f compose.yaml config -q 2>&1); then
     fail "compose.yaml validates without JWT_SECRET: the secret must be required"
   elif grep -q JWT_SECRET <<<"$out"; then
     ok "compose.yaml refuses to run without JWT_SECRET"
@@ -57,7 +61,7 @@ if compose=$(compose_command); then
 else
   # Not silent: say exactly what was not checked and how to get it checked.
   echo "SKIP: no compose implementation (docker compose plugin or docker-compose) and none could be installed"
-  echo "      (not root, or apt-get failed: $tools.apt.log); compose.yaml was NOT validated."
+  echo "      (not root, or apt-get failed: $tools/apt.log); compose.yaml was NOT validated."
   if [ -n "${CI:-}" ]; then fail "CI needs a compose implementation"; fi
 fi
 
@@ -91,14 +95,13 @@ if [ -x "$promtool" ]; then
   # quiet on the ones that should not. promtool resolves rule_files relative to the
   # test file, so run it on a copy next to the rules being checked.
   test_copy=$deploy/prometheus/.alerts_test.yml
-  trap 'rm -f "$test_copy"' EXIT
+  scratch_files+=("$test_copy")
   cp "$here/alerts_test.yml" "$test_copy"
   if out=$("$promtool" test rules "$test_copy" 2>&1); then
     ok "alert rules fire as tests/deploy/alerts_test.yml expects"
   else
     fail "promtool test rules:"; echo "$out"
   fi
-  rm -f "$test_copy"
 else
   echo "SKIP: promtool unavailable; the Prometheus files were NOT validated"
   if [ -n "${CI:-}" ]; then fail "CI needs promtool"; fi
