@@ -123,6 +123,15 @@ done
 # found" on a fresh Grafana.
 uids=$(sed -n 's/^ *uid: *//p' "$deploy"/grafana/provisioning/datasources/*.yaml | tr '\n' ' ')
 for dashboard in "${dashboards[@]}"; do
+  queries=$(mktemp --suffix=.yml)
+  scratch_files+=("$queries")
+  if [ -x "$promtool" ] && python3 "$here/metric_names.py" --as-rules "$dashboard" >"$queries"; then
+    if out=$("$promtool" check rules "$queries" 2>&1); then
+      ok "$(basename "$dashboard"): every query is valid PromQL (promtool)"
+    else
+      fail "$(basename "$dashboard"): a query does not parse:"; echo "$out"
+    fi
+  fi
   if out=$(python3 - "$dashboard" "$uids" <<'PY' 2>&1
 import json, sys
 board = json.load(open(sys.argv[1]))

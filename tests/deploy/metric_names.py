@@ -1,6 +1,9 @@
 """Every metric an alert rule or a dashboard panel reads must exist in the server's code.
 
 Usage: metric_names.py SOURCE_DIR FILE...   (FILE: Prometheus rule YAML or Grafana JSON)
+       metric_names.py --as-rules DASHBOARD.json
+           prints the dashboard's queries as a Prometheus rule file (Grafana's
+           variables filled in), so `promtool check rules` can parse every one
 
 The names the code records are the first argument of `counter!`, `gauge!` and
 `histogram!` (the `metrics` facade). A name used in a PromQL expression that the code
@@ -103,7 +106,25 @@ def main(source_dir, files):
     return 1 if missing else 0
 
 
+# Grafana's variables, replaced by values PromQL accepts.
+GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$instance": ".*"}
+
+
+def as_rules(dashboard):
+    """The dashboard's queries as recording rules; JSON strings are valid YAML scalars."""
+    lines = ["groups:", "  - name: dashboard-queries", "    rules:"]
+    for i, expr in enumerate(dashboard_exprs(json.loads(pathlib.Path(dashboard).read_text()))):
+        for variable, value in GRAFANA_VARIABLES.items():
+            expr = expr.replace(variable, value)
+        lines.append(f"      - record: dashboard_query_{i}")
+        lines.append(f"        expr: {json.dumps(expr)}")
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--as-rules":
+        sys.stdout.write(as_rules(sys.argv[2]))
+        sys.exit(0)
     if len(sys.argv) < 3:
         print(__doc__)
         sys.exit(2)
