@@ -70,6 +70,11 @@ fn copy_counters(state: &AppState) {
     }
     metrics::counter!("feed_unknown_instruments_total").absolute(feed.unknown_instruments);
     metrics::gauge!("feed_connected").set(if feed.connected { 1.0 } else { 0.0 });
+    // The session and the feed's silence judged by it, as `/status` reports them, so an
+    // alert on a stalled feed need not know exchange hours or holidays.
+    let market = super::status::MarketStatus::new(state.market.calendar().session(), &feed);
+    metrics::gauge!("market_open").set(if market.session.open { 1.0 } else { 0.0 });
+    metrics::gauge!("feed_stalled").set(if market.feed_stalled { 1.0 } else { 0.0 });
     let history = state.history.stats().queue;
     metrics::counter!("history_rows_written_total").absolute(history.written);
     metrics::gauge!("history_rows_queued").set(history.queued as f64);

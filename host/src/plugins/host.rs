@@ -280,6 +280,8 @@ impl PluginHost {
             ),
             None | Some(Some(false)) => {
                 if let Some(fallback) = self.registry.quarantine(plugin) {
+                    metrics::counter!("plugin_quarantines_total", "plugin" => plugin.name().to_string())
+                        .increment(1);
                     tracing::error!(
                         plugin = %plugin.name(), version = %plugin.info.version, hash = %short_hash(&plugin.hash),
                         fallback_version = %fallback.info.version, failures = self.config.quarantine_after,

@@ -449,6 +449,10 @@ async fn metrics_count_requests_by_route_and_move_to_their_own_address() {
     };
     assert!(gauge("db_pool_size").is_some_and(|v| v >= 1.0), "{text}");
     assert!(gauge("db_pool_available").is_some(), "{text}");
+    // The session as `/status` judges it: the test simulator trades around the clock,
+    // and its feed is not silent.
+    assert_eq!(gauge("market_open"), Some(1.0), "{text}");
+    assert!(gauge("feed_stalled").is_some(), "{text}");
     running.stop().await.expect("stop");
 
     let data = tempfile::tempdir().expect("tempdir");

@@ -193,6 +193,7 @@ fn repeated_failures_quarantine_a_version_and_the_previous_one_serves() {
     let mut trapping = golden::priced_chain();
     trapping.chain.underlying = "TRAP".into();
     let limit = host.config().quarantine_after;
+    let quarantines_before = quarantines_of("probe");
     for attempt in 1..=limit {
         let err = host.call_custom("probe", &trapping, &[]).err();
         match err {
@@ -212,10 +213,27 @@ fn repeated_failures_quarantine_a_version_and_the_previous_one_serves() {
     );
     assert_eq!(detail.quarantined.len(), 1);
     assert_eq!(detail.quarantined[0].version, "2.0.0");
+    // Tests running alongside may quarantine probes too: the count only has to move.
+    assert!(
+        quarantines_of("probe") > quarantines_before,
+        "plugin_quarantines_total counts the quarantine"
+    );
     let answer = host
         .call_custom("probe", &golden::priced_chain(), &[])
         .expect("v1 serves");
     assert_eq!(scalar(&answer.value, "build"), Some(1.0));
+}
+
+/// `plugin_quarantines_total` for `plugin` in the process's Prometheus text (0 before
+/// its first quarantine). Rendering installs the recorder, so call it before counting.
+fn quarantines_of(plugin: &str) -> u64 {
+    let text = optionhub::telemetry::metrics::render().expect("the metrics recorder installs");
+    let series = format!("plugin_quarantines_total{{plugin=\"{plugin}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .map_or(0, |count| {
+            count.trim().parse().expect("a counter is an integer")
+        })
 }
 
 #[test]
