@@ -101,13 +101,17 @@ impl AppError {
             AppError::Registry(RegistryError::NothingToRollBackTo(_)) => {
                 (StatusCode::CONFLICT, "nothing_to_roll_back_to")
             }
+            // Holding only the public key is the server's configuration, not the
+            // caller's fault: no credentials would help, so not a 401.
+            AppError::Unauthorized(AuthError::CannotIssue) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "cannot_issue_tokens")
+            }
             AppError::Unauthorized(error) => (
                 StatusCode::UNAUTHORIZED,
                 match error {
                     AuthError::Missing => "unauthenticated",
                     AuthError::Expired => "token_expired",
-                    AuthError::Invalid(_) => "invalid_token",
-                    AuthError::CannotIssue => "cannot_issue_tokens",
+                    AuthError::Invalid(_) | AuthError::CannotIssue => "invalid_token",
                 },
             ),
             AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
@@ -221,6 +225,7 @@ impl IntoResponse for AppError {
         };
         let mut response = (status, Json(body)).into_response();
         match self {
+            AppError::Unauthorized(AuthError::CannotIssue) => {}
             AppError::Unauthorized(_) | AppError::BadCredentials => {
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,

@@ -576,3 +576,42 @@ async fn admins_upload_roll_back_and_unload_plugins() {
     assert_eq!(error_code(gone).await, "plugin_not_found");
     running.stop().await.expect("stop");
 }
+
+/// A server holding only the RS256 public key checks tokens but cannot issue them: a
+/// right password then gets 503 (the server's configuration, not the caller, is at
+/// fault), never a 401 that would send a client back to ask for credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_on_a_server_that_cannot_issue_tokens_is_503() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let data = tempfile::tempdir().expect("tempdir");
+    let running = start(data.path(), |config| {
+        config.auth.keys = optionhub::config::JwtKeys::Rs256 {
+            public_pem: fixtures.join("jwt-rs256-public.pem"),
+            private_pem: None,
+        };
+    })
+    .await;
+    let hash = hash_password("viewer-password").expect("hash");
+    running
+        .state
+        .store
+        .users()
+        .add(NewUser {
+            username: "vera",
+            role: Role::Viewer,
+            tier: Tier::Free,
+            password_hash: Some(&hash),
+        })
+        .await
+        .expect("add user");
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/auth/login", running.addr))
+        .json(&json!({"username": "vera", "password": "viewer-password"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!response.headers().contains_key("www-authenticate"));
+    assert_eq!(error_code(response).await, "cannot_issue_tokens");
+    running.stop().await.expect("stops");
+}
