@@ -190,25 +190,8 @@ fn accept(
     headers: &HeaderMap,
     upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
-    if !crate::api::cors::websocket_origin_allowed(
-        &state.settings.cors_origins,
-        headers.get(header::ORIGIN),
-        headers.get(header::HOST),
-    ) {
-        return AppError::Rejected {
-            status: StatusCode::FORBIDDEN,
-            code: "origin_not_allowed",
-            message: format!(
-                "pages from {} may not open {}; the server's --cors-origins lists the \
-                 origins that may",
-                headers
-                    .get(header::ORIGIN)
-                    .and_then(|o| o.to_str().ok())
-                    .unwrap_or("this origin"),
-                endpoint.path()
-            ),
-        }
-        .into_response();
+    if let Some(refusal) = foreign_origin(&state, endpoint, headers) {
+        return refusal.into_response();
     }
     let from_protocol = protocol_token(headers);
     let token = query
@@ -278,6 +261,30 @@ fn accept(
         headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, extension);
     }
     response
+}
+
+/// The refusal of a browser page from an origin that may not connect, if it is one.
+fn foreign_origin(state: &AppState, endpoint: Endpoint, headers: &HeaderMap) -> Option<AppError> {
+    let origin = headers.get(header::ORIGIN);
+    if crate::api::cors::websocket_origin_allowed(
+        &state.settings.cors_origins,
+        origin,
+        headers.get(header::HOST),
+    ) {
+        return None;
+    }
+    Some(AppError::Rejected {
+        status: StatusCode::FORBIDDEN,
+        code: "origin_not_allowed",
+        message: format!(
+            "pages from {} may not open {}; the server's --cors-origins lists the origins \
+             that may",
+            origin
+                .and_then(|o| o.to_str().ok())
+                .unwrap_or("this origin"),
+            endpoint.path()
+        ),
+    })
 }
 
 /// Why a connection is not admitted.
