@@ -9,7 +9,8 @@
 //! mask. A message that would inflate past the cap — a deflate bomb, or just too big —
 //! is handed on as the header of a frame one byte over the limit: tungstenite refuses
 //! it as too big before reading a payload, and the session closes with 1009, exactly
-//! as for an oversized uncompressed message. Nothing past the cap is ever allocated.
+//! as for an oversized uncompressed message. Nothing past the cap is ever allocated. A
+//! compressed message that does not inflate at all closes with 1007.
 //!
 //! Without deflate the stream is passed through as it is.
 //!
@@ -116,9 +117,14 @@ impl<S> Inbound<S> {
         match inflate(&payload, self.cap) {
             Ok(message) => self.hand_on(0x80 | opcode, &message),
             Err(InflateError::TooBig) => self.refuse(),
-            // Not deflate: hand on the payload as sent and let the session answer it
-            // like any undecodable message (a text frame that is not UTF-8 fails there).
-            Err(InflateError::Corrupt) => self.hand_on(0x80 | opcode, &payload),
+            // RFC 7692 §8: a message that does not inflate fails the connection. It is
+            // handed on as a text frame that is not UTF-8, which the session closes
+            // with 1007 like any message that is not what it claims to be.
+            Err(InflateError::Corrupt) => {
+                self.hand_on(0x81, &[0xff]);
+                self.refused = true;
+                self.raw.clear();
+            }
         }
     }
 
@@ -331,5 +337,13 @@ mod tests {
         let head = parse(&out).unwrap();
         assert_eq!(head.payload_len, (64 << 10) + 1);
         assert_eq!(out.len(), head.header_len, "no payload follows");
+    }
+
+    #[tokio::test]
+    async fn a_message_that_does_not_inflate_becomes_invalid_text() {
+        let out = through(true, 1 << 16, client_frame(0xc1, b"\xff\xfe not deflate")).await;
+        let head = parse(&out).unwrap();
+        assert_eq!((head.first, head.payload_len), (0x81, 1));
+        assert_eq!(out.get(head.header_len..), Some(&[0xff][..]));
     }
 }
