@@ -89,6 +89,12 @@ impl<S> Inbound<S> {
         let rsv1 = frame.first & 0x40 != 0;
         let is_control = opcode & 0x08 != 0;
         let continuing = opcode == 0 && self.gathering.is_some();
+        if !is_control && opcode != 0 && self.gathering.is_some() {
+            // A new message before the compressed one ended (RFC 6455 §5.4 forbids
+            // it): handed on as a continuation of nothing, which tungstenite fails.
+            self.stop(0x80, 0, &[]);
+            return;
+        }
         if is_control || !(rsv1 || continuing) {
             self.ready.extend_from_slice(bytes);
             return;
@@ -120,11 +126,7 @@ impl<S> Inbound<S> {
             // RFC 7692 §8: a message that does not inflate fails the connection. It is
             // handed on as a text frame that is not UTF-8, which the session closes
             // with 1007 like any message that is not what it claims to be.
-            Err(InflateError::Corrupt) => {
-                self.hand_on(0x81, &[0xff]);
-                self.refused = true;
-                self.raw.clear();
-            }
+            Err(InflateError::Corrupt) => self.stop(0x81, 1, &[0xff]),
         }
     }
 
@@ -136,7 +138,14 @@ impl<S> Inbound<S> {
 
     /// Queues a header one byte over the cap: tungstenite refuses it as too big.
     fn refuse(&mut self) {
-        put_header(&mut self.ready, 0x81, self.cap as u64 + 1);
+        self.stop(0x81, self.cap as u64 + 1, &[]);
+    }
+
+    /// Queues a last frame (`declared` long, `payload` of it present) that makes
+    /// tungstenite fail the connection, and reads nothing more.
+    fn stop(&mut self, first: u8, declared: u64, payload: &[u8]) {
+        put_header(&mut self.ready, first, declared);
+        self.ready.extend_from_slice(payload);
         self.refused = true;
         self.raw.clear();
         self.gathering = None;
@@ -337,6 +346,20 @@ mod tests {
         let head = parse(&out).unwrap();
         assert_eq!(head.payload_len, (64 << 10) + 1);
         assert_eq!(out.len(), head.header_len, "no payload follows");
+    }
+
+    #[tokio::test]
+    async fn a_new_message_inside_a_compressed_one_is_handed_on_as_a_protocol_error() {
+        let mut wire = client_frame(0x41, &deflate(b"{\"action\":\"ping\"}").unwrap());
+        wire.extend(client_frame(0x81, b"{}"));
+        let out = through(true, 1 << 16, wire).await;
+        let head = parse(&out).unwrap();
+        assert_eq!(
+            (head.first, head.payload_len),
+            (0x80, 0),
+            "a stray continuation"
+        );
+        assert_eq!(out.len(), head.header_len);
     }
 
     #[tokio::test]
