@@ -14,16 +14,15 @@
 //! under [`MIN_COMPRESS_BYTES`] left alone). Either way the answer says
 //! `Vary: Accept-Encoding`, so a shared cache keeps the codings apart.
 
-use std::sync::OnceLock;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use std::io::Write;
-use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{And, NotForContentType, Predicate, SizeAbove};
 
@@ -98,9 +97,11 @@ impl Coding {
 pub struct Representation {
     identity: Bytes,
     etag: HeaderValue,
-    gzip: OnceLock<Bytes>,
-    br: OnceLock<Bytes>,
-    zstd: OnceLock<Bytes>,
+    /// `None` inside: the encoder failed (it writes to memory, so it cannot), and the
+    /// identity is sent instead.
+    gzip: OnceLock<Option<Bytes>>,
+    br: OnceLock<Option<Bytes>>,
+    zstd: OnceLock<Option<Bytes>>,
 }
 
 impl Representation {
@@ -125,9 +126,9 @@ impl Representation {
 
     /// The body in `coding`, compressed on the first call for that coding (concurrent
     /// first callers wait for the one compressing); `built` counts compressions done.
-    pub fn encoded(&self, coding: Coding, built: &AtomicU64) -> Bytes {
+    pub fn encoded(&self, coding: Coding, built: &AtomicU64) -> Option<Bytes> {
         let cell = match coding {
-            Coding::Identity => return self.identity.clone(),
+            Coding::Identity => return Some(self.identity.clone()),
             Coding::Gzip => &self.gzip,
             Coding::Br => &self.br,
             Coding::Zstd => &self.zstd,
@@ -150,7 +151,11 @@ impl Representation {
             } else {
                 Coding::Identity
             };
-            let mut response = self.encoded(coding, built).into_response();
+            let (coding, body) = match self.encoded(coding, built) {
+                Some(body) => (coding, body),
+                None => (Coding::Identity, self.identity.clone()),
+            };
+            let mut response = body.into_response();
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,
@@ -178,12 +183,10 @@ impl Representation {
 #[derive(Debug, Clone, Copy)]
 pub struct Negotiated;
 
-/// `body` in `coding`. Writing into a `Vec` cannot fail; if an encoder ever did, the
-/// identity bytes are what the client gets (under the coding's header it would be
-/// corrupt, so the caller only compresses what it will label).
-fn compress(coding: Coding, body: &[u8]) -> Bytes {
+/// `body` in `coding`; `None` if the encoder failed (logged).
+fn compress(coding: Coding, body: &[u8]) -> Option<Bytes> {
     let encoded = match coding {
-        Coding::Identity => return Bytes::copy_from_slice(body),
+        Coding::Identity => return Some(Bytes::copy_from_slice(body)),
         Coding::Gzip => {
             let mut encoder =
                 flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -201,10 +204,10 @@ fn compress(coding: Coding, body: &[u8]) -> Bytes {
         Coding::Zstd => zstd::bulk::compress(body, 3),
     };
     match encoded {
-        Ok(bytes) => Bytes::from(bytes),
+        Ok(bytes) => Some(Bytes::from(bytes)),
         Err(error) => {
             tracing::error!(%error, coding = coding.token(), "compression failed");
-            Bytes::copy_from_slice(body)
+            None
         }
     }
 }

@@ -74,8 +74,9 @@ fn valid_bits(bits: &str) -> bool {
         .is_ok_and(|bits| (8..=15).contains(&bits))
 }
 
-/// `text` deflated as one message without context takeover, its tail dropped.
-pub fn deflate(text: &[u8]) -> Bytes {
+/// `text` deflated as one message without context takeover, its tail dropped; `None`
+/// if the encoder failed (logged; it works in memory, so it does not).
+pub fn deflate(text: &[u8]) -> Option<Bytes> {
     let mut compress = Compress::new(Compression::default(), false);
     let mut out = Vec::with_capacity(text.len() / 4 + 64);
     loop {
@@ -85,10 +86,8 @@ pub fn deflate(text: &[u8]) -> Bytes {
         let consumed = usize::try_from(compress.total_in()).unwrap_or(usize::MAX);
         let input = text.get(consumed..).unwrap_or_default();
         if let Err(error) = compress.compress_vec(input, &mut out, FlushCompress::Sync) {
-            // Deflating memory into memory cannot fail; were it to, the message would
-            // be corrupt, which the client reports: loud, not silent.
             tracing::error!(%error, "deflate failed");
-            break;
+            return None;
         }
         let all_in = compress.total_in() == text.len() as u64;
         // The flush is complete when the encoder left room unused.
@@ -99,7 +98,7 @@ pub fn deflate(text: &[u8]) -> Bytes {
     if out.ends_with(&TAIL) {
         out.truncate(out.len() - TAIL.len());
     }
-    Bytes::from(out)
+    Some(Bytes::from(out))
 }
 
 /// Why an inbound message could not be inflated.
@@ -151,7 +150,8 @@ pub fn inflate(payload: &[u8], cap: usize) -> Result<Vec<u8>, InflateError> {
 #[derive(Debug)]
 pub struct Wire {
     text: Utf8Bytes,
-    deflated: OnceLock<Bytes>,
+    /// `None` inside: deflating failed, and the text goes out plain.
+    deflated: OnceLock<Option<Bytes>>,
 }
 
 impl Wire {
@@ -173,13 +173,13 @@ impl Wire {
         if !deflate || self.text.len() < MIN_DEFLATE_BYTES {
             return (Message::Text(self.text.clone()), self.text.len());
         }
-        let bytes = self
-            .deflated
-            .get_or_init(|| {
-                metrics::counter!("ws_deflate_compressions_total").increment(1);
-                self::deflate(self.text.as_bytes())
-            })
-            .clone();
+        let deflated = self.deflated.get_or_init(|| {
+            metrics::counter!("ws_deflate_compressions_total").increment(1);
+            self::deflate(self.text.as_bytes())
+        });
+        let Some(bytes) = deflated.clone() else {
+            return (Message::Text(self.text.clone()), self.text.len());
+        };
         let len = bytes.len();
         let mut frame = Frame::message(bytes, OpCode::Data(Data::Text), true);
         frame.header_mut().rsv1 = true;
@@ -228,13 +228,13 @@ mod tests {
         let text: String = (0..5_000)
             .map(|i| format!("{{\"k\":{}}},", i % 17))
             .collect();
-        let deflated = deflate(text.as_bytes());
+        let deflated = deflate(text.as_bytes()).unwrap();
         assert!(deflated.len() < text.len() / 5);
         assert!(!deflated.ends_with(&TAIL));
         assert_eq!(inflate(&deflated, 1 << 20).unwrap(), text.as_bytes());
-        assert_eq!(inflate(&deflate(b""), 16).unwrap(), b"");
+        assert_eq!(inflate(&deflate(b"").unwrap(), 16).unwrap(), b"");
 
-        let bomb = deflate(&vec![b' '; 10 << 20]);
+        let bomb = deflate(&vec![b' '; 10 << 20]).unwrap();
         assert!(bomb.len() < 64 << 10);
         assert_eq!(inflate(&bomb, 64 << 10), Err(InflateError::TooBig));
         assert_eq!(

@@ -9,7 +9,8 @@
 //! mask. A message that would inflate past the cap — a deflate bomb, or just too big —
 //! is handed on as the header of a frame one byte over the limit: tungstenite refuses
 //! it as too big before reading a payload, and the session closes with 1009, exactly
-//! as for an oversized uncompressed message. Nothing past the cap is ever allocated.
+//! as for an oversized uncompressed message. Nothing past the cap is ever allocated. A
+//! compressed message that does not inflate at all closes with 1007.
 //!
 //! Without deflate the stream is passed through as it is.
 //!
@@ -88,6 +89,12 @@ impl<S> Inbound<S> {
         let rsv1 = frame.first & 0x40 != 0;
         let is_control = opcode & 0x08 != 0;
         let continuing = opcode == 0 && self.gathering.is_some();
+        if !is_control && opcode != 0 && self.gathering.is_some() {
+            // A new message before the compressed one ended (RFC 6455 §5.4 forbids
+            // it): handed on as a continuation of nothing, which tungstenite fails.
+            self.stop(0x80, 0, &[]);
+            return;
+        }
         if is_control || !(rsv1 || continuing) {
             self.ready.extend_from_slice(bytes);
             return;
@@ -116,9 +123,10 @@ impl<S> Inbound<S> {
         match inflate(&payload, self.cap) {
             Ok(message) => self.hand_on(0x80 | opcode, &message),
             Err(InflateError::TooBig) => self.refuse(),
-            // Not deflate: hand on the payload as sent and let the session answer it
-            // like any undecodable message (a text frame that is not UTF-8 fails there).
-            Err(InflateError::Corrupt) => self.hand_on(0x80 | opcode, &payload),
+            // RFC 7692 §8: a message that does not inflate fails the connection. It is
+            // handed on as a text frame that is not UTF-8, which the session closes
+            // with 1007 like any message that is not what it claims to be.
+            Err(InflateError::Corrupt) => self.stop(0x81, 1, &[0xff]),
         }
     }
 
@@ -130,7 +138,14 @@ impl<S> Inbound<S> {
 
     /// Queues a header one byte over the cap: tungstenite refuses it as too big.
     fn refuse(&mut self) {
-        put_header(&mut self.ready, 0x81, self.cap as u64 + 1);
+        self.stop(0x81, self.cap as u64 + 1, &[]);
+    }
+
+    /// Queues a last frame (`declared` long, `payload` of it present) that makes
+    /// tungstenite fail the connection, and reads nothing more.
+    fn stop(&mut self, first: u8, declared: u64, payload: &[u8]) {
+        put_header(&mut self.ready, first, declared);
+        self.ready.extend_from_slice(payload);
         self.refused = true;
         self.raw.clear();
         self.gathering = None;
@@ -303,7 +318,7 @@ mod tests {
     #[tokio::test]
     async fn compressed_messages_come_out_inflated_and_the_rest_untouched() {
         let text = br#"{"action":"subscribe","channels":["chain:NIFTY:2026-11-24"]}"#;
-        let compressed = deflate(text);
+        let compressed = deflate(text).unwrap();
         let (head, tail) = compressed.split_at(compressed.len() / 2);
         let mut wire = client_frame(0x89, b"ping"); // a ping, untouched
         wire.extend(client_frame(0x41, head)); // text, RSV1, not final
@@ -326,10 +341,32 @@ mod tests {
 
     #[tokio::test]
     async fn a_bomb_becomes_an_oversized_header() {
-        let bomb = deflate(&vec![b'a'; 4 << 20]);
+        let bomb = deflate(&vec![b'a'; 4 << 20]).unwrap();
         let out = through(true, 64 << 10, client_frame(0xc1, &bomb)).await;
         let head = parse(&out).unwrap();
         assert_eq!(head.payload_len, (64 << 10) + 1);
         assert_eq!(out.len(), head.header_len, "no payload follows");
+    }
+
+    #[tokio::test]
+    async fn a_new_message_inside_a_compressed_one_is_handed_on_as_a_protocol_error() {
+        let mut wire = client_frame(0x41, &deflate(b"{\"action\":\"ping\"}").unwrap());
+        wire.extend(client_frame(0x81, b"{}"));
+        let out = through(true, 1 << 16, wire).await;
+        let head = parse(&out).unwrap();
+        assert_eq!(
+            (head.first, head.payload_len),
+            (0x80, 0),
+            "a stray continuation"
+        );
+        assert_eq!(out.len(), head.header_len);
+    }
+
+    #[tokio::test]
+    async fn a_message_that_does_not_inflate_becomes_invalid_text() {
+        let out = through(true, 1 << 16, client_frame(0xc1, b"\xff\xfe not deflate")).await;
+        let head = parse(&out).unwrap();
+        assert_eq!((head.first, head.payload_len), (0x81, 1));
+        assert_eq!(out.get(head.header_len..), Some(&[0xff][..]));
     }
 }

@@ -213,11 +213,10 @@ impl Session {
                 false
             }
             Some(Err(error)) => {
-                let too_big = matches!(error, WsError::Capacity(_));
-                self.link.close(if too_big {
-                    Close::MessageTooBig
-                } else {
-                    Close::Gone
+                self.link.close(match error {
+                    WsError::Capacity(_) => Close::MessageTooBig,
+                    WsError::Utf8(_) => Close::InvalidData,
+                    _ => Close::Gone,
                 });
                 false
             }

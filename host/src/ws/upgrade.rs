@@ -215,26 +215,8 @@ fn accept(
     caller: Caller<'_>,
     upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
-    if !crate::api::cors::websocket_origin_allowed(
-        &state.settings.cors_origins,
-        caller.headers.get(header::ORIGIN),
-        caller.headers.get(header::HOST),
-    ) {
-        return AppError::Rejected {
-            status: StatusCode::FORBIDDEN,
-            code: "origin_not_allowed",
-            message: format!(
-                "pages from {} may not open {}; the server's --cors-origins lists the \
-                 origins that may",
-                caller
-                    .headers
-                    .get(header::ORIGIN)
-                    .and_then(|o| o.to_str().ok())
-                    .unwrap_or("this origin"),
-                endpoint.path()
-            ),
-        }
-        .into_response();
+    if let Some(refusal) = foreign_origin(&state, endpoint, caller.headers) {
+        return refusal.into_response();
     }
     let from_protocol = protocol_token(caller.headers);
     let token = caller
@@ -309,6 +291,30 @@ fn accept(
         headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, extension);
     }
     response
+}
+
+/// The refusal of a browser page from an origin that may not connect, if it is one.
+fn foreign_origin(state: &AppState, endpoint: Endpoint, headers: &HeaderMap) -> Option<AppError> {
+    let origin = headers.get(header::ORIGIN);
+    if crate::api::cors::websocket_origin_allowed(
+        &state.settings.cors_origins,
+        origin,
+        headers.get(header::HOST),
+    ) {
+        return None;
+    }
+    Some(AppError::Rejected {
+        status: StatusCode::FORBIDDEN,
+        code: "origin_not_allowed",
+        message: format!(
+            "pages from {} may not open {}; the server's --cors-origins lists the origins \
+             that may",
+            origin
+                .and_then(|o| o.to_str().ok())
+                .unwrap_or("this origin"),
+            endpoint.path()
+        ),
+    })
 }
 
 /// Why a connection is not admitted.

@@ -47,6 +47,9 @@ pub enum Close {
     HeartbeatTimeout,
     /// The client sent a message over the size limit.
     MessageTooBig,
+    /// The client sent a message that is not what it claims: a text message that is not
+    /// UTF-8, or a compressed one that does not inflate (1007).
+    InvalidData,
     /// The client kept sending messages over its budget (1008, policy violation).
     MessageFlood,
     /// The session's token expired, or its user was deleted or demoted (4001).
@@ -61,6 +64,7 @@ impl Close {
             Close::SlowConsumer => "slow consumer",
             Close::HeartbeatTimeout => "heartbeat timeout",
             Close::MessageTooBig => "message too big",
+            Close::InvalidData => "invalid message data",
             Close::MessageFlood => "message rate exceeded",
             Close::Revoked(why) => why.reason(),
             Close::Gone => "closed",
@@ -72,6 +76,7 @@ impl Close {
             Close::SlowConsumer => SLOW_CONSUMER,
             Close::HeartbeatTimeout => HEARTBEAT_TIMEOUT,
             Close::MessageTooBig => 1009,
+            Close::InvalidData => 1007,
             Close::MessageFlood => 1008,
             Close::Revoked(_) => ACCESS_REVOKED,
             Close::Gone => return None,
@@ -129,7 +134,7 @@ impl Link {
                 Close::Revoked(_) => {
                     metrics::counter!("ws_revoked_disconnects_total").increment(1);
                 }
-                Close::MessageTooBig | Close::Gone => {}
+                Close::MessageTooBig | Close::InvalidData | Close::Gone => {}
             }
         }
         self.wake.notify_one();

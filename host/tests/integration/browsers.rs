@@ -346,3 +346,51 @@ async fn if_none_match_is_answered_304_until_the_chain_changes() {
     }
     server.running.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_answers_are_tagged_and_answered_304_too() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let plugins = data.path().join("plugins");
+    std::fs::create_dir_all(&plugins).expect("mkdir");
+    for name in ["greeks-black76", "oi-analytics"] {
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        std::fs::copy(crate::common::wasm_path(name), plugins.join(file)).expect("copy");
+    }
+    let mut config = server_config(data.path(), Some(&plugins));
+    config.feed.underlyings = vec!["NIFTY".into()];
+    if let FeedSourceConfig::Simulator { tick, .. } = &mut config.feed.source {
+        *tick = Duration::from_millis(1_500);
+    }
+    let running = optionhub::server::start(config).await.expect("starts");
+    let server = Server {
+        running,
+        _data: data,
+    };
+    let chain = chain_url(&server).await;
+    let summary = chain.replace("/api/v2/options/live", "/fo/summary");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = get(&summary, &[]).await;
+        let status = answer.status();
+        let tag = value_of(answer.headers(), header::ETAG).to_string();
+        if status == StatusCode::OK {
+            assert!(tag.starts_with("W/\""), "{tag}");
+            let chain_tag = value_of(get(&chain, &[]).await.headers(), header::ETAG).to_string();
+            assert_ne!(tag, chain_tag, "another route, another tag");
+            let again = get(&summary, &[("if-none-match", &tag)]).await;
+            if again.status() == StatusCode::NOT_MODIFIED {
+                assert_eq!(value_of(again.headers(), header::ETAG), tag);
+                break;
+            }
+        } else {
+            assert_eq!(
+                status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Greeks not ready yet"
+            );
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no 304 within 30 s");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    server.running.stop().await.expect("stops");
+}

@@ -22,7 +22,7 @@ use crate::common::{admin_token, authed_get, server_config, token};
 /// A running server with its data directory.
 pub struct Server {
     pub running: RunningServer,
-    _data: tempfile::TempDir,
+    pub _data: tempfile::TempDir,
 }
 
 impl Server {

@@ -302,6 +302,17 @@ async fn a_deflate_bomb_is_closed_with_1009_and_deflate_can_be_off() {
     assert_eq!(close.opcode, 0x8, "a close frame: {close:?}");
     let code = u16::from_be_bytes([close.payload[0], close.payload[1]]);
     assert_eq!(code, 1009, "message too big");
+    // A compressed message that is not deflate at all fails the connection (1007).
+    let mut client = RawWs::connect(&server, "/ws/live", Some("permessage-deflate")).await;
+    let (welcome, _) = client.json().await;
+    assert_eq!(welcome["type"], "welcome");
+    client.send(0xc1, b"\xff\xfe\xfd not deflate").await;
+    let close = client.message().await;
+    assert_eq!(close.opcode, 0x8, "a close frame: {close:?}");
+    assert_eq!(
+        u16::from_be_bytes([close.payload[0], close.payload[1]]),
+        1007
+    );
     server.running.stop().await.expect("stops");
 
     let server = start(|config| config.ws.deflate = false).await;

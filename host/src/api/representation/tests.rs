@@ -77,8 +77,8 @@ fn each_coding_is_built_once_and_decodes_to_the_body() {
     let answer = Representation::new(body.clone(), HeaderValue::from_static("W/\"t\""));
     let built = AtomicU64::new(0);
     for coding in Coding::PREFERRED {
-        let first = answer.encoded(coding, &built);
-        let again = answer.encoded(coding, &built);
+        let first = answer.encoded(coding, &built).unwrap();
+        let again = answer.encoded(coding, &built).unwrap();
         assert_eq!(first, again);
         assert!(first.len() < body.len() / 4, "{coding:?}: {}", first.len());
         assert_eq!(decode(coding, &first), body);
@@ -88,7 +88,7 @@ fn each_coding_is_built_once_and_decodes_to_the_body() {
         3,
         "one compression per coding"
     );
-    assert_eq!(answer.encoded(Coding::Identity, &built), body);
+    assert_eq!(answer.encoded(Coding::Identity, &built), Some(body));
     assert_eq!(built.load(Ordering::Relaxed), 3);
 }
 
