@@ -42,11 +42,13 @@ build: plugins
 run: build
 	./target/release/optionhub serve --plugins $(PLUGIN_DIR) --data $(DATA_DIR) --sim-always-open
 
-## test: every test: host (unit + integration), plugins, example, and the official
-## dhanhq Python SDK against the simulator (wire compatibility; needs python3)
-test: fixtures
+## test: every test: host (unit + integration), plugins, example, the official
+## dhanhq Python SDK against the simulator (wire compatibility; needs python3), and
+## schemathesis against /openapi.json (the contract; about 4 minutes; needs python3)
+test: fixtures plugins
 	$(CARGO) test --workspace
 	bash tests/dhan_sdk/run.sh target/debug/optionhub
+	bash tests/schemathesis/run.sh target/debug/optionhub
 
 ## bench: criterion benchmarks (figures go in BENCHMARKS.md)
 bench: fixtures
