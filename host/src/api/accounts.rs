@@ -44,7 +44,11 @@ pub enum Broker {
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// 1 to 100 characters, not all blank, no control characters.
-    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     pub broker: Broker,
     /// The client id at the broker: 1 to 64 letters, digits, `-` or `_`.

@@ -132,7 +132,10 @@ fn response(shared: &Shared) -> Response {
     }
     if shared.status == RATE_LIMITED.status {
         builder = builder
-            .header("Retry-After", integer_header("Seconds until a retry may succeed"))
+            .header(
+                "Retry-After",
+                integer_header("Seconds until a retry may succeed"),
+            )
             .header("X-RateLimit-Limit", integer_header("Requests per minute"))
             .header("X-RateLimit-Remaining", integer_header("Requests left now"))
             .header(
@@ -226,7 +229,11 @@ fn not_nullable(parameter: &mut Parameter) {
         return;
     };
     if let SchemaType::Array(types) = &object.schema_type {
-        let kept: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
+        let kept: Vec<Type> = types
+            .iter()
+            .filter(|t| **t != Type::Null)
+            .cloned()
+            .collect();
         object.schema_type = match kept.as_slice() {
             [one] => SchemaType::Type(one.clone()),
             _ => SchemaType::Array(kept),
@@ -275,20 +282,29 @@ mod tests {
                 .unwrap_or_default()
         };
         let evaluate = responses("/api/v2/strategies/evaluate", "post");
-        for status in ["200", "400", "401", "403", "413", "415", "422", "429", "503", "504"] {
-            assert!(evaluate.iter().any(|s| s == status), "evaluate: {status} in {evaluate:?}");
+        for status in [
+            "200", "400", "401", "403", "413", "415", "422", "429", "503", "504",
+        ] {
+            assert!(
+                evaluate.iter().any(|s| s == status),
+                "evaluate: {status} in {evaluate:?}"
+            );
         }
         let health = responses("/health", "get");
-        assert!(!health.iter().any(|s| s == "401"), "open routes need no token");
+        assert!(
+            !health.iter().any(|s| s == "401"),
+            "open routes need no token"
+        );
         let detail = responses("/strategies/{id}", "get");
         assert!(detail.iter().any(|s| s == "404") && detail.iter().any(|s| s == "400"));
         // A route's own description wins over the shared one.
-        assert!(doc["paths"]["/accounts"]["post"]["responses"]["403"]["description"]
-            .as_str()
-            .is_some_and(|d| d.contains("quota_exceeded")));
+        assert!(
+            doc["paths"]["/accounts"]["post"]["responses"]["403"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("quota_exceeded"))
+        );
         assert_eq!(
-            doc["components"]["responses"]["RateLimited"]["headers"]["Retry-After"]["schema"]
-                ["type"],
+            doc["components"]["responses"]["RateLimited"]["headers"]["Retry-After"]["schema"]["type"],
             "integer"
         );
         // Optional parameters are optional, not nullable.

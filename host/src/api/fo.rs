@@ -17,7 +17,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::cache::CachedJson;
-use super::fo_view::{self, DEFAULT_LIMIT, DEFAULT_STRIKES, MAX_LIMIT, MAX_STRIKES, OiChangeRequest};
+use super::fo_view::{
+    self, DEFAULT_LIMIT, DEFAULT_STRIKES, MAX_LIMIT, MAX_STRIKES, OiChangeRequest,
+};
 use super::history::{OiReference, OiWindow};
 use super::params::{self, ErrorResponse};
 use crate::error::AppError;
@@ -244,7 +246,10 @@ pub async fn oi_change(
     let limit = params::count("limit", q.limit.as_deref(), DEFAULT_LIMIT, 1, MAX_LIMIT)?;
     let window = OiWindow::parse(q.window.as_deref())?;
     let reference = match window {
-        Some(window) => Some((OiReference::load(&state, &id, window).await?, window.label())),
+        Some(window) => Some((
+            OiReference::load(&state, &id, window).await?,
+            window.label(),
+        )),
         None => None,
     };
     fo_view::oi_change(state, id, OiChangeRequest { limit, reference }).await

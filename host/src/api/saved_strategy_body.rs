@@ -15,7 +15,11 @@ use crate::store::strategies::{LegRow, LegSide, StrategyRow, StrategyStatus};
 #[serde(deny_unknown_fields)]
 pub struct CreateStrategy {
     /// 1 to 100 characters, not all blank, no control characters.
-    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
     /// A tracked underlying, e.g. `NIFTY`; every leg must be on it.
     #[schema(example = "NIFTY")]
@@ -31,7 +35,11 @@ pub struct CreateStrategy {
 pub struct PatchStrategy {
     /// 1 to 100 characters, not all blank, no control characters.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: Option<String>,
     /// An account id, or `null` to ungroup.
     #[serde(default, deserialize_with = "present")]

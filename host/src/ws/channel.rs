@@ -53,7 +53,10 @@ impl Endpoint {
 /// A channel name as written, before the registry is consulted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelName<'a> {
-    Chain { underlying: &'a str, expiry: Date },
+    Chain {
+        underlying: &'a str,
+        expiry: Date,
+    },
     Fo {
         view: FoView,
         underlying: &'a str,

@@ -28,7 +28,10 @@ async fn anonymous_get(server: &Server, path: &str) -> reqwest::Response {
 
 async fn error_code(response: reqwest::Response) -> String {
     let body: Value = response.json().await.expect("JSON error");
-    body["error"]["code"].as_str().unwrap_or_default().to_string()
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,9 +80,17 @@ async fn public_market_data_is_served_anonymously_and_budgeted_by_address() {
     // The address's budget runs out (one request spent above); a user's does not.
     let mut statuses = Vec::new();
     for _ in 0..FREE_PER_MINUTE {
-        statuses.push(anonymous_get(&server, "/api/v2/market/underlyings").await.status());
+        statuses.push(
+            anonymous_get(&server, "/api/v2/market/underlyings")
+                .await
+                .status(),
+        );
     }
-    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
     let viewer = token("vera", Role::Viewer, Tier::Free);
     let response = reqwest::Client::new()
         .get(format!(
@@ -90,7 +101,11 @@ async fn public_market_data_is_served_anonymously_and_budgeted_by_address() {
         .send()
         .await
         .expect("request");
-    assert_eq!(response.status(), StatusCode::OK, "a user has a budget of its own");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "a user has a budget of its own"
+    );
     server.running.stop().await.expect("stops");
 }
 

@@ -129,7 +129,10 @@ async fn fo_stream_views_are_the_rest_answers() {
         if message["type"] != "snapshot" && message["type"] != "update" {
             continue;
         }
-        let Some(i) = channels.iter().position(|c| message["channel"] == c.as_str()) else {
+        let Some(i) = channels
+            .iter()
+            .position(|c| message["channel"] == c.as_str())
+        else {
             panic!("a frame of a channel not subscribed: {message}");
         };
         let data = &message["data"];

@@ -148,11 +148,7 @@ async fn chain_analytics_agree_with_the_live_chain_and_repeat_from_the_cache() {
                 ));
                 for greek in ["gamma", "theta", "vega"] {
                     assert!(
-                        close(
-                            f(&row[side][greek]),
-                            f(&contract["greeks"][greek]),
-                            1e-12
-                        ),
+                        close(f(&row[side][greek]), f(&contract["greeks"][greek]), 1e-12),
                         "{side} {greek} at {strike}: {} vs {}",
                         row[side][greek],
                         contract["greeks"][greek]
@@ -163,7 +159,10 @@ async fn chain_analytics_agree_with_the_live_chain_and_repeat_from_the_cache() {
         }
     }
 
-    assert!(theta_seen, "some strike near ATM has theta and vega: {dist}");
+    assert!(
+        theta_seen,
+        "some strike near ATM has theta and vega: {dist}"
+    );
 
     // OI change: gainers descending, losers ascending, each change as the live chain says.
     let path = format!("/fo/oi-change?{chain}&limit=5");
