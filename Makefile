@@ -44,7 +44,7 @@ run: build
 
 ## test: every test: host (unit + integration), plugins, example, the official
 ## dhanhq Python SDK against the simulator (wire compatibility; needs python3), and
-## schemathesis against /openapi.json (the contract; about 4 minutes; needs python3)
+## schemathesis against /openapi.json (the contract; about 5 minutes; needs python3)
 test: fixtures plugins
 	$(CARGO) test --workspace
 	bash tests/dhan_sdk/run.sh target/debug/optionhub
