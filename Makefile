@@ -44,11 +44,13 @@ run: build
 
 ## test: every test: host (unit + integration), plugins, example, the official
 ## dhanhq Python SDK against the simulator (wire compatibility; needs python3), and
-## deploy/ (compose, Prometheus rules, Grafana; installs its tools on first use)
-test: fixtures
+## deploy/ (compose, Prometheus rules, Grafana; installs its tools on first use), and
+## schemathesis against /openapi.json (the contract; about 5 minutes; needs python3)
+test: fixtures plugins
 	$(CARGO) test --workspace
 	bash tests/dhan_sdk/run.sh target/debug/optionhub
 	bash tests/deploy/check.sh
+	bash tests/schemathesis/run.sh target/debug/optionhub
 
 ## bench: criterion benchmarks (figures go in BENCHMARKS.md)
 bench: fixtures

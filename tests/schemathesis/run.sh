@@ -10,14 +10,15 @@
 # database), creates a trader and runs `schemathesis run` with its token. Exits non-zero
 # on any server error or mismatch with the document.
 #
-# The token is a trader's, not an admin's: the admin routes then answer 403 (which is
-# documented), where with an admin token the fuzzer would unload the plugins through
-# DELETE /admin/plugins/{name} and every analytics route would answer 503 from then on.
+# The main run uses a trader's token, not an admin's: the admin routes then answer 403
+# (which is documented), where with an admin token the fuzzer would unload the plugins
+# through DELETE /admin/plugins/{name} and every analytics route would answer 503 from
+# then on. A second, short run reads the admin routes (GET only) with an admin token.
 # The plugin upload is left out: its body is a WebAssembly component, which cannot be
 # generated from a schema.
 #
 # Knobs (environment): ST_MAX_EXAMPLES (default 25 per operation), ST_MAX_TIME (seconds,
-# default 240), ST_SEED (default 1), ST_WORKERS (default 2), PYTHON.
+# default 210; the admin pass adds 45), ST_SEED (default 1), ST_WORKERS (default 2), PYTHON.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -85,7 +86,9 @@ server_env=(
   "RUST_LOG=${RUST_LOG:-warn}"
 )
 "${server_env[@]}" "$binary" user add st-trader --role trader --tier pro >/dev/null
+"${server_env[@]}" "$binary" user add st-admin --role admin --tier pro >/dev/null
 token="$("${server_env[@]}" "$binary" user token st-trader | tail -n 1)"
+admin_token="$("${server_env[@]}" "$binary" user token st-admin | tail -n 1)"
 
 "${server_env[@]}" "$binary" serve --listen "127.0.0.1:$port" --plugins "$work/plugins" \
   --sim-always-open >"$log" 2>&1 &
@@ -156,12 +159,24 @@ status=0
   --header "Authorization: Bearer $token" \
   --exclude-operation-id upload \
   --max-examples "${ST_MAX_EXAMPLES:-25}" \
-  --max-time "${ST_MAX_TIME:-240}" \
+  --max-time "${ST_MAX_TIME:-210}" \
   --seed "${ST_SEED:-1}" \
   --workers "${ST_WORKERS:-2}" \
   --request-timeout 20 \
   --generation-database none \
   --report junit --report-dir "$work/report") || status=$?
+(cd "$work" && "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" \
+  run "http://127.0.0.1:$port/openapi.json" \
+  --checks all \
+  --header "Authorization: Bearer $admin_token" \
+  --include-path-regex '^/admin/' \
+  --exclude-method POST --exclude-method DELETE \
+  --max-examples 10 \
+  --max-time 45 \
+  --seed "${ST_SEED:-1}" \
+  --request-timeout 20 \
+  --generation-database none \
+  --report junit --report-dir "$work/report-admin") || status=$?
 if [ "$status" != 0 ]; then
   show_log
 fi

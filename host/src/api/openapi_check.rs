@@ -9,6 +9,7 @@ use super::accounts::AccountsApi;
 use super::analytics::AnalyticsApi;
 use super::depth::DepthApi;
 use super::fo::FoApi;
+use super::health::HealthApi;
 use super::market::MarketApi;
 use super::saved_strategies::SavedStrategiesApi;
 use super::strategies::StrategiesApi;
@@ -16,6 +17,7 @@ use super::strategies::StrategiesApi;
 fn documents() -> Vec<utoipa::openapi::OpenApi> {
     vec![
         FoApi::openapi(),
+        HealthApi::openapi(),
         DepthApi::openapi(),
         AnalyticsApi::openapi(),
         StrategiesApi::openapi(),
@@ -28,6 +30,9 @@ fn documents() -> Vec<utoipa::openapi::OpenApi> {
 #[test]
 fn every_route_is_documented_with_its_method() {
     let expected = [
+        ("/health", HttpMethod::Get, "200"),
+        ("/health/live", HttpMethod::Get, "200"),
+        ("/health/ready", HttpMethod::Get, "503"),
         ("/fo/strike-distribution", HttpMethod::Get, "200"),
         ("/fo/oi-change", HttpMethod::Get, "200"),
         ("/fo/summary", HttpMethod::Get, "200"),

@@ -225,3 +225,60 @@ pub async fn authed_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::
         .send()
         .await
 }
+
+/// A database of its own on the PostgreSQL of `OPTIONHUB_TEST_POSTGRES_URL` (`None`
+/// when that is not set), for tests that take the database away.
+pub struct ScratchPostgres {
+    /// A connection to the server's maintenance database, to alter or drop this one.
+    pub admin: sqlx::AnyPool,
+    pub name: String,
+    /// The URL of the new database.
+    pub url: String,
+}
+
+impl ScratchPostgres {
+    pub async fn create(prefix: &str) -> Option<Self> {
+        let base = std::env::var("OPTIONHUB_TEST_POSTGRES_URL").ok()?;
+        sqlx::any::install_default_drivers();
+        let admin = sqlx::AnyPool::connect(&base).await.expect("admin");
+        let name = format!("{prefix}_{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        let (head, query) = base.split_once('?').unwrap_or((base.as_str(), ""));
+        let root = head.rsplit_once('/').map_or(head, |(root, _)| root);
+        let url = if query.is_empty() {
+            format!("{root}/{name}")
+        } else {
+            format!("{root}/{name}?{query}")
+        };
+        Some(Self { admin, name, url })
+    }
+
+    /// Refuses new connections and cuts the open ones (`false`), or lets them in again.
+    pub async fn allow_connections(&self, allow: bool) {
+        sqlx::query(&format!(
+            "ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}",
+            self.name
+        ))
+        .execute(&self.admin)
+        .await
+        .expect("alter database");
+        if !allow {
+            sqlx::query(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                self.name
+            ))
+            .execute(&self.admin)
+            .await
+            .expect("terminate");
+        }
+    }
+
+    pub async fn drop(self) {
+        let _ = sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(&self.admin)
+            .await;
+    }
+}

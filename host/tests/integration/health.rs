@@ -102,3 +102,65 @@ async fn without_a_greeks_plugin_the_server_is_alive_but_not_ready() {
     assert_eq!(health["plugins"]["loaded"], 0);
     server.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vanished_database_makes_the_server_unready_until_it_is_back() {
+    let Some(database) = crate::common::ScratchPostgres::create("oh_health").await else {
+        eprintln!("skipped: OPTIONHUB_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let data = tempfile::tempdir().expect("tempdir");
+    let plugins = data.path().join("plugins");
+    std::fs::create_dir_all(&plugins).expect("mkdir");
+    std::fs::copy(
+        wasm_path("greeks-black76"),
+        plugins.join("greeks_black76.wasm"),
+    )
+    .expect("copy plugin");
+    let mut config = server_config(data.path(), Some(&plugins));
+    config.store = optionhub::config::StoreConfig {
+        max_connections: 2,
+        connect_wait: Duration::ZERO,
+        ..optionhub::config::StoreConfig::new(database.url.clone())
+    };
+    let server = server::start(config).await.expect("server starts");
+    let ready_is = |want: u16| {
+        let server = &server;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let (status, body) = get(server, "/health/ready").await;
+                if status == want {
+                    return body;
+                }
+                assert!(Instant::now() < deadline, "never {want}: {body}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    ready_is(200).await;
+
+    database.allow_connections(false).await;
+    let unready = ready_is(503).await;
+    assert_eq!(
+        unready["not_ready"],
+        serde_json::json!(["database"]),
+        "{unready}"
+    );
+    let (status, health) = get(&server, "/health").await;
+    assert_eq!(status, 200, "still alive: {health}");
+    assert_eq!(
+        (
+            health["database_status"].as_str(),
+            health["status"].as_str()
+        ),
+        (Some("unhealthy"), Some("degraded")),
+        "{health}"
+    );
+    assert_eq!(get(&server, "/health/live").await.0, 200);
+
+    database.allow_connections(true).await;
+    ready_is(200).await;
+    server.stop().await.expect("stops");
+    database.drop().await;
+}

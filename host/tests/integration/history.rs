@@ -414,30 +414,14 @@ async fn a_locked_sqlite_database_queues_snapshots_then_flushes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_queues_snapshots_answers_503_then_flushes() {
-    let Ok(base) = std::env::var("OPTIONHUB_TEST_POSTGRES_URL") else {
+    let Some(database) = crate::common::ScratchPostgres::create("oh_hist").await else {
         return;
-    };
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&base).await.expect("admin");
-    let name = format!("oh_hist_{}", hex_suffix());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .expect("create database");
-    let (prefix, query) = base
-        .split_once('?')
-        .map_or((base.as_str(), ""), |(p, q)| (p, q));
-    let root = prefix.rsplit_once('/').map_or(prefix, |(root, _)| root);
-    let url = if query.is_empty() {
-        format!("{root}/{name}")
-    } else {
-        format!("{root}/{name}?{query}")
     };
 
     let data = tempfile::tempdir().expect("tempdir");
     let mut config = config(data.path(), busy_history());
     config.store = StoreConfig {
-        url,
+        url: database.url.clone(),
         max_connections: 4,
         connect_wait: Duration::ZERO,
     };
@@ -449,25 +433,9 @@ async fn a_postgres_outage_queues_snapshots_answers_503_then_flushes() {
         })
         .await;
     // The database goes away: no new connections, and the open ones are cut.
-    sqlx::query(&format!(
-        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
-    ))
-    .execute(&admin)
-    .await
-    .expect("refuse connections");
-    sqlx::query(&format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ))
-    .execute(&admin)
-    .await
-    .expect("terminate");
+    database.allow_connections(false).await;
     let outage = outage_then_flush(&server, &expiry, true).await;
-    sqlx::query(&format!(
-        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
-    ))
-    .execute(&admin)
-    .await
-    .expect("allow connections");
+    database.allow_connections(true).await;
     let flushed = server
         .wait_history("flush", Duration::from_secs(60), |h| {
             h["written"].as_u64() > outage["written"].as_u64() && h["queued"].as_u64() < Some(3_000)
@@ -481,11 +449,5 @@ async fn a_postgres_outage_queues_snapshots_answers_503_then_flushes() {
         .await;
     assert_eq!(status, 200, "storage routes are back: {body}");
     server.running.stop().await.expect("stops");
-    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await;
-}
-
-fn hex_suffix() -> String {
-    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+    database.drop().await;
 }
