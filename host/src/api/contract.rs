@@ -10,16 +10,19 @@
 //! clients generated from it handle them all; the API sweep test checks the claim
 //! against the real server, and `tests/schemathesis/run.sh` fuzzes it.
 //!
+//! Routes whose answers are cached ([`CONDITIONAL`]) are documented as conditional: an
+//! `ETag` on their 200, an optional `If-None-Match` parameter, and a 304 with no body.
+//!
 //! It also states what parameters are: text in a query string, a path or a header, where
 //! an optional one is absent or present, never `null` (the derive documents `Option<T>`
 //! as nullable, which invites a client to send the word `null`).
 
 use utoipa::Modify;
 use utoipa::openapi::header::{Header, HeaderBuilder};
-use utoipa::openapi::path::{Operation, Parameter, ParameterIn, PathItem};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{Object, Schema, SchemaType, Type};
-use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Required};
 
 /// A shared answer: its status, the component name it is kept under, and what it means.
 struct Shared {
@@ -108,6 +111,65 @@ const ALL: [&Shared; 11] = [
     &PLUGIN_TIMEOUT,
 ];
 
+/// The routes answered from the answer cache, which tag each answer with an `ETag` (from
+/// the chain's and the Greeks' sequence numbers) and answer a matching `If-None-Match`
+/// with 304: a polling client pays for changes only.
+pub const CONDITIONAL: [&str; 6] = [
+    "/api/v2/options/live",
+    "/api/v2/analytics/{plugin}",
+    "/fo/strike-distribution",
+    "/fo/oi-change",
+    "/fo/summary",
+    "/fo/depth",
+];
+
+/// Component name of the 304 answer.
+const NOT_MODIFIED: &str = "NotModified";
+
+fn string_header(description: &str) -> Header {
+    HeaderBuilder::new()
+        .schema(Object::with_type(Type::String))
+        .description(Some(description))
+        .build()
+}
+
+const ETAG_DESCRIPTION: &str = "A weak entity tag of this answer; send it back in \
+                                `If-None-Match` to get a 304 while the answer is unchanged";
+
+/// Makes a cached route's GET conditional in the document (see the module docs).
+fn conditional(operation: &mut Operation) {
+    let if_none_match = ParameterBuilder::new()
+        .name("If-None-Match")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Entity tags from earlier answers (`W/\"…\"`, a comma-separated list, or `*`); \
+             when one matches, the answer is a 304 with no body",
+        ))
+        .schema(Some(Object::with_type(Type::String)))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(if_none_match);
+    let responses = &mut operation.responses.responses;
+    if let Some(RefOr::T(ok)) = responses.get_mut("200") {
+        ok.headers
+            .insert("ETag".to_string(), string_header(ETAG_DESCRIPTION));
+    }
+    responses
+        .entry("304".to_string())
+        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(NOT_MODIFIED)));
+}
+
+/// The 304 answer: no body, the entity tag that matched.
+fn not_modified() -> Response {
+    ResponseBuilder::new()
+        .description("Unchanged since the answer whose tag was sent in `If-None-Match`")
+        .header("ETag", string_header(ETAG_DESCRIPTION))
+        .build()
+}
+
 fn integer_header(description: &str) -> Header {
     HeaderBuilder::new()
         .schema(Object::with_type(Type::Integer))
@@ -124,10 +186,7 @@ fn response(shared: &Shared) -> Response {
     if shared.status == UNAUTHORIZED.status {
         builder = builder.header(
             "WWW-Authenticate",
-            HeaderBuilder::new()
-                .schema(Object::with_type(Type::String))
-                .description(Some("`Bearer realm=\"optionhub\"`"))
-                .build(),
+            string_header("`Bearer realm=\"optionhub\"`"),
         );
     }
     if shared.status == RATE_LIMITED.status {
@@ -253,7 +312,15 @@ impl Modify for SharedResponses {
                 .responses
                 .insert(shared.name.to_string(), RefOr::T(response(shared)));
         }
+        components
+            .responses
+            .insert(NOT_MODIFIED.to_string(), RefOr::T(not_modified()));
         for (path, item) in &mut openapi.paths.paths {
+            if CONDITIONAL.contains(&path.as_str())
+                && let Some(get) = item.get.as_mut()
+            {
+                conditional(get);
+            }
             for operation in operations(item) {
                 for parameter in operation.parameters.iter_mut().flatten() {
                     not_nullable(parameter);
@@ -317,5 +384,30 @@ mod tests {
             if_match.map(|p| (p["required"].clone(), p["schema"]["type"].clone())),
             Some((serde_json::json!(false), serde_json::json!("string")))
         );
+    }
+
+    #[test]
+    fn cached_routes_are_conditional_and_others_are_not() {
+        let doc = serde_json::to_value(super::super::docs::openapi()).unwrap_or_default();
+        let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+        for path in super::CONDITIONAL {
+            let get = &doc["paths"][path]["get"];
+            assert!(get.is_object(), "{path} is documented");
+            assert!(get["responses"]["304"].is_object(), "{path}: 304");
+            assert!(
+                get["responses"]["200"]["headers"]["ETag"].is_object(),
+                "{path}: ETag on 200"
+            );
+            let names: Vec<&str> = get["parameters"]
+                .as_array()
+                .map(|p| p.iter().filter_map(|p| p["name"].as_str()).collect())
+                .unwrap_or_default();
+            assert!(names.contains(&"If-None-Match"), "{path}: {names:?}");
+        }
+        for (path, item) in &paths {
+            if !super::CONDITIONAL.contains(&path.as_str()) {
+                assert!(item["get"]["responses"]["304"].is_null(), "{path}: no 304");
+            }
+        }
     }
 }

@@ -345,8 +345,8 @@ pub async fn remove(
         (status = 201, description = "Added (and committed); the whole strategy", body = StrategyResponse),
         (status = 400, description = "Not JSON, or a malformed entry_time", body = ErrorResponse),
         (status = 404, description = "The caller has no such strategy, or no contract has that security id (`unknown_contract`)", body = ErrorResponse),
-        (status = 409, description = "Stale If-Match version", body = ErrorResponse),
-        (status = 422, description = "A float or malformed or off-tick price, a wrong side, a contract on another underlying, or `too_many_legs` (20 per strategy, checked as the leg is written)", body = ErrorResponse),
+        (status = 409, description = "Stale If-Match version, or a contract on another underlying than the strategy's (`wrong_underlying`)", body = ErrorResponse),
+        (status = 422, description = "A float or malformed or off-tick price, a wrong side, or `too_many_legs` (20 per strategy, checked as the leg is written)", body = ErrorResponse),
     )
 )]
 pub async fn add_leg(
@@ -375,7 +375,8 @@ pub async fn add_leg(
         .underlying(&contract.underlying)
         .map(|u| u.name.as_str());
     if on != Some(current.underlying.as_str()) {
-        return Err(AppError::Unprocessable {
+        // The leg is fine on its own; it conflicts with the strategy as it stands.
+        return Err(AppError::Conflict {
             code: "wrong_underlying",
             message: format!(
                 "security id {} ({}) is not on {}, the strategy's underlying",

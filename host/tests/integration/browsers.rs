@@ -394,3 +394,72 @@ async fn analytics_answers_are_tagged_and_answered_304_too() {
     }
     server.running.stop().await.expect("stops");
 }
+
+/// The document's list of conditional routes is what the server does: each of them tags
+/// its 200 with a weak `ETag`, and a route outside the list does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_the_documented_conditional_routes_send_etags() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let plugins = data.path().join("plugins");
+    std::fs::create_dir_all(&plugins).expect("mkdir");
+    for name in ["greeks-black76", "oi-analytics", "gamma-exposure"] {
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        std::fs::copy(crate::common::wasm_path(name), plugins.join(file)).expect("copy");
+    }
+    let mut config = server_config(data.path(), Some(&plugins));
+    config.feed.underlyings = vec!["NIFTY".into()];
+    let running = optionhub::server::start(config).await.expect("starts");
+    let server = Server {
+        running,
+        _data: data,
+    };
+    let chain_url = chain_url(&server).await;
+    let query = chain_url
+        .split_once('?')
+        .map(|(_, q)| q.to_owned())
+        .unwrap_or_default();
+    // A contract at the money, subscribed in Full mode, for the depth route.
+    let chain: serde_json::Value = get(&chain_url, &[]).await.json().await.expect("chain");
+    let spot = chain["spot"].as_f64().unwrap_or(0.0);
+    let atm_call = chain["strikes"]
+        .as_array()
+        .and_then(|rows| {
+            rows.iter().min_by(|a, b| {
+                let distance = |row: &serde_json::Value| {
+                    (row["strike"].as_f64().unwrap_or(f64::MAX) - spot).abs()
+                };
+                distance(a).total_cmp(&distance(b))
+            })
+        })
+        .and_then(|row| row["call"]["security_id"].as_u64())
+        .expect("an at-the-money call");
+    let base = format!("http://{}", server.running.addr);
+    for path in optionhub::api::contract::CONDITIONAL {
+        let url = match path {
+            "/fo/depth" => format!("{base}{path}?security_id={atm_call}"),
+            _ => format!(
+                "{base}{}?{query}",
+                path.replace("{plugin}", "gamma-exposure")
+            ),
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let answer = loop {
+            let answer = get(&url, &[]).await;
+            if answer.status() == StatusCode::OK {
+                break answer;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{url}: {} for 30 s",
+                answer.status()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let tag = value_of(answer.headers(), header::ETAG);
+        assert!(tag.starts_with("W/\""), "{path}: ETag {tag:?}");
+    }
+    let underlyings = get(&format!("{base}/api/v2/market/underlyings"), &[]).await;
+    assert_eq!(underlyings.status(), StatusCode::OK);
+    assert!(underlyings.headers().get(header::ETAG).is_none());
+    server.running.stop().await.expect("stops");
+}

@@ -23,7 +23,8 @@ pub async fn start(data: &Path) -> RunningServer {
         std::fs::copy(wasm_path(name), plugins.join(file)).expect("copy plugin");
     }
     let mut config = server_config(data, Some(&plugins));
-    config.feed.underlyings = vec!["NIFTY".into()];
+    // BANKNIFTY too, for a leg on another underlying than its strategy's.
+    config.feed.underlyings = vec!["NIFTY".into(), "BANKNIFTY".into()];
     config.portfolio.m2m_interval = Duration::from_millis(200);
     server::start(config).await.expect("server starts")
 }
@@ -220,8 +221,27 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
     assert_eq!(after["legs"][1]["entry_price"], "90.00");
     assert_eq!(after["legs"][1]["lots"], 1);
 
+    // A contract of another underlying conflicts with the strategy's.
+    let (_, expiries) = alice
+        .get("/api/v2/options/expiries?underlying=BANKNIFTY")
+        .await;
+    let expiry = expiries["expiries"][0]["date"].as_str().expect("an expiry");
+    let (_, chain) = alice
+        .get(&format!(
+            "/api/v2/options/live?underlying=BANKNIFTY&expiry={expiry}"
+        ))
+        .await;
+    let banknifty = chain["strikes"][0]["call"]["security_id"]
+        .as_u64()
+        .expect("a BANKNIFTY contract");
+
     // Validation: each refusal names its problem.
     for (body, want, needle) in [
+        (
+            json!({"security_id": banknifty, "side": "buy", "entry_price": "1"}),
+            409,
+            "not on NIFTY",
+        ),
         (
             json!({"security_id": call, "side": "buy", "entry_price": 100.05}),
             422,
