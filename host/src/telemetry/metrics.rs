@@ -48,6 +48,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 });
             match builder.and_then(PrometheusBuilder::install_recorder) {
                 Ok(handle) => {
+                    super::catalog::describe_all();
                     spawn_upkeep(handle.clone());
                     Some(handle)
                 }

@@ -45,4 +45,5 @@ pub fn init(format: LogFormat) {
     };
 }
 
+mod catalog;
 pub mod metrics;

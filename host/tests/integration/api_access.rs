@@ -442,6 +442,11 @@ async fn metrics_count_requests_by_route_and_move_to_their_own_address() {
         "{text}"
     );
     assert!(text.contains("feed_frames_total"), "{text}");
+    // Every series says what it is (telemetry::catalog).
+    assert!(
+        text.contains("# HELP http_requests_total HTTP answers"),
+        "{text}"
+    );
     // The pool figures are read at scrape time: a pool has at least one connection.
     let gauge = |name: &str| {
         text.lines()
