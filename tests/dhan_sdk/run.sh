@@ -28,33 +28,10 @@ if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
   exit 2
 fi
 
-# ---- virtualenv, rebuilt whenever requirements.txt or the interpreter changes ----------
+# ---- virtualenv (tests/python/venv.sh) ---------------------------------------------------
+source "$root/tests/python/venv.sh"
 venv="$root/target/dhan-sdk-venv"
-requirements="$here/requirements.txt"
-stamp="$("$python" - "$requirements" <<'EOF'
-import hashlib, sys
-digest = hashlib.sha256(open(sys.argv[1], "rb").read())
-digest.update(sys.version.encode())
-print(digest.hexdigest())
-EOF
-)"
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.requirements-sha256" 2>/dev/null || true)" != "$stamp" ]; then
-  echo "dhan_sdk: creating $venv"
-  rm -rf "$venv"
-  mkdir -p "$root/target"
-  if "$python" -m venv "$venv" >/dev/null 2>&1; then
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
-  elif "$python" -m pip --version >/dev/null 2>&1; then
-    # No ensurepip (Debian without python3-venv): a pip-less venv, filled by the system pip.
-    rm -rf "$venv"
-    "$python" -m venv --without-pip "$venv"
-    "$python" -m pip --python "$venv/bin/python" install -q --disable-pip-version-check -r "$requirements"
-  else
-    echo "dhan_sdk: '$python -m venv' failed and there is no pip; install python3-venv" >&2
-    exit 2
-  fi
-  echo "$stamp" >"$venv/.requirements-sha256"
-fi
+ensure_venv dhan_sdk "$venv" "$here/requirements.txt"
 
 # ---- simulator ------------------------------------------------------------------------
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"

@@ -46,24 +46,10 @@ if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)
   exit 2
 fi
 
-# ---- virtualenv, rebuilt whenever requirements.txt or the interpreter changes ----------
+# ---- virtualenv (tests/python/venv.sh) ---------------------------------------------------
+source "$root/tests/python/venv.sh"
 venv="$root/target/schemathesis-venv"
-requirements="$here/requirements.txt"
-stamp="$("$python" - "$requirements" <<'EOF'
-import hashlib, sys
-digest = hashlib.sha256(open(sys.argv[1], "rb").read())
-digest.update(sys.version.encode())
-print(digest.hexdigest())
-EOF
-)"
-if [ ! -x "$venv/bin/schemathesis" ] || [ "$(cat "$venv/.requirements-sha256" 2>/dev/null || true)" != "$stamp" ]; then
-  echo "schemathesis: creating $venv"
-  rm -rf "$venv"
-  mkdir -p "$root/target"
-  "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
-  echo "$stamp" >"$venv/.requirements-sha256"
-fi
+ensure_venv schemathesis "$venv" "$here/requirements.txt"
 
 # ---- server -----------------------------------------------------------------------------
 work="$root/target/schemathesis-run"

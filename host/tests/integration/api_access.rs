@@ -21,6 +21,23 @@ async fn start(data: &Path, tweak: impl FnOnce(&mut Config)) -> RunningServer {
     server::start(config).await.expect("server starts")
 }
 
+/// Adds a free-tier viewer with a password, straight into the server's store.
+async fn add_viewer(running: &RunningServer, username: &str, password: &str) {
+    let hash = hash_password(password).expect("hash");
+    running
+        .state
+        .store
+        .users()
+        .add(NewUser {
+            username,
+            role: Role::Viewer,
+            tier: Tier::Free,
+            password_hash: Some(&hash),
+        })
+        .await
+        .expect("add user");
+}
+
 /// Asserts the API's error shape and returns the code.
 async fn error_code(response: reqwest::Response) -> String {
     let body: Value = response.json().await.expect("json error body");
@@ -42,19 +59,7 @@ async fn login_issues_tokens_that_open_the_routes_their_role_allows() {
     let data = tempfile::tempdir().expect("tempdir");
     let running = start(data.path(), |_| {}).await;
     let base = format!("http://{}", running.addr);
-    let hash = hash_password("viewer-password").expect("hash");
-    running
-        .state
-        .store
-        .users()
-        .add(NewUser {
-            username: "vera",
-            role: Role::Viewer,
-            tier: Tier::Free,
-            password_hash: Some(&hash),
-        })
-        .await
-        .expect("add user");
+    add_viewer(&running, "vera", "viewer-password").await;
     let client = reqwest::Client::new();
 
     // Anonymous: health and docs yes, data no.
@@ -596,19 +601,7 @@ async fn login_on_a_server_that_cannot_issue_tokens_is_503() {
         };
     })
     .await;
-    let hash = hash_password("viewer-password").expect("hash");
-    running
-        .state
-        .store
-        .users()
-        .add(NewUser {
-            username: "vera",
-            role: Role::Viewer,
-            tier: Tier::Free,
-            password_hash: Some(&hash),
-        })
-        .await
-        .expect("add user");
+    add_viewer(&running, "vera", "viewer-password").await;
     let response = reqwest::Client::new()
         .post(format!("http://{}/auth/login", running.addr))
         .json(&json!({"username": "vera", "password": "viewer-password"}))
