@@ -62,6 +62,7 @@ impl Publisher {
     }
 
     /// Publishes until the topic is dropped (the task is aborted then).
+    #[tracing::instrument(name = "ws_publisher", skip_all, fields(channel = %self.channel.name))]
     pub async fn run(self, sender: watch::Sender<Option<Arc<Frame>>>) {
         let Some(id) = self.chain_id().cloned() else {
             if let ChannelKind::Strategy(strategy) = self.channel.kind {

@@ -70,6 +70,11 @@ struct Session {
 
 /// Serves one upgraded connection until it closes.
 /// `deflate`: the connection negotiated permessage-deflate.
+#[tracing::instrument(
+    name = "ws_session",
+    skip_all,
+    fields(endpoint = endpoint.path(), user = %admission.principal.user, deflate)
+)]
 pub async fn run(
     socket: Socket,
     state: AppState,
