@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::Serialize;
 use time::Date;
@@ -22,6 +21,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::cache::{CachedJson, KeyBuilder, to_json};
+use super::extract::{ApiPath, ApiQuery};
 use super::params::{self, ErrorResponse};
 use super::priced::{chain_greeks, chain_view, current_version, input_version, priced_chain};
 use crate::error::AppError;
@@ -210,11 +210,10 @@ fn effective_params(
 )]
 pub async fn run(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(query): ApiQuery<Vec<(String, String)>>,
 ) -> Result<CachedJson, AppError> {
-    let Path(name) = path.map_err(AppError::from)?;
-    let (chain_params, given) = split_query(params::query(query)?)?;
+    let (chain_params, given) = split_query(query)?;
     let plugin = custom_plugin(&state, &name)?;
     let id = params::chain_id(
         &state,

@@ -10,8 +10,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -19,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
+use super::extract::ApiQuery;
 use super::params::{self, ErrorResponse};
 use super::priced::{chain_seq, chain_view};
 use crate::error::AppError;
@@ -137,9 +137,9 @@ fn with_depth(view: &ChainView) -> Vec<String> {
 )]
 pub async fn depth(
     State(state): State<AppState>,
-    query: Result<Query<DepthQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<DepthQuery>,
 ) -> Result<CachedJson, AppError> {
-    let q = params::query(query)?;
+    let q = query;
     let id = params::security_id(q.security_id.as_deref())?;
     let instrument = params::derivative(state.market.registry(), id)
         .cloned()

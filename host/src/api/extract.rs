@@ -1,6 +1,6 @@
 //! Extractors that answer bad input with the API's JSON error shape (axum's own answer
-//! with plain text). Handlers that take a body or path parameters use these; query
-//! strings go through `params::query` (same mapping, in `AppError`'s `From` impls).
+//! with plain text): every handler takes its body, path and query string through these
+//! (the rejections are mapped in `AppError`'s `From` impls).
 //!
 //! A JSON body's integral numbers are integers whatever their spelling: `3.0` is `3`
 //! (RFC 8259 numbers have no separate integer type, and JSON Schema's `integer` accepts
@@ -68,6 +68,11 @@ impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
 #[derive(Debug, Clone, Copy, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct ApiPath<T>(pub T);
+
+/// A query string.
+#[derive(Debug, Clone, Copy, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
 
 #[cfg(test)]
 mod tests {

@@ -8,8 +8,7 @@
 //! this module owns their parameters, answer types and documentation.
 
 use axum::Router;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -17,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::cache::CachedJson;
+use super::extract::ApiQuery;
 use super::fo_view::{
     self, DEFAULT_LIMIT, DEFAULT_STRIKES, MAX_LIMIT, MAX_STRIKES, OiChangeRequest,
 };
@@ -210,9 +210,9 @@ pub struct OiChangeResponse {
 )]
 pub async fn strike_distribution(
     State(state): State<AppState>,
-    query: Result<Query<DistributionQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<DistributionQuery>,
 ) -> Result<CachedJson, AppError> {
-    let q = params::query(query)?;
+    let q = query;
     let id = params::chain_id(&state, q.underlying.as_deref(), q.expiry.as_deref())?;
     let strikes = params::count(
         "strikes",
@@ -239,9 +239,9 @@ pub async fn strike_distribution(
 )]
 pub async fn oi_change(
     State(state): State<AppState>,
-    query: Result<Query<OiChangeQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<OiChangeQuery>,
 ) -> Result<CachedJson, AppError> {
-    let q = params::query(query)?;
+    let q = query;
     let id = params::chain_id(&state, q.underlying.as_deref(), q.expiry.as_deref())?;
     let limit = params::count("limit", q.limit.as_deref(), DEFAULT_LIMIT, 1, MAX_LIMIT)?;
     let window = OiWindow::parse(q.window.as_deref())?;

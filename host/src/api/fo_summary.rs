@@ -7,14 +7,14 @@
 //! [`super::fo_view`] (shared with the `summary:` channel of `/ws/fo/stream`); this
 //! module owns the answer's type and documentation.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::cache::CachedJson;
+use super::extract::ApiQuery;
 use super::fo_view;
 use super::params::{self, ErrorResponse};
 use crate::error::AppError;
@@ -92,9 +92,9 @@ pub struct SummaryResponse {
 )]
 pub async fn summary(
     State(state): State<AppState>,
-    query: Result<Query<SummaryQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<SummaryQuery>,
 ) -> Result<CachedJson, AppError> {
-    let q = params::query(query)?;
+    let q = query;
     let id = params::chain_id(&state, q.underlying.as_deref(), q.expiry.as_deref())?;
     fo_view::summary(state, id).await
 }

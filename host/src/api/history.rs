@@ -17,8 +17,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
@@ -26,6 +25,7 @@ use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::extract::ApiQuery;
 use super::market::{find_expiry, find_underlying};
 use super::params::{self, ErrorResponse};
 use crate::error::AppError;
@@ -141,9 +141,9 @@ pub struct MoneynessResponse {
 )]
 pub async fn moneyness(
     State(state): State<AppState>,
-    query: Result<Query<MoneynessQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<MoneynessQuery>,
 ) -> Result<Json<MoneynessResponse>, AppError> {
-    let q = params::query(query)?;
+    let q = query;
     let info = find_underlying(&state, q.underlying.as_deref())?;
     let expiry = find_expiry(info, q.expiry.as_deref(), super::market::live_from(&state))?;
     let (metric, column) = pick("metric", q.metric.as_deref(), METRICS, "iv")?;

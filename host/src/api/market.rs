@@ -8,8 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -20,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
 pub use super::chain_source::{ChainSource, await_first_data};
+use super::extract::ApiQuery;
 use super::params::{self, ErrorResponse};
 use crate::error::AppError;
 use crate::instruments::registry::{ExpiryInfo, UnderlyingInfo};
@@ -261,9 +261,8 @@ pub struct ExpiriesResponse {
 )]
 pub async fn expiries(
     State(state): State<AppState>,
-    query: Result<Query<UnderlyingQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<UnderlyingQuery>,
 ) -> Result<Json<ExpiriesResponse>, AppError> {
-    let query = params::query(query)?;
     let info = find_underlying(&state, query.underlying.as_deref())?;
     Ok(Json(ExpiriesResponse {
         underlying: info.name.clone(),
@@ -296,9 +295,8 @@ pub struct StrikesResponse {
 )]
 pub async fn strikes(
     State(state): State<AppState>,
-    query: Result<Query<ChainQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ChainQuery>,
 ) -> Result<Json<StrikesResponse>, AppError> {
-    let query = params::query(query)?;
     let info = find_underlying(&state, query.underlying.as_deref())?;
     let expiry = find_expiry(info, query.expiry.as_deref(), live_from(&state))?;
     let strikes: Vec<f64> = expiry.strikes.iter().map(|r| r.strike).collect();
@@ -380,9 +378,8 @@ fn live_version(seq: u64, greeks: Option<&ChainGreeks>) -> InputVersion {
 )]
 pub async fn live(
     State(state): State<AppState>,
-    query: Result<Query<ChainQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ChainQuery>,
 ) -> Result<CachedJson, AppError> {
-    let query = params::query(query)?;
     let id = params::chain_id(&state, query.underlying.as_deref(), query.expiry.as_deref())?;
     let today = live_from(&state);
     await_first_data(&state, &id).await;

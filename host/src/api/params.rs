@@ -6,9 +6,6 @@
 //! parsed date, a number with its default filled in) is what cache keys are built from,
 //! so `strikes=010`, `strikes=10` and no `strikes` at all share one cache entry.
 
-use axum::extract::Query;
-use axum::extract::rejection::QueryRejection;
-
 use super::AppState;
 use super::market::{find_expiry, find_underlying};
 use crate::error::AppError;
@@ -18,11 +15,6 @@ use crate::market::ChainId;
 
 /// The JSON body of every error, for the API documentation (one type, one schema).
 pub use crate::error::ErrorResponse;
-
-/// A query string, or a 400 in the API's error shape (see `AppError`'s `From` impls).
-pub fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
-    query.map(|Query(q)| q).map_err(AppError::from)
-}
 
 /// A whole number parameter in `0..=max` (or `1..=max` when `min` is 1); absent or
 /// empty means `default`.

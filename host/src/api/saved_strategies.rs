@@ -10,15 +10,14 @@
 //! and legs per strategy (422 `too_many_legs`), both checked inside the write's
 //! transaction so concurrent requests cannot overshoot them together.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 
 use super::AppState;
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::params::{self, ErrorResponse};
 use super::saved_strategy_body::{
     AddLeg, CreateStrategy, LegResponse, M2mPoint, M2mSeries, PatchStrategy, SeriesQuery, Status,
@@ -446,9 +445,8 @@ pub async fn timeseries(
     State(state): State<AppState>,
     Extension(caller): Extension<Principal>,
     ApiPath(id): ApiPath<i64>,
-    query: Result<Query<SeriesQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<SeriesQuery>,
 ) -> Result<Json<M2mSeries>, AppError> {
-    let query = params::query(query)?;
     let from = query
         .from
         .as_deref()
