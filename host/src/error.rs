@@ -1,8 +1,10 @@
 //! The one error type of HTTP handlers, and its stable JSON body:
 //! `{"error": {"code": "...", "message": "..."}}`.
 //!
-//! Handlers return `Result<_, AppError>`; each variant maps to one status code, and the
-//! error is logged once, here, at the boundary. A failing dependency is named in the
+//! Handlers return `Result<_, AppError>`; each variant maps to one status code. The
+//! response carries an [`ErrorReport`] extension with what the log needs, and the API's
+//! error-logging middleware logs it once, at the boundary, inside the request's span
+//! (`api::error_log`). A failing dependency is named in the
 //! body, never described: its raw error text (addresses, driver messages) goes to the
 //! log only.
 
@@ -133,7 +135,7 @@ impl AppError {
 
 impl AppError {
     /// The body's message: the error's own text, except for a failing dependency, which
-    /// is only named (the detail is logged by `into_response`). A store error that is the
+    /// is only named (the detail goes to the log through [`ErrorReport`]). A store error that is the
     /// caller's (a conflict, a quota) keeps its text.
     fn public_message(&self) -> String {
         match self {
@@ -205,18 +207,24 @@ impl From<PathRejection> for AppError {
     }
 }
 
+/// What the log says of an error answer: its code and the full detail, which for a
+/// failing dependency or a bug is more than the body tells the client.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub code: &'static str,
+    pub detail: String,
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        match &self {
-            AppError::Internal(detail) => {
-                tracing::error!(%status, code, detail, "request failed");
-            }
-            _ if status.is_server_error() => {
-                tracing::error!(%status, code, error = %self, "request failed");
-            }
-            _ => tracing::debug!(%status, code, error = %self, "request refused"),
-        }
+        let report = ErrorReport {
+            code,
+            detail: match &self {
+                AppError::Internal(detail) => detail.clone(),
+                _ => self.to_string(),
+            },
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code,
@@ -224,6 +232,7 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(report);
         match self {
             AppError::Unauthorized(AuthError::CannotIssue) => {}
             AppError::Unauthorized(_) | AppError::BadCredentials => {

@@ -17,8 +17,9 @@
 //! Around every route, outermost first: the caller's address is resolved (believing
 //! `X-Forwarded-For` from trusted proxies only, [`client_address`]); a body left unread
 //! by an early answer is drained or the connection marked for closing
-//! ([`unread_body`]); the request gets a span, panics become 500s, answers are
-//! counted, and the request has a deadline ([`deadline`]); the answer is compressed
+//! ([`unread_body`]); the request gets a span, error answers are logged in it
+//! ([`error_log`]), panics become 500s, answers are counted, and the request has a
+//! deadline ([`deadline`]); the answer is compressed
 //! for clients that accept it and cached answers get their entity tag and `304`s
 //! ([`representation`]). Outermost of all, [`cors`] answers preflights.
 
@@ -58,6 +59,7 @@ pub mod cors;
 pub mod deadline;
 pub mod depth;
 pub mod docs;
+pub mod error_log;
 pub mod extract;
 pub mod fo;
 pub mod fo_summary;
@@ -244,6 +246,8 @@ pub fn router(state: AppState) -> Router {
     ))
     .layer(middleware::from_fn(metrics::track))
     .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+    // Outside the panic catcher, so a panic's 500 is logged too; inside the span.
+    .layer(middleware::from_fn(error_log::log))
     // The span names the path, never the query: a WebSocket token may ride in it.
     .layer(
         tower_http::trace::TraceLayer::new_for_http().make_span_with(
