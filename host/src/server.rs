@@ -68,25 +68,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         )
     })?;
     let host = PluginHost::new(config.plugins.clone())?;
-    let watcher = match config.plugins.plugin_dir() {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the plugin directory {}", dir.display()))?;
-            let dir = dir.to_path_buf();
-            let loaded = {
-                let dir = dir.clone();
-                host.blocking(move |h| h.load_dir(&dir)).await?
-            }
-            .with_context(|| format!("cannot read the plugin directory {}", dir.display()))?;
-            let ok = loaded.iter().filter(|(_, r)| r.is_ok()).count();
-            tracing::info!(dir = %dir.display(), loaded = ok, refused = loaded.len() - ok, "plugin directory loaded");
-            Some(
-                watcher::watch(Arc::clone(&host), &dir)
-                    .context("cannot watch the plugin directory")?,
-            )
-        }
-        None => None,
-    };
+    let watcher = load_and_watch_plugins(&config, &host).await?;
 
     let store = Store::open_waiting(&config.store)
         .await
@@ -103,46 +85,22 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     // Installed before anything records, so early counts are kept.
     let _ = crate::telemetry::metrics::handle();
     let limits = Arc::new(RateLimits::new(&config.limits));
-    let shared_cache = match &config.cache.redis {
-        Some(redis) => Some(
-            SharedCache::connect(redis.clone(), &ResponseCache::process_scope())
-                .await
-                .context("cannot use Redis")?,
-        ),
-        None => None,
-    };
-    let cache =
-        ResponseCache::new(config.cache.max_bytes, config.cache.ttl).with_shared(shared_cache);
+    let cache = answer_cache(&config).await?;
     let pipeline = MarketPipeline::start(&config, host.clone()).await?;
-    let history = ChainHistory::start(
-        config.history,
-        store.clone(),
-        history::Sources {
-            market: &pipeline.market,
-            greeks: &pipeline.greeks,
-            plugins: &host,
-            sim: pipeline.sim.as_ref(),
-        },
-    );
+    let sources = history::Sources {
+        market: &pipeline.market,
+        greeks: &pipeline.greeks,
+        plugins: &host,
+        sim: pipeline.sim.as_ref(),
+    };
+    let history = ChainHistory::start(config.history, store.clone(), sources);
     let services = ApiServices {
         cache: Arc::new(cache),
         tokens,
         limits: limits.clone(),
         store,
         history,
-        settings: Arc::new(ApiSettings {
-            max_body_bytes: config.server.max_body_bytes,
-            public_metrics: config.server.metrics_listen.is_none(),
-            quotas: config.portfolio.quotas,
-            trusted_proxies: config.server.trusted_proxies.clone(),
-            deadlines: api::deadline::Deadlines {
-                request: config.server.request_timeout,
-                upload: config.server.upload_timeout,
-            },
-            cors_origins: Arc::new(config.server.cors_origins.clone()),
-            compression: config.server.compression,
-            public_market_data: config.auth.public_market_data,
-        }),
+        settings: Arc::new(api_settings(&config)),
         ws: config.ws,
         m2m: Arc::new(M2mHub::default()),
         sealer,
@@ -157,50 +115,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let until_stopped = move |mut signal: tokio::sync::watch::Receiver<bool>| async move {
         crate::shutdown::stopped(&mut signal).await;
     };
-    let mut background = vec![
-        tokio::spawn(forget_idle_callers(limits)),
-        worker::spawn(
-            state.store.clone(),
-            state.m2m.clone(),
-            Arc::new(api::m2m_valuer::MarketValuer::new(state.clone())),
-            config.portfolio.m2m_interval,
-        ),
-        crate::portfolio::retention::spawn(
-            state.store.clone(),
-            crate::portfolio::retention::M2mRetention::from_config(&config.portfolio),
-        ),
-    ];
+    let mut background = background_tasks(&config, &state, limits);
     let metrics_addr = match config.server.metrics_listen {
         Some(metrics_listen) => {
-            let listener = TcpListener::bind(metrics_listen)
-                .await
-                .with_context(|| format!("cannot listen on {metrics_listen} for metrics"))?;
-            let metrics_addr = listener.local_addr()?;
-            let app = api::metrics_router(state.clone());
-            let stop = until_stopped(stopped.clone());
-            background.push(tokio::spawn(async move {
-                if let Err(error) = axum::serve(listener, app)
-                    .with_graceful_shutdown(stop)
-                    .await
-                {
-                    tracing::error!(%error, "metrics listener failed");
-                }
-            }));
-            tracing::info!(addr = %metrics_addr, "metrics listening");
-            Some(metrics_addr)
+            let (addr, task) =
+                serve_metrics(metrics_listen, &state, until_stopped(stopped.clone())).await?;
+            background.push(task);
+            Some(addr)
         }
         None => None,
     };
-    let app = api::router(state.clone());
-    let stop = until_stopped(stopped);
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop)
-        .await
-    });
+    let task = serve_api(listener, &state, until_stopped(stopped));
     tracing::info!(%addr, "optionhub listening");
     Ok(RunningServer {
         addr,
@@ -213,6 +138,122 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         pipeline,
         _watcher: watcher,
     })
+}
+
+/// Loads every plugin in the configured directory (creating it if needed) and watches
+/// it for hot reloads; `None` without a plugin directory.
+async fn load_and_watch_plugins(
+    config: &Config,
+    host: &Arc<PluginHost>,
+) -> anyhow::Result<Option<watcher::DirectoryWatcher>> {
+    let Some(dir) = config.plugins.plugin_dir() else {
+        return Ok(None);
+    };
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the plugin directory {}", dir.display()))?;
+    let dir = dir.to_path_buf();
+    let loaded = {
+        let dir = dir.clone();
+        host.blocking(move |h| h.load_dir(&dir)).await?
+    }
+    .with_context(|| format!("cannot read the plugin directory {}", dir.display()))?;
+    let ok = loaded.iter().filter(|(_, r)| r.is_ok()).count();
+    tracing::info!(dir = %dir.display(), loaded = ok, refused = loaded.len() - ok, "plugin directory loaded");
+    let watcher =
+        watcher::watch(Arc::clone(host), &dir).context("cannot watch the plugin directory")?;
+    Ok(Some(watcher))
+}
+
+/// The answer cache: in memory, with Redis behind it when `REDIS_URL` is set.
+async fn answer_cache(config: &Config) -> anyhow::Result<ResponseCache> {
+    let shared_cache = match &config.cache.redis {
+        Some(redis) => Some(
+            SharedCache::connect(redis.clone(), &ResponseCache::process_scope())
+                .await
+                .context("cannot use Redis")?,
+        ),
+        None => None,
+    };
+    Ok(ResponseCache::new(config.cache.max_bytes, config.cache.ttl).with_shared(shared_cache))
+}
+
+/// The API's settings, from the server's and the access configuration.
+fn api_settings(config: &Config) -> ApiSettings {
+    ApiSettings {
+        max_body_bytes: config.server.max_body_bytes,
+        public_metrics: config.server.metrics_listen.is_none(),
+        quotas: config.portfolio.quotas,
+        trusted_proxies: config.server.trusted_proxies.clone(),
+        deadlines: api::deadline::Deadlines {
+            request: config.server.request_timeout,
+            upload: config.server.upload_timeout,
+        },
+        cors_origins: Arc::new(config.server.cors_origins.clone()),
+        compression: config.server.compression,
+        public_market_data: config.auth.public_market_data,
+    }
+}
+
+/// The server's own periodic work: forgetting idle callers' rate-limit state, the M2M
+/// worker, and the M2M series' retention.
+fn background_tasks(
+    config: &Config,
+    state: &AppState,
+    limits: Arc<RateLimits>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(forget_idle_callers(limits)),
+        worker::spawn(
+            state.store.clone(),
+            state.m2m.clone(),
+            Arc::new(api::m2m_valuer::MarketValuer::new(state.clone())),
+            config.portfolio.m2m_interval,
+        ),
+        crate::portfolio::retention::spawn(
+            state.store.clone(),
+            crate::portfolio::retention::M2mRetention::from_config(&config.portfolio),
+        ),
+    ]
+}
+
+/// Serves the API on `listener` until `stop` resolves, with each caller's address.
+fn serve_api(
+    listener: TcpListener,
+    state: &AppState,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    let app = api::router(state.clone());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await
+    })
+}
+
+/// Serves `/metrics` on its own address until `stop` resolves.
+async fn serve_metrics(
+    listen: SocketAddr,
+    state: &AppState,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} for metrics"))?;
+    let addr = listener.local_addr()?;
+    let app = api::metrics_router(state.clone());
+    let task = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::error!(%error, "metrics listener failed");
+        }
+    });
+    tracing::info!(%addr, "metrics listening");
+    Ok((addr, task))
 }
 
 /// Development mode signs tokens with a generated secret and prints an admin token: fine
