@@ -309,6 +309,12 @@ async fn an_expired_token_stops_the_feed_with_a_clear_status_and_no_reconnect_st
         reason.contains("807"),
         "the reason names Dhan's code: {status}"
     );
+    // The connection that met the expired token learned why; it did not need a
+    // reconnect to be told (a reset that swallowed the disconnect packet would).
+    assert_eq!(
+        status["feed"]["connections"][0]["reconnects"], 0,
+        "{status}"
+    );
     let attempts = sim.connection_attempts();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(

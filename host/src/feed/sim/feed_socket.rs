@@ -28,6 +28,8 @@ use crate::instruments::{ExchangeSegment, InstrumentKey};
 const MAX_INSTRUMENTS_PER_CONNECTION: usize = 5_000;
 /// Dhan pings every 10 s.
 const PING_EVERY: Duration = Duration::from_secs(10);
+/// How long a closing connection waits for the client's close reply.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// Largest stacked message when stacking is on.
 const STACK_LIMIT: usize = 16 << 10;
 
@@ -77,11 +79,18 @@ fn disconnect_packet(reason: u16) -> Vec<u8> {
     out
 }
 
+/// Sends Dhan's disconnect packet and closes the way a WebSocket server does: it waits
+/// (briefly) for the client's close reply, reading and dropping whatever the client sent
+/// meanwhile. Dropping the socket with the client's requests unread would reset the
+/// connection, and a reset discards what is still queued to send, the disconnect packet
+/// included, so the client would see a bare reset instead of the reason.
 async fn refuse(mut socket: WebSocket, reason: u16) {
     let _ = socket
         .send(Message::Binary(disconnect_packet(reason).into()))
         .await;
     let _ = socket.send(Message::Close(None)).await;
+    let drain = async { while let Some(Ok(_)) = socket.recv().await {} };
+    let _ = tokio::time::timeout(CLOSE_GRACE, drain).await;
 }
 
 /// Subscribed modes of one instrument, as a bit set (Dhan allows several at once).

@@ -32,6 +32,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a polite close may take before the socket is simply dropped (a close on a
 /// dead socket can hang: `dhanhq.md` §10.2).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long to look for Dhan's disconnect packet after a send has failed: it is already
+/// in our receive buffer or never coming.
+const LAST_WORD_TIMEOUT: Duration = Duration::from_millis(500);
 
 pub(super) struct Connection {
     pub id: usize,
@@ -170,7 +173,7 @@ impl Connection {
             if !synced.as_ref().is_some_and(|s| Arc::ptr_eq(s, &desired)) {
                 if let Err(error) = sync_subscriptions(&mut socket, &mut subscribed, &desired).await
                 {
-                    return SessionEnd::Retry { error, got_data };
+                    return end_after_failed_send(&mut socket, error, got_data).await;
                 }
                 synced = Some(desired);
             }
@@ -216,6 +219,32 @@ impl Connection {
                 }
             }
         }
+    }
+}
+
+/// A send failed, usually because Dhan closed the connection. Dhan sends a disconnect
+/// packet before it closes, and that packet may be waiting unread: a peer that closes
+/// with our requests unread resets the connection, which fails our next send before we
+/// have read its reply. Reading what already arrived lets a refused token end the
+/// session as `AuthFailed` instead of a retry that would be refused the same way.
+async fn end_after_failed_send(
+    socket: &mut FeedSocket,
+    error: String,
+    got_data: bool,
+) -> SessionEnd {
+    let last_word = async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Binary(frame) = message
+                && let Some(end) = disconnect_in(&frame)
+            {
+                return Some(end);
+            }
+        }
+        None
+    };
+    match tokio::time::timeout(LAST_WORD_TIMEOUT, last_word).await {
+        Ok(Some(end)) => end,
+        Ok(None) | Err(_) => SessionEnd::Retry { error, got_data },
     }
 }
 
@@ -293,5 +322,65 @@ fn connect_error_kind(error: &tokio_tungstenite::tungstenite::Error) -> &'static
         Error::Url(_) => "the feed URL is invalid",
         Error::Protocol(_) => "WebSocket handshake with the feed failed",
         _ => "could not connect to the feed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures_util::SinkExt;
+    use tokio::net::TcpListener;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::{SessionEnd, end_after_failed_send};
+    use crate::feed::dhan::codec::encode_packet;
+    use crate::feed::dhan::packet::{Packet, PacketBody};
+    use crate::instruments::{ExchangeSegment, InstrumentKey};
+
+    /// Dhan's way of refusing an expired token: a disconnect packet, a close, and the
+    /// socket dropped with our request unread (which resets the connection).
+    async fn refusing_server(listener: TcpListener) {
+        let Ok((tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(mut socket) = tokio_tungstenite::accept_async(tcp).await else {
+            return;
+        };
+        // Let the client's first request arrive, and leave it unread.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut packet = Vec::new();
+        let body = PacketBody::Disconnect { reason: 807 };
+        let key = InstrumentKey::new(ExchangeSegment::IdxI, 0);
+        encode_packet(&Packet { key, body }, &mut packet);
+        let _ = socket.send(Message::Binary(packet.into())).await;
+        let _ = socket.send(Message::Close(None)).await;
+    }
+
+    #[tokio::test]
+    async fn a_send_failed_by_a_reset_is_explained_by_the_disconnect_packet_before_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(refusing_server(listener));
+        let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
+            .await
+            .expect("connect");
+        socket.send(Message::text("{}")).await.expect("first send");
+        server.await.expect("server ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The reset has arrived: sending fails, with the packet still unread.
+        let mut failed = None;
+        for _ in 0..10 {
+            if let Err(error) = socket.send(Message::text("{}")).await {
+                failed = Some(error.to_string());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let error = failed.expect("a send on a reset connection fails");
+        match end_after_failed_send(&mut socket, error, false).await {
+            SessionEnd::AuthFailed { reason } => assert!(reason.contains("807"), "{reason}"),
+            _ => panic!("a refused token must not be retried"),
+        }
     }
 }
