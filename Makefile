@@ -66,7 +66,7 @@ fuzz-smoke:
 	cd host/fuzz && cargo +nightly fuzz build
 	@for target in $(FUZZ_TARGETS); do \
 	  mkdir -p host/fuzz/corpus/$$target; \
-	  seeds=$$( [ $$target = scrip_master ] && echo ../tests/fixtures/scrip_master ); \
+	  seeds=$$( [ $$target = scrip_master ] && echo ../../crates/instruments/tests/fixtures/scrip_master ); \
 	  echo "== $$target: $(FUZZ_SECONDS) s"; \
 	  log=host/fuzz/$$target.log; \
 	  (cd host/fuzz && cargo +nightly fuzz run $$target corpus/$$target $$seeds -- \

@@ -49,7 +49,8 @@ fn m2m(c: &mut Criterion) {
     config.server = optionhub::config::ServerConfig::new("127.0.0.1:0".parse().expect("addr"));
     config.data.dir = data.path().to_path_buf();
     config.store = optionhub::config::StoreConfig::sqlite_in(data.path());
-    config.plugins = optionhub::config::PluginConfig::new(Some(plugins), &config.data);
+    config.plugins =
+        optionhub::config::PluginConfig::new(Some(plugins), config.data.plugin_cache_dir());
     config.feed.underlyings = vec!["NIFTY".into()];
     config.auth =
         optionhub::config::AuthConfig::development(Some("m2m-bench-secret-of-enough-bytes".into()));

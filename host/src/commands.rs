@@ -51,7 +51,10 @@ pub fn plugin_check(file: &Path) -> anyhow::Result<ExitCode> {
 
 /// Loads a plugin directory as the server would and lists the result.
 pub fn plugin_list(dir: &Path, data: &DataConfig) -> anyhow::Result<ExitCode> {
-    let host = PluginHost::new(PluginConfig::new(Some(dir.to_path_buf()), data))?;
+    let host = PluginHost::new(PluginConfig::new(
+        Some(dir.to_path_buf()),
+        data.plugin_cache_dir(),
+    ))?;
     let results = host
         .load_dir(dir)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;

@@ -21,7 +21,7 @@ use tokio::sync::Mutex;
 use crate::report::Latencies;
 
 #[derive(Debug, Clone, Args)]
-pub struct FloorArgs {
+pub(crate) struct FloorArgs {
     /// Receiving sockets (each takes two file descriptors, both ends being here).
     #[arg(long, default_value_t = 1000)]
     pub clients: usize,
@@ -45,7 +45,7 @@ fn now_micros() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
-pub async fn run(args: FloorArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: FloorArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let (latencies, writes) = measure(args).await?;
     latencies.print(

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 
 /// Latencies in microseconds, 1 µs to 60 s, 3 significant figures.
 #[derive(Debug, Clone)]
-pub struct Latencies {
+pub(crate) struct Latencies {
     histogram: Histogram<u64>,
     pub failures: BTreeMap<String, u64>,
     /// Body bytes of the successful answers, as received (compressed or not).
@@ -16,7 +16,7 @@ pub struct Latencies {
 }
 
 impl Latencies {
-    pub fn new() -> anyhow::Result<Self> {
+    pub(crate) fn new() -> anyhow::Result<Self> {
         Ok(Self {
             histogram: Histogram::new_with_bounds(1, 60_000_000, 3)?,
             failures: BTreeMap::new(),
@@ -24,20 +24,20 @@ impl Latencies {
         })
     }
 
-    pub fn record(&mut self, latency: Duration) {
+    pub(crate) fn record(&mut self, latency: Duration) {
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         let _ = self.histogram.record(micros.clamp(1, 60_000_000));
     }
 
-    pub fn add_body_bytes(&mut self, bytes: usize) {
+    pub(crate) fn add_body_bytes(&mut self, bytes: usize) {
         self.body_bytes = self.body_bytes.saturating_add(bytes as u64);
     }
 
-    pub fn fail(&mut self, why: impl Into<String>) {
+    pub(crate) fn fail(&mut self, why: impl Into<String>) {
         *self.failures.entry(why.into()).or_default() += 1;
     }
 
-    pub fn merge(&mut self, other: &Latencies) {
+    pub(crate) fn merge(&mut self, other: &Latencies) {
         let _ = self.histogram.add(&other.histogram);
         for (why, count) in &other.failures {
             *self.failures.entry(why.clone()).or_default() += count;
@@ -45,11 +45,11 @@ impl Latencies {
         self.body_bytes = self.body_bytes.saturating_add(other.body_bytes);
     }
 
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.histogram.len()
     }
 
-    pub fn failed(&self) -> u64 {
+    pub(crate) fn failed(&self) -> u64 {
         self.failures.values().sum()
     }
 
@@ -58,7 +58,7 @@ impl Latencies {
     }
 
     /// Prints the summary under a title.
-    pub fn print(&self, title: &str, elapsed: Duration) {
+    pub(crate) fn print(&self, title: &str, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64().max(1e-9);
         println!("== {title}");
         println!("ok:          {}", self.count());
@@ -87,7 +87,7 @@ impl Latencies {
 }
 
 /// Resident memory of a process, from `/proc` (Linux), in MiB.
-pub fn rss_mib(pid: u32) -> Option<f64> {
+pub(crate) fn rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -10,7 +10,7 @@ use tokio::sync::{Mutex, Semaphore};
 use crate::report::Latencies;
 
 #[derive(Debug, Clone, Args)]
-pub struct RestArgs {
+pub(crate) struct RestArgs {
     /// Server base URL.
     #[arg(long, default_value = "http://127.0.0.1:8000")]
     pub url: String,
@@ -39,7 +39,7 @@ pub struct RestArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct SwapArgs {
+pub(crate) struct SwapArgs {
     #[command(flatten)]
     pub rest: RestArgs,
     /// The component to upload halfway through.
@@ -50,7 +50,7 @@ pub struct SwapArgs {
     pub uploads: u32,
 }
 
-pub async fn run(args: RestArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: RestArgs) -> anyhow::Result<()> {
     let client = client()?;
     if args.warmup > 0 {
         drive(&client, &args, Duration::from_secs(args.warmup)).await?;
@@ -64,7 +64,7 @@ pub async fn run(args: RestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn swap(args: SwapArgs) -> anyhow::Result<()> {
+pub(crate) async fn swap(args: SwapArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.plugin)?;
     let client = client()?;
     let rest = args.rest.clone();
@@ -88,11 +88,11 @@ pub async fn swap(args: SwapArgs) -> anyhow::Result<()> {
 }
 
 /// An upload's HTTP status (or why it was not sent) and how long it took.
-pub type Upload = (Result<u16, String>, Duration);
+pub(crate) type Upload = (Result<u16, String>, Duration);
 
 /// Uploads the `components` in turn through `POST /admin/plugins`, one every `gap`,
 /// for as long as `go_on(uploads done so far)` says (asked before each wait and after).
-pub fn spawn_uploads(
+pub(crate) fn spawn_uploads(
     client: &reqwest::Client,
     args: &RestArgs,
     components: Vec<Vec<u8>>,
@@ -127,7 +127,7 @@ pub fn spawn_uploads(
     })
 }
 
-pub fn client() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(1024)
         .tcp_nodelay(true)
@@ -147,7 +147,7 @@ async fn drive(
 
 /// Sends at `args.rate` for `duration`, cycling through `paths` (`args.path` is not
 /// used); latencies and failures are kept per path.
-pub async fn drive_paths(
+pub(crate) async fn drive_paths(
     client: &reqwest::Client,
     args: &RestArgs,
     paths: &[String],

@@ -28,7 +28,7 @@ use crate::report::rss_mib;
 use crate::rest::{self, RestArgs};
 
 #[derive(Debug, Clone, Args)]
-pub struct SoakArgs {
+pub(crate) struct SoakArgs {
     #[command(flatten)]
     pub rest: RestArgs,
     /// Ordinary routes (path and query) that must always answer 2xx.
@@ -82,7 +82,7 @@ impl WsTally {
     }
 }
 
-pub async fn run(args: SoakArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: SoakArgs) -> anyhow::Result<()> {
     let client = rest::client()?;
     let stop = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(WsTally::default());

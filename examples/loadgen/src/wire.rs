@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 #[derive(Debug, Clone, Args)]
-pub struct WireArgs {
+pub(crate) struct WireArgs {
     /// Server address.
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub addr: String,
@@ -46,7 +46,7 @@ struct Tally {
     failed: AtomicU64,
 }
 
-pub async fn run(args: WireArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: WireArgs) -> anyhow::Result<()> {
     let measuring = Arc::new(AtomicBool::new(false));
     let (plain, deflate) = (Arc::new(Tally::default()), Arc::new(Tally::default()));
     let mut tasks = Vec::new();

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::report::{Latencies, rss_mib};
 
 #[derive(Debug, Clone, Args)]
-pub struct WsArgs {
+pub(crate) struct WsArgs {
     /// WebSocket URL.
     #[arg(long, default_value = "ws://127.0.0.1:8000/ws/live")]
     pub url: String,
@@ -42,7 +42,7 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
-pub async fn run(args: WsArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: WsArgs) -> anyhow::Result<()> {
     let results = Arc::new(Mutex::new(Latencies::new()?));
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let bytes = Arc::new(AtomicU64::new(0));

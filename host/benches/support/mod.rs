@@ -5,7 +5,7 @@
 //! subscription planner would (a fixed hash of its security id: about 15 % Full, 40 %
 //! Quote, which Dhan sends as a Quote packet followed by an OI packet, and 45 % Ticker);
 //! indices are subscribed in Ticker mode. The bodies are filled exactly as the
-//! simulator's server fills them (`feed/sim/tick.rs`): IST wall-clock trade times,
+//! simulator's server fills them (`crates/dhan-sim/src/tick.rs`): IST wall-clock trade times,
 //! float32 prices.
 
 use std::sync::Arc;
@@ -22,11 +22,12 @@ use optionhub::market::MarketState;
 use time::OffsetDateTime;
 
 /// The five default underlyings, every listed expiry and strike.
-pub const UNDERLYINGS: [&str; 5] = ["NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY", "SENSEX"];
+pub(crate) const UNDERLYINGS: [&str; 5] =
+    ["NIFTY", "BANKNIFTY", "FINNIFTY", "MIDCPNIFTY", "SENSEX"];
 
 /// The simulator over the default universe as of `start`, and an empty market over the
 /// registry of that universe.
-pub fn sim_and_market(seed: u64, start: OffsetDateTime) -> (SimMarket, Arc<MarketState>) {
+pub(crate) fn sim_and_market(seed: u64, start: OffsetDateTime) -> (SimMarket, Arc<MarketState>) {
     let universe = build_universe(&SimUniverseConfig::default(), start.date());
     let names: Vec<String> = UNDERLYINGS.map(String::from).to_vec();
     let registry =
@@ -41,13 +42,13 @@ pub fn sim_and_market(seed: u64, start: OffsetDateTime) -> (SimMarket, Arc<Marke
 
 /// What one instrument is subscribed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Ticker,
     Quote,
     Full,
 }
 
-pub fn mode_of(key: &InstrumentKey) -> Mode {
+pub(crate) fn mode_of(key: &InstrumentKey) -> Mode {
     if key.segment == ExchangeSegment::IdxI {
         return Mode::Ticker;
     }
@@ -62,7 +63,7 @@ pub fn mode_of(key: &InstrumentKey) -> Mode {
 
 /// Packets of each kind produced so far.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Mix {
+pub(crate) struct Mix {
     pub ticker: usize,
     pub index_ticker: usize,
     pub quote: usize,
@@ -72,11 +73,11 @@ pub struct Mix {
 }
 
 impl Mix {
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.ticker + self.index_ticker + self.quote + self.oi + self.full + self.prev_close
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let total = self.total().max(1) as f64;
         let pct = |n: usize| 100.0 * n as f64 / total;
         format!(
@@ -95,7 +96,12 @@ impl Mix {
 
 /// Appends the packets `key`'s subscription gets for its current quote, each as its own
 /// encoded packet.
-pub fn encode_update(key: &InstrumentKey, q: &SimQuote, mix: &mut Mix, out: &mut Vec<Vec<u8>>) {
+pub(crate) fn encode_update(
+    key: &InstrumentKey,
+    q: &SimQuote,
+    mix: &mut Mix,
+    out: &mut Vec<Vec<u8>>,
+) {
     let mut push = |body: PacketBody| {
         let mut buf = Vec::with_capacity(162);
         encode_packet(&Packet { key: *key, body }, &mut buf);
@@ -125,7 +131,12 @@ pub fn encode_update(key: &InstrumentKey, q: &SimQuote, mix: &mut Mix, out: &mut
 
 /// What a fresh subscription gets: the previous close, then a Quote (so every option
 /// has a price, whatever its tier) or, for a Full subscription, a Full packet.
-pub fn encode_seed(key: &InstrumentKey, q: &SimQuote, mix: &mut Mix, out: &mut Vec<Vec<u8>>) {
+pub(crate) fn encode_seed(
+    key: &InstrumentKey,
+    q: &SimQuote,
+    mix: &mut Mix,
+    out: &mut Vec<Vec<u8>>,
+) {
     let mut push = |body: PacketBody| {
         let mut buf = Vec::with_capacity(162);
         encode_packet(&Packet { key: *key, body }, &mut buf);
@@ -146,7 +157,7 @@ pub fn encode_seed(key: &InstrumentKey, q: &SimQuote, mix: &mut Mix, out: &mut V
 }
 
 /// Every instrument of the market's universe seeded once (see [`encode_seed`]).
-pub fn seed_packets(sim: &SimMarket, mix: &mut Mix) -> Vec<Vec<u8>> {
+pub(crate) fn seed_packets(sim: &SimMarket, mix: &mut Mix) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for instrument in &sim.universe().instruments {
         if let Some(q) = sim.quote(&instrument.key) {
@@ -157,7 +168,7 @@ pub fn seed_packets(sim: &SimMarket, mix: &mut Mix) -> Vec<Vec<u8>> {
 }
 
 /// Advances the simulator by `dt` and encodes what changed.
-pub fn step_packets(
+pub(crate) fn step_packets(
     sim: &mut SimMarket,
     dt: std::time::Duration,
     mix: &mut Mix,
@@ -172,7 +183,7 @@ pub fn step_packets(
 }
 
 /// Stacks packets into frames of `per_frame` packets (the last may be shorter).
-pub fn stack(packets: &[Vec<u8>], per_frame: usize) -> Vec<Vec<u8>> {
+pub(crate) fn stack(packets: &[Vec<u8>], per_frame: usize) -> Vec<Vec<u8>> {
     packets
         .chunks(per_frame)
         .map(|chunk| chunk.concat())

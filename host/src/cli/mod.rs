@@ -245,7 +245,7 @@ impl ServeArgs {
 
     pub fn into_config(self) -> Config {
         let data = DataConfig { dir: self.data.dir };
-        let mut plugins = PluginConfig::new(self.plugins, &data);
+        let mut plugins = PluginConfig::new(self.plugins, data.plugin_cache_dir());
         plugins.limits = SandboxLimits {
             memory_bytes: self.plugin_memory_mib << 20,
             deadline: Duration::from_millis(self.plugin_deadline_ms),

@@ -1,87 +1,5 @@
-//! Configuration of the public API: who may call it (auth), how often (rate limits),
-//! and where durable state lives (the database).
-
-use std::path::PathBuf;
-use std::time::Duration;
-
-/// Development relaxes what production insists on (a real JWT secret); nothing else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RunMode {
-    Development,
-    Production,
-}
-
-/// Where the keys that sign and check access tokens come from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum JwtKeys {
-    /// HS256 with a shared secret. `None`: refused in production; in development a random
-    /// secret is generated once and kept in the data directory (with a loud warning), so
-    /// that `optionhub user token` and the server agree.
-    Hs256 { secret: Option<String> },
-    /// RS256: the public key checks tokens; with the private key the server also issues
-    /// them (login). Without it, tokens come from elsewhere and login answers 503.
-    Rs256 {
-        public_pem: PathBuf,
-        private_pem: Option<PathBuf>,
-    },
-}
-
-impl std::fmt::Debug for JwtKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            JwtKeys::Hs256 { secret } => f
-                .debug_struct("Hs256")
-                .field("secret", &secret.as_ref().map(|_| "<redacted>"))
-                .finish(),
-            JwtKeys::Rs256 {
-                public_pem,
-                private_pem,
-            } => f
-                .debug_struct("Rs256")
-                .field("public_pem", public_pem)
-                .field("private_pem", private_pem)
-                .finish(),
-        }
-    }
-}
-
-/// Access tokens: keys, claims checked, lifetime.
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    pub mode: RunMode,
-    pub keys: JwtKeys,
-    pub issuer: String,
-    pub audience: String,
-    /// Lifetime of an issued access token.
-    pub token_ttl: Duration,
-    /// Clock skew tolerated on `exp` and `nbf`.
-    pub leeway: Duration,
-    /// In development, make sure this user exists (admin, pro) and print a token for it at
-    /// start, so `make run` hands out a working token.
-    pub dev_user: Option<String>,
-    /// Market-data routes and `/ws/live` chain channels answer without a token (rate
-    /// limited by client address); strategies, accounts and admin still need one.
-    pub public_market_data: bool,
-}
-
-impl AuthConfig {
-    /// The minimum HS256 secret length production accepts (bytes).
-    pub const MIN_SECRET_BYTES: usize = 32;
-
-    /// Development defaults with a given secret (tests, tools).
-    pub fn development(secret: Option<String>) -> Self {
-        Self {
-            mode: RunMode::Development,
-            keys: JwtKeys::Hs256 { secret },
-            issuer: "optionhub".into(),
-            audience: "optionhub-api".into(),
-            token_ttl: Duration::from_secs(12 * 3600),
-            leeway: Duration::from_secs(30),
-            dev_user: None,
-            public_market_data: false,
-        }
-    }
-}
+//! Configuration of the public API: how often callers may call it (rate limits) and
+//! through which proxies (the auth and database settings live in their crates).
 
 /// A request budget: `per_minute` requests, replenished evenly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,53 +122,6 @@ pub fn parse_route_limits(text: &str) -> Result<Vec<(String, TierLimits)>, Strin
         .collect()
 }
 
-/// The database: a SQLite file by default, PostgreSQL when the URL says so.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StoreConfig {
-    pub url: String,
-    pub max_connections: u32,
-    /// How long to keep retrying an unreachable database at start before giving up
-    /// (zero: fail at once, with a clear message and a non-zero exit).
-    pub connect_wait: std::time::Duration,
-}
-
-impl StoreConfig {
-    /// The embedded default: `optionhub.db` in the data directory.
-    /// A database at `url` with the default pool (8) and no wait at start.
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            max_connections: 8,
-            connect_wait: std::time::Duration::ZERO,
-        }
-    }
-
-    pub fn sqlite_in(data_dir: &std::path::Path) -> Self {
-        Self::new(format!(
-            "sqlite://{}?mode=rwc",
-            data_dir.join("optionhub.db").display()
-        ))
-    }
-}
-
-impl StoreConfig {
-    /// The URL with any credentials hidden (a PostgreSQL URL may carry a password), for
-    /// logs and error messages.
-    pub fn redacted_url(&self) -> String {
-        super::redact_url(&self.url)
-    }
-}
-
-impl std::fmt::Debug for StoreConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreConfig")
-            .field("url", &self.redacted_url())
-            .field("max_connections", &self.max_connections)
-            .field("connect_wait", &self.connect_wait)
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +154,8 @@ mod tests {
 
     #[test]
     fn secrets_never_show_in_debug() {
+        use crate::config::{JwtKeys, StoreConfig};
+
         let keys = JwtKeys::Hs256 {
             secret: Some("super-secret-value".into()),
         };

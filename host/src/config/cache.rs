@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+pub use store::RedisConfig;
+
 /// The response cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheConfig {
@@ -22,42 +24,6 @@ impl Default for CacheConfig {
             ttl: Duration::from_secs(10),
             redis: None,
         }
-    }
-}
-
-/// Settings of the Redis layer. `Debug` hides the URL's password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RedisConfig {
-    /// `redis://host:port/db`.
-    pub url: String,
-    /// How long an entry lives in Redis.
-    pub ttl: Duration,
-    /// Deadline of one operation (and of one connection attempt).
-    pub op_timeout: Duration,
-}
-
-impl RedisConfig {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            ttl: Duration::from_secs(30),
-            op_timeout: Duration::from_millis(250),
-        }
-    }
-
-    /// The URL without its password, for logs and errors.
-    pub fn redacted_url(&self) -> String {
-        super::redact_url(&self.url)
-    }
-}
-
-impl std::fmt::Debug for RedisConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisConfig")
-            .field("url", &self.redacted_url())
-            .field("ttl", &self.ttl)
-            .field("op_timeout", &self.op_timeout)
-            .finish()
     }
 }
 

@@ -1,12 +1,7 @@
 //! Market data in: the DhanHQ v2 protocol ([`dhan`]: codec, requests, live client, REST)
 //! and the built-in DhanHQ simulator ([`sim`]) that speaks the same protocol over
-//! loopback when no credentials are set.
-//!
-//! The feed knows bytes, connections and subscriptions; it hands decoded packets up to
-//! the market layer and knows nothing of chains or analytics.
+//! loopback when no credentials are set. Both are crates of their own
+//! (`crates/dhan`, `crates/dhan-sim`); this module names them for the host.
 
-pub mod dhan;
-pub mod event;
-pub mod record;
-pub mod sim;
-pub mod status;
+pub use dhan::{self, event, record, status};
+pub use dhan_sim as sim;

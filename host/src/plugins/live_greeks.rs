@@ -17,10 +17,10 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::host::{PluginHost, PluginStamp};
-use super::types;
 use crate::feed::event::now_ns;
 use crate::market::{ChainId, ChainView, MarketState};
+use plugin_host::types;
+use plugin_host::{PluginHost, PluginStamp};
 
 /// One contract's model output.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]

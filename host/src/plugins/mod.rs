@@ -1,40 +1,7 @@
-//! The WebAssembly analytics runtime: loading, sandboxing, hot-swapping and calling the
-//! plugins that implement the worlds in `wit/`.
-//!
-//! - [`engine`]: the process's wasmtime engine and CPU-deadline ticker;
-//! - [`artifacts`]: compilation through an on-disk cache of precompiled artifacts;
-//! - [`contract`]: which world a component implements, at which WIT version;
-//! - [`loader`]: the gates a component passes before it may serve (self-test on
-//!   [`golden`] inputs, output checks in [`validate`]);
-//! - [`sandbox`]: the deny-all store each call runs in; [`clock_waits`]: why no call
-//!   can wait inside host code;
-//! - [`plugin`]: a loaded version and how a call into it runs;
-//! - [`registry`]: active versions, rollback history, quarantine;
-//! - [`host`]: the facade the rest of the server uses; [`watcher`]: hot reload from a
-//!   directory.
+//! The analytics runtime as the server uses it: the plugin host (crate `plugin-host`:
+//! loading, sandboxing, hot-swapping and calling plugins), plus [`live_greeks`], the
+//! glue that keeps every live chain's Greeks computed through the Greeks plugin.
 
-pub mod artifacts;
-pub mod bindings;
-pub mod clock_waits;
-pub mod contract;
-pub mod engine;
-pub mod error;
-pub mod golden;
-pub mod host;
+pub use plugin_host::*;
+
 pub mod live_greeks;
-pub mod loader;
-pub mod plugin;
-pub mod registry;
-pub mod sandbox;
-pub mod stats;
-pub mod summary;
-pub mod validate;
-pub mod watcher;
-
-pub use bindings::{custom, oi, strategy, types};
-pub use contract::World;
-pub use error::{CallError, LoadError};
-pub use host::{LoadReport, MAX_COMPONENT_BYTES, PluginHost, PluginStamp, Stamped};
-pub use plugin::{LoadedPlugin, PluginSource};
-pub use registry::{Activation, RegistryError};
-pub use summary::{PluginDetail, PluginSummary};

@@ -32,7 +32,10 @@ pub struct InstrumentData {
 }
 
 /// The instrument's state now; `None` if the market no longer knows it.
-pub fn instrument_data(state: &AppState, target: &InstrumentTarget) -> Option<InstrumentData> {
+pub(super) fn instrument_data(
+    state: &AppState,
+    target: &InstrumentTarget,
+) -> Option<InstrumentData> {
     let (book, greeks, expiry, strike, right, kind) = match target.place {
         Place::Option { strike, right, .. } => {
             let book = state.market.contract_book(&target.key)?;

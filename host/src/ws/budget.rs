@@ -16,7 +16,7 @@ use crate::config::WsConfig;
 
 /// What to do with one client message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(super) enum Verdict {
     Accept,
     /// Answer with a `rate_limited` error; do not act on it.
     Refuse,
@@ -25,7 +25,7 @@ pub enum Verdict {
 }
 
 /// One connection's message budget.
-pub struct MessageBudget {
+pub(super) struct MessageBudget {
     messages: DefaultDirectRateLimiter,
     refusals: DefaultDirectRateLimiter,
 }
@@ -37,7 +37,7 @@ impl std::fmt::Debug for MessageBudget {
 }
 
 impl MessageBudget {
-    pub fn new(config: &WsConfig) -> Self {
+    pub(super) fn new(config: &WsConfig) -> Self {
         let rate = NonZeroU32::new(config.client_messages_per_sec).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.client_message_burst).unwrap_or(NonZeroU32::MIN);
         Self {
@@ -47,7 +47,7 @@ impl MessageBudget {
     }
 
     /// Spends one message.
-    pub fn spend(&self) -> Verdict {
+    pub(super) fn spend(&self) -> Verdict {
         if self.messages.check().is_ok() {
             Verdict::Accept
         } else if self.refusals.check().is_ok() {

@@ -18,14 +18,14 @@ use std::sync::Arc;
 use time::Date;
 use time::macros::format_description;
 
-pub use crate::api::fo_view::FoView;
+pub(super) use crate::api::fo_view::FoView;
 use crate::instruments::registry::InstrumentRegistry;
 use crate::instruments::{InstrumentKey, InstrumentKind, OptionRight};
 use crate::market::ChainId;
 
 /// Which WebSocket route a connection came in on; each serves its own channel kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
+pub(super) enum Endpoint {
     /// `/ws/live`: chains and instruments.
     Live,
     /// `/ws/fo/stream`: analytics views.
@@ -33,7 +33,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub fn path(self) -> &'static str {
+    pub(super) fn path(self) -> &'static str {
         match self {
             Endpoint::Live => "/ws/live",
             Endpoint::FoStream => "/ws/fo/stream",
@@ -52,7 +52,7 @@ impl Endpoint {
 
 /// A channel name as written, before the registry is consulted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelName<'a> {
+pub(super) enum ChannelName<'a> {
     Chain {
         underlying: &'a str,
         expiry: Date,
@@ -68,13 +68,13 @@ pub enum ChannelName<'a> {
 
 /// Why a channel was refused: a stable code and a message naming the valid values.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelError {
+pub(super) struct ChannelError {
     pub code: &'static str,
     pub message: String,
 }
 
 impl ChannelError {
-    pub fn unknown(message: String) -> Self {
+    pub(super) fn unknown(message: String) -> Self {
         Self {
             code: "unknown_channel",
             message,
@@ -87,7 +87,7 @@ const FORMS: &str = "UNDERLYING:YYYY-MM-DD, instrument:SECURITY_ID, strategy:ID,
                      oi-change:UNDERLYING:YYYY-MM-DD";
 
 /// Parses the syntax of a channel name.
-pub fn parse(text: &str) -> Result<ChannelName<'_>, ChannelError> {
+pub(super) fn parse(text: &str) -> Result<ChannelName<'_>, ChannelError> {
     let text = text.trim();
     let bad = || ChannelError::unknown(format!("channel {text:?} is not one of {FORMS}"));
     let date = |d: &str| {
@@ -178,7 +178,7 @@ pub struct Channel {
 }
 
 /// Parses `text` and checks it against the registry and the endpoint.
-pub fn resolve(
+pub(super) fn resolve(
     registry: &InstrumentRegistry,
     endpoint: Endpoint,
     text: &str,

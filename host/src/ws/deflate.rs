@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 /// Smaller data messages are sent uncompressed.
-pub const MIN_DEFLATE_BYTES: usize = 128;
+pub(super) const MIN_DEFLATE_BYTES: usize = 128;
 
 /// The extension the server answers with when it accepts an offer.
 const ACCEPTED: &str = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
@@ -37,7 +37,7 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// request to use a window smaller than 15 bits (`server_max_window_bits`) cannot be
 /// honoured by the encoder and makes that offer unacceptable; the client's own window
 /// size is its business, as inflating with a full window reads any stream.
-pub fn negotiate(headers: &HeaderMap) -> Option<HeaderValue> {
+pub(super) fn negotiate(headers: &HeaderMap) -> Option<HeaderValue> {
     let offers = headers
         .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
         .iter()
@@ -76,7 +76,7 @@ fn valid_bits(bits: &str) -> bool {
 
 /// `text` deflated as one message without context takeover, its tail dropped; `None`
 /// if the encoder failed (logged; it works in memory, so it does not).
-pub fn deflate(text: &[u8]) -> Option<Bytes> {
+pub(super) fn deflate(text: &[u8]) -> Option<Bytes> {
     let mut compress = Compress::new(Compression::default(), false);
     let mut out = Vec::with_capacity(text.len() / 4 + 64);
     loop {
@@ -103,7 +103,7 @@ pub fn deflate(text: &[u8]) -> Option<Bytes> {
 
 /// Why an inbound message could not be inflated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InflateError {
+pub(super) enum InflateError {
     /// It inflates to more than the cap: a deflate bomb, or just too big.
     TooBig,
     /// Not a deflate stream.
@@ -112,7 +112,7 @@ pub enum InflateError {
 
 /// A message deflated without context takeover, inflated, refusing to produce more
 /// than `cap` bytes (the output never grows past one byte over it).
-pub fn inflate(payload: &[u8], cap: usize) -> Result<Vec<u8>, InflateError> {
+pub(super) fn inflate(payload: &[u8], cap: usize) -> Result<Vec<u8>, InflateError> {
     let mut decompress = Decompress::new(false);
     let mut input = Vec::with_capacity(payload.len() + TAIL.len());
     input.extend_from_slice(payload);

@@ -23,10 +23,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 /// Frames of history kept per chain channel.
-pub const HISTORY: usize = 32;
+pub(super) const HISTORY: usize = 32;
 
 /// The RFC 7396 merge patch turning `prev` into `next`; `None` when they are equal.
-pub fn merge_diff(prev: &Value, next: &Value) -> Option<Value> {
+pub(super) fn merge_diff(prev: &Value, next: &Value) -> Option<Value> {
     if prev == next {
         return None;
     }
@@ -64,7 +64,7 @@ fn object_diff(
 
 /// The patch turning chain `prev` into chain `next` (both as serialised), following the
 /// module's rules; `None` when the strike lists differ (then only a snapshot will do).
-pub fn chain_patch(prev: &Value, next: &Value) -> Option<Value> {
+pub(super) fn chain_patch(prev: &Value, next: &Value) -> Option<Value> {
     let (Value::Object(prev), Value::Object(next)) = (prev, next) else {
         return None;
     };
@@ -98,34 +98,34 @@ pub fn chain_patch(prev: &Value, next: &Value) -> Option<Value> {
 }
 
 /// One frame in the history: its seq and the chain it published.
-pub type Published = (u64, Arc<Value>);
+pub(super) type Published = (u64, Arc<Value>);
 
 /// A channel's recent frames, oldest first, the newest last.
-pub type Recent = Arc<[Published]>;
+pub(super) type Recent = Arc<[Published]>;
 
 /// The publisher's record of its recent frames.
 #[derive(Debug, Default)]
-pub struct History {
+pub(super) struct History {
     recent: VecDeque<Published>,
 }
 
 impl History {
     /// Records frame `seq`, which published `chain`.
-    pub fn record(&mut self, seq: u64, chain: Arc<Value>) {
+    pub(super) fn record(&mut self, seq: u64, chain: Arc<Value>) {
         if self.recent.len() == HISTORY {
             self.recent.pop_front();
         }
         self.recent.push_back((seq, chain));
     }
 
-    pub fn recent(&self) -> Recent {
+    pub(super) fn recent(&self) -> Recent {
         self.recent.iter().cloned().collect()
     }
 }
 
 /// The patch from frame `base` to the newest frame of `recent`, when `base` is an
 /// older frame still in the window (and the strike list has not changed since).
-pub fn patch_since(recent: &[Published], base: u64) -> Option<Value> {
+pub(super) fn patch_since(recent: &[Published], base: u64) -> Option<Value> {
     let (newest_seq, newest) = recent.last()?;
     if base >= *newest_seq {
         return None;
@@ -205,7 +205,7 @@ pub(super) mod fixtures {
     }
 
     /// A chain with (strike, call price, put price) rows.
-    pub fn live_chain(seq: u64, prices: &[(f64, f64, f64)]) -> LiveChain {
+    pub(crate) fn live_chain(seq: u64, prices: &[(f64, f64, f64)]) -> LiveChain {
         LiveChain {
             underlying: "NIFTY".into(),
             expiry: ExpiryLabel {
@@ -238,7 +238,7 @@ pub(super) mod fixtures {
     }
 
     /// The same chain as published (serialised).
-    pub fn chain(seq: u64, prices: &[(f64, f64, f64)]) -> Arc<Value> {
+    pub(crate) fn chain(seq: u64, prices: &[(f64, f64, f64)]) -> Arc<Value> {
         Arc::new(serde_json::to_value(live_chain(seq, prices)).unwrap())
     }
 }

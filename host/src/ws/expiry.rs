@@ -33,7 +33,7 @@ pub struct ExpiredNotice {
 
 /// The chain whose expiry ends this channel; `None` for channels that never expire
 /// (an index instrument, a strategy).
-pub fn expiring_chain(kind: &ChannelKind) -> Option<&ChainId> {
+pub(super) fn expiring_chain(kind: &ChannelKind) -> Option<&ChainId> {
     match kind {
         ChannelKind::Chain(id) | ChannelKind::Fo(_, id) => Some(id),
         ChannelKind::Instrument(target) if target.place != Place::Index => Some(&target.chain),
@@ -42,7 +42,7 @@ pub fn expiring_chain(kind: &ChannelKind) -> Option<&ChainId> {
 }
 
 /// Resolves once `expiry` has passed by `calendar`'s clock.
-pub async fn expired(calendar: &MarketCalendar, expiry: Date) {
+pub(super) async fn expired(calendar: &MarketCalendar, expiry: Date) {
     let at = calendar::expiry_instant(expiry);
     loop {
         let left = at - calendar.now();
@@ -55,7 +55,7 @@ pub async fn expired(calendar: &MarketCalendar, expiry: Date) {
 }
 
 /// The notice for `kind`'s chain `id`, as of `live_from`.
-pub fn notice(
+pub(super) fn notice(
     registry: &InstrumentRegistry,
     kind: &ChannelKind,
     id: &ChainId,

@@ -24,7 +24,7 @@ use crate::api::AppState;
 use crate::config::WsConfig;
 
 /// What a subscriber reads: the channel's latest frame (none before the first).
-pub type FrameReceiver = watch::Receiver<Option<Arc<Frame>>>;
+pub(super) type FrameReceiver = watch::Receiver<Option<Arc<Frame>>>;
 
 #[derive(Debug)]
 struct Slot {

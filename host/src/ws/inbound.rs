@@ -34,7 +34,7 @@ struct Gathering {
 
 /// The client's byte stream, with compressed messages inflated.
 #[derive(Debug)]
-pub struct Inbound<S> {
+pub(super) struct Inbound<S> {
     inner: S,
     deflate: bool,
     /// Largest message (and frame), inflated or not.
@@ -47,7 +47,7 @@ pub struct Inbound<S> {
 }
 
 impl<S> Inbound<S> {
-    pub fn new(inner: S, deflate: bool, cap: usize) -> Self {
+    pub(super) fn new(inner: S, deflate: bool, cap: usize) -> Self {
         Self {
             inner,
             deflate,

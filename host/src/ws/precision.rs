@@ -12,7 +12,7 @@ use serde_json::{Number, Value};
 
 /// Decimal places of each Greek: prices, theta, vega and rho in rupees (paise), IV
 /// (a decimal: 0.0001 is 0.01 vol point) and delta to 4, gamma to 6.
-pub const GREEK_DECIMALS: [(&str, i32); 7] = [
+pub(super) const GREEK_DECIMALS: [(&str, i32); 7] = [
     ("price", 2),
     ("iv", 4),
     ("delta", 4),
@@ -23,7 +23,7 @@ pub const GREEK_DECIMALS: [(&str, i32); 7] = [
 ];
 
 /// Rounds the contract Greeks of a serialised chain in place.
-pub fn round_chain_greeks(chain: &mut Value) {
+pub(super) fn round_chain_greeks(chain: &mut Value) {
     let Some(rows) = chain.get_mut("strikes").and_then(Value::as_array_mut) else {
         return;
     };

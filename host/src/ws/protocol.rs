@@ -114,7 +114,7 @@ pub fn parse_request(text: &str) -> Result<Envelope, RequestError> {
 /// A control message from the server.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Reply<'a> {
+pub(super) enum Reply<'a> {
     /// First message of every connection: who you are and the rules.
     Welcome {
         endpoint: &'a str,
@@ -148,7 +148,7 @@ pub enum Reply<'a> {
 
 impl Reply<'_> {
     /// The message as sent.
-    pub fn encode(&self) -> Utf8Bytes {
+    pub(super) fn encode(&self) -> Utf8Bytes {
         // Serialising these plain structs cannot fail; an empty object is a safe fallback.
         serde_json::to_string(self)
             .unwrap_or_else(|_| "{}".into())
@@ -157,7 +157,7 @@ impl Reply<'_> {
 }
 
 /// Milliseconds since the epoch, for `server_ts_ms`.
-pub fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     crate::feed::event::now_ns() / 1_000_000
 }
 

@@ -30,7 +30,7 @@ use crate::api::market::{LiveChain, live_chain, live_from};
 use crate::market::ChainId;
 
 /// Everything a publisher task needs.
-pub struct Publisher {
+pub(super) struct Publisher {
     pub state: AppState,
     pub channel: Channel,
     pub interval: Duration,
@@ -63,7 +63,7 @@ impl Publisher {
 
     /// Publishes until the topic is dropped (the task is aborted then).
     #[tracing::instrument(name = "ws_publisher", skip_all, fields(channel = %self.channel.name))]
-    pub async fn run(self, sender: watch::Sender<Option<Arc<Frame>>>) {
+    pub(super) async fn run(self, sender: watch::Sender<Option<Arc<Frame>>>) {
         let Some(id) = self.chain_id().cloned() else {
             if let ChannelKind::Strategy(strategy) = self.channel.kind {
                 self.run_strategy(strategy, &sender).await;

@@ -28,11 +28,11 @@ struct Entry {
 
 /// The queue did not have room for a control message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Overflow;
+pub(super) struct Overflow;
 
 /// A client's pending messages.
 #[derive(Debug)]
-pub struct Outbox {
+pub(super) struct Outbox {
     entries: VecDeque<Entry>,
     /// Bytes pending, data and control.
     bytes: usize,
@@ -42,7 +42,7 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(cap: usize) -> Self {
+    pub(super) fn new(cap: usize) -> Self {
         Self {
             entries: VecDeque::new(),
             bytes: 0,
@@ -53,23 +53,23 @@ impl Outbox {
 
     /// Bytes pending.
     #[cfg(test)]
-    pub fn bytes(&self) -> usize {
+    pub(super) fn bytes(&self) -> usize {
         self.bytes
     }
 
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// Whether subscription `key` has data pending (not yet taken by the writer).
-    pub fn has_pending(&self, key: u64) -> bool {
+    pub(super) fn has_pending(&self, key: u64) -> bool {
         self.entries.iter().any(|e| e.key == Some(key))
     }
 
     /// Whether `len` bytes of data for `key` fit, counting the pending entry it would
     /// replace as freed.
-    pub fn fits(&self, key: u64, len: usize) -> bool {
+    pub(super) fn fits(&self, key: u64, len: usize) -> bool {
         let data = self.bytes - self.control_bytes;
         let replaced = self
             .entries
@@ -81,7 +81,7 @@ impl Outbox {
 
     /// Queues data for `key`, replacing its pending entry if any. Returns whether one
     /// was replaced (a dropped message). The caller checked [`Self::fits`].
-    pub fn push_data(&mut self, key: u64, message: Message, len: usize) -> bool {
+    pub(super) fn push_data(&mut self, key: u64, message: Message, len: usize) -> bool {
         if let Some(entry) = self.entries.iter_mut().find(|e| e.key == Some(key)) {
             self.bytes = self.bytes - entry.bytes + len;
             entry.bytes = len;
@@ -99,7 +99,7 @@ impl Outbox {
     }
 
     /// Queues a control message, in order.
-    pub fn push_control(&mut self, message: Message, len: usize) -> Result<(), Overflow> {
+    pub(super) fn push_control(&mut self, message: Message, len: usize) -> Result<(), Overflow> {
         if self.control_bytes > 0 && self.control_bytes + len > self.cap {
             return Err(Overflow);
         }
@@ -114,7 +114,7 @@ impl Outbox {
     }
 
     /// Drops the pending data of `key` (after an unsubscribe); returns how many.
-    pub fn remove(&mut self, key: u64) -> usize {
+    pub(super) fn remove(&mut self, key: u64) -> usize {
         let before = self.entries.len();
         let mut freed = 0;
         self.entries.retain(|e| {
@@ -129,7 +129,7 @@ impl Outbox {
     }
 
     /// Takes pending messages, oldest first, up to `max_bytes` (always at least one).
-    pub fn take_batch(&mut self, max_bytes: usize) -> Vec<Message> {
+    pub(super) fn take_batch(&mut self, max_bytes: usize) -> Vec<Message> {
         let mut batch = Vec::new();
         let mut taken = 0;
         while let Some(front) = self.entries.front() {
@@ -150,7 +150,7 @@ impl Outbox {
     }
 
     /// Forgets everything pending (the connection is closing).
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.entries.clear();
         self.bytes = 0;
         self.control_bytes = 0;

@@ -28,7 +28,7 @@ const STORE_WAIT: Duration = Duration::from_secs(2);
 
 /// Recent answers of the user store, shared by every session.
 #[derive(Debug, Default)]
-pub struct UserLookups {
+pub(super) struct UserLookups {
     recent: Mutex<Recent>,
 }
 
@@ -69,14 +69,14 @@ pub const ACCESS_REVOKED: u16 = 4001;
 
 /// Why a session's access ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Revoked {
+pub(super) enum Revoked {
     TokenExpired,
     UserDeleted,
     UserDemoted,
 }
 
 impl Revoked {
-    pub fn reason(self) -> &'static str {
+    pub(super) fn reason(self) -> &'static str {
         match self {
             Revoked::TokenExpired => "token expired",
             Revoked::UserDeleted => "user deleted",
@@ -87,7 +87,7 @@ impl Revoked {
 
 /// What the session is checked against.
 #[derive(Debug)]
-pub struct Standing {
+pub(super) struct Standing {
     expires_at: i64,
     /// Whether the user store knew the user (at the start or since).
     known: bool,
@@ -95,7 +95,7 @@ pub struct Standing {
 
 impl Standing {
     /// The standing of a session starting now with a token expiring at `expires_at`.
-    pub async fn at_start(state: &AppState, principal: &Principal, expires_at: i64) -> Self {
+    pub(super) async fn at_start(state: &AppState, principal: &Principal, expires_at: i64) -> Self {
         let known = matches!(
             state.ws.user_lookups.get(state, &principal.user).await,
             Ok(Some(_))
@@ -104,7 +104,11 @@ impl Standing {
     }
 
     /// Checks again; `Some` when the session must close.
-    pub async fn check(&mut self, state: &AppState, principal: &Principal) -> Option<Revoked> {
+    pub(super) async fn check(
+        &mut self,
+        state: &AppState,
+        principal: &Principal,
+    ) -> Option<Revoked> {
         if state.tokens.has_expired(self.expires_at) {
             return Some(Revoked::TokenExpired);
         }

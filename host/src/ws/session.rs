@@ -46,7 +46,7 @@ impl Drop for Connected {
 
 /// Who a connection was admitted for, and what it holds while it lives.
 #[derive(Debug)]
-pub struct Admission {
+pub(super) struct Admission {
     pub principal: Principal,
     /// The token's `exp`, seconds since the epoch.
     pub expires_at: i64,
@@ -75,7 +75,7 @@ struct Session {
     skip_all,
     fields(endpoint = endpoint.path(), user = %admission.principal.user, deflate)
 )]
-pub async fn run(
+pub(super) async fn run(
     socket: Socket,
     state: AppState,
     admission: Admission,

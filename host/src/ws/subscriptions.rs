@@ -49,7 +49,7 @@ struct Subscription {
 
 /// The channels one connection holds.
 #[derive(Default)]
-pub struct Subscriptions {
+pub(super) struct Subscriptions {
     by_key: HashMap<u64, Subscription>,
     by_name: HashMap<Arc<str>, u64>,
     next_key: u64,
@@ -60,21 +60,21 @@ pub struct Subscriptions {
 }
 
 impl Subscriptions {
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.by_key.len()
     }
 
-    pub fn holds(&self, name: &str) -> bool {
+    pub(super) fn holds(&self, name: &str) -> bool {
         self.by_name.contains_key(name)
     }
 
     /// Whether frames are waiting for room in the queue.
-    pub fn backlogged(&self) -> bool {
+    pub(super) fn backlogged(&self) -> bool {
         !self.ready.is_empty()
     }
 
     /// Adds a channel, or (already held) re-sends its current state as a snapshot.
-    pub fn add(&mut self, name: Arc<str>, topic: Arc<Topic>) {
+    pub(super) fn add(&mut self, name: Arc<str>, topic: Arc<Topic>) {
         if let Some(&key) = self.by_name.get(&name) {
             if let Some(sub) = self.by_key.get_mut(&key) {
                 sub.last_seq = None;
@@ -105,7 +105,7 @@ impl Subscriptions {
     }
 
     /// Removes a channel and anything of it still queued; false if it was not held.
-    pub fn remove(&mut self, name: &str, link: &Link) -> bool {
+    pub(super) fn remove(&mut self, name: &str, link: &Link) -> bool {
         let Some(key) = self.by_name.remove(name) else {
             return false;
         };
@@ -116,7 +116,7 @@ impl Subscriptions {
     }
 
     /// A watched channel published (or its publisher is gone: returns its name).
-    pub fn on_change(&mut self, (key, mut receiver, changed): Changed) -> Option<Arc<str>> {
+    pub(super) fn on_change(&mut self, (key, mut receiver, changed): Changed) -> Option<Arc<str>> {
         let sub = self.by_key.get_mut(&key)?;
         if changed.is_err() {
             let name = sub.name.clone();
@@ -137,7 +137,7 @@ impl Subscriptions {
     }
 
     /// Queues ready frames while the queue has room.
-    pub fn pump(&mut self, link: &Link) {
+    pub(super) fn pump(&mut self, link: &Link) {
         let mut queued = false;
         while let Some(&key) = self.ready.front() {
             let Some(sub) = self.by_key.get_mut(&key) else {

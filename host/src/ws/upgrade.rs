@@ -44,27 +44,27 @@ use crate::auth::{Principal, Role as AccessRole, Tier};
 use crate::error::AppError;
 
 /// An upgraded connection, compressed messages inflated on the way in.
-pub type Socket = WebSocketStream<Inbound<TokioIo<Upgraded>>>;
+pub(super) type Socket = WebSocketStream<Inbound<TokioIo<Upgraded>>>;
 
 /// Largest message a client may send (requests are small JSON).
 const MAX_CLIENT_MESSAGE_BYTES: usize = 64 << 10;
 /// tungstenite writes to the socket once this much is buffered (and on every flush);
 /// with fragments no larger (see the writer), a write buffer never grows past about
 /// twice this.
-pub const WRITE_BUFFER_BYTES: usize = 8 << 10;
+pub(super) const WRITE_BUFFER_BYTES: usize = 8 << 10;
 /// Floor of the write-buffer bound; the writer's fragments stay far below it, so
 /// hitting it means a bug, reported as a write error rather than as memory growth.
 const MIN_WRITE_BUFFER_LIMIT: usize = 8 << 20;
 
 /// A checked request to upgrade to a WebSocket (HTTP/1.1, RFC 6455 §4.2.1).
-pub struct UpgradeRequest {
+pub(super) struct UpgradeRequest {
     accept_key: String,
     on_upgrade: OnUpgrade,
 }
 
 /// Why a request is not a WebSocket handshake.
 #[derive(Debug)]
-pub struct NotWebSocket {
+pub(super) struct NotWebSocket {
     status: StatusCode,
     reason: &'static str,
 }
@@ -140,12 +140,12 @@ impl<S: Send + Sync> FromRequestParts<S> for UpgradeRequest {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct WsQuery {
+pub(super) struct WsQuery {
     pub token: Option<String>,
 }
 
 /// `GET /ws/live`.
-pub async fn live(
+pub(super) async fn live(
     State(state): State<AppState>,
     query: Result<Query<WsQuery>, QueryRejection>,
     headers: HeaderMap,
@@ -165,7 +165,7 @@ pub async fn live(
 }
 
 /// `GET /ws/fo/stream`.
-pub async fn fo_stream(
+pub(super) async fn fo_stream(
     State(state): State<AppState>,
     query: Result<Query<WsQuery>, QueryRejection>,
     headers: HeaderMap,

@@ -29,7 +29,7 @@ use super::revocation::{ACCESS_REVOKED, Revoked};
 use super::upgrade::{Socket, WRITE_BUFFER_BYTES};
 
 /// Messages larger than this are sent as frames of this size.
-pub const FRAGMENT_BYTES: usize = WRITE_BUFFER_BYTES;
+pub(super) const FRAGMENT_BYTES: usize = WRITE_BUFFER_BYTES;
 
 type Sink = SplitSink<Socket, Message>;
 
@@ -40,7 +40,7 @@ pub const HEARTBEAT_TIMEOUT: u16 = 4012;
 
 /// Why a connection ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Close {
+pub(super) enum Close {
     /// Queue over its cap, or a write stalled past the deadline.
     SlowConsumer,
     /// Nothing received (not even a pong) for 2.5 heartbeats.
@@ -59,7 +59,7 @@ pub enum Close {
 }
 
 impl Close {
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Close::SlowConsumer => "slow consumer",
             Close::HeartbeatTimeout => "heartbeat timeout",
@@ -90,7 +90,7 @@ impl Close {
 
 /// What the session and the writer share.
 #[derive(Debug)]
-pub struct Link {
+pub(super) struct Link {
     pub outbox: Mutex<Outbox>,
     closing: OnceLock<Close>,
     /// Wakes the writer: something was queued, or the connection is closing.
@@ -104,7 +104,7 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn new(queue_bytes: usize, deflate: bool) -> Self {
+    pub(super) fn new(queue_bytes: usize, deflate: bool) -> Self {
         Self {
             outbox: Mutex::new(Outbox::new(queue_bytes)),
             closing: OnceLock::new(),
@@ -116,12 +116,12 @@ impl Link {
     }
 
     /// Tells the writer there is something to write.
-    pub fn wake(&self) {
+    pub(super) fn wake(&self) {
         self.wake.notify_one();
     }
 
     /// Asks for the connection to close; the first reason given wins.
-    pub fn close(&self, reason: Close) {
+    pub(super) fn close(&self, reason: Close) {
         if self.closing.set(reason).is_ok() {
             match reason {
                 Close::SlowConsumer => metrics::counter!("ws_slow_disconnects_total").increment(1),
@@ -141,13 +141,13 @@ impl Link {
         self.abort_write.notify_one();
     }
 
-    pub fn closing(&self) -> Option<Close> {
+    pub(super) fn closing(&self) -> Option<Close> {
         self.closing.get().copied()
     }
 }
 
 /// Writes until the connection closes.
-pub async fn run(mut sink: Sink, link: Arc<Link>, deadline: Duration, batch_bytes: usize) {
+pub(super) async fn run(mut sink: Sink, link: Arc<Link>, deadline: Duration, batch_bytes: usize) {
     loop {
         if let Some(reason) = link.closing() {
             link.outbox.lock().clear();

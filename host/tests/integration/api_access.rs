@@ -592,7 +592,8 @@ async fn admins_upload_roll_back_and_unload_plugins() {
 /// fault), never a 401 that would send a client back to ask for credentials.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_on_a_server_that_cannot_issue_tokens_is_503() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    // The RS256 test keys live with the auth crate's own tests.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/auth/tests/fixtures");
     let data = tempfile::tempdir().expect("tempdir");
     let running = start(data.path(), |config| {
         config.auth.keys = optionhub::config::JwtKeys::Rs256 {

@@ -73,26 +73,26 @@ fn built() -> &'static (PathBuf, PathBuf) {
 }
 
 /// Path of the built component of `crate_name` (dashes become underscores).
-pub fn wasm_path(crate_name: &str) -> PathBuf {
+pub(crate) fn wasm_path(crate_name: &str) -> PathBuf {
     built()
         .0
         .join(format!("{}.wasm", crate_name.replace('-', "_")))
 }
 
-pub fn wasm(crate_name: &str) -> Vec<u8> {
+pub(crate) fn wasm(crate_name: &str) -> Vec<u8> {
     let path = wasm_path(crate_name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// The probe built with feature `v2` (answers `build = 2`).
-pub fn probe_v2() -> Vec<u8> {
+pub(crate) fn probe_v2() -> Vec<u8> {
     let path = built().1.join("probe.wasm");
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// The `overreach` fixture built with feature `long-name` (its `info()` reports a 1 MiB
 /// name), built on first use only.
-pub fn overreach_long_name() -> Vec<u8> {
+pub(crate) fn overreach_long_name() -> Vec<u8> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
         let target = workspace().join("target/overreach-long-name");
@@ -104,12 +104,12 @@ pub fn overreach_long_name() -> Vec<u8> {
 }
 
 /// A host with no directory and no disk cache.
-pub fn host() -> Arc<PluginHost> {
+pub(crate) fn host() -> Arc<PluginHost> {
     PluginHost::new(PluginConfig::in_memory()).expect("engine starts")
 }
 
 /// A host with the given plugins loaded from bytes.
-pub fn host_with(crates: &[&str]) -> Arc<PluginHost> {
+pub(crate) fn host_with(crates: &[&str]) -> Arc<PluginHost> {
     let host = host();
     for name in crates {
         host.load_bytes(&wasm(name), optionhub::plugins::PluginSource::Bytes)
@@ -119,7 +119,10 @@ pub fn host_with(crates: &[&str]) -> Arc<PluginHost> {
 }
 
 /// Value of a named scalar in a custom-analytics answer.
-pub fn scalar(result: &optionhub::plugins::custom::AnalyticsResult, name: &str) -> Option<f64> {
+pub(crate) fn scalar(
+    result: &optionhub::plugins::custom::AnalyticsResult,
+    name: &str,
+) -> Option<f64> {
     result
         .scalars
         .iter()
@@ -129,7 +132,7 @@ pub fn scalar(result: &optionhub::plugins::custom::AnalyticsResult, name: &str) 
 
 /// A server configuration for tests: any free port, the given data and plugin
 /// directories, the built-in simulator ticking fast, Greeks recomputed often.
-pub fn server_config(
+pub(crate) fn server_config(
     data: &std::path::Path,
     plugins: Option<&std::path::Path>,
 ) -> optionhub::config::Config {
@@ -151,7 +154,10 @@ pub fn server_config(
     feed.session.always_open = true;
     Config {
         server: ServerConfig::new("127.0.0.1:0".parse().expect("addr")),
-        plugins: PluginConfig::new(plugins.map(std::path::Path::to_path_buf), &data),
+        plugins: PluginConfig::new(
+            plugins.map(std::path::Path::to_path_buf),
+            data.plugin_cache_dir(),
+        ),
         store: optionhub::config::StoreConfig::sqlite_in(&data.dir),
         cache: optionhub::config::CacheConfig::default(),
         data,
@@ -181,10 +187,10 @@ pub fn server_config(
 }
 
 /// The JWT secret of [`server_config`].
-pub const TEST_JWT_SECRET: &str = "integration-tests-secret-of-enough-bytes";
+pub(crate) const TEST_JWT_SECRET: &str = "integration-tests-secret-of-enough-bytes";
 
 /// Issues the tokens the servers of [`server_config`] accept.
-pub fn token_service() -> optionhub::auth::TokenService {
+pub(crate) fn token_service() -> optionhub::auth::TokenService {
     let config = optionhub::config::AuthConfig::development(None);
     optionhub::auth::TokenService::hs256(
         TEST_JWT_SECRET.as_bytes(),
@@ -198,7 +204,11 @@ pub fn token_service() -> optionhub::auth::TokenService {
 }
 
 /// An access token the servers of [`server_config`] accept.
-pub fn token(user: &str, role: optionhub::auth::Role, tier: optionhub::auth::Tier) -> String {
+pub(crate) fn token(
+    user: &str,
+    role: optionhub::auth::Role,
+    tier: optionhub::auth::Tier,
+) -> String {
     token_service()
         .issue(&optionhub::auth::Principal {
             user: user.into(),
@@ -209,7 +219,7 @@ pub fn token(user: &str, role: optionhub::auth::Role, tier: optionhub::auth::Tie
 }
 
 /// An admin token (pro tier), for tests that are not about access control.
-pub fn admin_token() -> String {
+pub(crate) fn admin_token() -> String {
     token(
         "test-admin",
         optionhub::auth::Role::Admin,
@@ -218,7 +228,7 @@ pub fn admin_token() -> String {
 }
 
 /// `GET url` as the test admin.
-pub async fn authed_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+pub(crate) async fn authed_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
     reqwest::Client::new()
         .get(url)
         .bearer_auth(admin_token())
@@ -228,7 +238,7 @@ pub async fn authed_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::
 
 /// A database of its own on the PostgreSQL of `OPTIONHUB_TEST_POSTGRES_URL` (`None`
 /// when that is not set), for tests that take the database away.
-pub struct ScratchPostgres {
+pub(crate) struct ScratchPostgres {
     /// A connection to the server's maintenance database, to alter or drop this one.
     pub admin: sqlx::AnyPool,
     pub name: String,
@@ -237,7 +247,7 @@ pub struct ScratchPostgres {
 }
 
 impl ScratchPostgres {
-    pub async fn create(prefix: &str) -> Option<Self> {
+    pub(crate) async fn create(prefix: &str) -> Option<Self> {
         let base = std::env::var("OPTIONHUB_TEST_POSTGRES_URL").ok()?;
         sqlx::any::install_default_drivers();
         let admin = sqlx::AnyPool::connect(&base).await.expect("admin");
@@ -257,7 +267,7 @@ impl ScratchPostgres {
     }
 
     /// Refuses new connections and cuts the open ones (`false`), or lets them in again.
-    pub async fn allow_connections(&self, allow: bool) {
+    pub(crate) async fn allow_connections(&self, allow: bool) {
         sqlx::query(&format!(
             "ALTER DATABASE {} WITH ALLOW_CONNECTIONS {allow}",
             self.name
@@ -276,7 +286,7 @@ impl ScratchPostgres {
         }
     }
 
-    pub async fn drop(self) {
+    pub(crate) async fn drop(self) {
         let _ = sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
             .execute(&self.admin)
             .await;

@@ -15,7 +15,7 @@ use crate::common::{server_config, token, wasm_path};
 
 const BUNDLED: [&str; 3] = ["greeks-black76", "oi-analytics", "strategy-valuation"];
 
-pub async fn start(data: &Path) -> RunningServer {
+pub(crate) async fn start(data: &Path) -> RunningServer {
     let plugins = data.join("plugins");
     std::fs::create_dir_all(&plugins).expect("mkdir");
     for name in BUNDLED {
@@ -29,14 +29,14 @@ pub async fn start(data: &Path) -> RunningServer {
     server::start(config).await.expect("server starts")
 }
 
-pub struct Client {
+pub(crate) struct Client {
     base: String,
     pub token: String,
     http: reqwest::Client,
 }
 
 impl Client {
-    pub fn new(server: &RunningServer, user: &str, role: Role) -> Self {
+    pub(crate) fn new(server: &RunningServer, user: &str, role: Role) -> Self {
         Self {
             base: format!("http://{}", server.addr),
             token: token(user, role, Tier::Pro),
@@ -81,17 +81,17 @@ impl Client {
         (status, body)
     }
 
-    pub async fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, path, None).await
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 }
 
 /// The ATM call and put of the first NIFTY expiry that is not today, once it has Greeks.
-pub async fn atm_contracts(c: &Client) -> (u64, u64) {
+pub(crate) async fn atm_contracts(c: &Client) -> (u64, u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let today = time::OffsetDateTime::now_utc().date().to_string();
     loop {
@@ -131,7 +131,7 @@ pub async fn atm_contracts(c: &Client) -> (u64, u64) {
     }
 }
 
-pub fn is_money(v: &Value) -> bool {
+pub(crate) fn is_money(v: &Value) -> bool {
     v.as_str().is_some_and(|s| {
         let digits = s.trim_start_matches('-');
         digits.split_once('.').is_some_and(|(w, f)| {

@@ -20,18 +20,18 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::common::{admin_token, authed_get, server_config, token};
 
 /// A running server with its data directory.
-pub struct Server {
+pub(crate) struct Server {
     pub running: RunningServer,
     pub _data: tempfile::TempDir,
 }
 
 impl Server {
-    pub fn url(&self, path: &str, token: &str) -> String {
+    pub(crate) fn url(&self, path: &str, token: &str) -> String {
         format!("ws://{}{path}?token={token}", self.running.addr)
     }
 
     /// `UNDERLYING:YYYY-MM-DD` of the current expiry of every underlying.
-    pub async fn chains(&self) -> Vec<String> {
+    pub(crate) async fn chains(&self) -> Vec<String> {
         let url = format!("http://{}/api/v2/market/underlyings", self.running.addr);
         let list: Value = authed_get(url)
             .await
@@ -50,7 +50,7 @@ impl Server {
     }
 
     /// The REST live chain of a channel.
-    pub async fn rest_chain(&self, channel: &str) -> Value {
+    pub(crate) async fn rest_chain(&self, channel: &str) -> Value {
         let (underlying, expiry) = channel.split_once(':').expect("chain channel");
         let url = format!(
             "http://{}/api/v2/options/live?underlying={underlying}&expiry={expiry}",
@@ -66,7 +66,7 @@ impl Server {
 }
 
 /// Starts a server on the simulator, with `tweak` applied to its configuration.
-pub async fn start(tweak: impl FnOnce(&mut Config)) -> Server {
+pub(crate) async fn start(tweak: impl FnOnce(&mut Config)) -> Server {
     let data = tempfile::tempdir().expect("tempdir");
     let mut config = server_config(data.path(), None);
     config.ws.publish_interval = Duration::from_millis(100);
@@ -79,23 +79,28 @@ pub async fn start(tweak: impl FnOnce(&mut Config)) -> Server {
 }
 
 /// A client socket.
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-pub async fn connect(url: &str) -> Ws {
+pub(crate) async fn connect(url: &str) -> Ws {
     let (ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("websocket connects");
     ws
 }
 
-pub async fn send<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>, value: Value) {
+pub(crate) async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    value: Value,
+) {
     ws.send(Message::Text(value.to_string().into()))
         .await
         .expect("send");
 }
 
 /// The next JSON message, skipping pings and pongs; panics on close or after 10 s.
-pub async fn next_json<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) -> Value {
+pub(crate) async fn next_json<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await
@@ -111,7 +116,7 @@ pub async fn next_json<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStre
 }
 
 /// Connects, checks the welcome, returns the socket.
-pub async fn open(server: &Server, path: &str, token: &str) -> Ws {
+pub(crate) async fn open(server: &Server, path: &str, token: &str) -> Ws {
     let mut ws = connect(&server.url(path, token)).await;
     let welcome = next_json(&mut ws).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
@@ -119,7 +124,9 @@ pub async fn open(server: &Server, path: &str, token: &str) -> Ws {
 }
 
 /// The next message that is not channel data (an ack, error, pong).
-pub async fn next_control<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) -> Value {
+pub(crate) async fn next_control<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+) -> Value {
     loop {
         let message = next_json(ws).await;
         if message["type"] != "snapshot" && message["type"] != "update" {
@@ -129,7 +136,7 @@ pub async fn next_control<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketS
 }
 
 /// Subscribes and returns the answer (ack or error).
-pub async fn subscribe<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn subscribe<S: AsyncRead + AsyncWrite + Unpin>(
     ws: &mut WebSocketStream<S>,
     channels: &[&str],
 ) -> Value {
@@ -254,7 +261,9 @@ async fn bad_requests_get_errors_and_the_connection_survives() {
     server.running.stop().await.expect("stops");
 }
 
-pub fn refused_status(result: Result<impl std::fmt::Debug, tungstenite::Error>) -> (u16, Value) {
+pub(crate) fn refused_status(
+    result: Result<impl std::fmt::Debug, tungstenite::Error>,
+) -> (u16, Value) {
     match result {
         Err(tungstenite::Error::Http(response)) => {
             let body = response.body().clone().unwrap_or_default();

@@ -55,7 +55,7 @@ async fn narrow_client(server: &Server, path: &str) -> WebSocketStream<TcpStream
 }
 
 /// Reads until a close frame arrives (skipping everything else), within `limit`.
-pub async fn close_frame<S>(ws: &mut WebSocketStream<S>, limit: Duration) -> CloseFrame
+pub(crate) async fn close_frame<S>(ws: &mut WebSocketStream<S>, limit: Duration) -> CloseFrame
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {

@@ -34,7 +34,7 @@ pub(crate) struct Leg {
 }
 
 impl Leg {
-    pub fn is_option(&self) -> bool {
+    pub(crate) fn is_option(&self) -> bool {
         self.kind != LegKind::Future
     }
 }
@@ -52,7 +52,7 @@ pub(crate) struct Position {
 impl Position {
     /// Builds the position; the request must have passed validation (equal column
     /// lengths, at least one leg).
-    pub fn new(request: &ValuationRequest) -> Self {
+    pub(crate) fn new(request: &ValuationRequest) -> Self {
         let c = &request.legs;
         let legs: Vec<Leg> = (0..c.len())
             .map(|i| {
@@ -80,19 +80,19 @@ impl Position {
 
     /// True when every leg expires at the nearest expiry, so the expiry P&L is
     /// piecewise linear in S.
-    pub fn single_expiry(&self) -> bool {
+    pub(crate) fn single_expiry(&self) -> bool {
         self.legs
             .iter()
             .all(|l| (l.years - self.t0).abs() < EXPIRY_EPS)
     }
 
     /// The leg that defines the nearest expiry (first on a tie).
-    pub fn nearest_leg(&self) -> Option<&Leg> {
+    pub(crate) fn nearest_leg(&self) -> Option<&Leg> {
         self.legs.iter().find(|l| l.years <= self.t0)
     }
 
     /// Σ |quantity|: the scale for "is this P&L or slope zero" tolerances.
-    pub fn gross_quantity(&self) -> f64 {
+    pub(crate) fn gross_quantity(&self) -> f64 {
         self.legs.iter().map(|l| l.qty.abs()).sum()
     }
 
@@ -107,7 +107,7 @@ impl Position {
     }
 
     /// Value per unit of one leg.
-    pub fn leg_value(&self, leg: &Leg, s: f64, h: f64, iv_shift: f64) -> f64 {
+    pub(crate) fn leg_value(&self, leg: &Leg, s: f64, h: f64, iv_shift: f64) -> f64 {
         self.leg_state(leg, s, h, iv_shift, false).0
     }
 
@@ -181,7 +181,7 @@ impl Position {
     }
 
     /// P&L of the position against the entry prices, rupees.
-    pub fn pnl(&self, s: f64, h: f64, iv_shift: f64) -> f64 {
+    pub(crate) fn pnl(&self, s: f64, h: f64, iv_shift: f64) -> f64 {
         self.legs
             .iter()
             .map(|l| l.qty * (self.leg_value(l, s, h, iv_shift) - l.entry))
@@ -189,12 +189,12 @@ impl Position {
     }
 
     /// P&L at the nearest expiry, the function breakevens and PoP are about.
-    pub fn pnl_at_expiry(&self, s: f64) -> f64 {
+    pub(crate) fn pnl_at_expiry(&self, s: f64) -> f64 {
         self.pnl(s, self.t0, 0.0)
     }
 
     /// Σ quantity × per-unit Greeks.
-    pub fn greeks(&self, s: f64, h: f64, iv_shift: f64) -> PositionGreeks {
+    pub(crate) fn greeks(&self, s: f64, h: f64, iv_shift: f64) -> PositionGreeks {
         let mut total = PositionGreeks::default();
         for leg in &self.legs {
             let g = self.leg_state(leg, s, h, iv_shift, true).1;

@@ -5,19 +5,19 @@ use optionhub_pricing::chain::{ChainSnapshot, ContractColumns, Date, GreeksResul
 use optionhub_pricing::implied::vol_condition_number;
 
 /// Expiry used by the hand-built chains; it closes at [`CLOSE_MS`].
-pub const EXPIRY: Date = Date {
+pub(crate) const EXPIRY: Date = Date {
     year: 2025,
     month: 9,
     day: 30,
 };
 /// 15:30 IST on [`EXPIRY`] = 10:00 UTC (GNU `date -u -d '2025-09-30 10:00' +%s`).
-pub const CLOSE_MS: i64 = 1_759_226_400_000;
-pub const DAY_MS: i64 = 86_400_000;
-pub const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
+pub(crate) const CLOSE_MS: i64 = 1_759_226_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
+pub(crate) const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
 
 /// One contract: strike, call?, bid, ask, last price.
 #[derive(Debug, Clone, Copy)]
-pub struct Quote {
+pub(crate) struct Quote {
     pub strike: f64,
     pub is_call: bool,
     pub bid: f64,
@@ -27,7 +27,7 @@ pub struct Quote {
 
 impl Quote {
     /// Quoted with bid = ask = `price`, so the reference price is exactly `price`.
-    pub fn at(strike: f64, is_call: bool, price: f64) -> Self {
+    pub(crate) fn at(strike: f64, is_call: bool, price: f64) -> Self {
         Self {
             strike,
             is_call,
@@ -38,7 +38,7 @@ impl Quote {
     }
 
     /// No bid, no ask, no trade.
-    pub fn unpriced(strike: f64, is_call: bool) -> Self {
+    pub(crate) fn unpriced(strike: f64, is_call: bool) -> Self {
         Self {
             strike,
             is_call,
@@ -49,7 +49,7 @@ impl Quote {
     }
 }
 
-pub fn columns(quotes: &[Quote]) -> ContractColumns {
+pub(crate) fn columns(quotes: &[Quote]) -> ContractColumns {
     let n = quotes.len();
     ContractColumns {
         security_id: (1..=n as u64).collect(),
@@ -67,7 +67,7 @@ pub fn columns(quotes: &[Quote]) -> ContractColumns {
 }
 
 /// A NIFTY chain on [`EXPIRY`] as of `as_of_ms`.
-pub fn chain(
+pub(crate) fn chain(
     forward: Option<f64>,
     spot: f64,
     rate: f64,
@@ -87,7 +87,7 @@ pub fn chain(
 }
 
 /// The discounted Black-76 price of a contract.
-pub fn model_price(
+pub(crate) fn model_price(
     forward: f64,
     strike: f64,
     years: f64,
@@ -110,7 +110,7 @@ pub fn model_price(
 /// (rounding the price moves σ by at most a tenth of the tolerance), and the normalised
 /// undiscounted time value (P/D − intrinsic)/√(FK) is a normal f64 (not lost to
 /// underflow).
-pub fn informative(i: &Inputs) -> bool {
+pub(crate) fn informative(i: &Inputs) -> bool {
     let price = black76::price(i);
     let discount = (-i.rate * i.years).exp();
     let time_value = price / discount - black76::intrinsic(i.is_call, i.forward, i.strike);
@@ -120,7 +120,7 @@ pub fn informative(i: &Inputs) -> bool {
 
 /// Every number of the result is finite and every column has `rows` entries.
 #[track_caller]
-pub fn assert_all_finite(result: &GreeksResult, rows: usize) {
+pub(crate) fn assert_all_finite(result: &GreeksResult, rows: usize) {
     let g = &result.greeks;
     assert!(
         result.forward.is_finite() && result.time_to_expiry.is_finite(),

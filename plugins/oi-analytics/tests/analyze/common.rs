@@ -9,7 +9,7 @@ use optionhub_pricing::chain::{
 /// One contract row with its model outputs. Unset fields are "no activity": zero OI,
 /// volume and prices.
 #[derive(Debug, Clone, Copy)]
-pub struct Row {
+pub(crate) struct Row {
     pub security_id: u64,
     pub strike: f64,
     pub is_call: bool,
@@ -40,29 +40,29 @@ impl Row {
         }
     }
 
-    pub fn id(mut self, security_id: u64) -> Self {
+    pub(crate) fn id(mut self, security_id: u64) -> Self {
         self.security_id = security_id;
         self
     }
 
-    pub fn previous_oi(mut self, previous_oi: u64) -> Self {
+    pub(crate) fn previous_oi(mut self, previous_oi: u64) -> Self {
         self.previous_oi = previous_oi;
         self
     }
 
-    pub fn volume(mut self, volume: u64) -> Self {
+    pub(crate) fn volume(mut self, volume: u64) -> Self {
         self.volume = volume;
         self
     }
 
     /// Previous close, then last price.
-    pub fn prices(mut self, previous_close: f64, last_price: f64) -> Self {
+    pub(crate) fn prices(mut self, previous_close: f64, last_price: f64) -> Self {
         self.previous_close = previous_close;
         self.last_price = last_price;
         self
     }
 
-    pub fn model(mut self, iv: f64, delta: f64, gamma: f64) -> Self {
+    pub(crate) fn model(mut self, iv: f64, delta: f64, gamma: f64) -> Self {
         self.iv = iv;
         self.delta = delta;
         self.gamma = gamma;
@@ -71,17 +71,17 @@ impl Row {
 }
 
 /// A call at `strike` with OI `oi` (previous OI equal: no change unless set).
-pub fn call(strike: f64, oi: u64) -> Row {
+pub(crate) fn call(strike: f64, oi: u64) -> Row {
     Row::new(true, strike, oi)
 }
 
 /// A put at `strike` with OI `oi` (previous OI equal: no change unless set).
-pub fn put(strike: f64, oi: u64) -> Row {
+pub(crate) fn put(strike: f64, oi: u64) -> Row {
     Row::new(false, strike, oi)
 }
 
 /// The chain of `rows` with the model's forward `forward` and lot size `lot_size`.
-pub fn chain(rows: &[Row], forward: f64, lot_size: u32) -> PricedChain {
+pub(crate) fn chain(rows: &[Row], forward: f64, lot_size: u32) -> PricedChain {
     let mut c = ContractColumns::default();
     let mut g = GreeksColumns::default();
     for r in rows {
@@ -131,7 +131,7 @@ pub fn chain(rows: &[Row], forward: f64, lot_size: u32) -> PricedChain {
 }
 
 /// `analyze` on a chain the test expects to be valid.
-pub fn run(input: &PricedChain, options: &OiOptions) -> OiReport {
+pub(crate) fn run(input: &PricedChain, options: &OiOptions) -> OiReport {
     match analyze(input, options) {
         Ok(report) => report,
         Err(e) => panic!("analyze rejected a valid chain: {e:?}"),

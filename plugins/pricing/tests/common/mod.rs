@@ -5,7 +5,7 @@ use optionhub_pricing::black76::{self, Inputs};
 use optionhub_pricing::implied::{IvError, vol_condition_number};
 
 /// The relative accuracy a round trip must reach at an informative point.
-pub const ROUND_TRIP_TOL: f64 = 1e-9;
+pub(crate) const ROUND_TRIP_TOL: f64 = 1e-9;
 
 /// Whether the f64 price of `i` determines σ to better than [`ROUND_TRIP_TOL`].
 ///
@@ -19,7 +19,7 @@ pub const ROUND_TRIP_TOL: f64 = 1e-9;
 ///    (≥ `f64::MIN_POSITIVE`): below that it is subnormal, has lost significant bits,
 ///    and the solver reads it as zero time value. This excludes out-of-the-money
 ///    prices of about 1e-300·√(FK) or less, including those that underflow to 0.
-pub fn informative(i: &Inputs) -> bool {
+pub(crate) fn informative(i: &Inputs) -> bool {
     let price = black76::price(i);
     let discount = (-i.rate * i.years).exp();
     let time_value = price / discount - black76::intrinsic(i.is_call, i.forward, i.strike);
@@ -37,7 +37,7 @@ pub fn informative(i: &Inputs) -> bool {
 /// time value was lost (its normalised value is not a normal f64, or the price is
 /// within 64 ulps of the discounted intrinsic value).
 #[track_caller]
-pub fn check_solution(i: &Inputs, price: f64, solved: Result<f64, IvError>) {
+pub(crate) fn check_solution(i: &Inputs, price: f64, solved: Result<f64, IvError>) {
     if informative(i) {
         match solved {
             Ok(vol) => {

@@ -6,12 +6,12 @@ use strategy_valuation::{
 };
 
 /// The §4.6 market: NIFTY-like forward = spot = 25,000, a weekly expiry, IV 12 %.
-pub const SPOT: f64 = 25_000.0;
-pub const WEEK: f64 = 7.0 / 365.0;
+pub(crate) const SPOT: f64 = 25_000.0;
+pub(crate) const WEEK: f64 = 7.0 / 365.0;
 
 /// One leg; defaults are one bought lot of size 1 on the §4.6 market, marked at entry.
 #[derive(Debug, Clone, Copy)]
-pub struct Leg {
+pub(crate) struct Leg {
     pub kind: LegKind,
     pub strike: f64,
     pub is_buy: bool,
@@ -40,49 +40,49 @@ impl Leg {
         }
     }
 
-    pub fn sell(mut self) -> Self {
+    pub(crate) fn sell(mut self) -> Self {
         self.is_buy = false;
         self
     }
 
-    pub fn lots(mut self, lots: u32, lot_size: u32) -> Self {
+    pub(crate) fn lots(mut self, lots: u32, lot_size: u32) -> Self {
         self.lots = lots;
         self.lot_size = lot_size;
         self
     }
 
-    pub fn market(mut self, market: f64) -> Self {
+    pub(crate) fn market(mut self, market: f64) -> Self {
         self.market = market;
         self
     }
 
-    pub fn years(mut self, years: f64) -> Self {
+    pub(crate) fn years(mut self, years: f64) -> Self {
         self.years = years;
         self
     }
 
-    pub fn iv(mut self, iv: f64) -> Self {
+    pub(crate) fn iv(mut self, iv: f64) -> Self {
         self.iv = iv;
         self
     }
 }
 
-pub fn call(strike: f64, entry: f64) -> Leg {
+pub(crate) fn call(strike: f64, entry: f64) -> Leg {
     Leg::new(LegKind::Call, strike, entry)
 }
 
-pub fn put(strike: f64, entry: f64) -> Leg {
+pub(crate) fn put(strike: f64, entry: f64) -> Leg {
     Leg::new(LegKind::Put, strike, entry)
 }
 
 /// A future bought at `entry` (its strike column is NaN: ignored for futures).
-pub fn future(entry: f64) -> Leg {
+pub(crate) fn future(entry: f64) -> Leg {
     Leg::new(LegKind::Future, f64::NAN, entry)
 }
 
 /// The request for `legs` on the §4.6 market: r = 0, ±10 % curve of 201 points,
 /// target now, PoP volatility from the legs, no scenarios.
-pub fn request(legs: &[Leg]) -> ValuationRequest {
+pub(crate) fn request(legs: &[Leg]) -> ValuationRequest {
     let mut c = LegColumns::default();
     for (i, l) in legs.iter().enumerate() {
         c.security_id.push(i as u64 + 1);
@@ -110,7 +110,7 @@ pub fn request(legs: &[Leg]) -> ValuationRequest {
 }
 
 /// `evaluate` on a request the test expects to be valid.
-pub fn run(request: &ValuationRequest) -> ValuationResult {
+pub(crate) fn run(request: &ValuationRequest) -> ValuationResult {
     match evaluate(request) {
         Ok(result) => result,
         Err(e) => panic!("evaluate rejected a valid request: {e:?}"),
@@ -119,13 +119,13 @@ pub fn run(request: &ValuationRequest) -> ValuationResult {
 
 /// Asserts |got − want| ≤ tol with a readable message.
 #[track_caller]
-pub fn assert_close(got: f64, want: f64, tol: f64) {
+pub(crate) fn assert_close(got: f64, want: f64, tol: f64) {
     assert!((got - want).abs() <= tol, "got {got}, want {want} (±{tol})");
 }
 
 /// Asserts element-wise closeness of two slices of equal length.
 #[track_caller]
-pub fn assert_all_close(got: &[f64], want: &[f64], tol: f64) {
+pub(crate) fn assert_all_close(got: &[f64], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "got {got:?}, want {want:?}");
     for (g, w) in got.iter().zip(want) {
         assert!((g - w).abs() <= tol, "got {got:?}, want {want:?} (±{tol})");
