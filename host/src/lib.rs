@@ -21,8 +21,8 @@
 //! - [`calendar`]: the IST exchange calendar over an injectable clock (crate);
 //! - [`server`]: start-up and shutdown; [`pipeline`]: the market data pipeline's
 //!   wiring; [`cli`] and [`commands`]: the command line;
-//! - [`config`]: the composition of every layer's configuration; [`error`]: the HTTP
-//!   error type; [`telemetry`]: logs and metrics;
+//! - [`config`]: the composition of every layer's configuration; [`telemetry`]: logs
+//!   and metrics;
 //! - [`store`]: the database (SQLite or PostgreSQL) and Redis (crate), over [`auth`]:
 //!   roles, tiers, access tokens, password hashes and generated secret files (crate).
 #![forbid(unsafe_code)]
@@ -31,7 +31,6 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod error;
 pub mod feed;
 pub mod history;
 pub mod pipeline;

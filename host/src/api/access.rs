@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::rate_limit::Decision;
+use crate::api::error::AppError;
 use crate::auth::{AuthError, Principal, Role, Tier};
-use crate::error::AppError;
 
 use super::client_address;
 

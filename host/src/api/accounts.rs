@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::{ApiJson, ApiPath};
-use super::params::ErrorResponse;
 use super::saved_strategies::{check_name, rfc3339};
+use crate::api::error::{AppError, ErrorCode};
 use crate::auth::Principal;
-use crate::error::AppError;
 use crate::portfolio::CredentialSealer;
 use crate::store::accounts::{AccountRow, NewAccount};
 
@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
     paths(create, list, detail, remove),
-    components(schemas(CreateAccount, Broker, AccountResponse, ErrorResponse))
+    components(schemas(CreateAccount, Broker, AccountResponse, ErrorBody))
 )]
 pub struct AccountsApi;
 
@@ -99,7 +99,7 @@ fn response(row: AccountRow) -> AccountResponse {
 
 fn no_account(id: i64) -> AppError {
     AppError::NotFound {
-        code: "account_not_found",
+        code: ErrorCode::AccountNotFound,
         message: format!("you have no account {id}"),
     }
 }
@@ -112,10 +112,10 @@ fn no_account(id: i64) -> AppError {
     request_body(content = CreateAccount, content_type = "application/json"),
     responses(
         (status = 201, description = "Created (and committed)", body = AccountResponse),
-        (status = 400, description = "Not JSON", body = ErrorResponse),
-        (status = 403, description = "`quota_exceeded`: the caller already holds as many accounts as allowed (10 by default); nothing was created", body = ErrorResponse),
-        (status = 422, description = "A missing or invalid field", body = ErrorResponse),
-        (status = 503, description = "Credentials given but no key to seal them", body = ErrorResponse),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 403, description = "`quota_exceeded`: the caller already holds as many accounts as allowed (10 by default); nothing was created", body = ErrorBody),
+        (status = 422, description = "A missing or invalid field", body = ErrorBody),
+        (status = 503, description = "Credentials given but no key to seal them", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -133,7 +133,7 @@ pub async fn create(
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(AppError::Unprocessable {
-            code: "invalid_account",
+            code: ErrorCode::InvalidAccount,
             message: "broker_client_id must be 1 to 64 letters, digits, '-' or '_'".into(),
         });
     }
@@ -145,7 +145,7 @@ pub async fn create(
     let sealer = match token {
         Some(_) => Some(state.sealer.as_ref().ok_or_else(|| {
             AppError::Unavailable {
-                code: "credentials_unavailable",
+                code: ErrorCode::CredentialsUnavailable,
                 message: "this server has no key to encrypt broker credentials \
                       (OPTIONHUB_CREDENTIALS_KEY); create the account without access_token"
                     .into(),
@@ -224,7 +224,7 @@ pub async fn list(
     params(("id" = i64, Path, description = "Account id")),
     responses(
         (status = 200, description = "The account", body = AccountResponse),
-        (status = 404, description = "The caller has no such account", body = ErrorResponse),
+        (status = 404, description = "The caller has no such account", body = ErrorBody),
     )
 )]
 pub async fn detail(
@@ -244,7 +244,7 @@ pub async fn detail(
     params(("id" = i64, Path, description = "Account id")),
     responses(
         (status = 204, description = "Deleted (and committed)"),
-        (status = 404, description = "The caller has no such account", body = ErrorResponse),
+        (status = 404, description = "The caller has no such account", body = ErrorBody),
     )
 )]
 pub async fn remove(

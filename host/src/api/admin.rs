@@ -17,7 +17,7 @@ use axum::{Extension, Json, Router};
 use super::AppState;
 use super::audit::AuditNote;
 use super::extract::ApiPath;
-use crate::error::{AppError, ErrorResponse};
+use crate::api::error::{AppError, ErrorBody, ErrorCode};
 use crate::plugins::artifacts::content_hash;
 use crate::plugins::registry::LoadFailure;
 use crate::plugins::{LoadReport, PluginDetail, PluginSource, PluginSummary};
@@ -49,7 +49,7 @@ pub struct AdminPluginList {
     tag = "plugins",
     responses(
         (status = 200, description = "All plugins", body = AdminPluginList),
-        (status = 403, description = "Not an admin", body = ErrorResponse),
+        (status = 403, description = "Not an admin", body = ErrorBody),
     )
 )]
 pub async fn list(State(state): State<AppState>) -> Json<AdminPluginList> {
@@ -76,8 +76,8 @@ pub async fn list(State(state): State<AppState>) -> Json<AdminPluginList> {
     responses(
         (status = 201, description = "Loaded and active", body = Object),
         (status = 200, description = "The same content was already active", body = Object),
-        (status = 413, description = "Larger than 32 MiB", body = ErrorResponse),
-        (status = 422, description = "Refused: not a component, wrong contract, failed self-test…", body = ErrorResponse),
+        (status = 413, description = "Larger than 32 MiB", body = ErrorBody),
+        (status = 422, description = "Refused: not a component, wrong contract, failed self-test…", body = ErrorBody),
     )
 )]
 pub async fn upload(
@@ -89,7 +89,7 @@ pub async fn upload(
 ) {
     if body.is_empty() {
         let empty = AppError::BadRequest {
-            code: "empty_upload",
+            code: ErrorCode::EmptyUpload,
             message: "send the component's bytes as the request body".into(),
         };
         return (Extension(AuditNote::default()), Err(empty));
@@ -126,7 +126,7 @@ pub async fn upload(
     params(("name" = String, Path, description = "Plugin name")),
     responses(
         (status = 200, description = "The plugin", body = Object),
-        (status = 404, description = "No such plugin", body = ErrorResponse),
+        (status = 404, description = "No such plugin", body = ErrorBody),
     )
 )]
 pub async fn detail(
@@ -148,8 +148,8 @@ pub async fn detail(
     params(("name" = String, Path, description = "Plugin name")),
     responses(
         (status = 200, description = "The version now active", body = Object),
-        (status = 404, description = "No such plugin", body = ErrorResponse),
-        (status = 409, description = "No previous version to roll back to", body = ErrorResponse),
+        (status = 404, description = "No such plugin", body = ErrorBody),
+        (status = 409, description = "No previous version to roll back to", body = ErrorBody),
     )
 )]
 pub async fn rollback(
@@ -172,7 +172,7 @@ pub async fn rollback(
     params(("name" = String, Path, description = "Plugin name")),
     responses(
         (status = 204, description = "Unloaded"),
-        (status = 404, description = "No such plugin", body = ErrorResponse),
+        (status = 404, description = "No such plugin", body = ErrorBody),
     )
 )]
 pub async fn unload(
@@ -206,7 +206,7 @@ fn unknown_plugin(state: &AppState, name: &str) -> AppError {
         .map(|s| s.name)
         .collect();
     AppError::NotFound {
-        code: "plugin_not_found",
+        code: ErrorCode::PluginNotFound,
         message: format!("no plugin named {name:?}; loaded: {}", names.join(", ")),
     }
 }

@@ -21,10 +21,11 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::cache::{CachedJson, KeyBuilder, to_json};
+use super::error::ErrorBody;
 use super::extract::{ApiPath, ApiQuery};
-use super::params::{self, ErrorResponse};
+use super::params;
 use super::priced::{chain_greeks, chain_view, current_version, input_version, priced_chain};
-use crate::error::AppError;
+use crate::api::error::{AppError, ErrorCode};
 use crate::plugins::live_greeks::ChainGreeks;
 use crate::plugins::{LoadedPlugin, PluginStamp, World, custom};
 
@@ -39,7 +40,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
     paths(run),
-    components(schemas(AnalyticsResponse, NamedScalar, NamedSeries, NamedTable, ErrorResponse))
+    components(schemas(AnalyticsResponse, NamedScalar, NamedSeries, NamedTable, ErrorBody))
 )]
 pub struct AnalyticsApi;
 
@@ -109,13 +110,13 @@ fn custom_plugin(state: &AppState, name: &str) -> Result<Arc<LoadedPlugin>, AppE
     };
     let Some(plugin) = registry.active(name) else {
         return Err(AppError::NotFound {
-            code: "plugin_not_found",
+            code: ErrorCode::PluginNotFound,
             message: format!("no custom-analytics plugin named {name:?}; {}", loaded()),
         });
     };
     if plugin.world() != World::CustomAnalytics {
         return Err(AppError::BadRequest {
-            code: "wrong_world",
+            code: ErrorCode::WrongWorld,
             message: format!(
                 "{name} is an {} plugin; this route runs custom-analytics plugins ({})",
                 plugin.world(),
@@ -142,7 +143,7 @@ fn split_query(pairs: Vec<(String, String)>) -> Result<(Params, Params), AppErro
         };
         if target.contains_key(&name) {
             return Err(AppError::BadRequest {
-                code: "duplicate_parameter",
+                code: ErrorCode::DuplicateParameter,
                 message: format!("query parameter `{name}` is given more than once"),
             });
         }
@@ -169,7 +170,7 @@ fn effective_params(
             })
             .collect();
         return Err(AppError::BadRequest {
-            code: "unknown_parameter",
+            code: ErrorCode::UnknownParameter,
             message: format!(
                 "{plugin} has no parameter `{unknown}`; valid parameters besides underlying and \
                  expiry: {}",
@@ -202,10 +203,10 @@ fn effective_params(
     ),
     responses(
         (status = 200, description = "The plugin's result; other query parameters are the plugin's own (see its `params()`)", body = AnalyticsResponse),
-        (status = 400, description = "Malformed query, a parameter the plugin does not declare, or a plugin of another world", body = ErrorResponse),
-        (status = 404, description = "Unknown plugin (the message lists the loaded ones), underlying or expiry", body = ErrorResponse),
-        (status = 422, description = "The plugin rejected a parameter value", body = ErrorResponse),
-        (status = 503, description = "The chain's Greeks are not computed yet", body = ErrorResponse),
+        (status = 400, description = "Malformed query, a parameter the plugin does not declare, or a plugin of another world", body = ErrorBody),
+        (status = 404, description = "Unknown plugin (the message lists the loaded ones), underlying or expiry", body = ErrorBody),
+        (status = 422, description = "The plugin rejected a parameter value", body = ErrorBody),
+        (status = 503, description = "The chain's Greeks are not computed yet", body = ErrorBody),
     )
 )]
 pub async fn run(
@@ -316,7 +317,7 @@ mod tests {
         assert!(matches!(
             twice,
             Err(AppError::BadRequest {
-                code: "duplicate_parameter",
+                code: ErrorCode::DuplicateParameter,
                 ..
             })
         ));
@@ -332,7 +333,7 @@ mod tests {
         let typo = BTreeMap::from([("windw".to_string(), "5".to_string())]);
         match effective_params("gex", &specs, &typo) {
             Err(AppError::BadRequest { code, message }) => {
-                assert_eq!(code, "unknown_parameter");
+                assert_eq!(code, ErrorCode::UnknownParameter);
                 assert!(
                     message.contains("windw")
                         && message.contains("window")

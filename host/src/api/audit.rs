@@ -21,7 +21,7 @@ use axum::{Json, Router};
 use super::AppState;
 use super::access::bearer_token;
 use super::client_address;
-use crate::error::{AppError, ErrorResponse};
+use crate::api::error::{AppError, ErrorBody};
 use crate::store::audit::{AuditEntry, KEPT, NewAuditEntry};
 
 /// What a handler knows about its action that the request does not say: the plugin
@@ -52,8 +52,8 @@ pub struct AuditLog {
     tag = "plugins",
     responses(
         (status = 200, description = "The kept actions, newest first", body = AuditLog),
-        (status = 403, description = "Not an admin", body = ErrorResponse),
-        (status = 503, description = "The database is unavailable", body = ErrorResponse),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
     )
 )]
 pub async fn list(State(state): State<AppState>) -> Result<Json<AuditLog>, AppError> {

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::extract::ApiJson;
+use crate::api::error::{AppError, ErrorBody};
 use crate::auth::{Role, Tier};
-use crate::error::{AppError, ErrorResponse};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,8 +53,8 @@ static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "An access token", body = LoginResponse),
-        (status = 401, description = "Wrong user name or password", body = ErrorResponse),
-        (status = 429, description = "Too many attempts from this address, or for this user", body = ErrorResponse),
+        (status = 401, description = "Wrong user name or password", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address, or for this user", body = ErrorBody),
     ),
     security(())
 )]

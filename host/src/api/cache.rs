@@ -42,8 +42,8 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::representation::{Representation, Represented};
+use crate::api::error::{AppError, ErrorCode};
 use crate::config::CacheConfig;
-use crate::error::AppError;
 use crate::store::shared_cache::{RedisHealth, SharedCache};
 
 /// The header telling a client (and the tests) whether the answer came from the cache.
@@ -354,7 +354,7 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<Bytes, AppError> {
     serde_json::to_vec(value)
         .map(Bytes::from)
         .map_err(|error| AppError::Unavailable {
-            code: "encoding_failed",
+            code: ErrorCode::EncodingFailed,
             message: format!("the response could not be encoded: {error}"),
         })
 }

@@ -179,7 +179,7 @@ fn integer_header(description: &str) -> Header {
 
 /// The response object of a shared answer: the error body, and its headers.
 fn response(shared: &Shared) -> Response {
-    let body = Content::new(Some(Ref::from_schema_name("ErrorResponse")));
+    let body = Content::new(Some(Ref::from_schema_name("ErrorBody")));
     let mut builder = ResponseBuilder::new()
         .description(shared.description)
         .content("application/json", body);

@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::api::error::{AppError, ErrorCode};
 
 /// The two deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub async fn enforce(
         Err(_) => {
             metrics::counter!("http_request_timeouts_total").increment(1);
             let mut response = AppError::Unavailable {
-                code: "request_timeout",
+                code: ErrorCode::RequestTimeout,
                 message: format!(
                     "{path} was not answered within {} s (the body arrived too slowly, or the \
                      server is overloaded); retry",

@@ -18,10 +18,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
+use super::error::ErrorBody;
 use super::extract::ApiQuery;
-use super::params::{self, ErrorResponse};
+use super::params;
 use super::priced::{chain_seq, chain_view};
-use crate::error::AppError;
+use crate::api::error::{AppError, ErrorCode};
 use crate::instruments::{Instrument, InstrumentKind, OptionRight};
 use crate::market::book::BookLevel;
 use crate::market::depth::{DepthAnalysis, analyze};
@@ -38,7 +39,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
     paths(depth),
-    components(schemas(DepthResponse, DepthAnalysis, BookLevel, ErrorResponse))
+    components(schemas(DepthResponse, DepthAnalysis, BookLevel, ErrorBody))
 )]
 pub struct DepthApi;
 
@@ -82,7 +83,7 @@ fn locate(state: &AppState, instrument: &Instrument) -> Result<Located, AppError
     let registry = state.market.registry();
     let InstrumentKind::Option { expiry, right, .. } = instrument.kind else {
         return Err(AppError::NotFound {
-            code: "no_depth",
+            code: ErrorCode::NoDepth,
             message: format!(
                 "{} ({}) is not an option: only option contracts have depth here \
                  (futures books are not tracked)",
@@ -102,7 +103,7 @@ fn locate(state: &AppState, instrument: &Instrument) -> Result<Located, AppError
             right,
         }),
         _ => Err(AppError::NotFound {
-            code: "no_depth",
+            code: ErrorCode::NoDepth,
             message: format!(
                 "{} ({}) is not placed in a tracked chain (a duplicate listing), so it has no book",
                 instrument.key.security_id, instrument.symbol
@@ -131,8 +132,8 @@ fn with_depth(view: &ChainView) -> Vec<String> {
     params(DepthQuery),
     responses(
         (status = 200, description = "Depth analysis and levels", body = DepthResponse),
-        (status = 400, description = "Missing or malformed security id", body = ErrorResponse),
-        (status = 404, description = "Unknown security id (`unknown_security_id`), or a contract without 5-level depth (`no_depth`: not subscribed in Full mode)", body = ErrorResponse),
+        (status = 400, description = "Missing or malformed security id", body = ErrorBody),
+        (status = 404, description = "Unknown security id (`unknown_security_id`), or a contract without 5-level depth (`no_depth`: not subscribed in Full mode)", body = ErrorBody),
     )
 )]
 pub async fn depth(
@@ -144,7 +145,7 @@ pub async fn depth(
     let instrument = params::derivative(state.market.registry(), id)
         .cloned()
         .ok_or_else(|| AppError::NotFound {
-            code: "unknown_security_id",
+            code: ErrorCode::UnknownSecurityId,
             message: format!(
                 "no F&O contract has security id {id} (ids are listed by /api/v2/options/live)"
             ),
@@ -167,13 +168,13 @@ pub async fn depth(
             });
             let Some((row, contract)) = row.zip(contract) else {
                 return Err(AppError::NotFound {
-                    code: "no_depth",
+                    code: ErrorCode::NoDepth,
                     message: format!("{id} ({}) has no book in its chain", instrument.symbol),
                 });
             };
             let Some(levels) = contract.book.depth else {
                 return Err(AppError::NotFound {
-                    code: "no_depth",
+                    code: ErrorCode::NoDepth,
                     message: format!(
                         "{id} ({}) has no 5-level depth: only contracts near the money are \
                          subscribed in Full mode; contracts of this chain with depth now: [{}]",

@@ -32,7 +32,7 @@ use super::AppState;
         super::admin::unload,
         super::audit::list,
     ),
-    components(schemas(crate::error::ErrorResponse, crate::error::ErrorInfo)),
+    components(schemas(crate::api::error::ErrorBody, crate::api::error::ErrorDetail)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(

@@ -4,13 +4,13 @@
 //! Server errors are logged as errors with their full detail (which the body may only
 //! name); refusals of the caller's input are debug lines.
 //!
-//! [`AppError`]: crate::error::AppError
+//! [`AppError`]: crate::api::error::AppError
 
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::error::ErrorReport;
+use crate::api::error::ErrorReport;
 
 /// Logs the answer's [`ErrorReport`], if it has one.
 pub async fn log(request: Request, next: Next) -> Response {
@@ -18,9 +18,9 @@ pub async fn log(request: Request, next: Next) -> Response {
     if let Some(report) = response.extensions().get::<ErrorReport>() {
         let status = response.status();
         if status.is_server_error() {
-            tracing::error!(%status, code = report.code, detail = %report.detail, "request failed");
+            tracing::error!(%status, code = report.code.as_str(), detail = %report.detail, "request failed");
         } else {
-            tracing::debug!(%status, code = report.code, detail = %report.detail, "request refused");
+            tracing::debug!(%status, code = report.code.as_str(), detail = %report.detail, "request refused");
         }
     }
     response
@@ -36,7 +36,7 @@ mod tests {
     use axum::routing::get;
     use tower::ServiceExt;
 
-    use crate::error::AppError;
+    use crate::api::error::AppError;
 
     /// A log sink the test can read back.
     #[derive(Clone, Default)]

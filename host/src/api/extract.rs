@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::AppError;
+use crate::api::error::{AppError, ErrorCode};
 
 /// A JSON body; a syntax error, a wrong type, a missing field or a wrong content type is
 /// a 4xx with `{"error": {...}}`.
@@ -30,7 +30,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .map(ApiJson)
             .map_err(|error| AppError::Rejected {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "invalid_body",
+                code: ErrorCode::InvalidBody,
                 message: format!("the body is not of the documented shape: {error}"),
             })
     }

@@ -16,13 +16,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::cache::CachedJson;
+use super::error::ErrorBody;
 use super::extract::ApiQuery;
 use super::fo_view::{
     self, DEFAULT_LIMIT, DEFAULT_STRIKES, MAX_LIMIT, MAX_STRIKES, OiChangeRequest,
 };
 use super::history::{OiReference, OiWindow};
-use super::params::{self, ErrorResponse};
-use crate::error::AppError;
+use super::params;
+use crate::api::error::AppError;
 use crate::plugins::live_greeks::ChainGreeks;
 use crate::plugins::{PluginStamp, oi};
 
@@ -46,7 +47,7 @@ pub fn routes() -> Router<AppState> {
         Buildup,
         super::fo_summary::SummaryResponse,
         super::fo_summary::BuildupCounts,
-        ErrorResponse
+        ErrorBody
     ))
 )]
 pub struct FoApi;
@@ -203,9 +204,9 @@ pub struct OiChangeResponse {
     params(DistributionQuery),
     responses(
         (status = 200, description = "Strikes around ATM, ascending", body = StrikeDistributionResponse),
-        (status = 400, description = "Missing or malformed parameter", body = ErrorResponse),
-        (status = 404, description = "Unknown underlying or expiry (the message lists the valid ones)", body = ErrorResponse),
-        (status = 503, description = "Greeks not computed yet, or no oi-analytics plugin loaded", body = ErrorResponse),
+        (status = 400, description = "Missing or malformed parameter", body = ErrorBody),
+        (status = 404, description = "Unknown underlying or expiry (the message lists the valid ones)", body = ErrorBody),
+        (status = 503, description = "Greeks not computed yet, or no oi-analytics plugin loaded", body = ErrorBody),
     )
 )]
 pub async fn strike_distribution(
@@ -232,9 +233,9 @@ pub async fn strike_distribution(
     params(OiChangeQuery),
     responses(
         (status = 200, description = "Top gainers and losers by OI change", body = OiChangeResponse),
-        (status = 400, description = "Missing or malformed parameter", body = ErrorResponse),
-        (status = 404, description = "Unknown underlying or expiry, or no snapshot as old as `window`", body = ErrorResponse),
-        (status = 503, description = "Greeks not computed yet, no oi-analytics plugin loaded, or (with `window`) the database is unavailable", body = ErrorResponse),
+        (status = 400, description = "Missing or malformed parameter", body = ErrorBody),
+        (status = 404, description = "Unknown underlying or expiry, or no snapshot as old as `window`", body = ErrorBody),
+        (status = 503, description = "Greeks not computed yet, no oi-analytics plugin loaded, or (with `window`) the database is unavailable", body = ErrorBody),
     )
 )]
 pub async fn oi_change(

@@ -14,10 +14,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::cache::CachedJson;
+use super::error::ErrorBody;
 use super::extract::ApiQuery;
 use super::fo_view;
-use super::params::{self, ErrorResponse};
-use crate::error::AppError;
+use super::params;
+use crate::api::error::AppError;
 use crate::plugins::PluginStamp;
 use crate::plugins::live_greeks::ChainGreeks;
 
@@ -85,9 +86,9 @@ pub struct SummaryResponse {
     params(SummaryQuery),
     responses(
         (status = 200, description = "The chain's OI summary", body = SummaryResponse),
-        (status = 400, description = "Missing or malformed parameter", body = ErrorResponse),
-        (status = 404, description = "Unknown underlying or expiry", body = ErrorResponse),
-        (status = 503, description = "Greeks not computed yet, or no oi-analytics plugin loaded", body = ErrorResponse),
+        (status = 400, description = "Missing or malformed parameter", body = ErrorBody),
+        (status = 404, description = "Unknown underlying or expiry", body = ErrorBody),
+        (status = 503, description = "Greeks not computed yet, or no oi-analytics plugin loaded", body = ErrorBody),
     )
 )]
 pub async fn summary(

@@ -25,7 +25,7 @@ use super::history::OiReference;
 use super::priced::{
     chain_greeks, chain_view, current_version, input_version, priced_chain, world_plugin_hash,
 };
-use crate::error::AppError;
+use crate::api::error::AppError;
 use crate::market::ChainId;
 use crate::plugins::live_greeks::ChainGreeks;
 use crate::plugins::{PluginStamp, World, oi, types};

@@ -25,10 +25,12 @@ use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::ApiQuery;
 use super::market::{find_expiry, find_underlying};
-use super::params::{self, ErrorResponse};
-use crate::error::AppError;
+use super::params;
+use crate::api::error::AppError;
+use crate::api::error::ErrorCode;
 use crate::history::backfill::session_open;
 use crate::history::series::{BucketSeries, MoneynessSeries, moneyness_series};
 use crate::instruments::registry::ExpiryInfo;
@@ -69,7 +71,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
     paths(moneyness),
-    components(schemas(MoneynessResponse, BucketSeries, ErrorResponse))
+    components(schemas(MoneynessResponse, BucketSeries, ErrorBody))
 )]
 pub struct HistoryApi;
 
@@ -134,9 +136,9 @@ pub struct MoneynessResponse {
     params(MoneynessQuery),
     responses(
         (status = 200, description = "Columnar series; empty when nothing was recorded in the range", body = MoneynessResponse),
-        (status = 400, description = "Missing or invalid parameter (the message lists the valid values), or `range_too_large`: the range at this interval could read more points or rows than one request may (the message names the intervals and the longest range that fit)", body = ErrorResponse),
-        (status = 404, description = "Unknown underlying or expiry", body = ErrorResponse),
-        (status = 503, description = "The database is unavailable", body = ErrorResponse),
+        (status = 400, description = "Missing or invalid parameter (the message lists the valid values), or `range_too_large`: the range at this interval could read more points or rows than one request may (the message names the intervals and the longest range that fit)", body = ErrorBody),
+        (status = 404, description = "Unknown underlying or expiry", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
     )
 )]
 pub async fn moneyness(
@@ -321,7 +323,7 @@ impl SeriesBound {
             .checked_sub(time::Duration::milliseconds(longest_ms))
             .unwrap_or(self.from);
         AppError::BadRequest {
-            code: "range_too_large",
+            code: ErrorCode::RangeTooLarge,
             message: format!(
                 "from {} to {} at {interval} is {} points x {} strikes, more than one request \
                  may read ({MAX_POINTS} points, {} rows); {alternatives}, or at {interval} \
@@ -372,7 +374,7 @@ impl OiWindow {
             .filter(|m| (1..=MAX_WINDOW_MINUTES).contains(m))
             .map(|m| Some(Self::Minutes(m)))
             .ok_or_else(|| AppError::BadRequest {
-                code: "invalid_parameter",
+                code: ErrorCode::InvalidParameter,
                 message: format!(
                     "window {text:?} is not valid: use minutes (`15m` or `15`, 1 to \
                      {MAX_WINDOW_MINUTES}) or `day` (since the previous session)"
@@ -418,7 +420,7 @@ impl OiReference {
             .await?;
         let Some((ts_ms, contracts)) = found else {
             return Err(AppError::NotFound {
-                code: "no_history",
+                code: ErrorCode::NoHistory,
                 message: format!(
                     "no snapshot of {} {} as old as window {}; history starts when \
                      recording does",
@@ -517,7 +519,7 @@ fn instant(name: &str, text: Option<&str>) -> Result<Option<OffsetDateTime>, App
 
 fn bad(message: String) -> AppError {
     AppError::BadRequest {
-        code: "invalid_parameter",
+        code: ErrorCode::InvalidParameter,
         message,
     }
 }
@@ -616,7 +618,7 @@ mod tests {
         assert!(matches!(
             error,
             AppError::BadRequest {
-                code: "range_too_large",
+                code: ErrorCode::RangeTooLarge,
                 ..
             }
         ));

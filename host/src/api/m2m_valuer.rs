@@ -23,7 +23,7 @@ use super::AppState;
 use super::strategies::valuation_request;
 use super::strategy_legs::{Chains, MarketInputs, resolve_with};
 use super::strategy_request::{EvaluateRequest, LegRequest, Money as RequestMoney, Side};
-use crate::error::AppError;
+use crate::api::error::AppError;
 use crate::plugins::CallError;
 use crate::portfolio::Money;
 use crate::portfolio::worker::{PluginValuation, Valuer};

@@ -19,9 +19,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
 pub use super::chain_source::{ChainSource, await_first_data};
+use super::error::ErrorBody;
 use super::extract::ApiQuery;
-use super::params::{self, ErrorResponse};
-use crate::error::AppError;
+use super::params;
+use crate::api::error::{AppError, ErrorCode};
 use crate::instruments::registry::{ExpiryInfo, UnderlyingInfo};
 use crate::instruments::{ExchangeSegment, ExpiryFlag};
 use crate::market::ChainId;
@@ -55,7 +56,7 @@ pub fn routes() -> Router<AppState> {
         ContractGreeks,
         ChainGreeks,
         crate::plugins::PluginStamp,
-        ErrorResponse
+        ErrorBody
     ))
 )]
 pub struct MarketApi;
@@ -188,7 +189,7 @@ pub(super) fn find_underlying<'a>(
     };
     let Some(name) = name.filter(|n| !n.is_empty()) else {
         return Err(AppError::BadRequest {
-            code: "missing_underlying",
+            code: ErrorCode::MissingUnderlying,
             message: format!(
                 "query parameter `underlying` is required (one of: {})",
                 valid()
@@ -199,7 +200,7 @@ pub(super) fn find_underlying<'a>(
     registry
         .underlying(&upper)
         .ok_or_else(|| AppError::NotFound {
-            code: "unknown_underlying",
+            code: ErrorCode::UnknownUnderlying,
             message: format!("unknown underlying {name:?}; valid: {}", valid()),
         })
 }
@@ -220,7 +221,7 @@ pub(super) fn find_expiry<'a>(
     };
     let Some(text) = text.filter(|t| !t.is_empty()) else {
         return Err(AppError::BadRequest {
-            code: "missing_expiry",
+            code: ErrorCode::MissingExpiry,
             message: format!(
                 "query parameter `expiry` is required (YYYY-MM-DD; one of: {})",
                 valid()
@@ -229,14 +230,14 @@ pub(super) fn find_expiry<'a>(
     };
     let format = format_description!("[year]-[month]-[day]");
     let date = Date::parse(text, &format).map_err(|_| AppError::BadRequest {
-        code: "malformed_date",
+        code: ErrorCode::MalformedDate,
         message: format!("expiry {text:?} is not a date in YYYY-MM-DD form"),
     })?;
     info.expiries
         .iter()
         .find(|e| e.expiry == date)
         .ok_or_else(|| AppError::NotFound {
-            code: "unknown_expiry",
+            code: ErrorCode::UnknownExpiry,
             message: format!("{} has no expiry {date}; valid: {}", info.name, valid()),
         })
 }
@@ -255,8 +256,8 @@ pub struct ExpiriesResponse {
     params(UnderlyingQuery),
     responses(
         (status = 200, description = "Live expiries, nearest first", body = ExpiriesResponse),
-        (status = 400, description = "Missing underlying", body = ErrorResponse),
-        (status = 404, description = "Unknown underlying (the message lists the valid ones)", body = ErrorResponse),
+        (status = 400, description = "Missing underlying", body = ErrorBody),
+        (status = 404, description = "Unknown underlying (the message lists the valid ones)", body = ErrorBody),
     )
 )]
 pub async fn expiries(
@@ -289,8 +290,8 @@ pub struct StrikesResponse {
     params(ChainQuery),
     responses(
         (status = 200, description = "The strikes, ascending", body = StrikesResponse),
-        (status = 400, description = "Missing parameter or malformed date", body = ErrorResponse),
-        (status = 404, description = "Unknown underlying or expiry (the message lists the valid ones)", body = ErrorResponse),
+        (status = 400, description = "Missing parameter or malformed date", body = ErrorBody),
+        (status = 404, description = "Unknown underlying or expiry (the message lists the valid ones)", body = ErrorBody),
     )
 )]
 pub async fn strikes(
@@ -372,8 +373,8 @@ fn live_version(seq: u64, greeks: Option<&ChainGreeks>) -> InputVersion {
     params(ChainQuery),
     responses(
         (status = 200, description = "The chain now, with the Greeks computation shown", body = LiveChain),
-        (status = 400, description = "Missing parameter or malformed date", body = ErrorResponse),
-        (status = 404, description = "Unknown underlying or expiry (the message lists the valid ones)", body = ErrorResponse),
+        (status = 400, description = "Missing parameter or malformed date", body = ErrorBody),
+        (status = 404, description = "Unknown underlying or expiry (the message lists the valid ones)", body = ErrorBody),
     )
 )]
 pub async fn live(

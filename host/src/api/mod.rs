@@ -12,7 +12,7 @@
 //!
 //! Every group but the open one spends from the caller's rate-limit budget. Every
 //! answer, error or not, is counted in `/metrics`; every error has the JSON shape of
-//! [`crate::error::AppError`], unknown routes included.
+//! [`crate::api::error::AppError`], unknown routes included.
 //!
 //! Around every route, outermost first: the caller's address is resolved (believing
 //! `X-Forwarded-For` from trusted proxies only, [`client_address`]); a body left unread
@@ -31,8 +31,8 @@ use axum::http::StatusCode;
 use axum::{Router, middleware};
 use parking_lot::{Mutex, RwLock};
 
+use crate::api::error::{AppError, ErrorCode};
 use crate::auth::{Role, TokenService};
-use crate::error::AppError;
 use crate::history::ChainHistory;
 use crate::instruments::scrip_master::ScripMasterStatus;
 use crate::market::MarketState;
@@ -59,6 +59,7 @@ pub mod cors;
 pub mod deadline;
 pub mod depth;
 pub mod docs;
+pub mod error;
 pub mod error_log;
 pub mod extract;
 pub mod fo;
@@ -282,7 +283,7 @@ pub fn metrics_router(state: AppState) -> Router {
 
 async fn not_found(uri: axum::http::Uri) -> AppError {
     AppError::NotFound {
-        code: "no_such_route",
+        code: ErrorCode::NoSuchRoute,
         message: format!("no route {}; see /docs for the API", uri.path()),
     }
 }
@@ -290,7 +291,7 @@ async fn not_found(uri: axum::http::Uri) -> AppError {
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> AppError {
     AppError::Rejected {
         status: StatusCode::METHOD_NOT_ALLOWED,
-        code: "method_not_allowed",
+        code: ErrorCode::MethodNotAllowed,
         message: format!("{method} is not allowed on {}", uri.path()),
     }
 }

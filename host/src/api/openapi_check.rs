@@ -154,3 +154,20 @@ fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[test]
+fn every_error_code_is_listed_in_the_error_body_schema() {
+    let document = serde_json::to_value(super::docs::openapi()).unwrap();
+    let listed = &document["components"]["schemas"]["ErrorCode"]["enum"];
+    let listed: Vec<&str> = listed
+        .as_array()
+        .unwrap_or_else(|| panic!("ErrorCode is an enum schema: {listed}"))
+        .iter()
+        .filter_map(|code| code.as_str())
+        .collect();
+    let all: Vec<&str> = super::error::ErrorCode::ALL
+        .iter()
+        .map(|code| code.as_str())
+        .collect();
+    assert_eq!(listed, all);
+}

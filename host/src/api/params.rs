@@ -8,13 +8,10 @@
 
 use super::AppState;
 use super::market::{find_expiry, find_underlying};
-use crate::error::AppError;
+use crate::api::error::{AppError, ErrorCode};
 use crate::instruments::registry::InstrumentRegistry;
 use crate::instruments::{ExchangeSegment, Instrument, InstrumentKey};
 use crate::market::ChainId;
-
-/// The JSON body of every error, for the API documentation (one type, one schema).
-pub use crate::error::ErrorResponse;
 
 /// A whole number parameter in `0..=max` (or `1..=max` when `min` is 1); absent or
 /// empty means `default`.
@@ -32,7 +29,7 @@ pub fn count(
         .ok()
         .filter(|n| (min..=max).contains(n))
         .ok_or_else(|| AppError::BadRequest {
-            code: "invalid_parameter",
+            code: ErrorCode::InvalidParameter,
             message: format!(
                 "`{name}` must be a whole number from {min} to {max} (default {default}), got {text:?}"
             ),
@@ -43,7 +40,7 @@ pub fn count(
 pub fn security_id(text: Option<&str>) -> Result<u32, AppError> {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
         return Err(AppError::BadRequest {
-            code: "missing_security_id",
+            code: ErrorCode::MissingSecurityId,
             message: "query parameter `security_id` is required (a contract's security id, \
                       as listed by /api/v2/options/live)"
                 .into(),
@@ -53,7 +50,7 @@ pub fn security_id(text: Option<&str>) -> Result<u32, AppError> {
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| AppError::BadRequest {
-            code: "invalid_security_id",
+            code: ErrorCode::InvalidSecurityId,
             message: format!("`security_id` must be a positive whole number, got {text:?}"),
         })
 }
@@ -84,7 +81,7 @@ pub fn chain_id(
 mod tests {
     use super::*;
 
-    fn code(result: Result<u32, AppError>) -> &'static str {
+    fn code(result: Result<u32, AppError>) -> ErrorCode {
         match result {
             Err(AppError::BadRequest { code, .. }) => code,
             other => panic!("expected a 400, got {other:?}"),
@@ -109,11 +106,11 @@ mod tests {
                 _ => String::new(),
             };
             assert!(message.contains("0 to 100"), "{bad}: {message}");
-            assert_eq!(code(result), "invalid_parameter", "{bad}");
+            assert_eq!(code(result), ErrorCode::InvalidParameter, "{bad}");
         }
         assert_eq!(
             code(count("limit", Some("0"), 10, 1, 50)),
-            "invalid_parameter"
+            ErrorCode::InvalidParameter
         );
     }
 
@@ -121,9 +118,13 @@ mod tests {
     fn security_ids_must_be_positive_whole_numbers() {
         assert_eq!(security_id(Some("35001")).ok(), Some(35001));
         assert_eq!(security_id(Some(" 42 ")).ok(), Some(42));
-        assert_eq!(code(security_id(None)), "missing_security_id");
+        assert_eq!(code(security_id(None)), ErrorCode::MissingSecurityId);
         for bad in ["0", "-3", "x1", "4294967296", "1.0"] {
-            assert_eq!(code(security_id(Some(bad))), "invalid_security_id", "{bad}");
+            assert_eq!(
+                code(security_id(Some(bad))),
+                ErrorCode::InvalidSecurityId,
+                "{bad}"
+            );
         }
     }
 }

@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
     tag = "plugins",
     responses(
         (status = 200, description = "Active plugins and refused loads", body = PluginList),
-        (status = 401, description = "No valid token", body = crate::error::ErrorResponse),
+        (status = 401, description = "No valid token", body = crate::api::error::ErrorBody),
     )
 )]
 pub async fn list(State(state): State<AppState>) -> Json<PluginList> {

@@ -15,7 +15,7 @@ use optionhub_pricing::chain as plain;
 
 use super::AppState;
 use super::cache::InputVersion;
-use crate::error::AppError;
+use crate::api::error::{AppError, ErrorCode};
 use crate::market::{ChainId, ChainView};
 use crate::plugins::World;
 use crate::plugins::live_greeks::{self, ChainGreeks};
@@ -33,7 +33,7 @@ pub fn chain_view(state: &AppState, id: &ChainId) -> Result<ChainView, AppError>
 
 fn no_chain(id: &ChainId) -> AppError {
     AppError::NotFound {
-        code: "unknown_expiry",
+        code: ErrorCode::UnknownExpiry,
         message: format!("no live chain for {} {}", id.underlying, id.expiry),
     }
 }
@@ -53,7 +53,7 @@ pub fn chain_greeks(state: &AppState, id: &ChainId) -> Result<Arc<ChainGreeks>, 
                 .to_string()
         };
         AppError::Unavailable {
-            code: "greeks_unavailable",
+            code: ErrorCode::GreeksUnavailable,
             message: format!(
                 "analytics on {} {} need the chain's Greeks: {why}",
                 id.underlying, id.expiry
@@ -103,7 +103,7 @@ pub fn priced_chain(
     rate: f64,
 ) -> Result<types::PricedChain, AppError> {
     let chain = live_greeks::snapshot(view, rate).ok_or_else(|| AppError::Unavailable {
-        code: "chain_not_priced",
+        code: ErrorCode::ChainNotPriced,
         message: format!(
             "{} {} has no quoted contract or no spot yet; retry shortly",
             view.underlying, view.expiry

@@ -17,16 +17,17 @@ use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::params::{self, ErrorResponse};
+use super::params;
 use super::saved_strategy_body::{
     AddLeg, CreateStrategy, LegResponse, M2mPoint, M2mSeries, PatchStrategy, SeriesQuery, Status,
     StrategyResponse, check_leg_count, downsample, parse_interval, parse_time, side_of,
     too_many_legs,
 };
 use super::strategy_request::Side;
+use crate::api::error::{AppError, ErrorCode};
 use crate::auth::Principal;
-use crate::error::AppError;
 use crate::plugins::PluginStamp;
 use crate::portfolio::{LegM2m, M2mUpdate, Money};
 use crate::store::now_ms;
@@ -63,7 +64,7 @@ pub fn routes() -> Router<AppState> {
         M2mPoint,
         Side,
         PluginStamp,
-        ErrorResponse
+        ErrorBody
     ))
 )]
 pub struct SavedStrategiesApi;
@@ -75,7 +76,7 @@ pub fn check_name(field: &str, name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || unusable {
         return Err(AppError::Unprocessable {
-            code: "invalid_name",
+            code: ErrorCode::InvalidName,
             message: format!("{field} must be 1 to 100 printable characters"),
         });
     }
@@ -84,7 +85,7 @@ pub fn check_name(field: &str, name: &str) -> Result<String, AppError> {
 
 fn no_strategy(id: i64) -> AppError {
     AppError::NotFound {
-        code: "strategy_not_found",
+        code: ErrorCode::StrategyNotFound,
         message: format!("you have no strategy {id}"),
     }
 }
@@ -93,16 +94,16 @@ fn write_error(id: i64, error: WriteError) -> AppError {
     match error {
         WriteError::Missing("strategy") => no_strategy(id),
         WriteError::Missing("leg") => AppError::NotFound {
-            code: "leg_not_found",
+            code: ErrorCode::LegNotFound,
             message: format!("strategy {id} has no such leg"),
         },
         WriteError::Missing(what) => AppError::NotFound {
-            code: "account_not_found",
+            code: ErrorCode::AccountNotFound,
             message: format!("you have no such {what}"),
         },
         WriteError::TooManyLegs => too_many_legs(),
         WriteError::Stale { expected, current } => AppError::Conflict {
-            code: "version_conflict",
+            code: ErrorCode::VersionConflict,
             message: format!(
                 "strategy {id} is at version {current}, not {expected} (If-Match): it changed \
                  since you read it; read it again and retry"
@@ -123,7 +124,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
         .and_then(version_tag)
         .map(Some)
         .ok_or_else(|| AppError::BadRequest {
-            code: "malformed_if_match",
+            code: ErrorCode::MalformedIfMatch,
             message: "If-Match must be a strategy version, e.g. \"3\"".into(),
         })
 }
@@ -167,9 +168,9 @@ fn answer(state: &AppState, status: StatusCode, row: StrategyRow) -> Response {
     request_body(content = CreateStrategy, content_type = "application/json"),
     responses(
         (status = 201, description = "Created (and committed)", body = StrategyResponse),
-        (status = 403, description = "`quota_exceeded`: the caller already holds as many saved strategies as their tier allows (free 50, pro 1,000 by default); nothing was created", body = ErrorResponse),
-        (status = 404, description = "The caller has no such account (`account_not_found`), or the underlying is not tracked (`unknown_underlying`)", body = ErrorResponse),
-        (status = 422, description = "A bad name", body = ErrorResponse),
+        (status = 403, description = "`quota_exceeded`: the caller already holds as many saved strategies as their tier allows (free 50, pro 1,000 by default); nothing was created", body = ErrorBody),
+        (status = 404, description = "The caller has no such account (`account_not_found`), or the underlying is not tracked (`unknown_underlying`)", body = ErrorBody),
+        (status = 422, description = "A bad name", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -184,7 +185,7 @@ pub async fn create(
         .underlying(body.underlying.trim())
         .map(|u| u.name.clone())
         .ok_or_else(|| AppError::NotFound {
-            code: "unknown_underlying",
+            code: ErrorCode::UnknownUnderlying,
             message: format!("{:?} is not a tracked underlying", body.underlying),
         })?;
     let quota = state.settings.quotas.strategies(caller.tier);
@@ -242,7 +243,7 @@ pub async fn list(
     params(("id" = i64, Path, description = "Strategy id")),
     responses(
         (status = 200, description = "The strategy; `ETag` is its version", body = StrategyResponse),
-        (status = 404, description = "The caller has no such strategy", body = ErrorResponse),
+        (status = 404, description = "The caller has no such strategy", body = ErrorBody),
     )
 )]
 pub async fn detail(
@@ -267,9 +268,9 @@ pub async fn detail(
     request_body(content = PatchStrategy, content_type = "application/json"),
     responses(
         (status = 200, description = "Updated (and committed)", body = StrategyResponse),
-        (status = 404, description = "No such strategy or account", body = ErrorResponse),
-        (status = 409, description = "Stale If-Match version", body = ErrorResponse),
-        (status = 422, description = "A bad field", body = ErrorResponse),
+        (status = 404, description = "No such strategy or account", body = ErrorBody),
+        (status = 409, description = "Stale If-Match version", body = ErrorBody),
+        (status = 422, description = "A bad field", body = ErrorBody),
     )
 )]
 pub async fn update(
@@ -309,8 +310,8 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted (and committed)"),
-        (status = 404, description = "The caller has no such strategy", body = ErrorResponse),
-        (status = 409, description = "Stale If-Match version", body = ErrorResponse),
+        (status = 404, description = "The caller has no such strategy", body = ErrorBody),
+        (status = 409, description = "Stale If-Match version", body = ErrorBody),
     )
 )]
 pub async fn remove(
@@ -342,10 +343,10 @@ pub async fn remove(
     request_body(content = AddLeg, content_type = "application/json"),
     responses(
         (status = 201, description = "Added (and committed); the whole strategy", body = StrategyResponse),
-        (status = 400, description = "Not JSON, or a malformed entry_time", body = ErrorResponse),
-        (status = 404, description = "The caller has no such strategy, or no contract has that security id (`unknown_contract`)", body = ErrorResponse),
-        (status = 409, description = "Stale If-Match version, or a contract on another underlying than the strategy's (`wrong_underlying`)", body = ErrorResponse),
-        (status = 422, description = "A float or malformed or off-tick price, a wrong side, or `too_many_legs` (20 per strategy, checked as the leg is written)", body = ErrorResponse),
+        (status = 400, description = "Not JSON, or a malformed entry_time", body = ErrorBody),
+        (status = 404, description = "The caller has no such strategy, or no contract has that security id (`unknown_contract`)", body = ErrorBody),
+        (status = 409, description = "Stale If-Match version, or a contract on another underlying than the strategy's (`wrong_underlying`)", body = ErrorBody),
+        (status = 422, description = "A float or malformed or off-tick price, a wrong side, or `too_many_legs` (20 per strategy, checked as the leg is written)", body = ErrorBody),
     )
 )]
 pub async fn add_leg(
@@ -367,7 +368,7 @@ pub async fn add_leg(
     let registry = state.market.registry();
     let contract =
         params::derivative(registry, body.security_id).ok_or_else(|| AppError::NotFound {
-            code: "unknown_contract",
+            code: ErrorCode::UnknownContract,
             message: format!("no F&O contract has security id {}", body.security_id),
         })?;
     let on = registry
@@ -376,7 +377,7 @@ pub async fn add_leg(
     if on != Some(current.underlying.as_str()) {
         // The leg is fine on its own; it conflicts with the strategy as it stands.
         return Err(AppError::Conflict {
-            code: "wrong_underlying",
+            code: ErrorCode::WrongUnderlying,
             message: format!(
                 "security id {} ({}) is not on {}, the strategy's underlying",
                 body.security_id, contract.symbol, current.underlying
@@ -409,8 +410,8 @@ pub async fn add_leg(
     ),
     responses(
         (status = 200, description = "Removed (and committed); the whole strategy", body = StrategyResponse),
-        (status = 404, description = "No such strategy or leg", body = ErrorResponse),
-        (status = 409, description = "Stale If-Match version", body = ErrorResponse),
+        (status = 404, description = "No such strategy or leg", body = ErrorBody),
+        (status = 409, description = "Stale If-Match version", body = ErrorBody),
     )
 )]
 pub async fn remove_leg(
@@ -437,8 +438,8 @@ pub async fn remove_leg(
     params(("id" = i64, Path, description = "Strategy id"), SeriesQuery),
     responses(
         (status = 200, description = "Points, oldest first", body = M2mSeries),
-        (status = 400, description = "A malformed time or interval", body = ErrorResponse),
-        (status = 404, description = "The caller has no such strategy", body = ErrorResponse),
+        (status = 400, description = "A malformed time or interval", body = ErrorBody),
+        (status = 404, description = "The caller has no such strategy", body = ErrorBody),
     )
 )]
 pub async fn timeseries(

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use super::strategy_request::{MAX_LEGS, MAX_LOTS, Side};
-use crate::error::AppError;
+use crate::api::error::{AppError, ErrorCode};
 use crate::portfolio::{M2mUpdate, Money};
 use crate::store::strategies::{LegRow, LegSide, StrategyRow, StrategyStatus};
 
@@ -111,14 +111,14 @@ impl AddLeg {
     pub fn validate(&self, now_ms: i64) -> Result<i64, AppError> {
         if !(1..=MAX_LOTS).contains(&self.lots) {
             return Err(AppError::Unprocessable {
-                code: "invalid_leg",
+                code: ErrorCode::InvalidLeg,
                 message: format!("lots must be from 1 to {MAX_LOTS}, got {}", self.lots),
             });
         }
         self.entry_price
             .checked_price()
             .map_err(|e| AppError::Unprocessable {
-                code: "invalid_price",
+                code: ErrorCode::InvalidPrice,
                 message: format!("entry_price: {e}"),
             })?;
         match &self.entry_time {
@@ -134,7 +134,7 @@ pub fn parse_time(field: &str, text: &str) -> Result<i64, AppError> {
         .ok()
         .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
         .ok_or_else(|| AppError::BadRequest {
-            code: "malformed_time",
+            code: ErrorCode::MalformedTime,
             message: format!(
                 "{field} {text:?} is not an RFC 3339 time such as 2026-11-20T09:20:00+05:30"
             ),
@@ -152,7 +152,7 @@ pub fn check_leg_count(strategy: &StrategyRow) -> Result<(), AppError> {
 /// 422 `too_many_legs`.
 pub fn too_many_legs() -> AppError {
     AppError::Unprocessable {
-        code: "too_many_legs",
+        code: ErrorCode::TooManyLegs,
         message: format!("a strategy has at most {MAX_LEGS} legs"),
     }
 }
@@ -265,7 +265,7 @@ pub struct SeriesQuery {
 /// `30s`, `5m`, `1h`, `1d` as seconds.
 pub fn parse_interval(text: &str) -> Result<u64, AppError> {
     let bad = || AppError::BadRequest {
-        code: "malformed_interval",
+        code: ErrorCode::MalformedInterval,
         message: format!("interval {text:?} is not a duration such as 30s, 5m, 1h or 1d"),
     };
     let text = text.trim();
@@ -348,7 +348,7 @@ mod tests {
         assert!(matches!(
             off_tick.validate(0),
             Err(AppError::Unprocessable {
-                code: "invalid_price",
+                code: ErrorCode::InvalidPrice,
                 ..
             })
         ));

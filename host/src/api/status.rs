@@ -71,7 +71,7 @@ impl MarketStatus {
     tag = "operations",
     responses(
         (status = 200, description = "Feed detail", body = Status),
-        (status = 401, description = "No valid token", body = crate::error::ErrorResponse),
+        (status = 401, description = "No valid token", body = crate::api::error::ErrorBody),
     )
 )]
 pub async fn status(State(state): State<AppState>) -> Json<Status> {

@@ -17,11 +17,11 @@ use time::Date;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::error::ErrorBody;
 use super::extract::ApiJson;
-use super::params::ErrorResponse;
 use super::strategy_legs::{MarketInputs, resolve, years_until};
 use super::strategy_request::{EvaluateRequest, LegRequest, ScenarioRequest, Side};
-use crate::error::AppError;
+use crate::api::error::{AppError, ErrorCode};
 use crate::plugins::PluginStamp;
 use crate::plugins::strategy::{self, LegKind};
 
@@ -45,7 +45,7 @@ pub fn routes() -> Router<AppState> {
         Unbounded,
         PositionGreeks,
         ScenarioResult,
-        ErrorResponse
+        ErrorBody
     ))
 )]
 pub struct StrategiesApi;
@@ -208,7 +208,7 @@ fn target_years(target: Option<Date>, market: &MarketInputs) -> Result<f64, AppE
         .unwrap_or(target);
     if target < today {
         return Err(AppError::Unprocessable {
-            code: "invalid_target_date",
+            code: ErrorCode::InvalidTargetDate,
             message: format!("target_date {target} is before the valuation date {today}"),
         });
     }
@@ -216,7 +216,7 @@ fn target_years(target: Option<Date>, market: &MarketInputs) -> Result<f64, AppE
         && target > nearest
     {
         return Err(AppError::Unprocessable {
-            code: "invalid_target_date",
+            code: ErrorCode::InvalidTargetDate,
             message: format!(
                 "target_date {target} is after the nearest leg expiry {nearest}; choose a date \
                  from {today} to {nearest}"
@@ -234,10 +234,10 @@ fn target_years(target: Option<Date>, market: &MarketInputs) -> Result<f64, AppE
     request_body(content = EvaluateRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The valuation", body = EvaluateResponse),
-        (status = 400, description = "Not JSON, or a malformed date", body = ErrorResponse),
-        (status = 404, description = "No contract has a leg's security id (`unknown_contract`)", body = ErrorResponse),
-        (status = 422, description = "JSON of the wrong shape, a value out of range, legs on different underlyings, or a leg with no price yet", body = ErrorResponse),
-        (status = 503, description = "Greeks or the spot not known yet, or no strategy-valuation plugin loaded", body = ErrorResponse),
+        (status = 400, description = "Not JSON, or a malformed date", body = ErrorBody),
+        (status = 404, description = "No contract has a leg's security id (`unknown_contract`)", body = ErrorBody),
+        (status = 422, description = "JSON of the wrong shape, a value out of range, legs on different underlyings, or a leg with no price yet", body = ErrorBody),
+        (status = 503, description = "Greeks or the spot not known yet, or no strategy-valuation plugin loaded", body = ErrorBody),
     )
 )]
 pub async fn evaluate(

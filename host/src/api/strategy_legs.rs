@@ -21,7 +21,7 @@ use super::AppState;
 use super::params;
 use super::priced::{chain_greeks, chain_view};
 use super::strategy_request::LegRequest;
-use crate::error::AppError;
+use crate::api::error::{AppError, ErrorCode};
 use crate::instruments::registry::{InstrumentRegistry, UnderlyingInfo};
 use crate::instruments::{Instrument, InstrumentKind, OptionRight};
 use crate::market::{ChainId, ChainView};
@@ -64,7 +64,7 @@ impl MarketInputs {
     }
 }
 
-fn unprocessable(code: &'static str, message: String) -> AppError {
+fn unprocessable(code: ErrorCode, message: String) -> AppError {
     AppError::Unprocessable { code, message }
 }
 
@@ -87,7 +87,7 @@ impl Chains {
             self.seen.insert(id.clone(), (view, greeks));
         }
         self.seen.get(id).ok_or_else(|| AppError::Unavailable {
-            code: "chain_unavailable",
+            code: ErrorCode::ChainUnavailable,
             message: format!("{} {} could not be read", id.underlying, id.expiry),
         })
     }
@@ -137,7 +137,7 @@ pub fn resolve_with(
             None => underlying = Some(contract.info.name.clone()),
             Some(first) if *first != contract.info.name => {
                 return Err(contract.refusal(
-                    "mixed_underlyings",
+                    ErrorCode::MixedUnderlyings,
                     &format!(
                         "is on {}, but legs[0] is on {first}; all legs must be on one underlying",
                         contract.info.name
@@ -166,14 +166,14 @@ pub fn resolve_with(
         });
     }
     let underlying = underlying.ok_or_else(|| AppError::Unprocessable {
-        code: "no_legs",
+        code: ErrorCode::NoLegs,
         message: "`legs` is empty: a strategy needs at least one leg".into(),
     })?;
     let spot = state
         .market
         .spot(&underlying)
         .ok_or_else(|| AppError::Unavailable {
-            code: "no_spot",
+            code: ErrorCode::NoSpot,
             message: format!("the {underlying} index value is not known yet; retry shortly"),
         })?;
     let as_of_ms = chains.as_of_ms();
@@ -208,12 +208,12 @@ impl<'r> LegContract<'r> {
     fn find(registry: &'r InstrumentRegistry, index: usize, id: u32) -> Result<Self, AppError> {
         // An id naming nothing is a 404, like any reference to what does not exist.
         let instrument = params::derivative(registry, id).ok_or_else(|| AppError::NotFound {
-            code: "unknown_contract",
+            code: ErrorCode::UnknownContract,
             message: format!("legs[{index}]: no F&O contract has security id {id}"),
         })?;
         let info = registry.underlying(&instrument.underlying).ok_or_else(|| {
             unprocessable(
-                "unknown_contract",
+                ErrorCode::UnknownContract,
                 format!(
                     "legs[{index}]: security id {id} ({}) is not on a tracked underlying",
                     instrument.symbol
@@ -236,7 +236,7 @@ impl<'r> LegContract<'r> {
             InstrumentKind::Future { expiry } => (LegKind::Future, None, expiry),
             InstrumentKind::Index => {
                 return Err(unprocessable(
-                    "unknown_contract",
+                    ErrorCode::UnknownContract,
                     format!("legs[{index}]: security id {id} is an index, not a contract"),
                 ));
             }
@@ -252,7 +252,7 @@ impl<'r> LegContract<'r> {
         };
         if kind == LegKind::Future && !info.expiries.iter().any(|e| e.expiry == expiry) {
             return Err(contract.refusal(
-                "no_market_price",
+                ErrorCode::NoMarketPrice,
                 &format!(
                     "is a future, priced at the forward of the option chain of its expiry,                      and {} has no options expiring {expiry}",
                     info.name
@@ -283,17 +283,22 @@ impl<'r> LegContract<'r> {
             .map(|c| c.book);
         let price = book
             .and_then(|b| mark(b.bid, b.ask, b.ltp))
-            .ok_or_else(|| self.refusal("no_market_price", "has no quote or trade yet"))?;
+            .ok_or_else(|| self.refusal(ErrorCode::NoMarketPrice, "has no quote or trade yet"))?;
         let iv = greeks
             .contracts
             .get(&self.id)
             .map(|g| g.iv)
-            .ok_or_else(|| self.refusal("no_iv", "has not been priced by the Greeks model yet"))?;
+            .ok_or_else(|| {
+                self.refusal(
+                    ErrorCode::NoIv,
+                    "has not been priced by the Greeks model yet",
+                )
+            })?;
         Ok((price, Some(iv)))
     }
 
     /// A 422 naming the leg, its security id and symbol, then `why`.
-    fn refusal(&self, code: &'static str, why: &str) -> AppError {
+    fn refusal(&self, code: ErrorCode, why: &str) -> AppError {
         unprocessable(
             code,
             format!(

@@ -7,7 +7,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::AppError;
+use crate::api::error::{AppError, ErrorCode};
 
 /// Most legs in one strategy (the store enforces the same cap on saved ones).
 pub const MAX_LEGS: usize = crate::store::strategies::MAX_LEGS;
@@ -193,7 +193,7 @@ impl<'de> Deserialize<'de> for Money {
 
 fn invalid(message: String) -> AppError {
     AppError::Unprocessable {
-        code: "invalid_strategy",
+        code: ErrorCode::InvalidStrategy,
         message,
     }
 }
@@ -203,7 +203,7 @@ impl EvaluateRequest {
     pub fn validate(&self) -> Result<(), AppError> {
         if self.legs.is_empty() {
             return Err(AppError::Unprocessable {
-                code: "no_legs",
+                code: ErrorCode::NoLegs,
                 message: "`legs` is empty: a strategy needs at least one leg".into(),
             });
         }
@@ -276,7 +276,7 @@ impl EvaluateRequest {
             .as_deref()
             .map(|text| {
                 time::Date::parse(text, &format).map_err(|_| AppError::BadRequest {
-                    code: "malformed_date",
+                    code: ErrorCode::MalformedDate,
                     message: format!("target_date {text:?} is not a date in YYYY-MM-DD form"),
                 })
             })
@@ -362,11 +362,11 @@ mod tests {
             .expect("parses")
         };
         let status = |r: &EvaluateRequest| match r.validate() {
-            Err(AppError::Unprocessable { code, .. }) => code,
+            Err(AppError::Unprocessable { code, .. }) => Some(code),
             Err(other) => panic!("unexpected {other:?}"),
-            Ok(()) => "ok",
+            Ok(()) => None,
         };
-        assert_eq!(status(&body("")), "ok");
+        assert_eq!(status(&body("")), None);
         for extra in [
             r#","range_pct":0"#,
             r#","range_pct":101"#,
@@ -376,15 +376,19 @@ mod tests {
             r#","scenarios":[{"spot_shift_pct":-100}]"#,
             r#","scenarios":[{"days_forward":-1}]"#,
         ] {
-            assert_eq!(status(&body(extra)), "invalid_strategy", "{extra}");
+            assert_eq!(
+                status(&body(extra)),
+                Some(ErrorCode::InvalidStrategy),
+                "{extra}"
+            );
         }
         let empty: EvaluateRequest = serde_json::from_str(r#"{"legs":[]}"#).expect("parses");
-        assert_eq!(status(&empty), "no_legs");
+        assert_eq!(status(&empty), Some(ErrorCode::NoLegs));
         let zero_lots = serde_json::from_str::<EvaluateRequest>(
             r#"{"legs":[{"security_id":1,"side":"buy","lots":0,"entry_price":"3"}]}"#,
         )
         .expect("parses");
-        assert_eq!(status(&zero_lots), "invalid_strategy");
+        assert_eq!(status(&zero_lots), Some(ErrorCode::InvalidStrategy));
     }
 
     #[test]
@@ -401,7 +405,7 @@ mod tests {
         assert!(matches!(
             r.target(),
             Err(AppError::BadRequest {
-                code: "malformed_date",
+                code: ErrorCode::MalformedDate,
                 ..
             })
         ));

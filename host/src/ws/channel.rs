@@ -18,6 +18,7 @@ use std::sync::Arc;
 use time::Date;
 use time::macros::format_description;
 
+use crate::api::error::ErrorCode;
 pub(super) use crate::api::fo_view::FoView;
 use crate::instruments::registry::InstrumentRegistry;
 use crate::instruments::{InstrumentKey, InstrumentKind, OptionRight};
@@ -69,14 +70,14 @@ pub(super) enum ChannelName<'a> {
 /// Why a channel was refused: a stable code and a message naming the valid values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ChannelError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ChannelError {
     pub(super) fn unknown(message: String) -> Self {
         Self {
-            code: "unknown_channel",
+            code: ErrorCode::UnknownChannel,
             message,
         }
     }
@@ -219,7 +220,7 @@ pub(super) fn resolve(
             Endpoint::FoStream => Endpoint::Live,
         };
         Err(ChannelError {
-            code: "wrong_endpoint",
+            code: ErrorCode::WrongEndpoint,
             message: format!(
                 "channel {} is served on {}, not on {}",
                 channel.name,
@@ -385,7 +386,7 @@ mod tests {
             "bogus:NIFTY:2026-11-25",
         ] {
             let error = parse(bad).expect_err(bad);
-            assert_eq!(error.code, "unknown_channel");
+            assert_eq!(error.code, ErrorCode::UnknownChannel);
             assert!(error.message.contains("instrument:SECURITY_ID"), "{bad}");
         }
         let error = parse("NIFTY:25-11-2026").expect_err("bad date");

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::api::error::ErrorCode;
 use crate::auth::Tier;
 
 /// The most channel names one subscribe or unsubscribe may carry. Every name is parsed
@@ -37,7 +38,7 @@ pub struct Envelope {
 /// A request that could not be read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub id: Option<Value>,
 }
@@ -52,7 +53,7 @@ struct Raw {
 /// Reads one text message from the client.
 pub fn parse_request(text: &str) -> Result<Envelope, RequestError> {
     let value: Value = serde_json::from_str(text).map_err(|error| RequestError {
-        code: "invalid_json",
+        code: ErrorCode::InvalidJson,
         message: format!(
             "not JSON ({error}); send e.g. {{\"action\":\"subscribe\",\"channels\":[\"NIFTY:2026-11-25\"]}}"
         ),
@@ -60,7 +61,7 @@ pub fn parse_request(text: &str) -> Result<Envelope, RequestError> {
     })?;
     let id = value.get("id").cloned();
     let raw: Raw = serde_json::from_value(value).map_err(|error| RequestError {
-        code: "invalid_request",
+        code: ErrorCode::InvalidRequest,
         message: format!("not a request: {error}"),
         id: id.clone(),
     })?;
@@ -70,13 +71,13 @@ pub fn parse_request(text: &str) -> Result<Envelope, RequestError> {
             .clone()
             .filter(|c| !c.is_empty())
             .ok_or_else(|| RequestError {
-                code: "invalid_request",
+                code: ErrorCode::InvalidRequest,
                 message: format!("{action} needs a non-empty \"channels\" array"),
                 id: raw.id.clone(),
             })?;
         if channels.len() > MAX_CHANNELS_PER_REQUEST {
             return Err(RequestError {
-                code: "too_many_names",
+                code: ErrorCode::TooManyNames,
                 message: format!(
                     "{action} names {} channels; one request may name at most \
                      {MAX_CHANNELS_PER_REQUEST} (send several)",
@@ -97,7 +98,7 @@ pub fn parse_request(text: &str) -> Result<Envelope, RequestError> {
         Some("ping") => Request::Ping,
         other => {
             return Err(RequestError {
-                code: "unknown_action",
+                code: ErrorCode::UnknownAction,
                 message: format!(
                     "unknown action {other:?}; valid actions: subscribe, unsubscribe, ping"
                 ),
@@ -134,7 +135,7 @@ pub(super) enum Reply<'a> {
         id: Option<&'a Value>,
     },
     Error {
-        code: &'a str,
+        code: ErrorCode,
         message: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         id: Option<&'a Value>,
@@ -191,16 +192,22 @@ mod tests {
 
     #[test]
     fn explains_what_is_wrong() {
-        assert_eq!(parse_request("{nope").unwrap_err().code, "invalid_json");
-        assert_eq!(parse_request("[1,2]").unwrap_err().code, "invalid_request");
+        assert_eq!(
+            parse_request("{nope").unwrap_err().code,
+            ErrorCode::InvalidJson
+        );
+        assert_eq!(
+            parse_request("[1,2]").unwrap_err().code,
+            ErrorCode::InvalidRequest
+        );
         let unknown = parse_request(r#"{"action":"dance","id":"x"}"#).unwrap_err();
-        assert_eq!(unknown.code, "unknown_action");
+        assert_eq!(unknown.code, ErrorCode::UnknownAction);
         assert_eq!(unknown.id, Some(Value::from("x")));
         assert!(unknown.message.contains("subscribe, unsubscribe, ping"));
         let empty = parse_request(r#"{"action":"subscribe","channels":[]}"#).unwrap_err();
-        assert_eq!(empty.code, "invalid_request");
+        assert_eq!(empty.code, ErrorCode::InvalidRequest);
         let wrong_type = parse_request(r#"{"action":"subscribe","channels":"NIFTY"}"#);
-        assert_eq!(wrong_type.unwrap_err().code, "invalid_request");
+        assert_eq!(wrong_type.unwrap_err().code, ErrorCode::InvalidRequest);
     }
 
     #[test]
@@ -212,7 +219,7 @@ mod tests {
         assert!(parse_request(&at_cap.to_string()).is_ok());
         let over = serde_json::json!({"action": "unsubscribe", "channels": names(MAX_CHANNELS_PER_REQUEST + 1), "id": 3});
         let refused = parse_request(&over.to_string()).unwrap_err();
-        assert_eq!(refused.code, "too_many_names");
+        assert_eq!(refused.code, ErrorCode::TooManyNames);
         assert_eq!(refused.id, Some(Value::from(3)));
     }
 

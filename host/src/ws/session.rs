@@ -26,6 +26,7 @@ use super::subscriptions::Subscriptions;
 use super::upgrade::Socket;
 use super::writer::{self, Close, Link};
 use crate::api::AppState;
+use crate::api::error::ErrorCode;
 use crate::auth::Principal;
 
 /// Keeps `ws_connections` right however the session ends.
@@ -130,7 +131,7 @@ pub(super) async fn run(
             }
             Some(changed) = session.subs.watchers.next(), if pulling => {
                 if let Some(name) = session.subs.on_change(changed) {
-                    session.error("channel_closed", &format!("channel {name} stopped publishing"), None);
+                    session.error(ErrorCode::ChannelClosed, &format!("channel {name} stopped publishing"), None);
                 }
             }
             () = session.link.room.notified(), if waiting_for_room => {}
@@ -205,7 +206,7 @@ impl Session {
             }
             Some(Ok(Message::Binary(_))) => {
                 self.error(
-                    "binary_not_supported",
+                    ErrorCode::BinaryNotSupported,
                     "requests are JSON text messages",
                     None,
                 );
@@ -244,7 +245,7 @@ impl Session {
                          was not acted on",
                         config.client_messages_per_sec, config.client_message_burst
                     );
-                    self.error("rate_limited", &text, None);
+                    self.error(ErrorCode::RateLimited, &text, None);
                 }
                 false
             }
@@ -289,7 +290,7 @@ impl Session {
                     "channel {}: strategy channels need a token; connect with one",
                     channel.name
                 );
-                self.error("unauthorized", &message, id);
+                self.error(ErrorCode::Unauthorized, &message, id);
                 return false;
             }
             let found = self
@@ -301,11 +302,11 @@ impl Session {
             let refusal = match found {
                 Ok(Some(_)) => continue,
                 Ok(None) => (
-                    "unknown_channel",
+                    ErrorCode::UnknownChannel,
                     format!("channel {}: you have no strategy {strategy}", channel.name),
                 ),
                 Err(error) => (
-                    "storage_unavailable",
+                    ErrorCode::StorageUnavailable,
                     format!(
                         "channel {}: cannot check the strategy: {error}",
                         channel.name
@@ -360,7 +361,7 @@ impl Session {
                 self.subs.len(),
                 new
             );
-            self.error("too_many_channels", &message, id);
+            self.error(ErrorCode::TooManyChannels, &message, id);
             return;
         }
         if !self.owns_strategies(&channels, id).await {
@@ -390,7 +391,7 @@ impl Session {
             .collect();
         if removed.is_empty() {
             self.error(
-                "not_subscribed",
+                ErrorCode::NotSubscribed,
                 "none of these channels is subscribed on this connection",
                 id,
             );
@@ -404,7 +405,7 @@ impl Session {
         });
     }
 
-    fn error(&mut self, code: &str, message: &str, id: Option<&Value>) {
+    fn error(&mut self, code: ErrorCode, message: &str, id: Option<&Value>) {
         self.control(&Reply::Error { code, message, id });
     }
 

@@ -39,9 +39,9 @@ use super::session::{self, Admission};
 use crate::api::AppState;
 use crate::api::access::{anonymous_key, authorize_expiring, bearer_token, refused};
 use crate::api::client_address::ClientAddress;
+use crate::api::error::{AppError, ErrorCode};
 use crate::api::rate_limit::Decision;
 use crate::auth::{Principal, Role as AccessRole, Tier};
-use crate::error::AppError;
 
 /// An upgraded connection, compressed messages inflated on the way in.
 pub(super) type Socket = WebSocketStream<Inbound<TokioIo<Upgraded>>>;
@@ -73,7 +73,7 @@ impl NotWebSocket {
     fn into_error(self, endpoint: Endpoint) -> AppError {
         AppError::Rejected {
             status: self.status,
-            code: "websocket_required",
+            code: ErrorCode::WebsocketRequired,
             message: format!(
                 "{} is a WebSocket endpoint: {}",
                 endpoint.path(),
@@ -305,7 +305,7 @@ fn foreign_origin(state: &AppState, endpoint: Endpoint, headers: &HeaderMap) -> 
     }
     Some(AppError::Rejected {
         status: StatusCode::FORBIDDEN,
-        code: "origin_not_allowed",
+        code: ErrorCode::OriginNotAllowed,
         message: format!(
             "pages from {} may not open {}; the server's --cors-origins lists the origins \
              that may",
@@ -385,7 +385,7 @@ fn admit_principal(
             tracing::debug!(user = %principal.user, held, "websocket connection cap reached");
             Refusal::Error(AppError::Rejected {
                 status: StatusCode::TOO_MANY_REQUESTS,
-                code: "too_many_connections",
+                code: ErrorCode::TooManyConnections,
                 message: format!(
                     "a {} user may hold {cap} WebSocket connections at once and {} holds {held}; \
                      close one, or subscribe to more channels on one connection",

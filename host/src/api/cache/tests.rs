@@ -1,4 +1,5 @@
 use super::*;
+use crate::api::error::ErrorCode;
 
 fn version(seq: u64, plugin: &str) -> InputVersion {
     InputVersion {
@@ -120,7 +121,7 @@ async fn an_error_is_not_cached() {
     let failed = cache
         .respond(key.clone(), || async {
             Err(AppError::Unavailable {
-                code: "x",
+                code: ErrorCode::Internal,
                 message: "not yet".into(),
             })
         })
