@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use optionhub::api::m2m_valuer::MarketValuer;
+use optionhub::api::strategies::valuer::MarketValuer;
 use optionhub::auth::{Principal, Role, Tier};
 use optionhub::portfolio::worker::{self, Valuer};
 use optionhub::store::strategies::{LegSide, NewLeg, NewStrategy};

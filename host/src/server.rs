@@ -206,7 +206,7 @@ fn background_tasks(
         worker::spawn(
             state.store.clone(),
             state.m2m.clone(),
-            Arc::new(api::m2m_valuer::MarketValuer::new(state.clone())),
+            Arc::new(api::strategies::valuer::MarketValuer::new(state.clone())),
             config.portfolio.m2m_interval,
         ),
         crate::portfolio::retention::spawn(

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::error::ErrorBody;
 use super::extract::{ApiJson, ApiPath};
-use super::saved_strategies::{check_name, rfc3339};
+use super::strategies::saved::{check_name, rfc3339};
 use crate::api::error::{AppError, ErrorCode};
 use crate::auth::Principal;
 use crate::portfolio::CredentialSealer;

@@ -341,7 +341,7 @@ impl Modify for SharedResponses {
 mod tests {
     #[test]
     fn every_operation_lists_its_gates_and_readers() {
-        let doc = serde_json::to_value(super::super::docs::openapi()).unwrap_or_default();
+        let doc = serde_json::to_value(super::super::ops::docs::openapi()).unwrap_or_default();
         let responses = |path: &str, method: &str| {
             doc["paths"][path][method]["responses"]
                 .as_object()
@@ -388,7 +388,7 @@ mod tests {
 
     #[test]
     fn cached_routes_are_conditional_and_others_are_not() {
-        let doc = serde_json::to_value(super::super::docs::openapi()).unwrap_or_default();
+        let doc = serde_json::to_value(super::super::ops::docs::openapi()).unwrap_or_default();
         let paths = doc["paths"].as_object().cloned().unwrap_or_default();
         for path in super::CONDITIONAL {
             let get = &doc["paths"][path]["get"];

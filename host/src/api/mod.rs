@@ -45,44 +45,31 @@ use crate::portfolio::{CredentialSealer, M2mHub};
 use crate::store::Store;
 use crate::ws::Hub;
 
-pub mod access;
+// Resources, grouped as their routes are.
 pub mod accounts;
 pub mod admin;
 pub mod analytics;
-pub mod audit;
 pub mod auth;
+pub mod fo;
+pub mod market;
+pub mod ops;
+pub mod plugins;
+pub mod strategies;
+
+// What every resource shares: errors, extractors, access, limits, caching, the edge.
+pub mod access;
 pub mod cache;
-pub mod chain_source;
 pub mod client_address;
 pub mod contract;
 pub mod cors;
 pub mod deadline;
-pub mod depth;
-pub mod docs;
 pub mod error;
 pub mod error_log;
 pub mod extract;
-pub mod fo;
-pub mod fo_summary;
-pub mod fo_view;
-pub mod health;
-pub mod history;
-pub mod m2m_valuer;
-pub mod market;
-pub mod metrics;
-#[cfg(test)]
-mod openapi_check;
 pub mod params;
-pub mod plugins;
 pub mod priced;
 pub mod rate_limit;
 pub mod representation;
-pub mod saved_strategies;
-pub mod saved_strategy_body;
-pub mod status;
-pub mod strategies;
-pub mod strategy_legs;
-pub mod strategy_request;
 pub mod unread_body;
 
 pub use rate_limit::RateLimits;
@@ -182,19 +169,21 @@ fn gated(state: &AppState, role: Role, routes: Router<AppState>) -> Router<AppSt
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    let mut open = Router::new().merge(health::routes()).merge(docs::routes());
+    let mut open = Router::new()
+        .merge(ops::health::routes())
+        .merge(ops::docs::routes());
     if state.settings.public_metrics {
-        open = open.merge(metrics::routes());
+        open = open.merge(ops::metrics::routes());
     }
     let login = auth::routes().route_layer(middleware::from_fn_with_state(
         state.clone(),
         access::login_gate,
     ));
     let market_data = Router::new()
-        .merge(market::routes())
+        .merge(market::live::routes())
         .merge(fo::routes())
-        .merge(history::routes())
-        .merge(depth::routes())
+        .merge(market::history::routes())
+        .merge(market::depth::routes())
         .merge(analytics::routes());
     let market_data = if state.settings.public_market_data {
         market_data.route_layer(middleware::from_fn_with_state(
@@ -205,7 +194,7 @@ pub fn router(state: AppState) -> Router {
         gated(&state, Role::Viewer, market_data)
     };
     let viewer = Router::new()
-        .merge(status::routes())
+        .merge(ops::status::routes())
         .merge(plugins::routes());
     let app = Router::new()
         .merge(open)
@@ -216,14 +205,15 @@ pub fn router(state: AppState) -> Router {
         .merge(gated(
             &state,
             Role::Trader,
-            strategies::routes()
-                .merge(saved_strategies::routes())
+            strategies::evaluate::routes()
+                .merge(strategies::saved::routes())
                 .merge(accounts::routes()),
         ))
         .merge(
             // The audit goes outside the gate, to see what the gate refuses too.
-            gated(&state, Role::Admin, admin::routes())
-                .route_layer(middleware::from_fn_with_state(state.clone(), audit::record)),
+            gated(&state, Role::Admin, admin::plugins::routes()).route_layer(
+                middleware::from_fn_with_state(state.clone(), admin::audit::record),
+            ),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -245,7 +235,7 @@ pub fn router(state: AppState) -> Router {
         Arc::new(state.settings.deadlines),
         deadline::enforce,
     ))
-    .layer(middleware::from_fn(metrics::track))
+    .layer(middleware::from_fn(ops::metrics::track))
     .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
     // Outside the panic catcher, so a panic's 500 is logged too; inside the span.
     .layer(middleware::from_fn(error_log::log))
@@ -278,7 +268,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The metrics endpoint on its own, for `--metrics-listen`.
 pub fn metrics_router(state: AppState) -> Router {
-    metrics::routes().with_state(state)
+    ops::metrics::routes().with_state(state)
 }
 
 async fn not_found(uri: axum::http::Uri) -> AppError {

@@ -7,7 +7,7 @@
 //! so `strikes=010`, `strikes=10` and no `strikes` at all share one cache entry.
 
 use super::AppState;
-use super::market::{find_expiry, find_underlying};
+use super::market::live::{find_expiry, find_underlying};
 use crate::api::error::{AppError, ErrorCode};
 use crate::instruments::registry::InstrumentRegistry;
 use crate::instruments::{ExchangeSegment, Instrument, InstrumentKey};
@@ -70,7 +70,7 @@ pub fn chain_id(
     expiry: Option<&str>,
 ) -> Result<ChainId, AppError> {
     let info = find_underlying(state, underlying)?;
-    let expiry = find_expiry(info, expiry, super::market::live_from(state))?;
+    let expiry = find_expiry(info, expiry, super::market::live::live_from(state))?;
     Ok(ChainId {
         underlying: info.name.clone(),
         expiry: expiry.expiry,

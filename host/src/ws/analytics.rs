@@ -1,6 +1,6 @@
 //! One instrument's state (the `instrument:` channel), computed host-side from what the
 //! market and the Greeks worker already hold: no plugin call. The chain views of
-//! `/ws/fo/stream` are the REST routes' answers ([`crate::api::fo_view`]).
+//! `/ws/fo/stream` are the REST routes' answers ([`crate::api::fo::view`]).
 
 use serde::Serialize;
 use time::Date;

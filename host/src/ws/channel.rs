@@ -19,7 +19,7 @@ use time::Date;
 use time::macros::format_description;
 
 use crate::api::error::ErrorCode;
-pub(super) use crate::api::fo_view::FoView;
+pub(super) use crate::api::fo::view::FoView;
 use crate::instruments::registry::InstrumentRegistry;
 use crate::instruments::{InstrumentKey, InstrumentKind, OptionRight};
 use crate::market::ChainId;

@@ -188,7 +188,7 @@ pub(super) mod fixtures {
     use serde_json::Value;
     use time::macros::date;
 
-    use crate::api::market::{ExpiryLabel, LiveChain, LiveContract, LiveStrike};
+    use crate::api::market::live::{ExpiryLabel, LiveChain, LiveContract, LiveStrike};
     use crate::instruments::ExpiryFlag;
     use crate::market::book::InstrumentBook;
 

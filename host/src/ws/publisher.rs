@@ -25,8 +25,8 @@ use super::expiry;
 use super::frame::{Frame, Payload};
 use super::precision::round_chain_greeks;
 use crate::api::AppState;
-use crate::api::fo_view::{self, FoView};
-use crate::api::market::{LiveChain, live_chain, live_from};
+use crate::api::fo::view::{self, FoView};
+use crate::api::market::live::{LiveChain, live_chain, live_from};
 use crate::market::ChainId;
 
 /// Everything a publisher task needs.
@@ -206,7 +206,7 @@ impl Publisher {
 
     /// The view's REST answer now; `None` (logged) while it cannot be computed.
     async fn fo_view(&self, view: FoView, id: &ChainId) -> Option<serde_json::Value> {
-        let answer = fo_view::view(self.state.clone(), view, id.clone())
+        let answer = view::view(self.state.clone(), view, id.clone())
             .await
             .inspect_err(|error| {
                 tracing::debug!(channel = %self.channel.name, %error, "view not available yet");

@@ -1,6 +1,6 @@
 //! The M2M worker's [`Valuer`]: values saved strategies through exactly the path
-//! `POST /api/v2/strategies/evaluate` uses (market inputs from [`super::strategy_legs`],
-//! the request from [`super::strategies`], the active `strategy-valuation` plugin), with
+//! `POST /api/v2/strategies/evaluate` uses (market inputs from [`crate::api::strategies::legs`],
+//! the request from [`crate::api::strategies::evaluate`], the active `strategy-valuation` plugin), with
 //! the curves cut to two points and no scenarios since only the marks are kept.
 //!
 //! Two things make a cycle of many strategies cheap. Chains are read once per cycle for
@@ -19,11 +19,11 @@ use std::collections::HashMap;
 
 use time::Date;
 
-use super::AppState;
-use super::strategies::valuation_request;
-use super::strategy_legs::{Chains, MarketInputs, resolve_with};
-use super::strategy_request::{EvaluateRequest, LegRequest, Money as RequestMoney, Side};
+use crate::api::AppState;
 use crate::api::error::AppError;
+use crate::api::strategies::evaluate::valuation_request;
+use crate::api::strategies::legs::{Chains, MarketInputs, resolve_with};
+use crate::api::strategies::request::{EvaluateRequest, LegRequest, Money as RequestMoney, Side};
 use crate::plugins::CallError;
 use crate::portfolio::Money;
 use crate::portfolio::worker::{PluginValuation, Valuer};

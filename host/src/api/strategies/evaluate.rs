@@ -4,8 +4,8 @@
 //! date, breakevens, max profit and loss (`"unlimited"` where the plugin says so),
 //! position Greeks, probability of profit and what-if scenarios.
 //!
-//! Nothing is stored: the body names the legs, [`super::strategy_request`] checks it,
-//! [`super::strategy_legs`] reads the market inputs, and this module builds the plugin
+//! Nothing is stored: the body names the legs, [`crate::api::strategies::request`] checks it,
+//! [`crate::api::strategies::legs`] reads the market inputs, and this module builds the plugin
 //! request, runs it off the async runtime and shapes the answer. Answers depend on the
 //! body and the moment, so they are not cached.
 
@@ -16,12 +16,12 @@ use serde::Serialize;
 use time::Date;
 use utoipa::ToSchema;
 
-use super::AppState;
-use super::error::ErrorBody;
-use super::extract::ApiJson;
-use super::strategy_legs::{MarketInputs, resolve, years_until};
-use super::strategy_request::{EvaluateRequest, LegRequest, ScenarioRequest, Side};
+use crate::api::AppState;
+use crate::api::error::ErrorBody;
 use crate::api::error::{AppError, ErrorCode};
+use crate::api::extract::ApiJson;
+use crate::api::strategies::legs::{MarketInputs, resolve, years_until};
+use crate::api::strategies::request::{EvaluateRequest, LegRequest, ScenarioRequest, Side};
 use crate::plugins::PluginStamp;
 use crate::plugins::strategy::{self, LegKind};
 
@@ -160,7 +160,7 @@ pub struct EvaluateResponse {
 }
 
 /// The plugin request for the legs and the body's settings.
-pub(super) fn valuation_request(
+pub(in crate::api) fn valuation_request(
     body: &EvaluateRequest,
     market: &MarketInputs,
     target_years: f64,

@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::AppState;
+use crate::api::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,16 +21,16 @@ use super::AppState;
                        (from `POST /auth/login` or `optionhub user token NAME`).",
     ),
     paths(
-        super::status::status,
-        super::plugins::list,
-        super::auth::login,
-        super::metrics::metrics,
-        super::admin::list,
-        super::admin::upload,
-        super::admin::detail,
-        super::admin::rollback,
-        super::admin::unload,
-        super::audit::list,
+        crate::api::ops::status::status,
+        crate::api::plugins::list,
+        crate::api::auth::login,
+        crate::api::ops::metrics::metrics,
+        crate::api::admin::plugins::list,
+        crate::api::admin::plugins::upload,
+        crate::api::admin::plugins::detail,
+        crate::api::admin::plugins::rollback,
+        crate::api::admin::plugins::unload,
+        crate::api::admin::audit::list,
     ),
     components(schemas(crate::api::error::ErrorBody, crate::api::error::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -68,15 +68,15 @@ impl Modify for BearerAuth {
 fn parts() -> Vec<utoipa::openapi::OpenApi> {
     vec![
         CoreApi::openapi(),
-        super::health::HealthApi::openapi(),
-        super::market::MarketApi::openapi(),
-        super::fo::FoApi::openapi(),
-        super::history::HistoryApi::openapi(),
-        super::depth::DepthApi::openapi(),
-        super::analytics::AnalyticsApi::openapi(),
-        super::strategies::StrategiesApi::openapi(),
-        super::saved_strategies::SavedStrategiesApi::openapi(),
-        super::accounts::AccountsApi::openapi(),
+        crate::api::ops::health::HealthApi::openapi(),
+        crate::api::market::live::MarketApi::openapi(),
+        crate::api::fo::FoApi::openapi(),
+        crate::api::market::history::HistoryApi::openapi(),
+        crate::api::market::depth::DepthApi::openapi(),
+        crate::api::analytics::AnalyticsApi::openapi(),
+        crate::api::strategies::evaluate::StrategiesApi::openapi(),
+        crate::api::strategies::saved::SavedStrategiesApi::openapi(),
+        crate::api::accounts::AccountsApi::openapi(),
     ]
 }
 
@@ -89,11 +89,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     }
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     // Last, so that it sees every route of every group.
-    super::contract::SharedResponses.modify(&mut doc);
+    crate::api::contract::SharedResponses.modify(&mut doc);
     doc
 }
 
-const REDOC_JS: &[u8] = include_bytes!("../../assets/redoc/redoc.standalone.js");
+const REDOC_JS: &[u8] = include_bytes!("../../../assets/redoc/redoc.standalone.js");
 
 const REDOC_PAGE: &str = r#"<!DOCTYPE html>
 <html>

@@ -8,7 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use super::AppState;
+use crate::api::AppState;
 use crate::calendar::SessionStatus;
 use crate::feed::status::FeedStatusSnapshot;
 use crate::instruments::scrip_master::ScripMasterStatus;

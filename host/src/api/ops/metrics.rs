@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::AppState;
+use crate::api::AppState;
 use crate::telemetry::metrics as recorder;
 
 pub fn routes() -> Router<AppState> {
@@ -72,7 +72,8 @@ fn copy_counters(state: &AppState) {
     metrics::gauge!("feed_connected").set(if feed.connected { 1.0 } else { 0.0 });
     // The session and the feed's silence judged by it, as `/status` reports them, so an
     // alert on a stalled feed need not know exchange hours or holidays.
-    let market = super::status::MarketStatus::new(state.market.calendar().session(), &feed);
+    let market =
+        crate::api::ops::status::MarketStatus::new(state.market.calendar().session(), &feed);
     metrics::gauge!("market_open").set(if market.session.open { 1.0 } else { 0.0 });
     metrics::gauge!("feed_stalled").set(if market.feed_stalled { 1.0 } else { 0.0 });
     let history = state.history.stats().queue;

@@ -1,10 +1,10 @@
 //! The open-interest routes of one chain: the per-strike distribution around the money
 //! (`/fo/strike-distribution`) and the biggest OI movers with their buildup class
-//! (`/fo/oi-change`); the chain summary (`/fo/summary`) is in [`super::fo_summary`].
+//! (`/fo/oi-change`); the chain summary (`/fo/summary`) is in [`super::fo::summary`].
 //! `/fo/oi-change?window=` measures the change against a stored snapshot instead of the
-//! previous session (see [`super::history::OiReference`]).
+//! previous session (see [`super::market::history::OiReference`]).
 //!
-//! All three are built by [`super::fo_view`] (shared with the `/ws/fo/stream` channels):
+//! All three are built by [`super::fo::view`] (shared with the `/ws/fo/stream` channels):
 //! this module owns their parameters, answer types and documentation.
 
 use axum::Router;
@@ -14,14 +14,15 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::{IntoParams, ToSchema};
 
+pub mod summary;
+pub mod view;
+
+use self::view::{DEFAULT_LIMIT, DEFAULT_STRIKES, MAX_LIMIT, MAX_STRIKES, OiChangeRequest};
 use super::AppState;
 use super::cache::CachedJson;
 use super::error::ErrorBody;
 use super::extract::ApiQuery;
-use super::fo_view::{
-    self, DEFAULT_LIMIT, DEFAULT_STRIKES, MAX_LIMIT, MAX_STRIKES, OiChangeRequest,
-};
-use super::history::{OiReference, OiWindow};
+use super::market::history::{OiReference, OiWindow};
 use super::params;
 use crate::api::error::AppError;
 use crate::plugins::live_greeks::ChainGreeks;
@@ -31,13 +32,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/fo/strike-distribution", get(strike_distribution))
         .route("/fo/oi-change", get(oi_change))
-        .route("/fo/summary", get(super::fo_summary::summary))
+        .route("/fo/summary", get(summary::summary))
 }
 
 /// The F&O open-interest routes, for the OpenAPI document.
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
-    paths(strike_distribution, oi_change, super::fo_summary::summary),
+    paths(strike_distribution, oi_change, summary::summary),
     components(schemas(
         StrikeDistributionResponse,
         StrikeRow,
@@ -45,8 +46,8 @@ pub fn routes() -> Router<AppState> {
         OiChangeResponse,
         OiMover,
         Buildup,
-        super::fo_summary::SummaryResponse,
-        super::fo_summary::BuildupCounts,
+        super::fo::summary::SummaryResponse,
+        super::fo::summary::BuildupCounts,
         ErrorBody
     ))
 )]
@@ -222,7 +223,7 @@ pub async fn strike_distribution(
         0,
         MAX_STRIKES,
     )?;
-    fo_view::strike_distribution(state, id, strikes).await
+    view::strike_distribution(state, id, strikes).await
 }
 
 /// The biggest OI gainers and losers of a chain, with their buildup class.
@@ -253,5 +254,5 @@ pub async fn oi_change(
         )),
         None => None,
     };
-    fo_view::oi_change(state, id, OiChangeRequest { limit, reference }).await
+    view::oi_change(state, id, OiChangeRequest { limit, reference }).await
 }

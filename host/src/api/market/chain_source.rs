@@ -7,7 +7,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::AppState;
+use crate::api::AppState;
 use crate::market::ChainId;
 
 /// The source of a chain's prices, and how old they are.

@@ -18,9 +18,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::AppState;
-use super::access::bearer_token;
-use super::client_address;
+use crate::api::AppState;
+use crate::api::access::bearer_token;
+use crate::api::client_address;
 use crate::api::error::{AppError, ErrorBody};
 use crate::store::audit::{AuditEntry, KEPT, NewAuditEntry};
 

@@ -16,13 +16,13 @@ use time::Date;
 use time::macros::format_description;
 use utoipa::{IntoParams, ToSchema};
 
-use super::AppState;
-use super::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
-pub use super::chain_source::{ChainSource, await_first_data};
-use super::error::ErrorBody;
-use super::extract::ApiQuery;
-use super::params;
+use crate::api::AppState;
+use crate::api::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
+use crate::api::error::ErrorBody;
 use crate::api::error::{AppError, ErrorCode};
+use crate::api::extract::ApiQuery;
+pub use crate::api::market::chain_source::{ChainSource, await_first_data};
+use crate::api::params;
 use crate::instruments::registry::{ExpiryInfo, UnderlyingInfo};
 use crate::instruments::{ExchangeSegment, ExpiryFlag};
 use crate::market::ChainId;
@@ -114,7 +114,7 @@ pub fn live_from(state: &AppState) -> Date {
 }
 
 /// Labels of the expiries on or after `live_from`, nearest first.
-pub(super) fn labels(info: &UnderlyingInfo, live_from: Date) -> Vec<ExpiryLabel> {
+pub(in crate::api) fn labels(info: &UnderlyingInfo, live_from: Date) -> Vec<ExpiryLabel> {
     let format = format_description!("[day] [month repr:short]");
     info.expiries
         .iter()
@@ -175,7 +175,7 @@ fn known(value: f64) -> Option<f64> {
     (value > 0.0).then_some(value)
 }
 
-pub(super) fn find_underlying<'a>(
+pub(crate) fn find_underlying<'a>(
     state: &'a AppState,
     name: Option<&str>,
 ) -> Result<&'a UnderlyingInfo, AppError> {
@@ -207,7 +207,7 @@ pub(super) fn find_underlying<'a>(
 
 /// The expiry `text` names (an expired one too: its chain is still readable); the
 /// errors list the live ones, as of `live_from`.
-pub(super) fn find_expiry<'a>(
+pub(crate) fn find_expiry<'a>(
     info: &'a UnderlyingInfo,
     text: Option<&str>,
     live_from: Date,
@@ -388,7 +388,7 @@ pub async fn live(
         .param("underlying", &id.underlying)
         .param("expiry", id.expiry)
         .param("today", today);
-    let seq = super::priced::chain_seq(&state, &id)?;
+    let seq = crate::api::priced::chain_seq(&state, &id)?;
     let lookup = keys.key(live_version(seq, state.greeks.get(&id).as_deref()));
     let cache = Arc::clone(&state.cache);
     cache
@@ -409,7 +409,7 @@ pub fn live_chain(
 ) -> Result<(LiveChain, Option<Arc<ChainGreeks>>), AppError> {
     let info = find_underlying(state, Some(&id.underlying))?;
     let expiry = find_expiry(info, Some(&id.expiry.to_string()), live_from)?;
-    let view = super::priced::chain_view(state, id)?;
+    let view = crate::api::priced::chain_view(state, id)?;
     let greeks = state.greeks.get(id);
     let contract = |c: Option<ContractView>| {
         c.map(|c| LiveContract {

@@ -5,14 +5,14 @@
 use utoipa::OpenApi;
 use utoipa::openapi::path::{HttpMethod, ParameterIn};
 
-use super::accounts::AccountsApi;
-use super::analytics::AnalyticsApi;
-use super::depth::DepthApi;
-use super::fo::FoApi;
-use super::health::HealthApi;
-use super::market::MarketApi;
-use super::saved_strategies::SavedStrategiesApi;
-use super::strategies::StrategiesApi;
+use crate::api::accounts::AccountsApi;
+use crate::api::analytics::AnalyticsApi;
+use crate::api::fo::FoApi;
+use crate::api::market::depth::DepthApi;
+use crate::api::market::live::MarketApi;
+use crate::api::ops::health::HealthApi;
+use crate::api::strategies::evaluate::StrategiesApi;
+use crate::api::strategies::saved::SavedStrategiesApi;
 
 fn documents() -> Vec<utoipa::openapi::OpenApi> {
     vec![
@@ -157,7 +157,7 @@ fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
 
 #[test]
 fn every_error_code_is_listed_in_the_error_body_schema() {
-    let document = serde_json::to_value(super::docs::openapi()).unwrap();
+    let document = serde_json::to_value(crate::api::ops::docs::openapi()).unwrap();
     let listed = &document["components"]["schemas"]["ErrorCode"]["enum"];
     let listed: Vec<&str> = listed
         .as_array()
@@ -165,7 +165,7 @@ fn every_error_code_is_listed_in_the_error_body_schema() {
         .iter()
         .filter_map(|code| code.as_str())
         .collect();
-    let all: Vec<&str> = super::error::ErrorCode::ALL
+    let all: Vec<&str> = crate::api::error::ErrorCode::ALL
         .iter()
         .map(|code| code.as_str())
         .collect();

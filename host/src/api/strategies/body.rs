@@ -5,8 +5,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use super::strategy_request::{MAX_LEGS, MAX_LOTS, Side};
 use crate::api::error::{AppError, ErrorCode};
+use crate::api::strategies::request::{MAX_LEGS, MAX_LOTS, Side};
 use crate::portfolio::{M2mUpdate, Money};
 use crate::store::strategies::{LegRow, LegSide, StrategyRow, StrategyStatus};
 

@@ -1,6 +1,6 @@
 //! Plugin administration (admin role): list, upload a new version, roll back, unload,
 //! and inspect one plugin. Every action, allowed or refused, is audited (see
-//! [`super::audit`]): each handler hands the audit what only it knows in an
+//! [`crate::api::admin::audit`]): each handler hands the audit what only it knows in an
 //! [`AuditNote`].
 //!
 //! An upload goes through exactly the gates a file dropped in the plugin directory goes
@@ -14,10 +14,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 
-use super::AppState;
-use super::audit::AuditNote;
-use super::extract::ApiPath;
+use crate::api::AppState;
+use crate::api::admin::audit::AuditNote;
 use crate::api::error::{AppError, ErrorBody, ErrorCode};
+use crate::api::extract::ApiPath;
 use crate::plugins::artifacts::content_hash;
 use crate::plugins::registry::LoadFailure;
 use crate::plugins::{LoadReport, PluginDetail, PluginSource, PluginSummary};
@@ -30,7 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/plugins", get(list).post(upload))
         .route("/admin/plugins/{name}", get(detail).delete(unload))
         .route("/admin/plugins/{name}/rollback", post(rollback))
-        .merge(super::audit::routes())
+        .merge(crate::api::admin::audit::routes())
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
 }
 

@@ -17,11 +17,11 @@ use optionhub_pricing::chain::Date as PlainDate;
 use optionhub_pricing::expiry::{TimeToExpiry, time_to_expiry};
 use time::Date;
 
-use super::AppState;
-use super::params;
-use super::priced::{chain_greeks, chain_view};
-use super::strategy_request::LegRequest;
+use crate::api::AppState;
 use crate::api::error::{AppError, ErrorCode};
+use crate::api::params;
+use crate::api::priced::{chain_greeks, chain_view};
+use crate::api::strategies::request::LegRequest;
 use crate::instruments::registry::{InstrumentRegistry, UnderlyingInfo};
 use crate::instruments::{Instrument, InstrumentKind, OptionRight};
 use crate::market::{ChainId, ChainView};

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::AppState;
+use crate::api::AppState;
 use crate::plugins::World;
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -39,7 +39,7 @@ pub struct Health {
     #[schema(value_type = String, pattern = "^(healthy|unhealthy|disabled)$")]
     pub redis: &'static str,
     /// The response cache's hits (by layer), misses and size, and Redis's state.
-    pub cache: super::cache::CacheStats,
+    pub cache: crate::api::cache::CacheStats,
     /// The response cache's counters under the names monitors read.
     pub cache_stats: CacheCounters,
 }
@@ -73,8 +73,8 @@ pub struct CacheCounters {
     pub hit_rate: f64,
 }
 
-impl From<&super::cache::CacheStats> for CacheCounters {
-    fn from(stats: &super::cache::CacheStats) -> Self {
+impl From<&crate::api::cache::CacheStats> for CacheCounters {
+    fn from(stats: &crate::api::cache::CacheStats) -> Self {
         Self {
             l1_hits: stats.memory_hits,
             l2_hits: stats.hits.saturating_sub(stats.memory_hits),
@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn cache_counters_split_hits_by_layer() {
-        let stats = super::super::cache::CacheStats {
+        let stats = crate::api::cache::CacheStats {
             hits: 10,
             misses: 5,
             hit_rate: 10.0 / 15.0,

@@ -16,24 +16,24 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 
-use super::AppState;
-use super::error::ErrorBody;
-use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::params;
-use super::saved_strategy_body::{
+use crate::api::AppState;
+use crate::api::error::ErrorBody;
+use crate::api::error::{AppError, ErrorCode};
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::api::params;
+use crate::api::strategies::body::{
     AddLeg, CreateStrategy, LegResponse, M2mPoint, M2mSeries, PatchStrategy, SeriesQuery, Status,
     StrategyResponse, check_leg_count, downsample, parse_interval, parse_time, side_of,
     too_many_legs,
 };
-use super::strategy_request::Side;
-use crate::api::error::{AppError, ErrorCode};
+use crate::api::strategies::request::Side;
 use crate::auth::Principal;
 use crate::plugins::PluginStamp;
 use crate::portfolio::{LegM2m, M2mUpdate, Money};
 use crate::store::now_ms;
 use crate::store::strategies::{NewLeg, NewStrategy, StrategyPatch, StrategyRow, WriteError};
 
-pub use super::saved_strategy_body::rfc3339;
+pub use crate::api::strategies::body::rfc3339;
 
 /// Most raw M2M points one time-series answer reads.
 const MAX_SERIES_POINTS: i64 = 20_000;

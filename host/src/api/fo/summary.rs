@@ -4,7 +4,7 @@
 //!
 //! The numbers are the active `oi-analytics` plugin's report, with the ATM IV (the
 //! mean of the solved ATM call and put IVs) and the per-class counts, built by
-//! [`super::fo_view`] (shared with the `summary:` channel of `/ws/fo/stream`); this
+//! [`crate::api::fo::view`] (shared with the `summary:` channel of `/ws/fo/stream`); this
 //! module owns the answer's type and documentation.
 
 use axum::extract::State;
@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::{IntoParams, ToSchema};
 
-use super::AppState;
-use super::cache::CachedJson;
-use super::error::ErrorBody;
-use super::extract::ApiQuery;
-use super::fo_view;
-use super::params;
+use crate::api::AppState;
+use crate::api::cache::CachedJson;
 use crate::api::error::AppError;
+use crate::api::error::ErrorBody;
+use crate::api::extract::ApiQuery;
+use crate::api::fo::view;
+use crate::api::params;
 use crate::plugins::PluginStamp;
 use crate::plugins::live_greeks::ChainGreeks;
 
@@ -97,5 +97,5 @@ pub async fn summary(
 ) -> Result<CachedJson, AppError> {
     let q = query;
     let id = params::chain_id(&state, q.underlying.as_deref(), q.expiry.as_deref())?;
-    fo_view::summary(state, id).await
+    view::summary(state, id).await
 }

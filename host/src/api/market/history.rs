@@ -24,13 +24,13 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
 
-use super::AppState;
-use super::error::ErrorBody;
-use super::extract::ApiQuery;
-use super::market::{find_expiry, find_underlying};
-use super::params;
+use crate::api::AppState;
 use crate::api::error::AppError;
+use crate::api::error::ErrorBody;
 use crate::api::error::ErrorCode;
+use crate::api::extract::ApiQuery;
+use crate::api::market::live::{find_expiry, find_underlying};
+use crate::api::params;
 use crate::history::backfill::session_open;
 use crate::history::series::{BucketSeries, MoneynessSeries, moneyness_series};
 use crate::instruments::registry::ExpiryInfo;
@@ -147,7 +147,11 @@ pub async fn moneyness(
 ) -> Result<Json<MoneynessResponse>, AppError> {
     let q = query;
     let info = find_underlying(&state, q.underlying.as_deref())?;
-    let expiry = find_expiry(info, q.expiry.as_deref(), super::market::live_from(&state))?;
+    let expiry = find_expiry(
+        info,
+        q.expiry.as_deref(),
+        crate::api::market::live::live_from(&state),
+    )?;
     let (metric, column) = pick("metric", q.metric.as_deref(), METRICS, "iv")?;
     let (side, is_call) = pick(
         "side",

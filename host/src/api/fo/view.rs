@@ -5,7 +5,7 @@
 //! the REST answer, and with default parameters they share one cache entry.
 //!
 //! Each view runs the active `oi-analytics` plugin on the priced chain (see
-//! [`super::priced`]) off the async runtime, through the response cache keyed by the
+//! [`crate::api::priced`]) off the async runtime, through the response cache keyed by the
 //! chain's sequence, the Greeks computation and the plugin's hash, then shapes the
 //! plugin's columnar report into rows for clients. Theta and vega per strike come
 //! from the Greeks the plugin was given, picked the way the plugin picks IV, delta and
@@ -15,17 +15,17 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::AppState;
-use super::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
-use super::fo::{
+use crate::api::AppState;
+use crate::api::cache::{CachedJson, InputVersion, KeyBuilder, to_json};
+use crate::api::error::AppError;
+use crate::api::fo::summary::{BuildupCounts, SummaryResponse};
+use crate::api::fo::{
     Buildup, OiChangeResponse, OiMover, StrikeDistributionResponse, StrikeRow, StrikeSide,
 };
-use super::fo_summary::{BuildupCounts, SummaryResponse};
-use super::history::OiReference;
-use super::priced::{
+use crate::api::market::history::OiReference;
+use crate::api::priced::{
     chain_greeks, chain_view, current_version, input_version, priced_chain, world_plugin_hash,
 };
-use crate::api::error::AppError;
 use crate::market::ChainId;
 use crate::plugins::live_greeks::ChainGreeks;
 use crate::plugins::{PluginStamp, World, oi, types};
@@ -49,14 +49,14 @@ struct ContractDecay {
 }
 
 /// One run of the OI plugin and what it ran on.
-pub(super) struct OiRun {
-    pub(super) id: ChainId,
-    pub(super) seq: u64,
-    pub(super) spot: f64,
-    pub(super) greeks: Arc<ChainGreeks>,
-    pub(super) report: oi::OiReport,
-    pub(super) plugin: PluginStamp,
-    pub(super) contracts: usize,
+pub(in crate::api) struct OiRun {
+    pub(in crate::api) id: ChainId,
+    pub(in crate::api) seq: u64,
+    pub(in crate::api) spot: f64,
+    pub(in crate::api) greeks: Arc<ChainGreeks>,
+    pub(in crate::api) report: oi::OiReport,
+    pub(in crate::api) plugin: PluginStamp,
+    pub(in crate::api) contracts: usize,
     /// The input's theta and vega, in input order.
     decay: Vec<ContractDecay>,
 }
