@@ -53,6 +53,21 @@ pub struct MarketPipeline {
 }
 
 impl MarketPipeline {
+    /// A pipeline with no source and no tasks around an existing market: the market
+    /// changes only when its owner changes it. For serving tests that need no feed.
+    pub fn at_rest(market: Arc<MarketState>, greeks: Arc<LiveGreeks>) -> Self {
+        Self {
+            market,
+            greeks,
+            plan: Arc::default(),
+            rest: Arc::default(),
+            scrip_master: Arc::default(),
+            sim: None,
+            live: None,
+            tasks: Vec::new(),
+        }
+    }
+
     /// Starts every part in order: the source, the instruments and the market, the
     /// ingest task, REST seeding and refreshing, the live feed with its planner, and
     /// the Greeks workers. A recording replaces the first and the live parts.

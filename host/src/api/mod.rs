@@ -72,6 +72,9 @@ pub mod rate_limit;
 pub mod representation;
 pub mod unread_body;
 
+#[cfg(test)]
+mod tests;
+
 pub use rate_limit::RateLimits;
 
 /// What every handler can reach. Cheap to clone: `Arc`s only.

@@ -7,19 +7,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use optionhub::auth::{Role, Tier, hash_password};
-use optionhub::config::Config;
-use optionhub::server::{self, RunningServer};
+use optionhub::server::RunningServer;
 use optionhub::store::NewUser;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{admin_token, probe_v2, server_config, token, wasm};
-
-async fn start(data: &Path, tweak: impl FnOnce(&mut Config)) -> RunningServer {
-    let mut config = server_config(data, None);
-    tweak(&mut config);
-    server::start(config).await.expect("server starts")
-}
+use crate::common::TestApp;
+use crate::common::{admin_token, probe_v2, token, wasm};
 
 /// Adds a free-tier viewer with a password, straight into the server's store.
 async fn add_viewer(running: &RunningServer, username: &str, password: &str) {
@@ -57,8 +51,12 @@ async fn error_code(response: reqwest::Response) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_issues_tokens_that_open_the_routes_their_role_allows() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .start()
+        .await;
+    let base = running.base().to_owned();
     add_viewer(&running, "vera", "viewer-password").await;
     let client = reqwest::Client::new();
 
@@ -195,18 +193,22 @@ async fn login_issues_tokens_that_open_the_routes_their_role_allows() {
         .expect("request");
     assert_eq!(refused.status(), 401);
     assert_eq!(error_code(refused).await, "token_expired");
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_the_limit_is_429_with_headers_and_the_login_route_is_stricter() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |config| {
-        config.limits.default.free_per_minute = 3;
-        config.limits.login_per_minute = 2;
-    })
-    .await;
-    let base = format!("http://{}", running.addr);
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .configure(move |config| {
+            config.limits.default.free_per_minute = 3;
+            config.limits.login_per_minute = 2;
+        })
+        .start()
+        .await;
+    let base = running.base().to_owned();
     let client = reqwest::Client::new();
     let free = token("frank", Role::Viewer, Tier::Free);
     let pro = token("petra", Role::Viewer, Tier::Pro);
@@ -259,14 +261,19 @@ async fn over_the_limit_is_429_with_headers_and_the_login_route_is_stricter() {
         statuses.push(response.status().as_u16());
     }
     assert_eq!(statuses, [401, 401, 429]);
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_input_gets_the_json_error_shape_and_never_a_500() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |config| config.server.max_body_bytes = 1024).await;
-    let base = format!("http://{}", running.addr);
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .configure(move |config| config.server.max_body_bytes = 1024)
+        .start()
+        .await;
+    let base = running.base().to_owned();
     let client = reqwest::Client::new();
     let admin = admin_token();
     let cases: Vec<(reqwest::RequestBuilder, u16)> = vec![
@@ -347,14 +354,18 @@ async fn malformed_input_gets_the_json_error_shape_and_never_a_500() {
         let code = error_code(response).await;
         assert!(!code.is_empty(), "{url}");
     }
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docs_render_offline_and_the_document_lists_the_routes() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .start()
+        .await;
+    let base = running.base().to_owned();
     let client = reqwest::Client::new();
     let doc: Value = client
         .get(format!("{base}/openapi.json"))
@@ -414,14 +425,18 @@ async fn docs_render_offline_and_the_document_lists_the_routes() {
         .expect("redoc js");
     assert_eq!(script.status(), 200);
     assert!(script.bytes().await.expect("bytes").len() > 100_000);
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_by_route_and_move_to_their_own_address() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .start()
+        .await;
+    let base = running.base().to_owned();
     let client = reqwest::Client::new();
     let _ = client
         .get(format!("{base}/status"))
@@ -463,13 +478,17 @@ async fn metrics_count_requests_by_route_and_move_to_their_own_address() {
     // and its feed is not silent.
     assert_eq!(gauge("market_open"), Some(1.0), "{text}");
     assert!(gauge("feed_stalled").is_some(), "{text}");
-    running.stop().await.expect("stop");
+    running.stop().await;
 
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |config| {
-        config.server.metrics_listen = Some("127.0.0.1:0".parse().expect("addr"));
-    })
-    .await;
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .configure(move |config| {
+            config.server.metrics_listen = Some("127.0.0.1:0".parse().expect("addr"));
+        })
+        .start()
+        .await;
     let public = client
         .get(format!("http://{}/metrics", running.addr))
         .send()
@@ -483,14 +502,18 @@ async fn metrics_count_requests_by_route_and_move_to_their_own_address() {
         .await
         .expect("metrics");
     assert_eq!(response.status(), 200);
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_upload_roll_back_and_unload_plugins() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .start()
+        .await;
+    let base = running.base().to_owned();
     let client = reqwest::Client::new();
     let admin = admin_token();
     let upload = |bytes: Vec<u8>, bearer: String| {
@@ -584,7 +607,7 @@ async fn admins_upload_roll_back_and_unload_plugins() {
         .expect("detail");
     assert_eq!(gone.status(), 404);
     assert_eq!(error_code(gone).await, "plugin_not_found");
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 /// A server holding only the RS256 public key checks tokens but cannot issue them: a
@@ -595,13 +618,17 @@ async fn login_on_a_server_that_cannot_issue_tokens_is_503() {
     // The RS256 test keys live with the auth crate's own tests.
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/auth/tests/fixtures");
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |config| {
-        config.auth.keys = optionhub::config::JwtKeys::Rs256 {
-            public_pem: fixtures.join("jwt-rs256-public.pem"),
-            private_pem: None,
-        };
-    })
-    .await;
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .configure(move |config| {
+            config.auth.keys = optionhub::config::JwtKeys::Rs256 {
+                public_pem: fixtures.join("jwt-rs256-public.pem"),
+                private_pem: None,
+            };
+        })
+        .start()
+        .await;
     add_viewer(&running, "vera", "viewer-password").await;
     let response = reqwest::Client::new()
         .post(format!("http://{}/auth/login", running.addr))
@@ -612,5 +639,5 @@ async fn login_on_a_server_that_cannot_issue_tokens_is_503() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(!response.headers().contains_key("www-authenticate"));
     assert_eq!(error_code(response).await, "cannot_issue_tokens");
-    running.stop().await.expect("stops");
+    running.stop().await;
 }

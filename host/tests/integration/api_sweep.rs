@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{admin_token, server_config, wasm_path};
+use crate::common::{TestApp, admin_token};
 
 const PLUGINS: [&str; 4] = [
     "greeks-black76",
@@ -35,17 +35,8 @@ const BODIES: [&str; 6] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_route_answers_garbage_with_a_5xx_a_non_json_error_or_an_undocumented_status() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let plugin_dir = data.path().join("plugins");
-    std::fs::create_dir_all(&plugin_dir).expect("mkdir");
-    for name in PLUGINS {
-        let file = format!("{}.wasm", name.replace('-', "_"));
-        std::fs::copy(wasm_path(name), plugin_dir.join(file)).expect("copy plugin");
-    }
-    let running = optionhub::server::start(server_config(data.path(), Some(&plugin_dir)))
-        .await
-        .expect("server starts");
-    let base = format!("http://{}", running.addr);
+    let running = TestApp::builder().plugins(&PLUGINS).start().await;
+    let base = running.base().to_owned();
     let client = reqwest::Client::new();
     let token = admin_token();
     let doc: Value = client
@@ -112,7 +103,7 @@ async fn no_route_answers_garbage_with_a_5xx_a_non_json_error_or_an_undocumented
         checked > 100,
         "only {checked} requests made: is the document empty?"
     );
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 /// `/admin/plugins/{name}` with every `{param}` replaced by `filler`.

@@ -13,16 +13,17 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::common::TestApp;
 use crate::common::{admin_token, server_config};
-use crate::ws::{Server, refused_status, start};
+use crate::ws::{WsApp, refused_status, start};
 
 const APP: &str = "https://app.example.com";
 const EVIL: &str = "https://evil.example.com";
 
 /// A server whose market moves slowly (a tick every 1.5 s), so that consecutive
 /// requests usually see the same chain, allowing `APP` as an origin.
-async fn slow_server(tweak: impl FnOnce(&mut Config)) -> Server {
-    start(|config| {
+async fn slow_server(tweak: impl FnOnce(&mut Config) + 'static) -> TestApp {
+    start(move |config| {
         config.feed.source = FeedSourceConfig::Simulator {
             seed: 7,
             tick: Duration::from_millis(1_500),
@@ -43,12 +44,12 @@ async fn get(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
 }
 
 /// The live chain URL of the first underlying's nearest expiry.
-async fn chain_url(server: &Server) -> String {
+async fn chain_url(server: &TestApp) -> String {
     let chains = server.chains().await;
     let (underlying, expiry) = chains[0].split_once(':').expect("chain");
     format!(
         "http://{}/api/v2/options/live?underlying={underlying}&expiry={expiry}",
-        server.running.addr
+        server.addr
     )
 }
 
@@ -81,7 +82,7 @@ fn value_of(headers: &HeaderMap, name: header::HeaderName) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflights_are_answered_and_origins_checked_on_routes_and_websockets() {
     let server = slow_server(|_| {}).await;
-    let addr = server.running.addr;
+    let addr = server.addr;
     let client = reqwest::Client::new();
     for path in ["/api/v2/options/live", "/ws/live", "/fo/summary"] {
         let preflight = client
@@ -141,7 +142,7 @@ async fn preflights_are_answered_and_origins_checked_on_routes_and_websockets() 
 
     // WebSockets: a page from another origin is refused before the upgrade; the
     // allowed origin and a client without `Origin` connect.
-    let url = server.url("/ws/live", &admin_token());
+    let url = server.ws_url("/ws/live", &admin_token());
     let with_origin = |origin: &str| {
         let mut request = url.clone().into_client_request().expect("request");
         request
@@ -159,7 +160,7 @@ async fn preflights_are_answered_and_origins_checked_on_routes_and_websockets() 
     assert_eq!(crate::ws::next_json(&mut allowed).await["type"], "welcome");
     let mut plain = crate::ws::connect(&url).await;
     assert_eq!(crate::ws::next_json(&mut plain).await["type"], "welcome");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,7 +215,7 @@ async fn each_coding_decodes_to_the_identity_body_and_cached_answers_compress_on
     same_entity_in_each_coding(&url).await;
 
     // An uncached answer (compressed per request by the layer) decodes too.
-    let docs = format!("http://{}/openapi.json", server.running.addr);
+    let docs = format!("http://{}/openapi.json", server.addr);
     let identity = get(&docs, &[]).await.bytes().await.expect("body");
     for coding in ["gzip", "br", "zstd"] {
         let packed = get(
@@ -239,7 +240,7 @@ async fn each_coding_decodes_to_the_identity_body_and_cached_answers_compress_on
     let refusing = get(&url, &[("accept-encoding", "gzip;q=0, identity")]).await;
     assert!(refusing.headers().get(header::CONTENT_ENCODING).is_none());
     let small = get(
-        &format!("http://{}/no/such/route", server.running.addr),
+        &format!("http://{}/no/such/route", server.addr),
         &[("accept-encoding", "gzip")],
     )
     .await;
@@ -249,7 +250,7 @@ async fn each_coding_decodes_to_the_identity_body_and_cached_answers_compress_on
     );
 
     // Compressed once per cache entry and coding, however many clients ask.
-    let cache = &server.running.state.cache;
+    let cache = &server.state.cache;
     let before = cache.stats().compressions;
     let mut entities = HashSet::new();
     let mut answers = 0;
@@ -277,7 +278,7 @@ async fn each_coding_decodes_to_the_identity_body_and_cached_answers_compress_on
         entities.len() < answers,
         "the chain changed on every request; nothing was reused"
     );
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,10 +288,10 @@ async fn compression_can_be_turned_off() {
     let answer = get(&url, &[("accept-encoding", "gzip, br, zstd")]).await;
     assert_eq!(answer.status(), StatusCode::OK);
     assert!(answer.headers().get(header::CONTENT_ENCODING).is_none());
-    let docs = format!("http://{}/openapi.json", server.running.addr);
+    let docs = format!("http://{}/openapi.json", server.addr);
     let answer = get(&docs, &[("accept-encoding", "gzip")]).await;
     assert!(answer.headers().get(header::CONTENT_ENCODING).is_none());
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,28 +345,21 @@ async fn if_none_match_is_answered_304_until_the_chain_changes() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analytics_answers_are_tagged_and_answered_304_too() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let plugins = data.path().join("plugins");
-    std::fs::create_dir_all(&plugins).expect("mkdir");
-    for name in ["greeks-black76", "oi-analytics"] {
-        let file = format!("{}.wasm", name.replace('-', "_"));
-        std::fs::copy(crate::common::wasm_path(name), plugins.join(file)).expect("copy");
-    }
-    let mut config = server_config(data.path(), Some(&plugins));
-    config.feed.underlyings = vec!["NIFTY".into()];
-    if let FeedSourceConfig::Simulator { tick, .. } = &mut config.feed.source {
-        *tick = Duration::from_millis(1_500);
-    }
-    let running = optionhub::server::start(config).await.expect("starts");
-    let server = Server {
-        running,
-        _data: data,
-    };
+    let server = TestApp::builder()
+        .plugins(&["greeks-black76", "oi-analytics"])
+        .configure(|config| {
+            config.feed.underlyings = vec!["NIFTY".into()];
+            if let FeedSourceConfig::Simulator { tick, .. } = &mut config.feed.source {
+                *tick = Duration::from_millis(1_500);
+            }
+        })
+        .start()
+        .await;
     let chain = chain_url(&server).await;
     let summary = chain.replace("/api/v2/options/live", "/fo/summary");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -392,27 +386,20 @@ async fn analytics_answers_are_tagged_and_answered_304_too() {
         assert!(tokio::time::Instant::now() < deadline, "no 304 within 30 s");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 /// The document's list of conditional routes is what the server does: each of them tags
 /// its 200 with a weak `ETag`, and a route outside the list does not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_the_documented_conditional_routes_send_etags() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let plugins = data.path().join("plugins");
-    std::fs::create_dir_all(&plugins).expect("mkdir");
-    for name in ["greeks-black76", "oi-analytics", "gamma-exposure"] {
-        let file = format!("{}.wasm", name.replace('-', "_"));
-        std::fs::copy(crate::common::wasm_path(name), plugins.join(file)).expect("copy");
-    }
-    let mut config = server_config(data.path(), Some(&plugins));
-    config.feed.underlyings = vec!["NIFTY".into()];
-    let running = optionhub::server::start(config).await.expect("starts");
-    let server = Server {
-        running,
-        _data: data,
-    };
+    let server = TestApp::builder()
+        .plugins(&["greeks-black76", "oi-analytics", "gamma-exposure"])
+        .configure(|config| {
+            config.feed.underlyings = vec!["NIFTY".into()];
+        })
+        .start()
+        .await;
     let chain_url = chain_url(&server).await;
     let query = chain_url
         .split_once('?')
@@ -433,7 +420,7 @@ async fn exactly_the_documented_conditional_routes_send_etags() {
         })
         .and_then(|row| row["call"]["security_id"].as_u64())
         .expect("an at-the-money call");
-    let base = format!("http://{}", server.running.addr);
+    let base = server.base().to_owned();
     for path in optionhub::api::contract::CONDITIONAL {
         let url = match path {
             "/fo/depth" => format!("{base}{path}?security_id={atm_call}"),
@@ -461,5 +448,5 @@ async fn exactly_the_documented_conditional_routes_send_etags() {
     let underlyings = get(&format!("{base}/api/v2/market/underlyings"), &[]).await;
     assert_eq!(underlyings.status(), StatusCode::OK);
     assert!(underlyings.headers().get(header::ETAG).is_none());
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }

@@ -11,11 +11,12 @@ use optionhub::calendar::ManualClock;
 use serde_json::Value;
 use time::macros::datetime;
 
+use crate::common::TestApp;
 use crate::common::{admin_token, authed_get};
-use crate::ws::{Server, next_json, open, start, subscribe};
+use crate::ws::{WsApp, next_json, open, start, subscribe};
 
-async fn get(server: &Server, path: &str) -> Value {
-    let url = format!("http://{}{path}", server.running.addr);
+async fn get(server: &TestApp, path: &str) -> Value {
+    let url = format!("http://{}{path}", server.addr);
     let response = authed_get(url).await.expect("request");
     assert!(
         response.status().is_success(),
@@ -26,7 +27,12 @@ async fn get(server: &Server, path: &str) -> Value {
 }
 
 /// Polls `check` on `path` every 100 ms for up to `secs`; the last answer on failure.
-async fn wait_for(server: &Server, path: &str, secs: u64, check: impl Fn(&Value) -> bool) -> Value {
+async fn wait_for(
+    server: &TestApp,
+    path: &str,
+    secs: u64,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         let value = get(server, path).await;
@@ -66,9 +72,10 @@ fn priced(chain: &Value) -> usize {
 async fn a_closed_market_idles_says_so_and_records_nothing() {
     // Sunday 11:00 IST.
     let clock = ManualClock::starting_at(datetime!(2026-11-22 11:00 +05:30));
-    let server = start(|config| {
+    let shared = clock.clone();
+    let server = start(move |config| {
         config.feed.session.always_open = false;
-        config.feed.clock = clock.clone();
+        config.feed.clock = shared;
         config.history.interval = Duration::from_millis(200);
     })
     .await;
@@ -114,14 +121,15 @@ async fn a_closed_market_idles_says_so_and_records_nothing() {
         s["history"]["written"].as_u64() > Some(0)
     })
     .await;
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chain_set_rolls_at_the_close_of_an_expiry_day() {
     // Tuesday 1 Dec 2026, a NIFTY weekly expiry in the simulator, just before the close.
     let clock = ManualClock::starting_at(datetime!(2026-12-01 15:25 +05:30));
-    let server = start(|config| config.feed.clock = clock.clone()).await;
+    let shared = clock.clone();
+    let server = start(move |config| config.feed.clock = shared).await;
     let before = dates(&get(&server, "/api/v2/options/expiries?underlying=NIFTY").await);
     assert_eq!(before.first().map(String::as_str), Some("2026-12-01"));
     let next = before.get(1).cloned().expect("a next expiry");
@@ -178,7 +186,7 @@ async fn the_chain_set_rolls_at_the_close_of_an_expiry_day() {
     );
     let message = next_json(&mut late).await;
     assert_eq!(message["type"], "expired", "{message}");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,7 +272,7 @@ async fn every_expiry_of_every_underlying_is_usable_at_once() {
     })
     .await;
     match Arc::try_unwrap(server) {
-        Ok(server) => server.running.stop().await.expect("stops"),
+        Ok(server) => server.stop().await,
         Err(_) => panic!("the server is still shared"),
     }
 }

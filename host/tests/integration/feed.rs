@@ -4,33 +4,12 @@
 //! a real feed has: a dropped connection, an expired token, a REST API that says slow
 //! down.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use optionhub::feed::sim::RestFault;
-use optionhub::server::{self, RunningServer};
 use serde_json::Value;
 
-use crate::common::{server_config, wasm_path};
-
-async fn get_json(url: &str) -> (u16, Value) {
-    let response = crate::common::authed_get(url).await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json body"))
-}
-
-async fn start(data: &Path, tweak: impl FnOnce(&mut optionhub::config::Config)) -> RunningServer {
-    let plugins = data.join("plugins");
-    std::fs::create_dir_all(&plugins).expect("mkdir");
-    std::fs::copy(
-        wasm_path("greeks-black76"),
-        plugins.join("greeks_black76.wasm"),
-    )
-    .expect("copy");
-    let mut config = server_config(data, Some(&plugins));
-    tweak(&mut config);
-    server::start(config).await.expect("server starts")
-}
+use crate::common::TestApp;
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
 async fn eventually<T>(
@@ -49,8 +28,8 @@ async fn eventually<T>(
 }
 
 /// The nearest expiry of every underlying, from `/api/v2/market/underlyings`.
-async fn current_chains(base: &str) -> Vec<(String, String)> {
-    let (status, list) = get_json(&format!("{base}/api/v2/market/underlyings")).await;
+async fn current_chains(app: &TestApp) -> Vec<(String, String)> {
+    let (status, list) = app.get_json("/api/v2/market/underlyings").await;
     assert_eq!(status, 200);
     list.as_array()
         .expect("array")
@@ -66,11 +45,12 @@ async fn current_chains(base: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn chain(base: &str, underlying: &str, expiry: &str) -> Value {
-    let (status, body) = get_json(&format!(
-        "{base}/api/v2/options/live?underlying={underlying}&expiry={expiry}"
-    ))
-    .await;
+async fn chain(app: &TestApp, underlying: &str, expiry: &str) -> Value {
+    let (status, body) = app
+        .get_json(&format!(
+            "/api/v2/options/live?underlying={underlying}&expiry={expiry}"
+        ))
+        .await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -97,10 +77,10 @@ fn is_live_with_greeks(chain: &Value) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_farthest_expiry_asked_for_gets_prices_and_greeks() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
-    let (status, listed) =
-        get_json(&format!("{base}/api/v2/options/expiries?underlying=NIFTY")).await;
+    let running = TestApp::builder().data_dir(data.path()).start().await;
+    let (status, listed) = running
+        .get_json("/api/v2/options/expiries?underlying=NIFTY")
+        .await;
     assert_eq!(status, 200, "{listed}");
     let dates: Vec<&str> = listed["expiries"]
         .as_array()
@@ -115,21 +95,20 @@ async fn the_farthest_expiry_asked_for_gets_prices_and_greeks() {
         Duration::from_secs(20),
         "the farthest chain live with greeks",
         async || {
-            let body = chain(&base, "NIFTY", farthest).await;
+            let body = chain(&running, "NIFTY", farthest).await;
             is_live_with_greeks(&body).then_some(body)
         },
     )
     .await;
     assert_eq!(body["greeks"]["plugin"]["name"], "greeks-black76");
-    running.stop().await.expect("stops");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_five_underlyings_go_live_with_changing_chains_and_greeks() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
-    let chains = current_chains(&base).await;
+    let running = TestApp::builder().data_dir(data.path()).start().await;
+    let chains = current_chains(&running).await;
     let names: Vec<&str> = chains.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -141,7 +120,7 @@ async fn all_five_underlyings_go_live_with_changing_chains_and_greeks() {
             Duration::from_secs(10),
             "a live chain with greeks",
             async || {
-                let body = chain(&base, underlying, expiry).await;
+                let body = chain(&running, underlying, expiry).await;
                 is_live_with_greeks(&body).then_some(body)
             },
         )
@@ -152,7 +131,7 @@ async fn all_five_underlyings_go_live_with_changing_chains_and_greeks() {
         );
         let seq = first["seq"].as_u64().expect("seq");
         eventually(Duration::from_secs(5), "the chain to change", async || {
-            let body = chain(&base, underlying, expiry).await;
+            let body = chain(&running, underlying, expiry).await;
             (body["seq"].as_u64().expect("seq") > seq).then_some(())
         })
         .await;
@@ -161,7 +140,7 @@ async fn all_five_underlyings_go_live_with_changing_chains_and_greeks() {
     // Status says where the data comes from and what is subscribed; Full packets (the
     // last tier subscribed) arrive shortly after the rest.
     let status = eventually(Duration::from_secs(5), "full packets", async || {
-        let (_, status) = get_json(&format!("{base}/status")).await;
+        let (_, status) = running.get_json("/status").await;
         (status["feed"]["packets"]["full"].as_u64().unwrap_or(0) > 0).then_some(status)
     })
     .await;
@@ -184,16 +163,16 @@ async fn all_five_underlyings_go_live_with_changing_chains_and_greeks() {
         "{status}"
     );
     assert_eq!(status["feed"]["decode_errors_total"], 0);
-    running.stop().await.expect("stops");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_underlying_and_expiry_list_the_valid_values() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
-    let (status, body) =
-        get_json(&format!("{base}/api/v2/options/expiries?underlying=NIFTYX")).await;
+    let running = TestApp::builder().data_dir(data.path()).start().await;
+    let (status, body) = running
+        .get_json("/api/v2/options/expiries?underlying=NIFTYX")
+        .await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "unknown_underlying");
     assert!(
@@ -203,68 +182,66 @@ async fn unknown_underlying_and_expiry_list_the_valid_values() {
             .contains("BANKNIFTY")
     );
 
-    let (status, body) = get_json(&format!(
-        "{base}/api/v2/options/live?underlying=NIFTY&expiry=2001-01-01"
-    ))
-    .await;
+    let (status, body) = running
+        .get_json("/api/v2/options/live?underlying=NIFTY&expiry=2001-01-01")
+        .await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "unknown_expiry");
 
-    let (status, body) = get_json(&format!(
-        "{base}/api/v2/options/strikes?underlying=NIFTY&expiry=25-11-2026"
-    ))
-    .await;
+    let (status, body) = running
+        .get_json("/api/v2/options/strikes?underlying=NIFTY&expiry=25-11-2026")
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "malformed_date");
 
-    let (status, body) =
-        get_json(&format!("{base}/api/v2/options/expiries?underlying=nifty")).await;
+    let (status, body) = running
+        .get_json("/api/v2/options/expiries?underlying=nifty")
+        .await;
     assert_eq!(status, 200);
     let label = body["expiries"][0]["label"].as_str().expect("label");
     assert!(
         label.starts_with("NIFTY ") && label.contains("current"),
         "{label}"
     );
-    running.stop().await.expect("stops");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_feed_reconnects_resubscribes_and_the_chains_recover() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
-    let (underlying, expiry) = current_chains(&base).await.remove(0);
+    let running = TestApp::builder().data_dir(data.path()).start().await;
+    let (underlying, expiry) = current_chains(&running).await.remove(0);
     eventually(Duration::from_secs(10), "live chain", async || {
-        is_live_with_greeks(&chain(&base, &underlying, &expiry).await).then_some(())
+        is_live_with_greeks(&chain(&running, &underlying, &expiry).await).then_some(())
     })
     .await;
-    let sim = running.simulator().expect("runs on the simulator");
+    let sim = running.sim();
     let attempts = sim.connection_attempts();
     sim.drop_connections();
-    let (_, status) = get_json(&format!("{base}/status")).await;
+    let (_, status) = running.get_json("/status").await;
     let packets_before = status["feed"]["frames"].as_u64().expect("frames");
     eventually(Duration::from_secs(10), "a reconnect", async || {
         (sim.connection_attempts() > attempts && sim.open_connections() > 0).then_some(())
     })
     .await;
     // Resubscribed: packets flow again and the chain keeps changing.
-    let seq = chain(&base, &underlying, &expiry).await["seq"]
+    let seq = chain(&running, &underlying, &expiry).await["seq"]
         .as_u64()
         .expect("seq");
     eventually(
         Duration::from_secs(10),
         "data after the reconnect",
         async || {
-            let (_, status) = get_json(&format!("{base}/status")).await;
+            let (_, status) = running.get_json("/status").await;
             let frames = status["feed"]["frames"].as_u64().expect("frames");
-            let now = chain(&base, &underlying, &expiry).await["seq"]
+            let now = chain(&running, &underlying, &expiry).await["seq"]
                 .as_u64()
                 .expect("seq");
             (frames > packets_before + 10 && now > seq).then_some(())
         },
     )
     .await;
-    let (_, status) = get_json(&format!("{base}/status")).await;
+    let (_, status) = running.get_json("/status").await;
     let reconnects: u64 = status["feed"]["connections"]
         .as_array()
         .expect("connections")
@@ -272,15 +249,14 @@ async fn a_dropped_feed_reconnects_resubscribes_and_the_chains_recover() {
         .map(|c| c["reconnects"].as_u64().unwrap_or(0))
         .sum();
     assert!(reconnects >= 1, "{status}");
-    running.stop().await.expect("stops");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_stops_the_feed_with_a_clear_status_and_no_reconnect_storm() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
-    let sim = running.simulator().expect("simulator");
+    let running = TestApp::builder().data_dir(data.path()).start().await;
+    let sim = running.sim();
     eventually(Duration::from_secs(10), "connected", async || {
         (sim.open_connections() > 0).then_some(())
     })
@@ -292,7 +268,7 @@ async fn an_expired_token_stops_the_feed_with_a_clear_status_and_no_reconnect_st
         Duration::from_secs(20),
         "auth failure in status",
         async || {
-            let (_, status) = get_json(&format!("{base}/status")).await;
+            let (_, status) = running.get_json("/status").await;
             let failed = status["feed"]["connections"]
                 .as_array()?
                 .iter()
@@ -322,29 +298,31 @@ async fn an_expired_token_stops_the_feed_with_a_clear_status_and_no_reconnect_st
         attempts,
         "no reconnects after an auth failure"
     );
-    running.stop().await.expect("stops");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_rest_api_keeps_the_last_good_chain() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |config| {
-        config.feed.rest_refresh_every = Duration::from_millis(100);
-    })
-    .await;
-    let base = format!("http://{}", running.addr);
-    let (underlying, expiry) = current_chains(&base).await.remove(0);
+    let running = TestApp::builder()
+        .data_dir(data.path())
+        .configure(move |config| {
+            config.feed.rest_refresh_every = Duration::from_millis(100);
+        })
+        .start()
+        .await;
+    let (underlying, expiry) = current_chains(&running).await.remove(0);
     eventually(Duration::from_secs(10), "live chain", async || {
-        is_live_with_greeks(&chain(&base, &underlying, &expiry).await).then_some(())
+        is_live_with_greeks(&chain(&running, &underlying, &expiry).await).then_some(())
     })
     .await;
-    let sim = running.simulator().expect("simulator");
+    let sim = running.sim();
     sim.set_rest_fault(Some(RestFault::RateLimited));
     let status = eventually(
         Duration::from_secs(10),
         "a rate-limited REST call",
         async || {
-            let (_, status) = get_json(&format!("{base}/status")).await;
+            let (_, status) = running.get_json("/status").await;
             (status["rest"]["rate_limited"].as_u64().unwrap_or(0) > 0).then_some(status)
         },
     )
@@ -357,7 +335,7 @@ async fn a_rate_limited_rest_api_keeps_the_last_good_chain() {
         "{status}"
     );
     // The chain is still served, bid/ask included.
-    let body = chain(&base, &underlying, &expiry).await;
+    let body = chain(&running, &underlying, &expiry).await;
     assert!(is_live_with_greeks(&body));
     let quoted = body["strikes"]
         .as_array()
@@ -366,26 +344,27 @@ async fn a_rate_limited_rest_api_keeps_the_last_good_chain() {
         .filter(|r| r["call"]["bid"].as_f64().unwrap_or(0.0) > 0.0)
         .count();
     assert!(quoted > 0, "bid/ask kept from the last good chain");
-    running.stop().await.expect("stops");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_reproduces_the_chain_states_of_the_recorded_run() {
     let data = tempfile::tempdir().expect("tempdir");
     let recording = data.path().join("feed.rec");
-    let live = start(data.path(), |config| {
-        config.feed.record = Some(recording.clone())
-    })
-    .await;
-    let base = format!("http://{}", live.addr);
-    let (underlying, expiry) = current_chains(&base).await.remove(0);
+    let record = recording.clone();
+    let live = TestApp::builder()
+        .data_dir(data.path())
+        .configure(move |config| config.feed.record = Some(record))
+        .start()
+        .await;
+    let (underlying, expiry) = current_chains(&live).await.remove(0);
     eventually(Duration::from_secs(10), "live chain", async || {
-        is_live_with_greeks(&chain(&base, &underlying, &expiry).await).then_some(())
+        is_live_with_greeks(&chain(&live, &underlying, &expiry).await).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let live_market = live.state.market.clone();
-    live.stop().await.expect("stops");
+    live.stop().await;
     let ids = live_market.chain_ids();
     let recorded: Vec<_> = ids.iter().map(|id| live_market.chain_view(id)).collect();
     assert!(
@@ -394,13 +373,16 @@ async fn a_replay_reproduces_the_chain_states_of_the_recorded_run() {
     );
 
     let replay_dir = tempfile::tempdir().expect("tempdir");
-    let replayed = start(replay_dir.path(), |config| {
-        config.feed.source = optionhub::config::FeedSourceConfig::Replay {
-            file: recording.clone(),
-            speed_factor: None,
-        };
-    })
-    .await;
+    let replayed = TestApp::builder()
+        .data_dir(replay_dir.path())
+        .configure(move |config| {
+            config.feed.source = optionhub::config::FeedSourceConfig::Replay {
+                file: recording,
+                speed_factor: None,
+            };
+        })
+        .start()
+        .await;
     let market = replayed.state.market.clone();
     assert_eq!(
         market.chain_ids(),
@@ -422,5 +404,5 @@ async fn a_replay_reproduces_the_chain_states_of_the_recorded_run() {
             live_market.underlying_book(underlying)
         );
     }
-    replayed.stop().await.expect("stops");
+    replayed.stop().await;
 }

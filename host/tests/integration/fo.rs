@@ -12,10 +12,9 @@ mod trading;
 use std::time::{Duration, Instant};
 
 use optionhub::config::FeedSourceConfig;
-use optionhub::server::{self, RunningServer};
 use serde_json::Value;
 
-use crate::common::{server_config, wasm_path};
+use crate::common::TestApp;
 
 const BUNDLED: [&str; 4] = [
     "greeks-black76",
@@ -24,13 +23,6 @@ const BUNDLED: [&str; 4] = [
     "gamma-exposure",
 ];
 
-struct Server {
-    running: RunningServer,
-    base: String,
-    client: reqwest::Client,
-    _data: tempfile::TempDir,
-}
-
 /// A response: status, `x-cache` header, JSON body.
 struct Answer {
     status: u16,
@@ -38,36 +30,34 @@ struct Answer {
     body: Value,
 }
 
-impl Server {
-    async fn start() -> Self {
-        let data = tempfile::tempdir().expect("tempdir");
-        let plugins = data.path().join("plugins");
-        std::fs::create_dir_all(&plugins).expect("mkdir");
-        for name in BUNDLED {
-            let file = format!("{}.wasm", name.replace('-', "_"));
-            std::fs::copy(wasm_path(name), plugins.join(file)).expect("copy plugin");
-        }
-        let mut config = server_config(data.path(), Some(&plugins));
-        config.feed.underlyings = vec!["NIFTY".into(), "BANKNIFTY".into()];
-        // Slow ticks leave the chains standing still between bursts, so answers taken
-        // one after another can be compared at one sequence number.
-        if let FeedSourceConfig::Simulator { tick, .. } = &mut config.feed.source {
-            *tick = Duration::from_millis(700);
-        }
-        let running = server::start(config).await.expect("server starts");
-        let base = format!("http://{}", running.addr);
-        Self {
-            running,
-            base,
-            client: reqwest::Client::new(),
-            _data: data,
-        }
-    }
+/// NIFTY and BANKNIFTY with the bundled plugins. Slow ticks leave the chains standing
+/// still between bursts, so answers taken one after another can be compared at one
+/// sequence number.
+async fn start() -> TestApp {
+    TestApp::builder()
+        .plugins(&BUNDLED)
+        .configure(|config| {
+            config.feed.underlyings = vec!["NIFTY".into(), "BANKNIFTY".into()];
+            if let FeedSourceConfig::Simulator { tick, .. } = &mut config.feed.source {
+                *tick = Duration::from_millis(700);
+            }
+        })
+        .start()
+        .await
+}
 
+/// The F&O tests' requests: answers with their `x-cache` header.
+trait FoApp {
+    async fn get(&self, path: &str) -> Answer;
+    async fn post(&self, path: &str, body: &str, json_type: bool) -> Answer;
+    async fn evaluate(&self, body: &Value) -> Answer;
+    async fn ready_chain(&self, underlying: &str) -> String;
+}
+
+impl FoApp for TestApp {
     async fn get(&self, path: &str) -> Answer {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
+        let response = reqwest::Client::new()
+            .get(self.url(path))
             .bearer_auth(crate::common::admin_token())
             .send()
             .await
@@ -76,9 +66,8 @@ impl Server {
     }
 
     async fn post(&self, path: &str, body: &str, json_type: bool) -> Answer {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
+        let mut request = reqwest::Client::new()
+            .post(self.url(path))
             .bearer_auth(crate::common::admin_token())
             .body(body.to_string());
         if json_type {

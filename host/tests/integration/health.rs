@@ -6,42 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use optionhub::server::{self, RunningServer};
-use serde_json::Value;
-
-use crate::common::{server_config, wasm_path};
-
-async fn start(with_greeks: bool) -> (RunningServer, tempfile::TempDir) {
-    let data = tempfile::tempdir().expect("tempdir");
-    let plugins = data.path().join("plugins");
-    std::fs::create_dir_all(&plugins).expect("mkdir");
-    if with_greeks {
-        std::fs::copy(
-            wasm_path("greeks-black76"),
-            plugins.join("greeks_black76.wasm"),
-        )
-        .expect("copy plugin");
-    }
-    let config = server_config(data.path(), Some(&plugins));
-    let running = server::start(config).await.expect("server starts");
-    (running, data)
-}
-
-/// `GET path` without any token: status and JSON body.
-async fn get(server: &RunningServer, path: &str) -> (u16, Value) {
-    let response = reqwest::get(format!("http://{}{path}", server.addr))
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    let body = response.json().await.expect("JSON body");
-    (status, body)
-}
+use crate::common::TestApp;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_keeps_its_objects_and_adds_the_monitor_fields() {
-    let (server, _data) = start(true).await;
+    let server = TestApp::builder().start().await;
     // The flat counters must be the detailed object's, renamed.
-    let (status, health) = get(&server, "/health").await;
+    let (status, health) = server.get_json_as("/health", None).await;
     assert_eq!(status, 200, "{health}");
     for kept in ["status", "version", "uptime_seconds", "feed", "plugins"] {
         assert!(!health[kept].is_null(), "{kept} missing: {health}");
@@ -58,13 +29,13 @@ async fn health_keeps_its_objects_and_adds_the_monitor_fields() {
     assert_eq!(stats["l2_hits"].as_u64(), Some(l2));
     assert!(stats["hit_rate"].is_f64() || stats["hit_rate"].is_u64());
 
-    let (status, live) = get(&server, "/health/live").await;
+    let (status, live) = server.get_json_as("/health/live", None).await;
     assert_eq!((status, live["status"].as_str()), (200, Some("alive")));
 
     // Ready once the simulated feed has connected (the plugin and database already are).
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, ready) = get(&server, "/health/ready").await;
+        let (status, ready) = server.get_json_as("/health/ready", None).await;
         if status == 200 {
             assert_eq!(ready["ready"], true);
             assert_eq!(ready["not_ready"], serde_json::json!([]));
@@ -75,18 +46,18 @@ async fn health_keeps_its_objects_and_adds_the_monitor_fields() {
         assert!(Instant::now() < deadline, "never ready: {ready}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    server.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_greeks_plugin_the_server_is_alive_but_not_ready() {
-    let (server, _data) = start(false).await;
-    let (status, live) = get(&server, "/health/live").await;
+    let server = TestApp::builder().no_plugins().start().await;
+    let (status, live) = server.get_json_as("/health/live", None).await;
     assert_eq!((status, live["status"].as_str()), (200, Some("alive")));
     // Give the feed time to connect, so only the plugin is missing.
     let deadline = Instant::now() + Duration::from_secs(30);
     let ready = loop {
-        let (status, ready) = get(&server, "/health/ready").await;
+        let (status, ready) = server.get_json_as("/health/ready", None).await;
         assert_eq!(status, 503, "no Greeks plugin, never ready: {ready}");
         if ready["checks"]["feed"] == true || Instant::now() > deadline {
             break ready;
@@ -97,10 +68,10 @@ async fn without_a_greeks_plugin_the_server_is_alive_but_not_ready() {
     assert_eq!(ready["not_ready"], serde_json::json!(["greeks"]), "{ready}");
     assert_eq!(ready["checks"]["database"], true);
     // /health itself still answers 200: the process is up, analytics are what is missing.
-    let (status, health) = get(&server, "/health").await;
+    let (status, health) = server.get_json_as("/health", None).await;
     assert_eq!(status, 200);
     assert_eq!(health["plugins"]["loaded"], 0);
-    server.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,27 +80,23 @@ async fn a_vanished_database_makes_the_server_unready_until_it_is_back() {
         eprintln!("skipped: OPTIONHUB_TEST_POSTGRES_URL is not set");
         return;
     };
-    let data = tempfile::tempdir().expect("tempdir");
-    let plugins = data.path().join("plugins");
-    std::fs::create_dir_all(&plugins).expect("mkdir");
-    std::fs::copy(
-        wasm_path("greeks-black76"),
-        plugins.join("greeks_black76.wasm"),
-    )
-    .expect("copy plugin");
-    let mut config = server_config(data.path(), Some(&plugins));
-    config.store = optionhub::config::StoreConfig {
-        max_connections: 2,
-        connect_wait: Duration::ZERO,
-        ..optionhub::config::StoreConfig::new(database.url.clone())
-    };
-    let server = server::start(config).await.expect("server starts");
+    let url = database.url.clone();
+    let server = TestApp::builder()
+        .configure(move |config| {
+            config.store = optionhub::config::StoreConfig {
+                max_connections: 2,
+                connect_wait: Duration::ZERO,
+                ..optionhub::config::StoreConfig::new(url)
+            };
+        })
+        .start()
+        .await;
     let ready_is = |want: u16| {
         let server = &server;
         async move {
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
-                let (status, body) = get(server, "/health/ready").await;
+                let (status, body) = server.get_json_as("/health/ready", None).await;
                 if status == want {
                     return body;
                 }
@@ -147,7 +114,7 @@ async fn a_vanished_database_makes_the_server_unready_until_it_is_back() {
         serde_json::json!(["database"]),
         "{unready}"
     );
-    let (status, health) = get(&server, "/health").await;
+    let (status, health) = server.get_json_as("/health", None).await;
     assert_eq!(status, 200, "still alive: {health}");
     assert_eq!(
         (
@@ -157,10 +124,10 @@ async fn a_vanished_database_makes_the_server_unready_until_it_is_back() {
         (Some("unhealthy"), Some("degraded")),
         "{health}"
     );
-    assert_eq!(get(&server, "/health/live").await.0, 200);
+    assert_eq!(server.get_json_as("/health/live", None).await.0, 200);
 
     database.allow_connections(true).await;
     ready_is(200).await;
-    server.stop().await.expect("stops");
+    server.stop().await;
     database.drop().await;
 }

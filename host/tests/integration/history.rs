@@ -5,46 +5,27 @@
 
 use std::time::{Duration, Instant};
 
-use optionhub::config::{Config, HistoryConfig, StoreConfig};
-use optionhub::server::{self, RunningServer};
+use optionhub::config::{HistoryConfig, StoreConfig};
 use serde_json::Value;
 
-use crate::common::{admin_token, server_config, wasm_path};
+use crate::common::TestApp;
+use crate::common::test_app::TestAppBuilder;
 
-struct Server {
-    running: RunningServer,
-    base: String,
-    client: reqwest::Client,
+/// What these tests ask of a server's chain history.
+trait HistoryProbe {
+    async fn history(&self) -> Value;
+    async fn wait_history(
+        &self,
+        what: &str,
+        limit: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value;
+    async fn expiry(&self) -> String;
 }
 
-impl Server {
-    async fn start(config: Config) -> Self {
-        let running = server::start(config).await.expect("server starts");
-        let base = format!("http://{}", running.addr);
-        Self {
-            running,
-            base,
-            client: reqwest::Client::new(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(admin_token())
-            .send()
-            .await
-            .expect("request");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{path}: status {status}, not JSON ({e}): {text}"));
-        (status, body)
-    }
-
+impl HistoryProbe for TestApp {
     async fn history(&self) -> Value {
-        let (status, body) = self.get("/status").await;
+        let (status, body) = self.get_json("/status").await;
         assert_eq!(status, 200, "{body}");
         body["history"].clone()
     }
@@ -69,7 +50,9 @@ impl Server {
 
     /// The first NIFTY expiry that is not today.
     async fn expiry(&self) -> String {
-        let (_, body) = self.get("/api/v2/options/expiries?underlying=NIFTY").await;
+        let (_, body) = self
+            .get_json("/api/v2/options/expiries?underlying=NIFTY")
+            .await;
         let today = time::OffsetDateTime::now_utc().date().to_string();
         body["expiries"]
             .as_array()
@@ -82,18 +65,15 @@ impl Server {
     }
 }
 
-/// NIFTY only, the Greeks and OI plugins in the plugin directory.
-fn config(data: &std::path::Path, history: HistoryConfig) -> Config {
-    let plugins = data.join("plugins");
-    std::fs::create_dir_all(&plugins).expect("mkdir");
-    for name in ["greeks-black76", "oi-analytics"] {
-        let file = format!("{}.wasm", name.replace('-', "_"));
-        std::fs::copy(wasm_path(name), plugins.join(file)).expect("copy plugin");
-    }
-    let mut config = server_config(data, Some(&plugins));
-    config.feed.underlyings = vec!["NIFTY".into()];
-    config.history = history;
-    config
+/// NIFTY only, the Greeks and OI plugins in the plugin directory, data in `data`.
+fn app(data: &std::path::Path, history: HistoryConfig) -> TestAppBuilder {
+    TestApp::builder()
+        .plugins(&["greeks-black76", "oi-analytics"])
+        .data_dir(data)
+        .configure(move |config| {
+            config.feed.underlyings = vec!["NIFTY".into()];
+            config.history = history;
+        })
 }
 
 fn now_ms() -> i64 {
@@ -118,7 +98,7 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
     // 20 minutes at one a minute, or fewer in the first 20 minutes after 09:15 IST
     // (the backfill starts at the session's open).
     let expected = u64::try_from((end - start).whole_minutes()).expect("minutes");
-    let server = Server::start(config(data.path(), history)).await;
+    let server = app(data.path(), history).start().await;
     let done = server
         .wait_history("backfill", Duration::from_secs(120), |h| {
             // Written, not just taken from the queue: a batch may be in flight.
@@ -143,7 +123,7 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
     let chain = format!("underlying=NIFTY&expiry={expiry}");
     let from = now_ms() - 30 * 60_000;
     let (status, series) = server
-        .get(&format!(
+        .get_json(&format!(
             "/fo/moneyness-series?{chain}&metric=iv&interval=1m&strikes=2&from={from}"
         ))
         .await;
@@ -173,7 +153,7 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
         );
     }
     let (status, oi) = server
-        .get(&format!(
+        .get_json(&format!(
             "/fo/moneyness-series?{chain}&metric=OI&side=put&interval=5m&strikes=0&from={from}"
         ))
         .await;
@@ -196,7 +176,7 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
         ("strikes=21", "0 to 20"),
     ] {
         let (status, body) = server
-            .get(&format!("/fo/moneyness-series?{chain}&{query}"))
+            .get_json(&format!("/fo/moneyness-series?{chain}&{query}"))
             .await;
         assert_eq!(status, 400, "{query}: {body}");
         let message = body["error"]["message"].as_str().expect("message");
@@ -213,7 +193,7 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
         let deadline = Instant::now() + Duration::from_secs(60);
         let movers = loop {
             let (status, body) = server
-                .get(&format!("/fo/oi-change?{chain}&window={window}m&limit=5"))
+                .get_json(&format!("/fo/oi-change?{chain}&window={window}m&limit=5"))
                 .await;
             if status == 200 {
                 break body;
@@ -231,7 +211,6 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
         let reference_ms = i64::try_from(reference.unix_timestamp_nanos() / 1_000_000).expect("ms");
         assert!(reference_ms <= now_ms() - i64::try_from(window).expect("minutes") * 60_000);
         let (ts, past) = server
-            .running
             .state
             .store
             .history()
@@ -258,11 +237,11 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
             );
         }
     }
-    let (status, plain) = server.get(&format!("/fo/oi-change?{chain}")).await;
+    let (status, plain) = server.get_json(&format!("/fo/oi-change?{chain}")).await;
     assert_eq!(status, 200);
     assert!(plain.get("window").is_none(), "no window, no window field");
     let (status, body) = server
-        .get(&format!("/fo/oi-change?{chain}&window=day"))
+        .get_json(&format!("/fo/oi-change?{chain}&window=day"))
         .await;
     assert_eq!(
         (status, &body["error"]["code"]),
@@ -270,11 +249,11 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
         "{body}"
     );
     let (status, body) = server
-        .get(&format!("/fo/oi-change?{chain}&window=0m"))
+        .get_json(&format!("/fo/oi-change?{chain}&window=0m"))
         .await;
     assert_eq!(status, 400, "{body}");
 
-    let metrics = reqwest::get(format!("{}/metrics", server.base))
+    let metrics = reqwest::get(server.url("/metrics"))
         .await
         .expect("metrics")
         .text()
@@ -289,35 +268,18 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
     }
 
     // Restart on the same data directory: the history is there, and no second backfill.
-    let rows = server
-        .running
-        .state
-        .store
-        .history()
-        .count()
-        .await
-        .expect("count");
-    server.running.stop().await.expect("stops");
-    let server = Server::start(config(data.path(), history)).await;
+    let rows = server.state.store.history().count().await.expect("count");
+    server.stop().await;
+    let server = app(data.path(), history).start().await;
     let again = server
         .wait_history("restart", Duration::from_secs(30), |h| {
             h["backfill"]["state"] != "off"
         })
         .await;
     assert_eq!(again["backfill"]["state"], "skipped", "{again}");
-    assert!(
-        server
-            .running
-            .state
-            .store
-            .history()
-            .count()
-            .await
-            .expect("count")
-            >= rows
-    );
+    assert!(server.state.store.history().count().await.expect("count") >= rows);
     let (status, series) = server
-        .get(&format!(
+        .get_json(&format!(
             "/fo/moneyness-series?{chain}&interval=1m&from={from}"
         ))
         .await;
@@ -326,7 +288,7 @@ async fn backfill_feeds_the_history_routes_and_survives_a_restart() {
         series["times"].as_array().expect("times").len() as u64 + 1 >= points,
         "{series}"
     );
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 /// Snapshots every second into a small queue: the outage tests watch it fill.
@@ -340,9 +302,9 @@ fn busy_history() -> HistoryConfig {
 }
 
 /// The market routes answer while the database is away.
-async fn market_serves(server: &Server, expiry: &str) {
+async fn market_serves(server: &TestApp, expiry: &str) {
     let (status, body) = server
-        .get(&format!(
+        .get_json(&format!(
             "/api/v2/options/live?underlying=NIFTY&expiry={expiry}"
         ))
         .await;
@@ -351,7 +313,7 @@ async fn market_serves(server: &Server, expiry: &str) {
 
 /// Waits for the outage to show (failures, rows piling up, then the oldest dropped),
 /// then for the flush once `restore` has run.
-async fn outage_then_flush(server: &Server, expiry: &str, storage_503: bool) -> Value {
+async fn outage_then_flush(server: &TestApp, expiry: &str, storage_503: bool) -> Value {
     let outage = server
         .wait_history("outage", Duration::from_secs(60), |h| {
             h["write_failures"].as_u64() > Some(0) && h["dropped"].as_u64() > Some(0)
@@ -364,7 +326,7 @@ async fn outage_then_flush(server: &Server, expiry: &str, storage_503: bool) -> 
     market_serves(server, expiry).await;
     if storage_503 {
         let (status, body) = server
-            .get(&format!(
+            .get_json(&format!(
                 "/fo/moneyness-series?underlying=NIFTY&expiry={expiry}&interval=1m"
             ))
             .await;
@@ -380,7 +342,7 @@ async fn outage_then_flush(server: &Server, expiry: &str, storage_503: bool) -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_sqlite_database_queues_snapshots_then_flushes() {
     let data = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(config(data.path(), busy_history())).await;
+    let server = app(data.path(), busy_history()).start().await;
     let expiry = server.expiry().await;
     server
         .wait_history("first rows", Duration::from_secs(30), |h| {
@@ -409,7 +371,7 @@ async fn a_locked_sqlite_database_queues_snapshots_then_flushes() {
         .await;
     assert!(flushed["dropped"].as_u64() >= outage["dropped"].as_u64());
     market_serves(&server, &expiry).await;
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,13 +381,17 @@ async fn a_postgres_outage_queues_snapshots_answers_503_then_flushes() {
     };
 
     let data = tempfile::tempdir().expect("tempdir");
-    let mut config = config(data.path(), busy_history());
-    config.store = StoreConfig {
-        url: database.url.clone(),
-        max_connections: 4,
-        connect_wait: Duration::ZERO,
-    };
-    let server = Server::start(config).await;
+    let url = database.url.clone();
+    let server = app(data.path(), busy_history())
+        .configure(move |config| {
+            config.store = StoreConfig {
+                url,
+                max_connections: 4,
+                connect_wait: Duration::ZERO,
+            };
+        })
+        .start()
+        .await;
     let expiry = server.expiry().await;
     server
         .wait_history("first rows", Duration::from_secs(30), |h| {
@@ -443,11 +409,11 @@ async fn a_postgres_outage_queues_snapshots_answers_503_then_flushes() {
         .await;
     assert!(flushed["write_failures"].as_u64() >= outage["write_failures"].as_u64());
     let (status, body) = server
-        .get(&format!(
+        .get_json(&format!(
             "/fo/moneyness-series?underlying=NIFTY&expiry={expiry}&interval=1m"
         ))
         .await;
     assert_eq!(status, 200, "storage routes are back: {body}");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
     database.drop().await;
 }

@@ -1,14 +1,11 @@
 //! The real server on 127.0.0.1:0 with a plugin directory, exercised with a real HTTP
 //! client: health, the plugin list, and a plugin dropped in while it runs.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use optionhub::config::Config;
-use optionhub::server;
 use serde_json::Value;
 
-use crate::common::{server_config, wasm_path};
+use crate::common::{TestApp, wasm_path};
 
 const BUNDLED: [&str; 4] = [
     "greeks-black76",
@@ -16,16 +13,6 @@ const BUNDLED: [&str; 4] = [
     "strategy-valuation",
     "gamma-exposure",
 ];
-
-fn config(data: &Path, plugins: &Path) -> Config {
-    server_config(data, Some(plugins))
-}
-
-async fn get_json(url: &str) -> (u16, Value) {
-    let response = crate::common::authed_get(url).await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json body"))
-}
 
 fn names(list: &Value) -> Vec<String> {
     let mut names: Vec<String> = list["plugins"]
@@ -42,17 +29,13 @@ fn names(list: &Value) -> Vec<String> {
 async fn serves_health_and_the_bundled_plugins_and_hot_loads_a_new_one() {
     let data = tempfile::tempdir().expect("tempdir");
     let plugin_dir = data.path().join("plugins");
-    std::fs::create_dir_all(&plugin_dir).expect("mkdir");
-    for name in BUNDLED {
-        let file = format!("{}.wasm", name.replace('-', "_"));
-        std::fs::copy(wasm_path(name), plugin_dir.join(file)).expect("copy plugin");
-    }
-    let running = server::start(config(data.path(), &plugin_dir))
-        .await
-        .expect("server starts");
-    let base = format!("http://{}", running.addr);
+    let running = TestApp::builder()
+        .plugins(&BUNDLED)
+        .data_dir(data.path())
+        .start()
+        .await;
 
-    let (status, health) = get_json(&format!("{base}/health")).await;
+    let (status, health) = running.get_json("/health").await;
     assert_eq!(status, 200);
     assert_eq!(health["status"], "ok");
     assert_eq!(health["plugins"]["loaded"], 4);
@@ -60,7 +43,7 @@ async fn serves_health_and_the_bundled_plugins_and_hot_loads_a_new_one() {
     assert_eq!(health["database"]["backend"], "sqlite");
     assert_eq!(health["feed"]["source"], "simulator");
 
-    let (status, list) = get_json(&format!("{base}/api/v2/plugins")).await;
+    let (status, list) = running.get_json("/api/v2/plugins").await;
     assert_eq!(status, 200);
     assert_eq!(
         names(&list),
@@ -96,7 +79,7 @@ async fn serves_health_and_the_bundled_plugins_and_hot_loads_a_new_one() {
     std::fs::rename(&temporary, plugin_dir.join("probe.wasm")).expect("rename");
     let started = Instant::now();
     loop {
-        let (_, list) = get_json(&format!("{base}/api/v2/plugins")).await;
+        let (_, list) = running.get_json("/api/v2/plugins").await;
         if names(&list).contains(&"probe".to_string()) {
             break;
         }
@@ -107,11 +90,11 @@ async fn serves_health_and_the_bundled_plugins_and_hot_loads_a_new_one() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let response = crate::common::authed_get(format!("{base}/no/such/route"))
+    let response = crate::common::authed_get(running.url("/no/such/route"))
         .await
         .expect("request");
     assert_eq!(response.status().as_u16(), 404);
-    running.stop().await.expect("clean stop");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,16 +102,13 @@ async fn a_refused_plugin_is_reported_and_does_not_stop_the_server() {
     let data = tempfile::tempdir().expect("tempdir");
     let plugin_dir = data.path().join("plugins");
     std::fs::create_dir_all(&plugin_dir).expect("mkdir");
-    std::fs::copy(
-        wasm_path("wrong-world"),
-        plugin_dir.join("wrong_world.wasm"),
-    )
-    .expect("copy");
     std::fs::write(plugin_dir.join("junk.wasm"), b"not wasm").expect("write");
-    let running = server::start(config(data.path(), &plugin_dir))
-        .await
-        .expect("server starts");
-    let (status, list) = get_json(&format!("http://{}/api/v2/plugins", running.addr)).await;
+    let running = TestApp::builder()
+        .plugins(&["wrong-world"])
+        .data_dir(data.path())
+        .start()
+        .await;
+    let (status, list) = running.get_json("/api/v2/plugins").await;
     assert_eq!(status, 200);
     assert!(names(&list).is_empty());
     let refused = list["refused"].as_array().expect("refused array");
@@ -138,5 +118,5 @@ async fn a_refused_plugin_is_reported_and_does_not_stop_the_server() {
         codes.contains(&"plugin_not_wasm") && codes.contains(&"plugin_contract_mismatch"),
         "{codes:?}"
     );
-    running.stop().await.expect("clean stop");
+    running.stop().await;
 }

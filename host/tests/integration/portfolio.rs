@@ -8,25 +8,25 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use optionhub::auth::{Role, Tier};
-use optionhub::server::{self, RunningServer};
+use optionhub::server::RunningServer;
 use serde_json::{Value, json};
 
-use crate::common::{server_config, token, wasm_path};
+use crate::common::{TestApp, token};
 
 const BUNDLED: [&str; 3] = ["greeks-black76", "oi-analytics", "strategy-valuation"];
 
-pub(crate) async fn start(data: &Path) -> RunningServer {
-    let plugins = data.join("plugins");
-    std::fs::create_dir_all(&plugins).expect("mkdir");
-    for name in BUNDLED {
-        let file = format!("{}.wasm", name.replace('-', "_"));
-        std::fs::copy(wasm_path(name), plugins.join(file)).expect("copy plugin");
-    }
-    let mut config = server_config(data, Some(&plugins));
-    // BANKNIFTY too, for a leg on another underlying than its strategy's.
-    config.feed.underlyings = vec!["NIFTY".into(), "BANKNIFTY".into()];
-    config.portfolio.m2m_interval = Duration::from_millis(200);
-    server::start(config).await.expect("server starts")
+/// The bundled plugins, NIFTY and BANKNIFTY (for a leg on another underlying than its
+/// strategy's), M2M every 200 ms; data in `data`.
+pub(crate) async fn start(data: &Path) -> TestApp {
+    TestApp::builder()
+        .plugins(&BUNDLED)
+        .data_dir(data)
+        .configure(|config| {
+            config.feed.underlyings = vec!["NIFTY".into(), "BANKNIFTY".into()];
+            config.portfolio.m2m_interval = Duration::from_millis(200);
+        })
+        .start()
+        .await
 }
 
 pub(crate) struct Client {
@@ -450,7 +450,7 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
         .as_array()
         .map(Vec::len)
         .unwrap_or_default();
-    running.stop().await.expect("stops");
+    running.stop().await;
     let running = start(data.path()).await;
     let alice = Client::new(&running, "alice", Role::Trader);
     let (status, after) = alice.get(&path).await;
@@ -471,7 +471,7 @@ async fn saved_strategies_accounts_m2m_and_a_restart() {
         alice.get("/accounts").await.1.as_array().map(Vec::len),
         Some(1)
     );
-    running.stop().await.expect("stops");
+    running.stop().await;
 }
 
 #[tokio::test]

@@ -7,21 +7,22 @@ use optionhub::auth::{Role, Tier};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::common::TestApp;
 use crate::common::token;
-use crate::ws::{Server, connect, next_json, refused_status, start, subscribe};
+use crate::ws::{WsApp, connect, next_json, refused_status, start, subscribe};
 
 const FREE_PER_MINUTE: u32 = 5;
 
-async fn public(on: bool) -> Server {
-    start(|config| {
+async fn public(on: bool) -> TestApp {
+    start(move |config| {
         config.auth.public_market_data = on;
         config.limits.default.free_per_minute = FREE_PER_MINUTE;
     })
     .await
 }
 
-async fn anonymous_get(server: &Server, path: &str) -> reqwest::Response {
-    reqwest::get(format!("http://{}{path}", server.running.addr))
+async fn anonymous_get(server: &TestApp, path: &str) -> reqwest::Response {
+    reqwest::get(format!("http://{}{path}", server.addr))
         .await
         .expect("request")
 }
@@ -40,11 +41,11 @@ async fn by_default_market_data_needs_a_token() {
     let response = anonymous_get(&server, "/api/v2/market/underlyings").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(response).await, "unauthenticated");
-    let addr = server.running.addr;
+    let addr = server.addr;
     let (status, _) =
         refused_status(tokio_tungstenite::connect_async(format!("ws://{addr}/ws/live")).await);
     assert_eq!(status, 401);
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,10 +68,7 @@ async fn public_market_data_is_served_anonymously_and_budgeted_by_address() {
     }
     // A bad token is refused, not ignored.
     let response = reqwest::Client::new()
-        .get(format!(
-            "http://{}/api/v2/market/underlyings",
-            server.running.addr
-        ))
+        .get(format!("http://{}/api/v2/market/underlyings", server.addr))
         .bearer_auth("not.a.jwt")
         .send()
         .await
@@ -93,10 +91,7 @@ async fn public_market_data_is_served_anonymously_and_budgeted_by_address() {
     );
     let viewer = token("vera", Role::Viewer, Tier::Free);
     let response = reqwest::Client::new()
-        .get(format!(
-            "http://{}/api/v2/market/underlyings",
-            server.running.addr
-        ))
+        .get(format!("http://{}/api/v2/market/underlyings", server.addr))
         .bearer_auth(&viewer)
         .send()
         .await
@@ -106,14 +101,14 @@ async fn public_market_data_is_served_anonymously_and_budgeted_by_address() {
         StatusCode::OK,
         "a user has a budget of its own"
     );
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_live_channels_need_no_token_but_strategies_and_fo_stream_do() {
     let server = public(true).await;
     let chains = server.chains().await;
-    let addr = server.running.addr;
+    let addr = server.addr;
     let mut ws = connect(&format!("ws://{addr}/ws/live")).await;
     assert_eq!(next_json(&mut ws).await["type"], "welcome");
     let ack = subscribe(&mut ws, &[chains[0].as_str()]).await;
@@ -130,5 +125,5 @@ async fn public_live_channels_need_no_token_but_strategies_and_fo_stream_do() {
     let (status, body) =
         refused_status(tokio_tungstenite::connect_async(format!("ws://{addr}/ws/fo/stream")).await);
     assert_eq!(status, 401, "{body}");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }

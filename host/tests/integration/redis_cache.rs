@@ -4,10 +4,9 @@
 //! coming back under a running cache is tested in `store::shared_cache`.)
 
 use optionhub::config::RedisConfig;
-use optionhub::server;
 use serde_json::Value;
 
-use crate::common::{authed_get, server_config};
+use crate::common::{TestApp, authed_get};
 
 /// `redis_connected` is one gauge per process: these tests take turns.
 static GAUGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -52,12 +51,13 @@ async fn chain_answer(addr: std::net::SocketAddr) -> reqwest::Response {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_redis_degrades_to_memory_not_errors() {
     let _gauge = GAUGE.lock().await;
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut config = server_config(data.path(), None);
     let mut redis = RedisConfig::new("redis://127.0.0.1:1");
     redis.op_timeout = std::time::Duration::from_millis(50);
-    config.cache.redis = Some(redis);
-    let running = server::start(config).await.expect("starts without Redis");
+    let running = TestApp::builder()
+        .no_plugins()
+        .configure(|config| config.cache.redis = Some(redis))
+        .start()
+        .await;
     let first = chain_answer(running.addr).await;
     assert_eq!(first.status(), 200);
     let again = chain_answer(running.addr).await;
@@ -72,7 +72,7 @@ async fn an_unreachable_redis_degrades_to_memory_not_errors() {
             .any(|l| l.starts_with("redis_connected") && l.ends_with(" 0")),
         "redis_connected 0 in /metrics"
     );
-    running.stop().await.expect("stops");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,10 +82,11 @@ async fn a_live_redis_is_reported_connected() {
         return;
     };
     let _gauge = GAUGE.lock().await;
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut config = server_config(data.path(), None);
-    config.cache.redis = Some(RedisConfig::new(url));
-    let running = server::start(config).await.expect("starts");
+    let running = TestApp::builder()
+        .no_plugins()
+        .configure(|config| config.cache.redis = Some(RedisConfig::new(url)))
+        .start()
+        .await;
     assert_eq!(chain_answer(running.addr).await.status(), 200);
     let health = health(running.addr).await;
     assert_eq!(health["cache"]["redis"]["state"], "connected", "{health}");
@@ -96,5 +97,5 @@ async fn a_live_redis_is_reported_connected() {
             .any(|l| l.starts_with("redis_connected") && l.ends_with(" 1")),
         "redis_connected 1 in /metrics"
     );
-    running.stop().await.expect("stops");
+    running.stop().await;
 }

@@ -9,7 +9,6 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use optionhub::auth::{Role, Tier};
 use optionhub::config::Config;
-use optionhub::server::{self, RunningServer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -17,28 +16,26 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::common::{admin_token, authed_get, server_config, token};
+use crate::common::{TestApp, admin_token, token};
 
-/// A running server with its data directory.
-pub(crate) struct Server {
-    pub running: RunningServer,
-    pub _data: tempfile::TempDir,
+/// What the WebSocket tests ask of a server beyond [`TestApp`]'s own.
+pub(crate) trait WsApp {
+    /// `ws://…path?token=…`.
+    fn ws_url(&self, path: &str, token: &str) -> String;
+    /// `UNDERLYING:YYYY-MM-DD` of the current expiry of every underlying.
+    async fn chains(&self) -> Vec<String>;
+    /// The REST live chain of a channel.
+    async fn rest_chain(&self, channel: &str) -> Value;
 }
 
-impl Server {
-    pub(crate) fn url(&self, path: &str, token: &str) -> String {
-        format!("ws://{}{path}?token={token}", self.running.addr)
+impl WsApp for TestApp {
+    fn ws_url(&self, path: &str, token: &str) -> String {
+        format!("ws://{}{path}?token={token}", self.addr)
     }
 
-    /// `UNDERLYING:YYYY-MM-DD` of the current expiry of every underlying.
-    pub(crate) async fn chains(&self) -> Vec<String> {
-        let url = format!("http://{}/api/v2/market/underlyings", self.running.addr);
-        let list: Value = authed_get(url)
-            .await
-            .expect("underlyings")
-            .json()
-            .await
-            .expect("json");
+    async fn chains(&self) -> Vec<String> {
+        let (status, list) = self.get_json("/api/v2/market/underlyings").await;
+        assert_eq!(status, 200, "{list}");
         list.as_array()
             .expect("array")
             .iter()
@@ -49,33 +46,24 @@ impl Server {
             .collect()
     }
 
-    /// The REST live chain of a channel.
-    pub(crate) async fn rest_chain(&self, channel: &str) -> Value {
+    async fn rest_chain(&self, channel: &str) -> Value {
         let (underlying, expiry) = channel.split_once(':').expect("chain channel");
-        let url = format!(
-            "http://{}/api/v2/options/live?underlying={underlying}&expiry={expiry}",
-            self.running.addr
-        );
-        authed_get(url)
-            .await
-            .expect("live")
-            .json()
-            .await
-            .expect("json")
+        let path = format!("/api/v2/options/live?underlying={underlying}&expiry={expiry}");
+        let (status, chain) = self.get_json(&path).await;
+        assert_eq!(status, 200, "{chain}");
+        chain
     }
 }
 
-/// Starts a server on the simulator, with `tweak` applied to its configuration.
-pub(crate) async fn start(tweak: impl FnOnce(&mut Config)) -> Server {
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut config = server_config(data.path(), None);
-    config.ws.publish_interval = Duration::from_millis(100);
-    tweak(&mut config);
-    let running = server::start(config).await.expect("server starts");
-    Server {
-        running,
-        _data: data,
-    }
+/// Starts a server on the simulator (no plugins, publications every 100 ms), with
+/// `tweak` applied to its configuration.
+pub(crate) async fn start(tweak: impl FnOnce(&mut Config) + 'static) -> TestApp {
+    TestApp::builder()
+        .no_plugins()
+        .configure(|config| config.ws.publish_interval = Duration::from_millis(100))
+        .configure(tweak)
+        .start()
+        .await
 }
 
 /// A client socket.
@@ -116,8 +104,8 @@ pub(crate) async fn next_json<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Connects, checks the welcome, returns the socket.
-pub(crate) async fn open(server: &Server, path: &str, token: &str) -> Ws {
-    let mut ws = connect(&server.url(path, token)).await;
+pub(crate) async fn open(server: &TestApp, path: &str, token: &str) -> Ws {
+    let mut ws = connect(&server.ws_url(path, token)).await;
     let welcome = next_json(&mut ws).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     ws
@@ -191,7 +179,7 @@ async fn subscribe_gives_ack_then_snapshot_then_updates_in_sequence() {
         }
         last = seq;
     }
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,7 +246,7 @@ async fn bad_requests_get_errors_and_the_connection_survives() {
         (Some("ack"), Some(1))
     );
     assert_eq!(next_json(&mut ws).await["type"], "snapshot");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 pub(crate) fn refused_status(
@@ -279,7 +267,7 @@ pub(crate) fn refused_status(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_or_invalid_tokens_are_refused_with_401_before_the_upgrade() {
     let server = start(|_| {}).await;
-    let addr = server.running.addr;
+    let addr = server.addr;
     let (status, body) =
         refused_status(tokio_tungstenite::connect_async(format!("ws://{addr}/ws/live")).await);
     assert_eq!(status, 401);
@@ -290,7 +278,7 @@ async fn missing_or_invalid_tokens_are_refused_with_401_before_the_upgrade() {
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "invalid_token");
     // A plain GET with a good token is told this is a WebSocket endpoint.
-    let plain = authed_get(format!("http://{addr}/ws/live"))
+    let plain = crate::common::authed_get(format!("http://{addr}/ws/live"))
         .await
         .expect("get");
     assert_eq!(plain.status(), 426, "Upgrade Required");
@@ -302,7 +290,7 @@ async fn missing_or_invalid_tokens_are_refused_with_401_before_the_upgrade() {
             .is_some_and(|m| m.contains("/ws/live") && m.contains("Upgrade: websocket")),
         "{body}"
     );
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,7 +298,7 @@ async fn a_token_in_the_subprotocol_is_accepted_and_the_protocol_echoed() {
     let server = start(|_| {}).await;
     let chains = server.chains().await;
     let viewer = token("watcher", Role::Viewer, Tier::Free);
-    let mut request = format!("ws://{}/ws/live", server.running.addr)
+    let mut request = format!("ws://{}/ws/live", server.addr)
         .into_client_request()
         .expect("request");
     request.headers_mut().insert(
@@ -329,7 +317,7 @@ async fn a_token_in_the_subprotocol_is_accepted_and_the_protocol_echoed() {
     assert_eq!(subscribe(&mut ws, &[&chains[0]]).await["type"], "ack");
 
     // The token alone as the subprotocol works too, and is echoed.
-    let mut request = format!("ws://{}/ws/live", server.running.addr)
+    let mut request = format!("ws://{}/ws/live", server.addr)
         .into_client_request()
         .expect("request");
     request
@@ -342,14 +330,14 @@ async fn a_token_in_the_subprotocol_is_accepted_and_the_protocol_echoed() {
         response.headers()["sec-websocket-protocol"],
         viewer.as_str()
     );
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsubscribe_stops_updates() {
     let server = start(|_| {}).await;
     let chains = server.chains().await;
-    let hub = server.running.state.ws.clone();
+    let hub = server.state.ws.clone();
     let mut ws = open(&server, "/ws/live", &admin_token()).await;
     subscribe(&mut ws, &[&chains[0]]).await;
     assert_eq!(next_json(&mut ws).await["type"], "snapshot");
@@ -392,5 +380,5 @@ async fn unsubscribe_stops_updates() {
         assert!(tokio::time::Instant::now() < give_up, "publisher stopped");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }

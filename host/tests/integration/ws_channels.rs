@@ -6,7 +6,7 @@
 use optionhub::auth::{Role, Tier};
 
 use crate::common::{admin_token, token};
-use crate::ws::{next_json, open, start, subscribe};
+use crate::ws::{WsApp, next_json, open, start, subscribe};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channels_per_connection_are_capped_by_tier() {
@@ -43,7 +43,7 @@ async fn channels_per_connection_are_capped_by_tier() {
     let pro = token("pro-user", Role::Viewer, Tier::Pro);
     let mut ws = open(&server, "/ws/live", &pro).await;
     assert_eq!(subscribe(&mut ws, &three).await["subscribed"], 3);
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,5 +76,5 @@ async fn instrument_channels_stream_their_views_on_their_endpoint() {
         subscribe(&mut live, &["instrument:4294967295"]).await["code"],
         "unknown_channel"
     );
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }

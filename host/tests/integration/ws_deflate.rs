@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::common::TestApp;
 use crate::common::admin_token;
-use crate::ws::{Server, next_json, open, start, subscribe};
+use crate::ws::{WsApp, next_json, open, start, subscribe};
 
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
@@ -73,8 +74,8 @@ struct RawWs {
 }
 
 impl RawWs {
-    async fn connect(server: &Server, path: &str, offer: Option<&str>) -> Self {
-        let addr = server.running.addr;
+    async fn connect(server: &TestApp, path: &str, offer: Option<&str>) -> Self {
+        let addr = server.addr;
         let mut stream = TcpStream::connect(addr).await.expect("connects");
         let offer = offer.map_or_else(String::new, |o| {
             format!("Sec-WebSocket-Extensions: {o}\r\n")
@@ -284,7 +285,7 @@ async fn compressed_frames_inflate_to_what_a_plain_client_gets() {
         }
     }
     assert!(matched > 0, "no publication seen by both clients");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,10 +314,10 @@ async fn a_deflate_bomb_is_closed_with_1009_and_deflate_can_be_off() {
         u16::from_be_bytes([close.payload[0], close.payload[1]]),
         1007
     );
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 
     let server = start(|config| config.ws.deflate = false).await;
     let client = RawWs::connect(&server, "/ws/live", Some("permessage-deflate")).await;
     assert!(client.extensions.is_none(), "not offered when turned off");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::common::admin_token;
-use crate::ws::{Ws, next_json, open, start, subscribe};
+use crate::ws::{Ws, WsApp, next_json, open, start, subscribe};
 
 /// A client's copy of one chain channel.
 struct Follower {
@@ -99,5 +99,5 @@ async fn clients_applying_deltas_agree_with_a_fresh_snapshot_at_every_seq() {
         "deltas carry changed fields only: mean {mean} B against a {} B snapshot",
         early.snapshot_bytes
     );
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }

@@ -17,16 +17,17 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
+use crate::common::TestApp;
 use crate::common::admin_token;
-use crate::ws::{Server, connect, next_json, open, send, start, subscribe};
+use crate::ws::{WsApp, connect, next_json, open, send, start, subscribe};
 
 /// The tests that watch process-wide counters (`/metrics`) run one at a time, so one
 /// test's slow client does not move another's.
 static COUNTERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Sum of a metric's series in the server's `/metrics`.
-async fn metric(server: &Server, name: &str) -> f64 {
-    let url = format!("http://{}/metrics", server.running.addr);
+async fn metric(server: &TestApp, name: &str) -> f64 {
+    let url = format!("http://{}/metrics", server.addr);
     let text = reqwest::get(url)
         .await
         .expect("metrics")
@@ -43,11 +44,11 @@ async fn metric(server: &Server, name: &str) -> f64 {
 }
 
 /// A client whose socket has a tiny receive buffer.
-async fn narrow_client(server: &Server, path: &str) -> WebSocketStream<TcpStream> {
+async fn narrow_client(server: &TestApp, path: &str) -> WebSocketStream<TcpStream> {
     let socket = TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("rcvbuf");
-    let stream = socket.connect(server.running.addr).await.expect("connect");
-    let url = server.url(path, &admin_token());
+    let stream = socket.connect(server.addr).await.expect("connect");
+    let url = server.ws_url(path, &admin_token());
     let (ws, _) = tokio_tungstenite::client_async(url, stream)
         .await
         .expect("handshake");
@@ -127,7 +128,7 @@ async fn a_client_that_never_reads_is_closed_while_others_keep_receiving() {
             .any(|m| m["type"] == "update" || m["type"] == "snapshot"),
         "normal client still receives: {later:?}"
     );
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,7 +199,7 @@ async fn a_client_that_falls_behind_catches_up_never_with_a_delta_it_cannot_appl
         "after falling behind, the client skips the conflated seqs (catch-up delta or snapshot)"
     );
     assert!(metric(&server, "ws_messages_dropped_total").await > dropped_before);
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,7 +211,7 @@ async fn heartbeats_close_a_silent_client_and_keep_a_live_one() {
     // Never reads, so never answers the server's pings.
     let mut silent = narrow_client(&server, "/ws/live").await;
     // Reads, so tungstenite answers the pings.
-    let mut live = connect(&server.url("/ws/live", &admin_token())).await;
+    let mut live = connect(&server.ws_url("/ws/live", &admin_token())).await;
     let messages = read_for(&mut live, Duration::from_secs(2)).await;
     assert_eq!(
         messages.first().map(|w| w["type"].clone()),
@@ -223,5 +224,5 @@ async fn heartbeats_close_a_silent_client_and_keep_a_live_one() {
 
     send(&mut live, json!({"action": "ping"})).await;
     assert_eq!(next_json(&mut live).await["type"], "pong");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }

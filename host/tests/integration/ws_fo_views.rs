@@ -7,46 +7,31 @@
 use std::time::{Duration, Instant};
 
 use optionhub::config::FeedSourceConfig;
-use optionhub::server::{self, RunningServer};
 use serde_json::{Map, Value};
 
-use crate::common::{admin_token, server_config, wasm_path};
+use crate::common::{TestApp, admin_token};
 use crate::ws::{connect, next_json, subscribe};
 
-async fn start() -> (RunningServer, tempfile::TempDir) {
-    let data = tempfile::tempdir().expect("tempdir");
-    let plugins = data.path().join("plugins");
-    std::fs::create_dir_all(&plugins).expect("mkdir");
-    for name in ["greeks-black76", "oi-analytics"] {
-        let file = format!("{}.wasm", name.replace('-', "_"));
-        std::fs::copy(wasm_path(name), plugins.join(file)).expect("copy plugin");
-    }
-    let mut config = server_config(data.path(), Some(&plugins));
-    config.feed.underlyings = vec!["NIFTY".into()];
-    config.ws.publish_interval = Duration::from_millis(100);
-    // Slow ticks: the chain stands still between them, so a WS frame and a REST answer
-    // taken just after it often see the same sequence numbers.
-    if let FeedSourceConfig::Simulator { tick, .. } = &mut config.feed.source {
-        *tick = Duration::from_millis(700);
-    }
-    let running = server::start(config).await.expect("server starts");
-    (running, data)
-}
-
-async fn rest(server: &RunningServer, path: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .get(format!("http://{}{path}", server.addr))
-        .bearer_auth(admin_token())
-        .send()
+/// NIFTY only, Greeks and OI plugins, publications every 100 ms, and slow ticks: the
+/// chain stands still between them, so a WS frame and a REST answer taken just after it
+/// often see the same sequence numbers.
+async fn start() -> TestApp {
+    TestApp::builder()
+        .plugins(&["greeks-black76", "oi-analytics"])
+        .configure(|config| {
+            config.feed.underlyings = vec!["NIFTY".into()];
+            config.ws.publish_interval = Duration::from_millis(100);
+            if let FeedSourceConfig::Simulator { tick, .. } = &mut config.feed.source {
+                *tick = Duration::from_millis(700);
+            }
+        })
+        .start()
         .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON"))
 }
 
 /// A chain (`UNDERLYING:YYYY-MM-DD`) whose summary answers, once its Greeks exist.
-async fn ready_chain(server: &RunningServer) -> String {
-    let (_, underlyings) = rest(server, "/api/v2/market/underlyings").await;
+async fn ready_chain(server: &TestApp) -> String {
+    let (_, underlyings) = server.get_json("/api/v2/market/underlyings").await;
     let underlying = &underlyings[0];
     let today = time::OffsetDateTime::now_utc().date().to_string();
     let expiry = underlying["expiries"]
@@ -61,7 +46,7 @@ async fn ready_chain(server: &RunningServer) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let path = format!("/fo/summary?underlying={name}&expiry={expiry}");
-        let (status, body) = rest(server, &path).await;
+        let (status, body) = server.get_json(&path).await;
         if status == 200 {
             return format!("{name}:{expiry}");
         }
@@ -97,7 +82,7 @@ fn same_shape(a: &Value, b: &Value, at: &str) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fo_stream_views_are_the_rest_answers() {
-    let (server, _data) = start().await;
+    let server = start().await;
     let chain = ready_chain(&server).await;
     let (underlying, expiry) = chain.split_once(':').expect("chain");
     let query = format!("underlying={underlying}&expiry={expiry}");
@@ -136,7 +121,7 @@ async fn fo_stream_views_are_the_rest_answers() {
             panic!("a frame of a channel not subscribed: {message}");
         };
         let data = &message["data"];
-        let (status, answer) = rest(&server, &views[i].1).await;
+        let (status, answer) = server.get_json(&views[i].1).await;
         assert_eq!(status, 200, "{answer}");
         if let Err(difference) = same_shape(data, &answer, &channels[i]) {
             panic!("WS and REST differ: {difference}");
@@ -149,5 +134,5 @@ async fn fo_stream_views_are_the_rest_answers() {
             equal[i] = true;
         }
     }
-    server.stop().await.expect("stops");
+    server.stop().await;
 }

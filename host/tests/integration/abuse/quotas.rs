@@ -6,18 +6,18 @@
 //! more snapshot rows than its bound, naming the intervals and the range that fit. (M2M
 //! retention is tested beside its code, in `portfolio::retention`.)
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use optionhub::auth::{Role, Tier};
-use optionhub::config::{Config, Quotas, StoreConfig};
-use optionhub::server::{self, RunningServer};
+use optionhub::config::{Quotas, StoreConfig};
+use optionhub::server::RunningServer;
 use optionhub::store::Store;
 use optionhub::store::history::SnapshotRow;
 use serde_json::{Value, json};
 
-use crate::common::{server_config, token};
+use crate::common::test_app::TestAppBuilder;
+use crate::common::{TestApp, token};
 use crate::portfolio::Client;
 
 const QUOTAS: Quotas = Quotas {
@@ -26,11 +26,12 @@ const QUOTAS: Quotas = Quotas {
     accounts: 2,
 };
 
-fn config(data: &Path) -> Config {
-    let mut config = server_config(data, None);
-    config.feed.underlyings = vec!["NIFTY".into()];
-    config.portfolio.quotas = QUOTAS;
-    config
+/// NIFTY only, no plugins, the quotas under test.
+fn app() -> TestAppBuilder {
+    TestApp::builder().no_plugins().configure(|config| {
+        config.feed.underlyings = vec!["NIFTY".into()];
+        config.portfolio.quotas = QUOTAS;
+    })
 }
 
 /// A trader client of `tier`.
@@ -103,12 +104,9 @@ async fn quotas_hold(server: &RunningServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strategy_and_account_quotas_hold_under_concurrent_creates() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let server = server::start(config(data.path()))
-        .await
-        .expect("server starts");
+    let server = app().start().await;
     quotas_hold(&server).await;
-    server.stop().await.expect("stops");
+    server.stop().await;
 
     let Ok(base) = std::env::var("OPTIONHUB_TEST_POSTGRES_URL") else {
         eprintln!("skipped PostgreSQL: OPTIONHUB_TEST_POSTGRES_URL is not set");
@@ -127,15 +125,18 @@ async fn strategy_and_account_quotas_hold_under_concurrent_creates() {
         .await
         .expect("create schema");
     let separator = if base.contains('?') { '&' } else { '?' };
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut config = config(data.path());
-    config.store = StoreConfig {
-        max_connections: 8,
-        ..StoreConfig::new(format!("{base}{separator}options=-csearch_path%3D{schema}"))
-    };
-    let server = server::start(config).await.expect("server starts");
+    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+    let server = app()
+        .configure(move |config| {
+            config.store = StoreConfig {
+                max_connections: 8,
+                ..StoreConfig::new(url)
+            };
+        })
+        .start()
+        .await;
     quotas_hold(&server).await;
-    server.stop().await.expect("stops");
+    server.stop().await;
     sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
         .execute(&admin)
         .await
@@ -173,10 +174,7 @@ async fn live_chain(client: &Client) -> (String, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legs_added_all_at_once_stop_at_twenty() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let server = server::start(config(data.path()))
-        .await
-        .expect("server starts");
+    let server = app().start().await;
     let client = Arc::new(trader(&server, "leggy", Tier::Pro));
     let (_, live) = live_chain(&client).await;
     let calls: Vec<u64> = live["strikes"]
@@ -207,18 +205,22 @@ async fn legs_added_all_at_once_stop_at_twenty() {
     }
     let (_, after) = client.get(&format!("/strategies/{id}")).await;
     assert_eq!(after["legs"].as_array().map(Vec::len), Some(20), "{after}");
-    server.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moneyness_series_refuses_ranges_past_its_row_bound_naming_what_fits() {
     let data = tempfile::tempdir().expect("tempdir");
-    let mut config = config(data.path());
-    // No live recording: the rows are the ones written below.
-    config.history.interval = Duration::ZERO;
-    config.history.max_series_rows = 500;
-    let store_config = config.store.clone();
-    let server = server::start(config).await.expect("server starts");
+    let store_config = StoreConfig::sqlite_in(data.path());
+    let server = app()
+        .data_dir(data.path())
+        .configure(|config| {
+            // No live recording: the rows are the ones written below.
+            config.history.interval = Duration::ZERO;
+            config.history.max_series_rows = 500;
+        })
+        .start()
+        .await;
     let client = trader(&server, "reader", Tier::Pro);
     let (expiry, live) = live_chain(&client).await;
     let atm = live["atm_strike"].as_f64().expect("atm");
@@ -290,5 +292,5 @@ async fn moneyness_series_refuses_ranges_past_its_row_bound_naming_what_fits() {
         .expect("ATM bucket");
     // Snapshot t = 29 is the last of the first five minutes.
     assert_eq!(atm_bucket["values"][0].as_f64(), Some(29.0), "{atm_bucket}");
-    server.stop().await.expect("stops");
+    server.stop().await;
 }

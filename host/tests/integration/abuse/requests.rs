@@ -5,25 +5,19 @@
 //! before its body was read leaves its keep-alive connection usable, or clearly closed.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use optionhub::auth::{Role, Tier, hash_password};
-use optionhub::config::{Config, TrustedProxies};
-use optionhub::server::{self, RunningServer};
+use optionhub::config::TrustedProxies;
+use optionhub::server::RunningServer;
 use optionhub::store::NewUser;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::common::{admin_token, server_config, token};
-
-async fn start(data: &Path, tweak: impl FnOnce(&mut Config)) -> RunningServer {
-    let mut config = server_config(data, None);
-    tweak(&mut config);
-    server::start(config).await.expect("server starts")
-}
+use crate::common::TestApp;
+use crate::common::{admin_token, token};
 
 async fn add_user(running: &RunningServer, name: &str, password: &str) {
     let hash = hash_password(password).expect("hash");
@@ -64,12 +58,16 @@ async fn login(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_is_limited_per_user_name_from_any_address() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |config| {
-        config.server.trusted_proxies = TrustedProxies::parse("127.0.0.1/32").expect("cidr");
-        config.limits.login_per_minute = 100;
-        config.limits.login_per_user_per_minute = 3;
-    })
-    .await;
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .configure(move |config| {
+            config.server.trusted_proxies = TrustedProxies::parse("127.0.0.1/32").expect("cidr");
+            config.limits.login_per_minute = 100;
+            config.limits.login_per_user_per_minute = 3;
+        })
+        .start()
+        .await;
     add_user(&running, "vera", "vera-password").await;
     let client = reqwest::Client::new();
     // Each guess from a fresh address, as a botnet would.
@@ -83,21 +81,26 @@ async fn login_is_limited_per_user_name_from_any_address() {
     // Another name is unaffected.
     let (status, _) = login(&client, &running, "bob", "guess", "10.0.1.2").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     for trusted in [false, true] {
         let data = tempfile::tempdir().expect("tempdir");
-        let running = start(data.path(), |config| {
-            if trusted {
-                config.server.trusted_proxies = TrustedProxies::parse("127.0.0.0/8").expect("cidr");
-            }
-            config.limits.login_per_minute = 2;
-            config.limits.login_per_user_per_minute = 100;
-        })
-        .await;
+        let running = TestApp::builder()
+            .no_plugins()
+            .data_dir(data.path())
+            .configure(move |config| {
+                if trusted {
+                    config.server.trusted_proxies =
+                        TrustedProxies::parse("127.0.0.0/8").expect("cidr");
+                }
+                config.limits.login_per_minute = 2;
+                config.limits.login_per_user_per_minute = 100;
+            })
+            .start()
+            .await;
         let client = reqwest::Client::new();
         for _ in 0..2 {
             let (status, _) = login(&client, &running, "x", "guess", "10.0.0.1").await;
@@ -113,17 +116,21 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
             StatusCode::TOO_MANY_REQUESTS
         };
         assert_eq!(status, expected, "trusted: {trusted}");
-        running.stop().await.expect("stop");
+        running.stop().await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_checks_wait_for_a_free_permit() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |config| {
-        config.limits.password_hash_concurrency = 1;
-    })
-    .await;
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .configure(move |config| {
+            config.limits.password_hash_concurrency = 1;
+        })
+        .start()
+        .await;
     add_user(&running, "vera", "vera-password").await;
     let checks = running.state.limits.password_checks();
     let held = checks.hold().await.expect("permit");
@@ -151,7 +158,7 @@ async fn password_checks_wait_for_a_free_permit() {
     assert!(!pending.is_finished(), "the login hashed without a permit");
     drop(held);
     assert_eq!(pending.await.expect("task"), StatusCode::OK);
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 /// Sends `head` and the first bytes of a body that never completes; the status, the
@@ -183,11 +190,15 @@ async fn trickle(addr: SocketAddr, head: &str) -> (u16, Value, Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_its_deadline_is_answered_503() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |config| {
-        config.server.request_timeout = Duration::from_secs(1);
-        config.server.upload_timeout = Duration::from_secs(4);
-    })
-    .await;
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .configure(move |config| {
+            config.server.request_timeout = Duration::from_secs(1);
+            config.server.upload_timeout = Duration::from_secs(4);
+        })
+        .start()
+        .await;
     let login = "POST /auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
                  content-length: 1000\r\n\r\n";
     let (status, body, elapsed) = trickle(running.addr, login).await;
@@ -207,14 +218,18 @@ async fn a_request_past_its_deadline_is_answered_503() {
         elapsed >= Duration::from_millis(3900),
         "uploads have the longer deadline: {elapsed:?}"
     );
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_refused_before_its_body_is_read_leaves_the_connection_usable() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .start()
+        .await;
+    let base = running.base().to_owned();
     // One idle connection kept: every request after the first reuses it if it can.
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
@@ -259,7 +274,7 @@ async fn an_upload_refused_before_its_body_is_read_leaves_the_connection_usable(
             assert_eq!(next.status(), 200);
         }
     }
-    running.stop().await.expect("stop");
+    running.stop().await;
 }
 
 /// Reads one HTTP/1.1 answer with a `content-length` body: its status and head.
@@ -287,7 +302,11 @@ async fn read_answer(stream: &mut tokio::net::TcpStream) -> Option<(u16, String)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keep_alive_connection_survives_an_early_refusal_of_a_slow_body() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
+    let running = TestApp::builder()
+        .no_plugins()
+        .data_dir(data.path())
+        .start()
+        .await;
     let viewer = token("vic", Role::Viewer, Tier::Free);
     let cases = [
         (
@@ -341,5 +360,5 @@ async fn a_keep_alive_connection_survives_an_early_refusal_of_a_slow_body() {
             );
         }
     }
-    running.stop().await.expect("stop");
+    running.stop().await;
 }

@@ -8,23 +8,24 @@
 //! allowed or refused, is one log line and one row of `GET /admin/audit`.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use optionhub::auth::{Role, Tier};
-use optionhub::config::{Config, DhanCredentials, RunMode};
-use optionhub::server::{self, RunningServer};
+use optionhub::config::{DhanCredentials, RunMode};
+use optionhub::server::{self};
 use serde_json::{Value, json};
 
+use crate::common::TestApp;
+use crate::common::test_app::TestAppBuilder;
 use crate::common::{admin_token, server_config, token, wasm};
 
-async fn start(data: &Path, tweak: impl FnOnce(&mut Config)) -> RunningServer {
-    let mut config = server_config(data, None);
-    config.history.interval = Duration::ZERO;
-    tweak(&mut config);
-    server::start(config).await.expect("server starts")
+/// History recording off: these tests read the database and want it quiet.
+fn app() -> TestAppBuilder {
+    TestApp::builder()
+        .no_plugins()
+        .configure(|config| config.history.interval = Duration::ZERO)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,20 +61,26 @@ async fn development_mode_on_a_network_address_is_refused_unless_allowed() {
     );
 
     // Asked for explicitly: it runs.
-    let allowed = start(data.path(), |config| {
-        config.server.listen = "0.0.0.0:0".parse().expect("addr");
-        config.server.allow_dev_on_network = true;
-    })
-    .await;
+    let allowed = app()
+        .data_dir(data.path())
+        .configure(move |config| {
+            config.server.listen = "0.0.0.0:0".parse().expect("addr");
+            config.server.allow_dev_on_network = true;
+        })
+        .start()
+        .await;
     assert!(allowed.addr.ip().is_unspecified());
-    allowed.stop().await.expect("stops");
+    allowed.stop().await;
 
     // Production mode (the image's) on the same address needs no flag.
-    let production = start(data.path(), |config| {
-        config.server.listen = "0.0.0.0:0".parse().expect("addr");
-        config.auth.mode = RunMode::Production;
-    })
-    .await;
+    let production = app()
+        .data_dir(data.path())
+        .configure(move |config| {
+            config.server.listen = "0.0.0.0:0".parse().expect("addr");
+            config.auth.mode = RunMode::Production;
+        })
+        .start()
+        .await;
     let health = reqwest::get(format!(
         "http://127.0.0.1:{}/health",
         production.addr.port()
@@ -81,7 +88,7 @@ async fn development_mode_on_a_network_address_is_refused_unless_allowed() {
     .await
     .expect("health");
     assert_eq!(health.status(), 200);
-    production.stop().await.expect("stops");
+    production.stop().await;
 }
 
 /// A plain HTTP server on loopback answering every request with `answer`, recording
@@ -226,7 +233,7 @@ async fn the_feed_token_never_reaches_the_log_even_at_trace_level() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_database_is_named_in_the_503_without_its_error_text() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
+    let running = app().data_dir(data.path()).start().await;
     // The database goes away under the running server.
     running.state.store.pool().close().await;
     let response = reqwest::Client::new()
@@ -244,7 +251,7 @@ async fn a_failing_database_is_named_in_the_503_without_its_error_text() {
         !message.contains("pool") && !message.contains("closed"),
         "{body}"
     );
-    running.stop().await.expect("stops");
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,7 +292,7 @@ async fn a_credentials_key_that_is_garbled_or_readable_by_others_stops_the_start
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sealed_credentials_open_only_for_their_own_account() {
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
+    let running = app().data_dir(data.path()).start().await;
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for (name, secret) in [("main", "token-of-main"), ("spare", "token-of-spare")] {
@@ -321,7 +328,7 @@ async fn sealed_credentials_open_only_for_their_own_account() {
     );
     // Copied onto the owner's other account, it does not open.
     assert!(sealer.open("tara", ids[1], &sealed).is_err());
-    running.stop().await.expect("stops");
+    running.stop().await;
 }
 
 /// A `tracing` writer into a shared buffer, to read the log lines a test caused.
@@ -369,8 +376,8 @@ async fn every_admin_action_allowed_or_refused_is_logged_and_listed() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let data = tempfile::tempdir().expect("tempdir");
-    let running = start(data.path(), |_| {}).await;
-    let base = format!("http://{}", running.addr);
+    let running = app().data_dir(data.path()).start().await;
+    let base = running.base().to_owned();
     let client = reqwest::Client::new();
     let probe = wasm("probe");
     let probe_hash = optionhub::plugins::artifacts::content_hash(&probe);
@@ -482,5 +489,5 @@ async fn every_admin_action_allowed_or_refused_is_logged_and_listed() {
         .await
         .expect("json");
     assert!(doc["paths"]["/admin/audit"]["get"].is_object());
-    running.stop().await.expect("stops");
+    running.stop().await;
 }

@@ -14,13 +14,14 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::common::TestApp;
 use crate::common::{token, token_service};
-use crate::ws::{Server, next_control, open, refused_status, send, start, subscribe};
+use crate::ws::{WsApp, next_control, open, refused_status, send, start, subscribe};
 use crate::ws_flow::close_frame;
 
 /// Connects `token` to `/ws/live`, or answers the refusal's status and body.
-async fn try_connect(server: &Server, token: &str) -> Result<crate::ws::Ws, (u16, Value)> {
-    match tokio_tungstenite::connect_async(server.url("/ws/live", token)).await {
+async fn try_connect(server: &TestApp, token: &str) -> Result<crate::ws::Ws, (u16, Value)> {
+    match tokio_tungstenite::connect_async(server.ws_url("/ws/live", token)).await {
         Ok((ws, _)) => Ok(ws),
         Err(error) => Err(refused_status(Err::<(), _>(error))),
     }
@@ -64,7 +65,7 @@ async fn a_user_beyond_the_connection_cap_is_refused_with_429() {
             Err(other) => panic!("the slot did not come back: {other:?}"),
         }
     }
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +85,7 @@ async fn upgrades_spend_the_request_budget() {
         .expect_err("the fourth upgrade in a minute is over the budget");
     assert_eq!(status, 429);
     assert_eq!(body["error"]["code"], "rate_limited", "{body}");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,7 +128,7 @@ async fn a_client_over_its_message_budget_gets_errors_then_a_1008_close() {
     let close = close_frame(&mut ws, Duration::from_secs(10)).await;
     assert_eq!(u16::from(close.code), 1008, "{close:?}");
     assert_eq!(close.reason.as_str(), "message rate exceeded");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,7 +165,7 @@ async fn a_request_names_at_most_100_channels_and_duplicates_count_once() {
     assert_eq!(ack["type"], "ack", "{ack}");
     assert_eq!(ack["channels"], json!([chain]));
     assert_eq!(ack["subscribed"], 1);
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,7 +184,7 @@ async fn the_channel_cap_refuses_before_any_strategy_is_looked_up() {
     // Within the cap, the lookup happens and says so.
     let answer = subscribe(&mut ws, &["strategy:1"]).await;
     assert_eq!(answer["code"], "unknown_channel", "{answer}");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }
 
 /// Reads `ws` (answering the server's pings) until its close frame; asserts 4001 and
@@ -207,7 +208,7 @@ async fn sessions_end_with_4001_when_the_token_expires_or_the_user_loses_access(
         config.auth.leeway = Duration::ZERO;
     })
     .await;
-    let users = server.running.state.store.users();
+    let users = server.state.store.users();
     for name in ["demoted-dora", "deleted-dee", "steady-sam"] {
         users
             .add(NewUser {
@@ -269,7 +270,7 @@ async fn sessions_end_with_4001_when_the_token_expires_or_the_user_loses_access(
         .expect("demote");
     sqlx::query("DELETE FROM users WHERE username = $1")
         .bind("deleted-dee")
-        .execute(server.running.state.store.pool())
+        .execute(server.state.store.pool())
         .await
         .expect("delete");
     assert_eq!(demoted.await.expect("reader"), "access reduced");
@@ -277,5 +278,5 @@ async fn sessions_end_with_4001_when_the_token_expires_or_the_user_loses_access(
     assert_eq!(expiring.await.expect("reader"), "token expired");
 
     steady.await.expect("the steady session stays open");
-    server.running.stop().await.expect("stops");
+    server.stop().await;
 }

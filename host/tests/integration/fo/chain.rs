@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Server, close, f};
+use super::{FoApp, close, f, start};
+use crate::common::TestApp;
 
 /// Whether a live contract is in the analytics input: it has a price or a two-sided quote.
 fn priced(contract: &Value) -> bool {
@@ -15,7 +16,7 @@ fn priced(contract: &Value) -> bool {
 
 /// Calls `fetch` until its answer and the live chain around it show one chain sequence
 /// and one Greeks computation; returns (live, answer).
-async fn at_one_seq(server: &Server, chain: &str, path: &str) -> (Value, Value) {
+async fn at_one_seq(server: &TestApp, chain: &str, path: &str) -> (Value, Value) {
     for _ in 0..100 {
         let before = server
             .get(&format!("/api/v2/options/live?{chain}"))
@@ -52,7 +53,7 @@ fn sum(live: &Value, side: &str, field: &str) -> (f64, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_analytics_agree_with_the_live_chain_and_repeat_from_the_cache() {
-    let server = Server::start().await;
+    let server = start().await;
     let expiry = server.ready_chain("NIFTY").await;
     let chain = format!("underlying=NIFTY&expiry={expiry}");
 
@@ -243,5 +244,5 @@ async fn chain_analytics_agree_with_the_live_chain_and_repeat_from_the_cache() {
         }
     }
     assert!(live_hit);
-    server.running.stop().await.expect("clean stop");
+    server.stop().await;
 }

@@ -3,11 +3,11 @@
 
 use serde_json::json;
 
-use super::Server;
+use super::{FoApp, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_input_is_a_json_4xx_and_never_a_500() {
-    let server = Server::start().await;
+    let server = start().await;
     let expiry = server.ready_chain("NIFTY").await;
     let ok = format!("underlying=NIFTY&expiry={expiry}");
     let gets = [
@@ -266,5 +266,5 @@ async fn malformed_input_is_a_json_4xx_and_never_a_500() {
         assert_eq!(answer.status, 422, "{target}: {}", answer.body);
         assert_eq!(answer.body["error"]["code"], "invalid_target_date");
     }
-    server.running.stop().await.expect("clean stop");
+    server.stop().await;
 }

@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Server, close, f};
+use super::{FoApp, close, f, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn depth_custom_analytics_and_strategy_evaluation() {
-    let server = Server::start().await;
+    let server = start().await;
     let expiry = server.ready_chain("NIFTY").await;
     let chain = format!("underlying=NIFTY&expiry={expiry}");
 
@@ -252,5 +252,5 @@ async fn depth_custom_analytics_and_strategy_evaluation() {
             .expect("message")
             .contains("999999999")
     );
-    server.running.stop().await.expect("clean stop");
+    server.stop().await;
 }

@@ -1,9 +1,13 @@
 //! Shared by the integration tests: builds the plugin components (first-party plugins,
 //! the example, and the hostile fixtures) for `wasm32-wasip2` once per test binary, and
-//! hands out their bytes.
+//! hands out their bytes; and [`TestApp`], the one way a test starts a server.
 //!
 //! The tests build what they load, so `cargo test` needs nothing prepared; `make test`
 //! builds the same crates first, which makes this a no-op.
+
+pub(crate) mod test_app;
+
+pub(crate) use test_app::TestApp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
