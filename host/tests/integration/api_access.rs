@@ -198,10 +198,8 @@ async fn login_issues_tokens_that_open_the_routes_their_role_allows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_the_limit_is_429_with_headers_and_the_login_route_is_stricter() {
-    let data = tempfile::tempdir().expect("tempdir");
     let running = TestApp::builder()
         .no_plugins()
-        .data_dir(data.path())
         .configure(move |config| {
             config.limits.default.free_per_minute = 3;
             config.limits.login_per_minute = 2;
@@ -266,10 +264,8 @@ async fn over_the_limit_is_429_with_headers_and_the_login_route_is_stricter() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_input_gets_the_json_error_shape_and_never_a_500() {
-    let data = tempfile::tempdir().expect("tempdir");
     let running = TestApp::builder()
         .no_plugins()
-        .data_dir(data.path())
         .configure(move |config| config.server.max_body_bytes = 1024)
         .start()
         .await;
@@ -359,12 +355,7 @@ async fn malformed_input_gets_the_json_error_shape_and_never_a_500() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docs_render_offline_and_the_document_lists_the_routes() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = TestApp::builder()
-        .no_plugins()
-        .data_dir(data.path())
-        .start()
-        .await;
+    let running = TestApp::builder().no_plugins().start().await;
     let base = running.base().to_owned();
     let client = reqwest::Client::new();
     let doc: Value = client
@@ -507,12 +498,7 @@ async fn metrics_count_requests_by_route_and_move_to_their_own_address() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_upload_roll_back_and_unload_plugins() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = TestApp::builder()
-        .no_plugins()
-        .data_dir(data.path())
-        .start()
-        .await;
+    let running = TestApp::builder().no_plugins().start().await;
     let base = running.base().to_owned();
     let client = reqwest::Client::new();
     let admin = admin_token();
@@ -617,10 +603,8 @@ async fn admins_upload_roll_back_and_unload_plugins() {
 async fn login_on_a_server_that_cannot_issue_tokens_is_503() {
     // The RS256 test keys live with the auth crate's own tests.
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/auth/tests/fixtures");
-    let data = tempfile::tempdir().expect("tempdir");
     let running = TestApp::builder()
         .no_plugins()
-        .data_dir(data.path())
         .configure(move |config| {
             config.auth.keys = optionhub::config::JwtKeys::Rs256 {
                 public_pem: fixtures.join("jwt-rs256-public.pem"),

@@ -76,8 +76,7 @@ fn is_live_with_greeks(chain: &Value) -> bool {
 /// from the plugin like the nearest one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_farthest_expiry_asked_for_gets_prices_and_greeks() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = TestApp::builder().data_dir(data.path()).start().await;
+    let running = TestApp::builder().start().await;
     let (status, listed) = running
         .get_json("/api/v2/options/expiries?underlying=NIFTY")
         .await;
@@ -106,8 +105,7 @@ async fn the_farthest_expiry_asked_for_gets_prices_and_greeks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_five_underlyings_go_live_with_changing_chains_and_greeks() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = TestApp::builder().data_dir(data.path()).start().await;
+    let running = TestApp::builder().start().await;
     let chains = current_chains(&running).await;
     let names: Vec<&str> = chains.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -168,8 +166,7 @@ async fn all_five_underlyings_go_live_with_changing_chains_and_greeks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_underlying_and_expiry_list_the_valid_values() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = TestApp::builder().data_dir(data.path()).start().await;
+    let running = TestApp::builder().start().await;
     let (status, body) = running
         .get_json("/api/v2/options/expiries?underlying=NIFTYX")
         .await;
@@ -208,8 +205,7 @@ async fn unknown_underlying_and_expiry_list_the_valid_values() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_feed_reconnects_resubscribes_and_the_chains_recover() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = TestApp::builder().data_dir(data.path()).start().await;
+    let running = TestApp::builder().start().await;
     let (underlying, expiry) = current_chains(&running).await.remove(0);
     eventually(Duration::from_secs(10), "live chain", async || {
         is_live_with_greeks(&chain(&running, &underlying, &expiry).await).then_some(())
@@ -254,8 +250,7 @@ async fn a_dropped_feed_reconnects_resubscribes_and_the_chains_recover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_stops_the_feed_with_a_clear_status_and_no_reconnect_storm() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = TestApp::builder().data_dir(data.path()).start().await;
+    let running = TestApp::builder().start().await;
     let sim = running.sim();
     eventually(Duration::from_secs(10), "connected", async || {
         (sim.open_connections() > 0).then_some(())
@@ -303,9 +298,7 @@ async fn an_expired_token_stops_the_feed_with_a_clear_status_and_no_reconnect_st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_rest_api_keeps_the_last_good_chain() {
-    let data = tempfile::tempdir().expect("tempdir");
     let running = TestApp::builder()
-        .data_dir(data.path())
         .configure(move |config| {
             config.feed.rest_refresh_every = Duration::from_millis(100);
         })
@@ -353,7 +346,6 @@ async fn a_replay_reproduces_the_chain_states_of_the_recorded_run() {
     let recording = data.path().join("feed.rec");
     let record = recording.clone();
     let live = TestApp::builder()
-        .data_dir(data.path())
         .configure(move |config| config.feed.record = Some(record))
         .start()
         .await;

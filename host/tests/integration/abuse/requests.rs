@@ -57,10 +57,8 @@ async fn login(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_is_limited_per_user_name_from_any_address() {
-    let data = tempfile::tempdir().expect("tempdir");
     let running = TestApp::builder()
         .no_plugins()
-        .data_dir(data.path())
         .configure(move |config| {
             config.server.trusted_proxies = TrustedProxies::parse("127.0.0.1/32").expect("cidr");
             config.limits.login_per_minute = 100;
@@ -87,10 +85,8 @@ async fn login_is_limited_per_user_name_from_any_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     for trusted in [false, true] {
-        let data = tempfile::tempdir().expect("tempdir");
         let running = TestApp::builder()
             .no_plugins()
-            .data_dir(data.path())
             .configure(move |config| {
                 if trusted {
                     config.server.trusted_proxies =
@@ -122,10 +118,8 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_checks_wait_for_a_free_permit() {
-    let data = tempfile::tempdir().expect("tempdir");
     let running = TestApp::builder()
         .no_plugins()
-        .data_dir(data.path())
         .configure(move |config| {
             config.limits.password_hash_concurrency = 1;
         })
@@ -189,10 +183,8 @@ async fn trickle(addr: SocketAddr, head: &str) -> (u16, Value, Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_its_deadline_is_answered_503() {
-    let data = tempfile::tempdir().expect("tempdir");
     let running = TestApp::builder()
         .no_plugins()
-        .data_dir(data.path())
         .configure(move |config| {
             config.server.request_timeout = Duration::from_secs(1);
             config.server.upload_timeout = Duration::from_secs(4);
@@ -223,12 +215,7 @@ async fn a_request_past_its_deadline_is_answered_503() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_refused_before_its_body_is_read_leaves_the_connection_usable() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = TestApp::builder()
-        .no_plugins()
-        .data_dir(data.path())
-        .start()
-        .await;
+    let running = TestApp::builder().no_plugins().start().await;
     let base = running.base().to_owned();
     // One idle connection kept: every request after the first reuses it if it can.
     let client = reqwest::Client::builder()
@@ -301,12 +288,7 @@ async fn read_answer(stream: &mut tokio::net::TcpStream) -> Option<(u16, String)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keep_alive_connection_survives_an_early_refusal_of_a_slow_body() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = TestApp::builder()
-        .no_plugins()
-        .data_dir(data.path())
-        .start()
-        .await;
+    let running = TestApp::builder().no_plugins().start().await;
     let viewer = token("vic", Role::Viewer, Tier::Free);
     let cases = [
         (

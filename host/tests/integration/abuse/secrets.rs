@@ -62,7 +62,6 @@ async fn development_mode_on_a_network_address_is_refused_unless_allowed() {
 
     // Asked for explicitly: it runs.
     let allowed = app()
-        .data_dir(data.path())
         .configure(move |config| {
             config.server.listen = "0.0.0.0:0".parse().expect("addr");
             config.server.allow_dev_on_network = true;
@@ -74,7 +73,6 @@ async fn development_mode_on_a_network_address_is_refused_unless_allowed() {
 
     // Production mode (the image's) on the same address needs no flag.
     let production = app()
-        .data_dir(data.path())
         .configure(move |config| {
             config.server.listen = "0.0.0.0:0".parse().expect("addr");
             config.auth.mode = RunMode::Production;
@@ -232,8 +230,7 @@ async fn the_feed_token_never_reaches_the_log_even_at_trace_level() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_database_is_named_in_the_503_without_its_error_text() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = app().data_dir(data.path()).start().await;
+    let running = app().start().await;
     // The database goes away under the running server.
     running.state.store.pool().close().await;
     let response = reqwest::Client::new()
@@ -291,8 +288,7 @@ async fn a_credentials_key_that_is_garbled_or_readable_by_others_stops_the_start
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sealed_credentials_open_only_for_their_own_account() {
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = app().data_dir(data.path()).start().await;
+    let running = app().start().await;
     let client = reqwest::Client::new();
     let mut ids = Vec::new();
     for (name, secret) in [("main", "token-of-main"), ("spare", "token-of-spare")] {
@@ -375,8 +371,7 @@ async fn every_admin_action_allowed_or_refused_is_logged_and_listed() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let data = tempfile::tempdir().expect("tempdir");
-    let running = app().data_dir(data.path()).start().await;
+    let running = app().start().await;
     let base = running.base().to_owned();
     let client = reqwest::Client::new();
     let probe = wasm("probe");
