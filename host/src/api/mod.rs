@@ -170,8 +170,17 @@ fn gated(state: &AppState, role: Role, routes: Router<AppState>) -> Router<AppSt
     ))
 }
 
-/// The whole HTTP API.
+/// The whole HTTP API: the route groups behind their gates, then the layers every
+/// answer passes through.
 pub fn router(state: AppState) -> Router {
+    let routes = resources(&state)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    edge_layers(representation_layers(routes, &state), &state).with_state(state)
+}
+
+/// Every resource's routes, each group behind the gate of the role it needs.
+fn resources(state: &AppState) -> Router<AppState> {
     let mut open = Router::new()
         .merge(ops::health::routes())
         .merge(ops::docs::routes());
@@ -194,32 +203,32 @@ pub fn router(state: AppState) -> Router {
             access::public_gate,
         ))
     } else {
-        gated(&state, Role::Viewer, market_data)
+        gated(state, Role::Viewer, market_data)
     };
     let viewer = Router::new()
         .merge(ops::status::routes())
         .merge(plugins::routes());
-    let app = Router::new()
+    let trader = strategies::evaluate::routes()
+        .merge(strategies::saved::routes())
+        .merge(accounts::routes());
+    // The audit goes outside the gate, to see what the gate refuses too.
+    let admin = gated(state, Role::Admin, admin::plugins::routes()).route_layer(
+        middleware::from_fn_with_state(state.clone(), admin::audit::record),
+    );
+    Router::new()
         .merge(open)
         .merge(login)
         .merge(crate::ws::routes())
         .merge(market_data)
-        .merge(gated(&state, Role::Viewer, viewer))
-        .merge(gated(
-            &state,
-            Role::Trader,
-            strategies::evaluate::routes()
-                .merge(strategies::saved::routes())
-                .merge(accounts::routes()),
-        ))
-        .merge(
-            // The audit goes outside the gate, to see what the gate refuses too.
-            gated(&state, Role::Admin, admin::plugins::routes()).route_layer(
-                middleware::from_fn_with_state(state.clone(), admin::audit::record),
-            ),
-        )
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .merge(gated(state, Role::Viewer, viewer))
+        .merge(gated(state, Role::Trader, trader))
+        .merge(admin)
+}
+
+/// The body limit, and how answers are represented: cached answers get their entity
+/// tag, `304`s and their stored compressed forms; the rest are compressed per request.
+fn representation_layers(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let routes = routes
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             representation::Negotiation {
@@ -228,45 +237,49 @@ pub fn router(state: AppState) -> Router {
             },
             representation::negotiate,
         ));
-    // The answers `negotiate` did not encode (not cached) are compressed per request.
-    let app = if state.settings.compression {
-        app.layer(representation::compression_layer())
+    if state.settings.compression {
+        routes.layer(representation::compression_layer())
     } else {
-        app
-    };
-    app.layer(middleware::from_fn_with_state(
-        Arc::new(state.settings.deadlines),
-        deadline::enforce,
-    ))
-    .layer(middleware::from_fn(ops::metrics::track))
-    .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
-    // Outside the panic catcher, so a panic's 500 is logged too; inside the span.
-    .layer(middleware::from_fn(error_log::log))
-    // The span names the path, never the query: a WebSocket token may ride in it.
-    .layer(
-        tower_http::trace::TraceLayer::new_for_http().make_span_with(
-            |request: &axum::http::Request<axum::body::Body>| {
-                let client = request
-                    .extensions()
-                    .get::<client_address::ClientAddress>()
-                    .map(|address| address.0);
-                tracing::debug_span!(
-                    "request",
-                    method = %request.method(),
-                    path = %request.uri().path(),
-                    client = ?client,
-                )
-            },
-        ),
+        routes
+    }
+}
+
+/// What every request passes through first (outermost last): the client's address,
+/// CORS preflights, unread bodies, the request's span, error logging, panics, metrics
+/// and the deadline.
+fn edge_layers(routes: Router<AppState>, state: &AppState) -> Router<AppState> {
+    routes
+        .layer(middleware::from_fn_with_state(
+            Arc::new(state.settings.deadlines),
+            deadline::enforce,
+        ))
+        .layer(middleware::from_fn(ops::metrics::track))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        // Outside the panic catcher, so a panic's 500 is logged too; inside the span.
+        .layer(middleware::from_fn(error_log::log))
+        // The span names the path, never the query: a WebSocket token may ride in it.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(middleware::from_fn(unread_body::drain))
+        // Preflights are answered before anything else sees them (no token, no budget).
+        .layer(cors::layer(state.settings.cors_origins.clone()))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(state.settings.trusted_proxies.clone()),
+            client_address::resolve_client,
+        ))
+}
+
+/// A request's span: method, path (never the query) and the client's address.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let client = request
+        .extensions()
+        .get::<client_address::ClientAddress>()
+        .map(|address| address.0);
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        client = ?client,
     )
-    .layer(middleware::from_fn(unread_body::drain))
-    // Preflights are answered before anything else sees them (no token, no budget).
-    .layer(cors::layer(state.settings.cors_origins.clone()))
-    .layer(middleware::from_fn_with_state(
-        Arc::new(state.settings.trusted_proxies.clone()),
-        client_address::resolve_client,
-    ))
-    .with_state(state)
 }
 
 /// The metrics endpoint on its own, for `--metrics-listen`.
