@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use crate::config::{DhanCredentials, ExpiryWeekdays};
+use crate::config::{
+    DhanCredentials, DhanEndpoints, ExpiryWeekdays, FeedConfig, FeedSourceConfig, OnDemandConfig,
+    TierConfig,
+};
 use crate::feed::dhan::endpoint::{parse_feed_url, parse_http_url};
 use crate::feed::record::ReplaySpeed;
 use clap::Args;
@@ -225,6 +228,67 @@ pub struct FeedArgs {
     /// Risk-free rate for the Greeks model (continuously compounded, decimal).
     #[arg(long, env = "OPTIONHUB_RISK_FREE_RATE", default_value_t = 0.065)]
     pub risk_free_rate: f64,
+}
+
+impl FeedArgs {
+    /// Where market data comes from: a recording when asked to replay one, Dhan when it
+    /// has credentials, the simulator otherwise.
+    pub(super) fn source(&self, dhan: &DhanArgs) -> FeedSourceConfig {
+        if let Some(file) = self.replay.clone() {
+            FeedSourceConfig::Replay {
+                file,
+                speed_factor: match self.speed {
+                    ReplaySpeed::Max => None,
+                    ReplaySpeed::Factor(f) => Some(f),
+                },
+            }
+        } else if let Some(credentials) = dhan.credentials() {
+            FeedSourceConfig::Dhan {
+                credentials,
+                endpoints: Box::new(DhanEndpoints {
+                    feed_url: dhan.dhan_feed_url.clone(),
+                    api_url: dhan.dhan_api_url.clone(),
+                    scrip_master_url: dhan.dhan_scrip_master_url.clone(),
+                }),
+            }
+        } else {
+            FeedSourceConfig::Simulator {
+                seed: self.sim_seed,
+                tick: Duration::from_millis(self.sim_tick_ms.max(1)),
+                expiry_weekdays: self.sim_expiries.weekdays(),
+            }
+        }
+    }
+
+    /// The feed's configuration around `source`, with every count kept in range (at
+    /// least one expiry; each tier at least as wide as the one inside it).
+    pub(super) fn into_config(self, source: FeedSourceConfig) -> FeedConfig {
+        let mut feed = FeedConfig::new(source);
+        feed.record = self.record;
+        feed.underlyings = self
+            .underlyings
+            .iter()
+            .map(|u| u.trim().to_ascii_uppercase())
+            .filter(|u| !u.is_empty())
+            .collect();
+        feed.tiers = TierConfig {
+            expiries: self.tier_expiries.max(1),
+            full_strikes: self.tier_full,
+            quote_strikes: self.tier_quote.max(self.tier_full),
+            range_strikes: self.tier_range.max(self.tier_quote),
+        };
+        feed.inactivity_timeout = Duration::from_secs(self.feed_stall_secs.max(1));
+        feed.session.always_open =
+            self.sim_always_open && matches!(feed.source, FeedSourceConfig::Simulator { .. });
+        if let Some(holidays) = self.nse_holidays {
+            feed.session.holidays = holidays.into_iter().collect();
+        }
+        feed.on_demand = OnDemandConfig {
+            strikes: self.on_demand_strikes,
+            idle: Duration::from_secs(self.on_demand_idle_secs.max(1)),
+        };
+        feed
+    }
 }
 
 impl DhanArgs {

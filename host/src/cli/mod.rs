@@ -10,10 +10,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{Role, Tier};
 use crate::config::{
-    ChainsConfig, Config, DataConfig, DhanEndpoints, FeedConfig, FeedSourceConfig, LogFormat,
-    PluginConfig, SandboxLimits, ServerConfig, StoreConfig, TierConfig,
+    ChainsConfig, Config, DataConfig, LogFormat, PluginConfig, SandboxLimits, ServerConfig,
+    StoreConfig,
 };
-use crate::feed::record::ReplaySpeed;
 
 mod access;
 pub mod env_aliases;
@@ -244,65 +243,16 @@ impl ServeArgs {
     }
 
     pub fn into_config(self) -> Config {
-        let data = DataConfig { dir: self.data.dir };
-        let mut plugins = PluginConfig::new(self.plugins, data.plugin_cache_dir());
-        plugins.limits = SandboxLimits {
-            memory_bytes: self.plugin_memory_mib << 20,
-            deadline: Duration::from_millis(self.plugin_deadline_ms),
-            max_result_bytes: self.plugin_max_result_mib << 20,
-            ..SandboxLimits::default()
+        let data = DataConfig {
+            dir: self.data.dir.clone(),
         };
-        plugins.call_slots = self.plugin_call_slots;
-        plugins.slot_wait = Duration::from_millis(self.plugin_slot_wait_ms);
-        let feed_args = self.feed;
-        let source = if let Some(file) = feed_args.replay.clone() {
-            FeedSourceConfig::Replay {
-                file,
-                speed_factor: match feed_args.speed {
-                    ReplaySpeed::Max => None,
-                    ReplaySpeed::Factor(f) => Some(f),
-                },
-            }
-        } else if let Some(credentials) = self.dhan.credentials() {
-            FeedSourceConfig::Dhan {
-                credentials,
-                endpoints: Box::new(DhanEndpoints {
-                    feed_url: self.dhan.dhan_feed_url,
-                    api_url: self.dhan.dhan_api_url,
-                    scrip_master_url: self.dhan.dhan_scrip_master_url,
-                }),
-            }
-        } else {
-            FeedSourceConfig::Simulator {
-                seed: feed_args.sim_seed,
-                tick: Duration::from_millis(feed_args.sim_tick_ms.max(1)),
-                expiry_weekdays: feed_args.sim_expiries.weekdays(),
-            }
+        let plugins = self.plugin_config(&data);
+        let chains = ChainsConfig {
+            greeks_window: Duration::from_millis(self.feed.greeks_window_ms),
+            rate: self.feed.risk_free_rate,
         };
-        let mut feed = FeedConfig::new(source);
-        feed.record = feed_args.record;
-        feed.underlyings = feed_args
-            .underlyings
-            .iter()
-            .map(|u| u.trim().to_ascii_uppercase())
-            .filter(|u| !u.is_empty())
-            .collect();
-        feed.tiers = TierConfig {
-            expiries: feed_args.tier_expiries.max(1),
-            full_strikes: feed_args.tier_full,
-            quote_strikes: feed_args.tier_quote.max(feed_args.tier_full),
-            range_strikes: feed_args.tier_range.max(feed_args.tier_quote),
-        };
-        feed.inactivity_timeout = Duration::from_secs(feed_args.feed_stall_secs.max(1));
-        feed.session.always_open =
-            feed_args.sim_always_open && matches!(feed.source, FeedSourceConfig::Simulator { .. });
-        if let Some(holidays) = feed_args.nse_holidays {
-            feed.session.holidays = holidays.into_iter().collect();
-        }
-        feed.on_demand = crate::config::OnDemandConfig {
-            strikes: feed_args.on_demand_strikes,
-            idle: Duration::from_secs(feed_args.on_demand_idle_secs.max(1)),
-        };
+        let source = self.feed.source(&self.dhan);
+        let feed = self.feed.into_config(source);
         let mut auth = self.auth.config();
         auth.dev_user = Some(self.dev_user).filter(|u| !u.is_empty());
         Config {
@@ -327,11 +277,22 @@ impl ServeArgs {
             data,
             plugins,
             feed,
-            chains: ChainsConfig {
-                greeks_window: Duration::from_millis(feed_args.greeks_window_ms),
-                rate: feed_args.risk_free_rate,
-            },
+            chains,
         }
+    }
+
+    /// The plugin runtime: the directory, the artifact cache under `data`, the sandbox.
+    fn plugin_config(&self, data: &DataConfig) -> PluginConfig {
+        let mut plugins = PluginConfig::new(self.plugins.clone(), data.plugin_cache_dir());
+        plugins.limits = SandboxLimits {
+            memory_bytes: self.plugin_memory_mib << 20,
+            deadline: Duration::from_millis(self.plugin_deadline_ms),
+            max_result_bytes: self.plugin_max_result_mib << 20,
+            ..SandboxLimits::default()
+        };
+        plugins.call_slots = self.plugin_call_slots;
+        plugins.slot_wait = Duration::from_millis(self.plugin_slot_wait_ms);
+        plugins
     }
 }
 
