@@ -22,7 +22,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use optionhub::api::strategies::valuer::MarketValuer;
 use optionhub::auth::{Principal, Role, Tier};
 use optionhub::portfolio::worker::{self, Valuer};
-use optionhub::store::strategies::{LegSide, NewLeg, NewStrategy};
+use optionhub::store::strategies::{NewLeg, NewStrategy, Side};
 
 const STRATEGIES: usize = 1_000;
 
@@ -92,11 +92,7 @@ fn m2m(c: &mut Criterion) {
                         created.id,
                         NewLeg {
                             security_id: i64::try_from(security_id).expect("id"),
-                            side: if leg % 2 == 0 {
-                                LegSide::Buy
-                            } else {
-                                LegSide::Sell
-                            },
+                            side: if leg % 2 == 0 { Side::Buy } else { Side::Sell },
                             lots: 1 + i64::try_from(i % 4).expect("small"),
                             entry_price_paise: 10_000 + 5 * i64::try_from(i).expect("small"),
                             entry_time_ms: 0,

@@ -32,25 +32,28 @@ use rows::{LegsOf, leg_from, legs_of, strategy_from, with_legs};
 /// costs the worker.
 pub const MAX_LEGS: usize = 20;
 
-/// Buy or sell, as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegSide {
+/// Buy or sell: one type for a leg as stored, as sent and as valued.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
     Buy,
     Sell,
 }
 
-impl LegSide {
+impl Side {
     pub fn as_str(self) -> &'static str {
         match self {
-            LegSide::Buy => "buy",
-            LegSide::Sell => "sell",
+            Side::Buy => "buy",
+            Side::Sell => "sell",
         }
     }
 
     fn parse(text: &str) -> Option<Self> {
         match text {
-            "buy" => Some(LegSide::Buy),
-            "sell" => Some(LegSide::Sell),
+            "buy" => Some(Side::Buy),
+            "sell" => Some(Side::Sell),
             _ => None,
         }
     }
@@ -86,7 +89,7 @@ pub struct LegRow {
     pub id: i64,
     pub strategy_id: i64,
     pub security_id: i64,
-    pub side: LegSide,
+    pub side: Side,
     pub lots: i64,
     pub entry_price_paise: i64,
     pub entry_time_ms: i64,
@@ -120,7 +123,7 @@ pub struct NewStrategy<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct NewLeg {
     pub security_id: i64,
-    pub side: LegSide,
+    pub side: Side,
     pub lots: i64,
     pub entry_price_paise: i64,
     pub entry_time_ms: i64,

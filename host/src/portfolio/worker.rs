@@ -171,7 +171,7 @@ pub fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::strategies::{LegSide, NewLeg, NewStrategy};
+    use crate::store::strategies::{NewLeg, NewStrategy, Side};
     use crate::store::testing::stores;
 
     /// Values every leg at a fixed number of rupees; fails strategies named "broken".
@@ -220,7 +220,7 @@ mod tests {
                             created.id,
                             NewLeg {
                                 security_id: 1,
-                                side: LegSide::Buy,
+                                side: Side::Buy,
                                 lots: 1,
                                 entry_price_paise: 100,
                                 entry_time_ms: 0,
@@ -282,7 +282,7 @@ mod tests {
                     id,
                     strategy_id: 1,
                     security_id: 1,
-                    side: LegSide::Buy,
+                    side: Side::Buy,
                     lots: 1,
                     entry_price_paise: 0,
                     entry_time_ms: 0,

@@ -3,7 +3,7 @@
 
 use sqlx::{AnyPool, Row};
 
-use super::{LEG_COLUMNS, LegRow, LegSide, StoreError, StrategyRow, StrategyStatus};
+use super::{LEG_COLUMNS, LegRow, Side, StoreError, StrategyRow, StrategyStatus};
 
 /// Whose legs to read. The filter is the strategies' own, as a subquery, so the legs
 /// come in one statement with at most one parameter: an `IN` list of ids would be a
@@ -82,7 +82,7 @@ pub(super) fn leg_from(row: &sqlx::any::AnyRow) -> Result<LegRow, StoreError> {
         id: row.try_get("id")?,
         strategy_id: row.try_get("strategy_id")?,
         security_id: row.try_get("security_id")?,
-        side: LegSide::parse(&side)
+        side: Side::parse(&side)
             .ok_or_else(|| StoreError::Corrupt(format!("leg side {side:?}")))?,
         lots: row.try_get("lots")?,
         entry_price_paise: row.try_get("entry_price_paise")?,

@@ -6,7 +6,7 @@ use crate::accounts::NewAccount;
 use crate::m2m::M2mRow;
 use crate::testing::stores;
 
-fn leg(security_id: i64, side: LegSide) -> NewLeg {
+fn leg(security_id: i64, side: Side) -> NewLeg {
     NewLeg {
         security_id,
         side,
@@ -32,21 +32,20 @@ async fn crud_is_scoped_to_the_owner() {
         let created = s.create(new_strategy("alice", "straddle")).await.unwrap();
         assert_eq!((created.version, created.status), (1, StrategyStatus::Open));
         let (after, leg_id) = s
-            .add_leg("alice", created.id, leg(101, LegSide::Sell), None)
+            .add_leg("alice", created.id, leg(101, Side::Sell), None)
             .await
             .unwrap();
         assert_eq!(after.version, 2);
         assert_eq!(after.legs.len(), 1);
         assert_eq!(after.legs[0].id, leg_id);
         assert_eq!(after.legs[0].entry_price_paise, 10_105);
-        assert_eq!(after.legs[0].side, LegSide::Sell);
+        assert_eq!(after.legs[0].side, Side::Sell);
 
         // Bob sees nothing of Alice's, and cannot change it.
         assert_eq!(s.get("bob", created.id).await.unwrap(), None);
         assert!(s.list("bob").await.unwrap().is_empty());
         assert!(matches!(
-            s.add_leg("bob", created.id, leg(1, LegSide::Buy), None)
-                .await,
+            s.add_leg("bob", created.id, leg(1, Side::Buy), None).await,
             Err(WriteError::Missing("strategy"))
         ));
         assert!(matches!(
@@ -107,7 +106,7 @@ async fn a_stale_version_is_refused() {
     for (store, _dir) in stores().await {
         let s = store.strategies();
         let created = s.create(new_strategy("alice", "a")).await.unwrap();
-        s.add_leg("alice", created.id, leg(1, LegSide::Buy), Some(1))
+        s.add_leg("alice", created.id, leg(1, Side::Buy), Some(1))
             .await
             .unwrap();
         let stale = s
@@ -189,7 +188,7 @@ async fn concurrent_edits_and_m2m_appends_lose_nothing() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 let s = store.strategies();
-                s.add_leg("alice", id, leg(1_000 + i, LegSide::Buy), None)
+                s.add_leg("alice", id, leg(1_000 + i, Side::Buy), None)
                     .await
                     .unwrap();
                 s.update(
@@ -346,7 +345,7 @@ async fn the_open_set_is_held_until_a_strategy_changes_here_or_on_another_server
         grouped.account_id = Some(account.id);
         let a = here.create(grouped).await.unwrap();
         let (_, leg_id) = here
-            .add_leg("alice", a.id, leg(1, LegSide::Buy), None)
+            .add_leg("alice", a.id, leg(1, Side::Buy), None)
             .await
             .unwrap();
         let mut previous = here.open().await.unwrap();
@@ -404,7 +403,7 @@ async fn the_open_set_is_held_until_a_strategy_changes_here_or_on_another_server
                 Edit::AddLeg => {
                     let b = b.unwrap();
                     there
-                        .add_leg("bob", b, leg(2, LegSide::Sell), None)
+                        .add_leg("bob", b, leg(2, Side::Sell), None)
                         .await
                         .unwrap();
                 }
@@ -495,7 +494,7 @@ async fn concurrent_leg_adds_stop_at_the_cap_inside_the_transaction() {
             tasks.push(tokio::spawn(async move {
                 store
                     .strategies()
-                    .add_leg("alice", id, leg(500 + i, LegSide::Buy), None)
+                    .add_leg("alice", id, leg(500 + i, Side::Buy), None)
                     .await
             }));
         }

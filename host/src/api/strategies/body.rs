@@ -6,9 +6,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::error::{AppError, ErrorCode};
-use crate::api::strategies::request::{MAX_LEGS, MAX_LOTS, Side};
+use crate::api::strategies::request::{MAX_LEGS, MAX_LOTS};
 use crate::portfolio::{M2mUpdate, Money};
-use crate::store::strategies::{LegRow, LegSide, StrategyRow, StrategyStatus};
+use crate::store::strategies::{LegRow, Side, StrategyRow, StrategyStatus};
 
 /// A new strategy (legs are added one by one).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -157,13 +157,6 @@ pub fn too_many_legs() -> AppError {
     }
 }
 
-pub fn side_of(side: Side) -> LegSide {
-    match side {
-        Side::Buy => LegSide::Buy,
-        Side::Sell => LegSide::Sell,
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LegResponse {
     pub id: i64,
@@ -203,10 +196,7 @@ impl StrategyResponse {
             id: l.id,
             security_id: l.security_id,
             symbol: symbol(l.security_id),
-            side: match l.side {
-                LegSide::Buy => Side::Buy,
-                LegSide::Sell => Side::Sell,
-            },
+            side: l.side,
             lots: l.lots,
             entry_price: Money::from_paise(l.entry_price_paise),
             entry_time: rfc3339(l.entry_time_ms),

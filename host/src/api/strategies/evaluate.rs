@@ -21,9 +21,10 @@ use crate::api::error::ErrorBody;
 use crate::api::error::{AppError, ErrorCode};
 use crate::api::extract::ApiJson;
 use crate::api::strategies::legs::{MarketInputs, resolve, years_until};
-use crate::api::strategies::request::{EvaluateRequest, LegRequest, ScenarioRequest, Side};
+use crate::api::strategies::request::{EvaluateRequest, LegRequest, ScenarioRequest};
 use crate::plugins::PluginStamp;
 use crate::plugins::strategy::{self, LegKind};
+use crate::store::strategies::Side;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v2/strategies/evaluate", post(evaluate))

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::error::{AppError, ErrorCode};
+use crate::store::strategies::Side;
 
 /// Most legs in one strategy (the store enforces the same cap on saved ones).
 pub const MAX_LEGS: usize = crate::store::strategies::MAX_LEGS;
@@ -70,19 +71,12 @@ pub struct LegRequest {
     pub lots: u32,
     /// Entry price per unit, rupees: a decimal string such as "101.05" (preferred) or a
     /// JSON number; never negative.
-    #[schema(schema_with = money_input)]
-    pub entry_price: Money,
+    #[schema(schema_with = price_input)]
+    pub entry_price: Price,
 }
 
 fn one_lot() -> u32 {
     1
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    Buy,
-    Sell,
 }
 
 /// A what-if: spot moved by `spot_shift_pct` percent, every IV shifted by
@@ -101,9 +95,9 @@ pub struct ScenarioRequest {
     pub days_forward: f64,
 }
 
-/// What [`Money`] accepts, for the document: a plain decimal string (at most 9 digits of
+/// What [`Price`] accepts, for the document: a plain decimal string (at most 9 digits of
 /// rupees and 8 decimals, so never above [`MAX_PRICE`]) or a number in `[0, MAX_PRICE]`.
-fn money_input() -> utoipa::openapi::schema::Schema {
+fn price_input() -> utoipa::openapi::schema::Schema {
     use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
     OneOfBuilder::new()
         .item(
@@ -121,10 +115,13 @@ fn money_input() -> utoipa::openapi::schema::Schema {
         .into()
 }
 
-/// Rupees, from a decimal string or a JSON number; finite and not negative.
-/// Documented where it is used, by [`money_input`].
+/// A price in rupees as a stateless evaluation takes it: from a decimal string (up to
+/// eight decimals) or a JSON number, finite and not negative, and kept as the `f64` the
+/// valuation model works in. Not [`crate::portfolio::Money`]: that is exact money (whole
+/// paise) for what is saved and summed, and refuses what this accepts.
+/// Documented where it is used, by [`price_input`].
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Money(pub f64);
+pub struct Price(pub f64);
 
 /// Parses a plain decimal: digits, optionally a point and more digits. No sign, no
 /// exponent, no `NaN` or `inf`, no thousands separators.
@@ -158,36 +155,36 @@ fn check_money(value: f64) -> Result<f64, String> {
     Ok(value)
 }
 
-impl<'de> Deserialize<'de> for Money {
+impl<'de> Deserialize<'de> for Price {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MoneyVisitor;
-        impl Visitor<'_> for MoneyVisitor {
-            type Value = Money;
+        struct PriceVisitor;
+        impl Visitor<'_> for PriceVisitor {
+            type Value = Price;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a price in rupees: a decimal string such as \"101.05\" or a number")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Money, E> {
-                parse_money(v).map(Money).map_err(E::custom)
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Price, E> {
+                parse_money(v).map(Price).map_err(E::custom)
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Money, E> {
-                check_money(v).map(Money).map_err(E::custom)
-            }
-            #[expect(
-                clippy::cast_precision_loss,
-                reason = "checked against MAX_PRICE after"
-            )]
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Money, E> {
-                check_money(v as f64).map(Money).map_err(E::custom)
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Price, E> {
+                check_money(v).map(Price).map_err(E::custom)
             }
             #[expect(
                 clippy::cast_precision_loss,
                 reason = "checked against MAX_PRICE after"
             )]
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Money, E> {
-                check_money(v as f64).map(Money).map_err(E::custom)
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Price, E> {
+                check_money(v as f64).map(Price).map_err(E::custom)
+            }
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "checked against MAX_PRICE after"
+            )]
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Price, E> {
+                check_money(v as f64).map(Price).map_err(E::custom)
             }
         }
-        deserializer.deserialize_any(MoneyVisitor)
+        deserializer.deserialize_any(PriceVisitor)
     }
 }
 

@@ -23,14 +23,13 @@ use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::api::params;
 use crate::api::strategies::body::{
     AddLeg, CreateStrategy, LegResponse, M2mPoint, M2mSeries, PatchStrategy, SeriesQuery, Status,
-    StrategyResponse, check_leg_count, downsample, parse_interval, parse_time, side_of,
-    too_many_legs,
+    StrategyResponse, check_leg_count, downsample, parse_interval, parse_time, too_many_legs,
 };
-use crate::api::strategies::request::Side;
 use crate::auth::Principal;
 use crate::plugins::PluginStamp;
 use crate::portfolio::{LegM2m, M2mUpdate, Money};
 use crate::store::now_ms;
+use crate::store::strategies::Side;
 use crate::store::strategies::{NewLeg, NewStrategy, StrategyPatch, StrategyRow, WriteError};
 
 pub use crate::api::strategies::body::rfc3339;
@@ -386,7 +385,7 @@ pub async fn add_leg(
     }
     let leg = NewLeg {
         security_id: i64::from(body.security_id),
-        side: side_of(body.side),
+        side: body.side,
         lots: i64::from(body.lots),
         entry_price_paise: body.entry_price.paise(),
         entry_time_ms,

@@ -23,11 +23,11 @@ use crate::api::AppState;
 use crate::api::error::AppError;
 use crate::api::strategies::evaluate::valuation_request;
 use crate::api::strategies::legs::{Chains, MarketInputs, resolve_with};
-use crate::api::strategies::request::{EvaluateRequest, LegRequest, Money as RequestMoney, Side};
+use crate::api::strategies::request::{EvaluateRequest, LegRequest, Price};
 use crate::plugins::CallError;
 use crate::portfolio::Money;
 use crate::portfolio::worker::{PluginValuation, Valuer};
-use crate::store::strategies::{LegSide, StrategyRow};
+use crate::store::strategies::StrategyRow;
 
 /// Most legs valued in one plugin call.
 pub const BATCH_LEGS: usize = 64;
@@ -57,14 +57,9 @@ impl MarketValuer {
             .map(|leg| {
                 Ok(LegRequest {
                     security_id: u32::try_from(leg.security_id).map_err(|_| corrupt(leg.id))?,
-                    side: match leg.side {
-                        LegSide::Buy => Side::Buy,
-                        LegSide::Sell => Side::Sell,
-                    },
+                    side: leg.side,
                     lots: u32::try_from(leg.lots).map_err(|_| corrupt(leg.id))?,
-                    entry_price: RequestMoney(
-                        Money::from_paise(leg.entry_price_paise).to_rupees_f64(),
-                    ),
+                    entry_price: Price(Money::from_paise(leg.entry_price_paise).to_rupees_f64()),
                 })
             })
             .collect::<Result<Vec<_>, AppError>>()?;
