@@ -161,14 +161,16 @@ PY
 done
 
 # --- metric names --------------------------------------------------------------------
+# The server records metrics in host/src and in the layer crates.
+sources="$root/host/src:$root/crates"
 # First prove the check can fail: a name the code does not record must be reported.
 probe=$(mktemp --suffix=.yml)
 printf 'groups:\n  - name: probe\n    rules:\n      - alert: Probe\n        expr: rate(no_such_metric_total[5m]) > 0\n' >"$probe"
-if python3 "$here/metric_names.py" "$root/host/src" "$probe" >/dev/null; then
+if python3 "$here/metric_names.py" "$sources" "$probe" >/dev/null; then
   fail "metric_names.py accepted a metric the code does not record"
 fi
 rm -f "$probe"
-if out=$(python3 "$here/metric_names.py" "$root/host/src" "$deploy/prometheus/alerts.yml" "${dashboards[@]}" 2>&1); then
+if out=$(python3 "$here/metric_names.py" "$sources" "$deploy/prometheus/alerts.yml" "${dashboards[@]}" 2>&1); then
   ok "every metric in the alerts and dashboards is recorded by the code"
 else
   fail "unknown metrics:"; echo "$out"

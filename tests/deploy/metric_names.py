@@ -1,6 +1,8 @@
 """Every metric an alert rule or a dashboard panel reads must exist in the server's code.
 
-Usage: metric_names.py SOURCE_DIR FILE...   (FILE: Prometheus rule YAML or Grafana JSON)
+Usage: metric_names.py SOURCE_DIR[:SOURCE_DIR...] FILE...
+           (FILE: Prometheus rule YAML or Grafana JSON; the server records metrics in
+           host/src and in the layer crates, so both are given)
        metric_names.py --as-rules DASHBOARD.json
            prints the dashboard's queries as a Prometheus rule file (Grafana's
            variables filled in), so `promtool check rules` can parse every one
@@ -24,10 +26,11 @@ HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan"}
 
 
-def recorded_names(source_dir):
+def recorded_names(source_dirs):
     names = set()
-    for path in pathlib.Path(source_dir).rglob("*.rs"):
-        names.update(RECORDED.findall(path.read_text(encoding="utf-8")))
+    for source_dir in source_dirs.split(":"):
+        for path in pathlib.Path(source_dir).rglob("*.rs"):
+            names.update(RECORDED.findall(path.read_text(encoding="utf-8")))
     return names
 
 
