@@ -278,53 +278,8 @@ fn response(
                     .ok()
             })
             .unwrap_or_default();
-    let legs = market
-        .legs
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let units = i64::from(l.request.lots) * i64::from(l.lot_size);
-            LegValuation {
-                security_id: l.request.security_id,
-                symbol: l.symbol.clone(),
-                kind: match l.kind {
-                    LegKind::Call => "call",
-                    LegKind::Put => "put",
-                    LegKind::Future => "future",
-                },
-                strike: l.strike,
-                expiry: l.expiry,
-                side: l.request.side,
-                lots: l.request.lots,
-                lot_size: l.lot_size,
-                quantity: if l.request.side == Side::Buy {
-                    units
-                } else {
-                    -units
-                },
-                entry_price: l.request.entry_price.0,
-                market_price: l.market_price,
-                forward: l.forward,
-                iv: l.iv,
-                time_to_expiry_years: l.time_to_expiry,
-                mtm: r.leg_mtm.get(i).copied().unwrap_or(0.0),
-            }
-        })
-        .collect();
-    let s = &r.scenarios;
-    let scenarios = body
-        .scenarios
-        .iter()
-        .enumerate()
-        .map(|(i, scenario)| ScenarioResult {
-            scenario: *scenario,
-            pnl: s.pnl.get(i).copied().unwrap_or(0.0),
-            delta: s.delta.get(i).copied().unwrap_or(0.0),
-            gamma: s.gamma.get(i).copied().unwrap_or(0.0),
-            theta: s.theta.get(i).copied().unwrap_or(0.0),
-            vega: s.vega.get(i).copied().unwrap_or(0.0),
-        })
-        .collect();
+    let legs = leg_valuations(&market, &r.leg_mtm);
+    let scenarios = scenario_results(body, &r.scenarios);
     EvaluateResponse {
         underlying: market.underlying,
         spot: market.spot,
@@ -353,4 +308,57 @@ fn response(
         scenarios,
         plugin,
     }
+}
+
+/// Each leg as the answer shows it: what it is, how much of it, and its mark-to-market.
+fn leg_valuations(market: &MarketInputs, leg_mtm: &[f64]) -> Vec<LegValuation> {
+    market
+        .legs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let units = i64::from(l.request.lots) * i64::from(l.lot_size);
+            LegValuation {
+                security_id: l.request.security_id,
+                symbol: l.symbol.clone(),
+                kind: match l.kind {
+                    LegKind::Call => "call",
+                    LegKind::Put => "put",
+                    LegKind::Future => "future",
+                },
+                strike: l.strike,
+                expiry: l.expiry,
+                side: l.request.side,
+                lots: l.request.lots,
+                lot_size: l.lot_size,
+                quantity: if l.request.side == Side::Buy {
+                    units
+                } else {
+                    -units
+                },
+                entry_price: l.request.entry_price.0,
+                market_price: l.market_price,
+                forward: l.forward,
+                iv: l.iv,
+                time_to_expiry_years: l.time_to_expiry,
+                mtm: leg_mtm.get(i).copied().unwrap_or(0.0),
+            }
+        })
+        .collect()
+}
+
+/// Each requested what-if with the plugin's figures for it.
+fn scenario_results(body: &EvaluateRequest, s: &strategy::ScenarioResults) -> Vec<ScenarioResult> {
+    body.scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, scenario)| ScenarioResult {
+            scenario: *scenario,
+            pnl: s.pnl.get(i).copied().unwrap_or(0.0),
+            delta: s.delta.get(i).copied().unwrap_or(0.0),
+            gamma: s.gamma.get(i).copied().unwrap_or(0.0),
+            theta: s.theta.get(i).copied().unwrap_or(0.0),
+            vega: s.vega.get(i).copied().unwrap_or(0.0),
+        })
+        .collect()
 }
