@@ -100,7 +100,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         limits: limits.clone(),
         store,
         history,
-        settings: Arc::new(api_settings(&config)),
+        settings: Arc::new(ApiSettings::new(
+            &config.server,
+            config.portfolio.quotas,
+            config.auth.public_market_data,
+        )),
         ws: config.ws,
         m2m: Arc::new(M2mHub::default()),
         sealer,
@@ -178,22 +182,6 @@ async fn answer_cache(config: &Config) -> anyhow::Result<ResponseCache> {
 }
 
 /// The API's settings, from the server's and the access configuration.
-fn api_settings(config: &Config) -> ApiSettings {
-    ApiSettings {
-        max_body_bytes: config.server.max_body_bytes,
-        public_metrics: config.server.metrics_listen.is_none(),
-        quotas: config.portfolio.quotas,
-        trusted_proxies: config.server.trusted_proxies.clone(),
-        deadlines: api::deadline::Deadlines {
-            request: config.server.request_timeout,
-            upload: config.server.upload_timeout,
-        },
-        cors_origins: Arc::new(config.server.cors_origins.clone()),
-        compression: config.server.compression,
-        public_market_data: config.auth.public_market_data,
-    }
-}
-
 /// The server's own periodic work: forgetting idle callers' rate-limit state, the M2M
 /// worker, and the M2M series' retention.
 fn background_tasks(

@@ -124,6 +124,30 @@ pub struct ApiSettings {
     pub public_market_data: bool,
 }
 
+impl ApiSettings {
+    /// The API's knobs from the server's configuration, the users' quotas and whether
+    /// market data is public.
+    pub fn new(
+        server: &crate::config::ServerConfig,
+        quotas: crate::config::Quotas,
+        public_market_data: bool,
+    ) -> Self {
+        Self {
+            max_body_bytes: server.max_body_bytes,
+            public_metrics: server.metrics_listen.is_none(),
+            quotas,
+            trusted_proxies: server.trusted_proxies.clone(),
+            deadlines: deadline::Deadlines {
+                request: server.request_timeout,
+                upload: server.upload_timeout,
+            },
+            cors_origins: Arc::new(server.cors_origins.clone()),
+            compression: server.compression,
+            public_market_data,
+        }
+    }
+}
+
 /// The services the API needs beyond the market pipeline and plugins.
 #[derive(Debug, Clone)]
 pub struct ApiServices {

@@ -164,17 +164,6 @@ impl Answer {
 
 /// The server's defaults, as the API sees them.
 fn settings() -> ApiSettings {
-    ApiSettings {
-        max_body_bytes: 64 << 10,
-        public_metrics: true,
-        quotas: crate::config::Quotas::default(),
-        trusted_proxies: crate::config::TrustedProxies::default(),
-        deadlines: api::deadline::Deadlines {
-            request: std::time::Duration::from_secs(10),
-            upload: std::time::Duration::from_secs(60),
-        },
-        cors_origins: Arc::new(crate::config::CorsOrigins::default()),
-        compression: true,
-        public_market_data: false,
-    }
+    let server = crate::config::ServerConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    ApiSettings::new(&server, crate::config::Quotas::default(), false)
 }
