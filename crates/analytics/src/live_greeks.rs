@@ -17,8 +17,8 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::feed::event::now_ns;
-use crate::market::{ChainId, ChainView, MarketState};
+use dhan::event::now_ns;
+use market::{ChainId, ChainView, MarketState};
 use plugin_host::types;
 use plugin_host::{PluginHost, PluginStamp};
 
