@@ -20,12 +20,12 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// Paise in a rupee.
-pub const PAISE_PER_RUPEE: i64 = 100;
+pub(crate) const PAISE_PER_RUPEE: i64 = 100;
 /// The exchange tick for F&O contracts, in paise (0.05 rupees).
-pub const TICK_PAISE: i64 = 5;
+pub(crate) const TICK_PAISE: i64 = 5;
 /// Largest price accepted as input, paise (one crore rupees): far above any contract
 /// price, and small enough that price × any allowed quantity fits an `i64`.
-pub const MAX_PRICE_PAISE: i64 = 10_000_000 * PAISE_PER_RUPEE;
+pub(crate) const MAX_PRICE_PAISE: i64 = 10_000_000 * PAISE_PER_RUPEE;
 
 /// An amount of money, in paise. Negative amounts are losses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

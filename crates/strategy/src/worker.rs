@@ -11,12 +11,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::hub::{LegM2m, M2mHub, M2mUpdate};
-use super::money::{Money, MoneyError};
-use crate::plugins::PluginStamp;
-use crate::store::m2m::M2mRow;
-use crate::store::strategies::StrategyRow;
-use crate::store::{Store, StoreError, now_ms};
+use crate::hub::{LegM2m, M2mHub, M2mUpdate};
+use crate::money::{Money, MoneyError};
+use plugin_host::PluginStamp;
+use store::m2m::M2mRow;
+use store::strategies::StrategyRow;
+use store::{Store, StoreError, now_ms};
 
 /// Values strategies against the live market. Called off the async runtime.
 pub trait Valuer: Send + Sync + 'static {
@@ -34,7 +34,7 @@ pub struct PluginValuation {
 }
 
 /// A plugin valuation in exact money: each leg rounded to paise once, the total their
-/// exact sum (the rules in [`super::money`]).
+/// exact sum (the rules in [`crate::money`]).
 pub fn to_update(
     strategy: &StrategyRow,
     valuation: PluginValuation,
@@ -171,8 +171,8 @@ pub fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::strategies::{NewLeg, NewStrategy, Side};
-    use crate::store::testing::stores;
+    use store::strategies::{NewLeg, NewStrategy, Side};
+    use store::testing::stores;
 
     /// Values every leg at a fixed number of rupees; fails strategies named "broken".
     struct Fixed(f64);
@@ -273,12 +273,12 @@ mod tests {
             account_id: None,
             name: "n".into(),
             underlying: "NIFTY".into(),
-            status: crate::store::strategies::StrategyStatus::Open,
+            status: store::strategies::StrategyStatus::Open,
             version: 1,
             created_at_ms: 0,
             updated_at_ms: 0,
             legs: (0..2)
-                .map(|id| crate::store::strategies::LegRow {
+                .map(|id| store::strategies::LegRow {
                     id,
                     strategy_id: 1,
                     security_id: 1,

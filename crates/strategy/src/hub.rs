@@ -13,8 +13,8 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::money::Money;
-use crate::plugins::PluginStamp;
+use crate::money::Money;
+use plugin_host::PluginStamp;
 
 /// One valuation of a strategy, as published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
