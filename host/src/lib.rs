@@ -45,6 +45,7 @@ pub use auth;
 pub use auth::secret_file;
 pub use calendar;
 pub use dhan::shutdown;
+pub use edge;
 pub use instruments;
 pub use market;
 pub use store;

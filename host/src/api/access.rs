@@ -11,50 +11,15 @@
 //! that sends a token is checked as anywhere else, and a bad one is still a 401.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::rate_limit::Decision;
-use crate::api::error::AppError;
-use crate::auth::{AuthError, Principal, Role, Tier};
+use crate::auth::{Role, Tier};
+pub use edge::access::{anonymous_key, authorize, authorize_expiring, bearer_token, refused};
 
 use super::client_address;
-
-/// The bearer token of a request, if it sent one.
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// Checks a token and the role it carries.
-pub fn authorize(
-    state: &AppState,
-    token: Option<&str>,
-    needed: Role,
-) -> Result<Principal, AppError> {
-    authorize_expiring(state, token, needed).map(|(principal, _)| principal)
-}
-
-/// [`authorize`], with the token's expiry (seconds since the epoch).
-pub fn authorize_expiring(
-    state: &AppState,
-    token: Option<&str>,
-    needed: Role,
-) -> Result<(Principal, i64), AppError> {
-    let token = token.ok_or(AuthError::Missing)?;
-    let (principal, expires_at) = state.tokens.verify_expiring(token)?;
-    if principal.may(needed) {
-        Ok((principal, expires_at))
-    } else {
-        Err(AppError::Forbidden(format!(
-            "this needs the {needed} role; {} is {}",
-            principal.user, principal.role
-        )))
-    }
-}
 
 /// Middleware for a route group needing `role`: use with
 /// `middleware::from_fn_with_state((state, role), gate)`.
@@ -63,7 +28,7 @@ pub async fn gate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let principal = match authorize(&state, bearer_token(request.headers()), role) {
+    let principal = match authorize(&state.tokens, bearer_token(request.headers()), role) {
         Ok(principal) => principal,
         Err(error) => return error.into_response(),
     };
@@ -81,12 +46,6 @@ async fn spend(state: &AppState, key: &str, tier: Tier, request: Request, next: 
     let mut response = next.run(request).await;
     decision.write_headers(response.headers_mut());
     response
-}
-
-/// The rate-limit key of an anonymous caller: its client address, in a form no user
-/// name can take (names have no spaces).
-pub fn anonymous_key(address: &str) -> String {
-    format!("anonymous {address}")
 }
 
 /// Middleware for the market-data group under `--public-market-data`: with a token,
@@ -113,16 +72,5 @@ pub async fn login_gate(State(state): State<AppState>, request: Request, next: N
     if response.status() != axum::http::StatusCode::TOO_MANY_REQUESTS {
         decision.write_headers(response.headers_mut());
     }
-    response
-}
-
-/// The 429 for a spent budget, with its headers.
-pub fn refused(decision: &Decision) -> Response {
-    let mut response = AppError::RateLimited {
-        limit: decision.limit,
-        retry_after_secs: decision.retry_after_secs,
-    }
-    .into_response();
-    decision.write_headers(response.headers_mut());
     response
 }

@@ -59,22 +59,20 @@ pub mod strategies;
 // What every resource shares: errors, extractors, access, limits, caching, the edge.
 pub mod access;
 pub mod cache;
-pub mod client_address;
 pub mod contract;
 pub mod cors;
 pub mod deadline;
-pub mod error;
 pub mod error_log;
 pub mod extract;
 pub mod params;
 pub mod priced;
-pub mod rate_limit;
 pub mod representation;
 pub mod unread_body;
 
 #[cfg(test)]
 mod tests;
 
+pub use edge::{client_address, error, rate_limit};
 pub use rate_limit::RateLimits;
 
 /// What every handler can reach. Cheap to clone: `Arc`s only.

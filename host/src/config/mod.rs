@@ -8,24 +8,20 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-mod api;
 mod cache;
 mod history;
-mod http;
 mod portfolio;
 mod ws;
 
-pub use api::TrustedProxies;
-pub use api::{RateLimitConfig, TierLimits, parse_route_limits};
 pub use auth::{AuthConfig, JwtKeys, RunMode};
 pub use cache::{CacheConfig, RedisConfig};
 pub use history::HistoryConfig;
-pub use http::CorsOrigins;
 pub use portfolio::{PortfolioConfig, Quotas};
 pub use store::{StoreConfig, redact_url};
 pub use ws::WsConfig;
 // Each layer owns its configuration; this module composes them.
 pub use dhan::{DhanCredentials, DhanEndpoints};
+pub use edge::{CorsOrigins, RateLimitConfig, TierLimits, TrustedProxies, parse_route_limits};
 pub use market::{OnDemandConfig, TierConfig};
 pub use plugin_host::config::{
     DEFAULT_CALL_SLOTS, DEFAULT_SLOT_WAIT, DEFAULT_SLOT_WAIT_MS, PluginConfig, SandboxLimits,
@@ -231,5 +227,20 @@ impl Default for ChainsConfig {
             greeks_window: Duration::from_millis(250),
             rate: 0.065,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_never_show_in_debug() {
+        use super::{JwtKeys, StoreConfig};
+
+        let keys = JwtKeys::Hs256 {
+            secret: Some("super-secret-value".into()),
+        };
+        assert!(!format!("{keys:?}").contains("super-secret"));
+        let store = StoreConfig::new("postgres://user:hunter2@db:5432/x");
+        assert!(!format!("{store:?}").contains("hunter2"));
     }
 }

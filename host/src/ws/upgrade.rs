@@ -296,7 +296,7 @@ fn accept(
 /// The refusal of a browser page from an origin that may not connect, if it is one.
 fn foreign_origin(state: &AppState, endpoint: Endpoint, headers: &HeaderMap) -> Option<AppError> {
     let origin = headers.get(header::ORIGIN);
-    if crate::api::cors::websocket_origin_allowed(
+    if edge::websocket_origin_allowed(
         &state.settings.cors_origins,
         origin,
         headers.get(header::HOST),
@@ -342,7 +342,7 @@ fn admit(
     token: Option<&str>,
 ) -> Result<(Admission, Decision), Refusal> {
     let (principal, expires_at) =
-        authorize_expiring(state, token, AccessRole::Viewer).map_err(Refusal::Error)?;
+        authorize_expiring(&state.tokens, token, AccessRole::Viewer).map_err(Refusal::Error)?;
     admit_principal(state, endpoint, principal, expires_at, false)
 }
 

@@ -14,9 +14,9 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::AuthError;
-use crate::plugins::{CallError, LoadError, RegistryError};
-use crate::store::StoreError;
+use auth::AuthError;
+use plugin_host::{CallError, LoadError, RegistryError};
+use store::StoreError;
 
 /// Declares [`ErrorCode`] from one list of `Variant = "wire_name"`. Serde and the OpenAPI
 /// schema name a variant by `snake_case`; [`ErrorCode::as_str`] by the literal beside it,
@@ -452,7 +452,7 @@ mod tests {
     fn every_plugin_host_error_code_is_an_error_code() {
         let source = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../crates/plugin-host/src/error.rs"
+            "/../plugin-host/src/error.rs"
         ))
         .unwrap();
         let mut found = 0;
@@ -507,7 +507,7 @@ mod tests {
         assert!(body.contains("already exists"), "{body}");
         // So is a quota.
         let quota = StoreError::QuotaExceeded {
-            what: crate::store::quota::Owned::Accounts,
+            what: store::quota::Owned::Accounts,
             limit: 2,
         };
         let (status, body) = body_of(AppError::Store(quota)).await;

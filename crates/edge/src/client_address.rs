@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::config::TrustedProxies;
+use crate::limits::TrustedProxies;
 
 /// The resolved caller address of a request (absent in in-process tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

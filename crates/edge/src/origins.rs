@@ -84,6 +84,26 @@ fn normalise_origin(origin: &str) -> Result<String, String> {
     Ok(url.origin().ascii_serialization())
 }
 
+/// Whether a WebSocket handshake's `Origin` may connect: no `Origin` (not a browser),
+/// the server's own origin (`Origin`'s authority is the `Host` the page was served
+/// from), or an allowed one.
+pub fn websocket_origin_allowed(
+    origins: &CorsOrigins,
+    origin: Option<&HeaderValue>,
+    host: Option<&HeaderValue>,
+) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let same_origin = match (origin.to_str(), host.and_then(|h| h.to_str().ok())) {
+        (Ok(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        _ => false,
+    };
+    same_origin || origins.allows(origin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +140,25 @@ mod tests {
         assert!(CorsOrigins::parse("app.example.com").is_err());
         assert!(CorsOrigins::parse("ftp://a.example").is_err());
         assert!(CorsOrigins::parse("https://a.example/app").is_err());
+    }
+
+    #[test]
+    fn websocket_origins_same_listed_or_none() {
+        let origins = CorsOrigins::parse("https://app.example.com").unwrap();
+        let host = value("api.example.com:8000");
+        let check = |origin: Option<&str>| {
+            websocket_origin_allowed(&origins, origin.map(value).as_ref(), Some(&host))
+        };
+        assert!(check(None), "a non-browser client sends no Origin");
+        assert!(check(Some("https://app.example.com")));
+        assert!(check(Some("http://api.example.com:8000")), "same origin");
+        assert!(!check(Some("https://evil.example.com")));
+        assert!(!check(Some("http://api.example.com:9000")));
+        assert!(!check(Some("null")));
+        assert!(websocket_origin_allowed(
+            &CorsOrigins::Any,
+            Some(&value("https://anything.example")),
+            None
+        ));
     }
 }

@@ -18,8 +18,8 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::auth::{PasswordChecks, Tier};
-use crate::config::{RateLimitConfig, TierLimits};
+use crate::limits::{RateLimitConfig, TierLimits};
+use auth::{PasswordChecks, Tier};
 
 type KeyedLimiter =
     RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
