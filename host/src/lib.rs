@@ -38,7 +38,6 @@ pub mod plugins;
 pub mod portfolio;
 pub mod server;
 pub mod telemetry;
-pub mod ws;
 
 // Layer crates, re-exported under the names the modules above use.
 pub use auth;
@@ -49,3 +48,4 @@ pub use edge;
 pub use instruments;
 pub use market;
 pub use store;
+pub use ws;

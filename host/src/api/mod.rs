@@ -59,6 +59,7 @@ pub mod strategies;
 // What every resource shares: errors, extractors, access, limits, caching, the edge.
 pub mod access;
 pub mod cache;
+mod channel_views;
 pub mod contract;
 pub mod cors;
 pub mod deadline;
@@ -240,7 +241,7 @@ fn resources(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(open)
         .merge(login)
-        .merge(crate::ws::routes())
+        .merge(crate::ws::routes::<AppState>())
         .merge(market_data)
         .merge(gated(state, Role::Viewer, viewer))
         .merge(gated(state, Role::Trader, trader))

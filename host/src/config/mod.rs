@@ -11,7 +11,6 @@ use std::time::Duration;
 mod cache;
 mod history;
 mod portfolio;
-mod ws;
 
 pub use auth::{AuthConfig, JwtKeys, RunMode};
 pub use cache::{CacheConfig, RedisConfig};

@@ -27,6 +27,7 @@ use crate::api::priced::{
     chain_greeks, chain_view, current_version, input_version, priced_chain, world_plugin_hash,
 };
 use crate::market::ChainId;
+pub use crate::ws::FoView;
 use crate::plugins::live_greeks::ChainGreeks;
 use crate::plugins::{PluginStamp, World, oi, types};
 
@@ -212,37 +213,6 @@ fn rfc3339_ms(ts_ms: i64) -> Option<String> {
 pub async fn summary(state: AppState, id: ChainId) -> Result<CachedJson, AppError> {
     let keys = chain_keys("/fo/summary", &id);
     cached_oi(state, id, keys, 0, None, summarise).await
-}
-
-/// The views a `/ws/fo/stream` channel can stream, each the REST answer of its route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FoView {
-    /// `summary:` — `/fo/summary`.
-    Summary,
-    /// `strikes:` — `/fo/strike-distribution` (default strikes each side).
-    Strikes,
-    /// `oi-change:` — `/fo/oi-change` (default limit, against the previous session).
-    OiChange,
-}
-
-impl FoView {
-    pub const ALL: [FoView; 3] = [FoView::Summary, FoView::Strikes, FoView::OiChange];
-
-    /// The channel-name prefix.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            FoView::Summary => "summary",
-            FoView::Strikes => "strikes",
-            FoView::OiChange => "oi-change",
-        }
-    }
-
-    /// The view named by a channel prefix, any case.
-    pub fn from_prefix(prefix: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|view| view.prefix().eq_ignore_ascii_case(prefix))
-    }
 }
 
 /// The view as its REST route answers it with default parameters.

@@ -19,9 +19,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
-use crate::api::AppState;
-use crate::auth::{Principal, Tier};
-use crate::store::{StoreError, User};
+use crate::state::WsState;
+use auth::{Principal, Tier};
+use store::{StoreError, User};
 
 /// How long a session waits for the user store before going on without its answer.
 const STORE_WAIT: Duration = Duration::from_secs(2);
@@ -41,8 +41,8 @@ struct Recent {
 impl UserLookups {
     /// The user as the store has it (an answer at most half a heartbeat old); `Err`
     /// when the store does not answer in time.
-    async fn get(&self, state: &AppState, name: &str) -> Result<Option<User>, StoreError> {
-        let fresh_for = state.ws.config().heartbeat / 2;
+    async fn get(&self, state: &WsState, name: &str) -> Result<Option<User>, StoreError> {
+        let fresh_for = state.hub.config().heartbeat / 2;
         if let Some((at, user)) = self.recent.lock().users.get(name)
             && at.elapsed() < fresh_for
         {
@@ -95,9 +95,9 @@ pub(super) struct Standing {
 
 impl Standing {
     /// The standing of a session starting now with a token expiring at `expires_at`.
-    pub(super) async fn at_start(state: &AppState, principal: &Principal, expires_at: i64) -> Self {
+    pub(super) async fn at_start(state: &WsState, principal: &Principal, expires_at: i64) -> Self {
         let known = matches!(
-            state.ws.user_lookups.get(state, &principal.user).await,
+            state.hub.user_lookups.get(state, &principal.user).await,
             Ok(Some(_))
         );
         Self { expires_at, known }
@@ -106,13 +106,13 @@ impl Standing {
     /// Checks again; `Some` when the session must close.
     pub(super) async fn check(
         &mut self,
-        state: &AppState,
+        state: &WsState,
         principal: &Principal,
     ) -> Option<Revoked> {
         if state.tokens.has_expired(self.expires_at) {
             return Some(Revoked::TokenExpired);
         }
-        match state.ws.user_lookups.get(state, &principal.user).await {
+        match state.hub.user_lookups.get(state, &principal.user).await {
             Ok(Some(user)) => {
                 self.known = true;
                 let demoted = user.role < principal.role

@@ -25,9 +25,9 @@ use super::revocation::Standing;
 use super::subscriptions::Subscriptions;
 use super::upgrade::Socket;
 use super::writer::{self, Close, Link};
-use crate::api::AppState;
-use crate::api::error::ErrorCode;
-use crate::auth::Principal;
+use crate::state::WsState;
+use auth::Principal;
+use edge::error::ErrorCode;
 
 /// Keeps `ws_connections` right however the session ends.
 struct Connected;
@@ -58,7 +58,7 @@ pub(super) struct Admission {
 }
 
 struct Session {
-    state: AppState,
+    state: WsState,
     principal: Principal,
     endpoint: Endpoint,
     link: Arc<Link>,
@@ -78,7 +78,7 @@ struct Session {
 )]
 pub(super) async fn run(
     socket: Socket,
-    state: AppState,
+    state: WsState,
     admission: Admission,
     endpoint: Endpoint,
     deflate: bool,
@@ -91,7 +91,7 @@ pub(super) async fn run(
         anonymous,
     } = admission;
     let standing = Standing::at_start(&state, &principal, expires_at).await;
-    let config = *state.ws.config();
+    let config = *state.hub.config();
     let (sink, mut stream) = socket.split();
     let link = Arc::new(Link::new(config.queue_bytes, deflate));
     let mut writer = tokio::spawn(writer::run(
@@ -166,7 +166,7 @@ pub(super) async fn run(
 impl Session {
     /// The first message: who the client is and the rules.
     fn welcome(&mut self) {
-        let config = *self.state.ws.config();
+        let config = *self.state.hub.config();
         let user = self.principal.user.clone();
         self.control(&Reply::Welcome {
             endpoint: self.endpoint.path(),
@@ -181,7 +181,7 @@ impl Session {
 
     /// Every heartbeat: close a silent client, or one whose access ended; ping the rest.
     async fn heartbeat(&mut self, silent_for: std::time::Duration) {
-        if silent_for > self.state.ws.config().idle_timeout() {
+        if silent_for > self.state.hub.config().idle_timeout() {
             self.link.close(Close::HeartbeatTimeout);
         } else if let Some(revoked) = self.standing.check(&self.state, &self.principal).await {
             self.link.close(Close::Revoked(revoked));
@@ -239,7 +239,7 @@ impl Session {
             Verdict::Accept => true,
             Verdict::Refuse => {
                 if matches!(message, Message::Text(_) | Message::Binary(_)) {
-                    let config = self.state.ws.config();
+                    let config = self.state.hub.config();
                     let text = format!(
                         "over the budget of {} messages per second (bursts of {}); this one \
                          was not acted on",
@@ -375,7 +375,7 @@ impl Session {
             id,
         });
         for channel in &channels {
-            let topic = self.state.ws.topic(&self.state, channel);
+            let topic = self.state.hub.topic(&self.state, channel);
             self.subs.add(channel.name.clone(), topic);
         }
     }

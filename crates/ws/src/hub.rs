@@ -20,8 +20,8 @@ use super::connections::Connections;
 use super::frame::Frame;
 use super::publisher::Publisher;
 use super::revocation::UserLookups;
-use crate::api::AppState;
 use crate::config::WsConfig;
+use crate::state::WsState;
 
 /// What a subscriber reads: the channel's latest frame (none before the first).
 pub(super) type FrameReceiver = watch::Receiver<Option<Arc<Frame>>>;
@@ -97,7 +97,7 @@ impl Hub {
     }
 
     /// The channel's topic, starting its publisher if it has none.
-    pub fn topic(&self, state: &AppState, channel: &Channel) -> Arc<Topic> {
+    pub fn topic(&self, state: &WsState, channel: &Channel) -> Arc<Topic> {
         let mut slots = self.slots.lock();
         let slot = slots.entry(channel.name.clone()).or_insert_with(|| Slot {
             topic: Weak::new(),

@@ -185,61 +185,58 @@ pub fn apply_chain_patch(chain: &mut Value, patch: &Value) {
 pub(super) mod fixtures {
     use std::sync::Arc;
 
-    use serde_json::Value;
-    use time::macros::date;
+    use serde_json::{Value, json};
 
-    use crate::api::market::live::{ExpiryLabel, LiveChain, LiveContract, LiveStrike};
-    use crate::instruments::ExpiryFlag;
-    use crate::market::book::InstrumentBook;
+    use market::book::InstrumentBook;
 
-    fn contract(security_id: u32, ltp: f64) -> Option<LiveContract> {
-        Some(LiveContract {
-            security_id,
-            book: InstrumentBook {
-                ltp,
-                ..InstrumentBook::default()
-            },
-            oi_change: 0,
-            greeks: None,
-        })
+    /// One side of a strike, shaped as the live chain's contracts are (the book's fields
+    /// flattened beside the id).
+    fn contract(security_id: u32, ltp: f64) -> Value {
+        let book = InstrumentBook {
+            ltp,
+            ..InstrumentBook::default()
+        };
+        let mut contract = serde_json::to_value(book).unwrap();
+        contract["security_id"] = json!(security_id);
+        contract["oi_change"] = json!(0);
+        contract["greeks"] = Value::Null;
+        contract
     }
 
-    /// A chain with (strike, call price, put price) rows.
-    pub(crate) fn live_chain(seq: u64, prices: &[(f64, f64, f64)]) -> LiveChain {
-        LiveChain {
-            underlying: "NIFTY".into(),
-            expiry: ExpiryLabel {
-                date: date!(2026 - 11 - 24),
-                kind: ExpiryFlag::Weekly,
-                position: "current",
-                label: "NIFTY 24 NOV (weekly, current)".into(),
-                lot_size: 75,
-                strike_step: 50.0,
-            },
-            spot: Some(25_010.0),
-            forward: None,
-            atm_strike: Some(25_000.0),
-            lot_size: 75,
-            strike_step: 50.0,
-            seq,
-            as_of: None,
-            source: None,
-            greeks: None,
-            strikes: prices
-                .iter()
-                .enumerate()
-                .map(|(i, &(strike, call, put))| LiveStrike {
-                    strike,
-                    call: contract(2 * i as u32, call),
-                    put: contract(2 * i as u32 + 1, put),
-                })
-                .collect(),
-        }
-    }
-
-    /// The same chain as published (serialised).
+    /// A published chain with (strike, call price, put price) rows.
     pub(crate) fn chain(seq: u64, prices: &[(f64, f64, f64)]) -> Arc<Value> {
-        Arc::new(serde_json::to_value(live_chain(seq, prices)).unwrap())
+        let strikes: Vec<Value> = prices
+            .iter()
+            .enumerate()
+            .map(|(i, &(strike, call, put))| {
+                json!({
+                    "strike": strike,
+                    "call": contract(2 * i as u32, call),
+                    "put": contract(2 * i as u32 + 1, put),
+                })
+            })
+            .collect();
+        Arc::new(json!({
+            "underlying": "NIFTY",
+            "expiry": {
+                "date": "2026-11-24",
+                "kind": "weekly",
+                "position": "current",
+                "label": "NIFTY 24 NOV (weekly, current)",
+                "lot_size": 75,
+                "strike_step": 50.0,
+            },
+            "spot": 25_010.0,
+            "forward": null,
+            "atm_strike": 25_000.0,
+            "lot_size": 75,
+            "strike_step": 50.0,
+            "seq": seq,
+            "as_of": null,
+            "greeks": null,
+            "source": null,
+            "strikes": strikes,
+        }))
     }
 }
 

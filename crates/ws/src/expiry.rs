@@ -10,9 +10,9 @@ use serde::Serialize;
 use time::Date;
 
 use super::channel::{ChannelKind, Place};
-use crate::calendar::{self, MarketCalendar};
-use crate::instruments::registry::InstrumentRegistry;
-use crate::market::ChainId;
+use calendar::{self, MarketCalendar};
+use instruments::registry::InstrumentRegistry;
+use market::ChainId;
 
 /// How often an expiring channel looks at the clock. The clock is injectable (tests
 /// move it), so the wait is a poll rather than one long sleep until 15:30.

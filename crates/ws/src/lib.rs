@@ -9,8 +9,8 @@
 //! code when it is dead (4012) or cannot keep up (4008). Nothing is buffered without
 //! bound. A connection that negotiates permessage-deflate gets each publication
 //! compressed once for all its subscribers ([`deflate`], [`inbound`]). Routes
-//! authenticate before upgrading ([`upgrade`]) and sit outside the
-//! access gate of [`crate::api`], which mounts them.
+//! authenticate before upgrading ([`upgrade`]) and sit outside the REST API's access
+//! gate; the server mounts them over its state through [`WsState`] ([`state`]).
 //!
 //! Fair use: a user holds a bounded number of connections ([`connections`]), each
 //! upgrade spends from the user's request budget, each connection has a budget of
@@ -18,9 +18,12 @@
 //! [`protocol::MAX_CHANNELS_PER_REQUEST`] channels, and a session ends (4001) with its
 //! token or its user's access ([`revocation`]).
 
+#![forbid(unsafe_code)]
+
 mod analytics;
 mod budget;
 mod channel;
+mod config;
 mod connections;
 mod deflate;
 mod delta;
@@ -34,23 +37,30 @@ mod publisher;
 mod queue;
 mod revocation;
 mod session;
+mod state;
 mod subscriptions;
 mod upgrade;
 mod writer;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::get;
 
+pub use config::WsConfig;
 pub use delta::apply_chain_patch;
 pub use hub::Hub;
 pub use protocol::{Envelope, MAX_CHANNELS_PER_REQUEST, Request, RequestError, parse_request};
 pub use revocation::ACCESS_REVOKED;
+pub use state::{ChainViews, FoView, ViewFuture, WsState};
 pub use writer::{HEARTBEAT_TIMEOUT, SLOW_CONSUMER};
 
-use crate::api::AppState;
-
-/// The WebSocket routes (they authenticate themselves).
-pub fn routes() -> Router<AppState> {
+/// The WebSocket routes (they authenticate themselves), over any server state that
+/// yields a [`WsState`].
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    WsState: FromRef<S>,
+{
     Router::new()
         .route("/ws/live", get(upgrade::live))
         .route("/ws/fo/stream", get(upgrade::fo_stream))

@@ -36,12 +36,12 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use super::channel::Endpoint;
 use super::inbound::Inbound;
 use super::session::{self, Admission};
-use crate::api::AppState;
-use crate::api::access::{anonymous_key, authorize_expiring, bearer_token, refused};
-use crate::api::client_address::ClientAddress;
-use crate::api::error::{AppError, ErrorCode};
-use crate::api::rate_limit::Decision;
-use crate::auth::{Principal, Role as AccessRole, Tier};
+use crate::state::WsState;
+use auth::{Principal, Role as AccessRole, Tier};
+use edge::Decision;
+use edge::access::{anonymous_key, authorize_expiring, bearer_token, refused};
+use edge::client_address::ClientAddress;
+use edge::error::{AppError, ErrorCode};
 
 /// An upgraded connection, compressed messages inflated on the way in.
 pub(super) type Socket = WebSocketStream<Inbound<TokioIo<Upgraded>>>;
@@ -146,14 +146,13 @@ pub(super) struct WsQuery {
 
 /// `GET /ws/live`.
 pub(super) async fn live(
-    State(state): State<AppState>,
+    State(state): State<WsState>,
     query: Result<Query<WsQuery>, QueryRejection>,
     headers: HeaderMap,
     address: Option<Extension<ClientAddress>>,
     upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
     let anonymous = state
-        .settings
         .public_market_data
         .then(|| anonymous_key(&address.map_or_else(|| "unknown".into(), |a| a.0.0.to_string())));
     let caller = Caller {
@@ -166,7 +165,7 @@ pub(super) async fn live(
 
 /// `GET /ws/fo/stream`.
 pub(super) async fn fo_stream(
-    State(state): State<AppState>,
+    State(state): State<WsState>,
     query: Result<Query<WsQuery>, QueryRejection>,
     headers: HeaderMap,
     upgrade: Result<UpgradeRequest, NotWebSocket>,
@@ -211,7 +210,7 @@ fn protocol_token(headers: &HeaderMap) -> Option<(String, HeaderValue)> {
 
 fn accept(
     endpoint: Endpoint,
-    state: AppState,
+    state: WsState,
     caller: Caller<'_>,
     upgrade: Result<UpgradeRequest, NotWebSocket>,
 ) -> Response {
@@ -238,7 +237,7 @@ fn accept(
         Ok(upgrade) => upgrade,
         Err(refused) => return refused.into_error(endpoint).into_response(),
     };
-    let settings = *state.ws.config();
+    let settings = *state.hub.config();
     let config = WebSocketConfig::default()
         .read_buffer_size(settings.read_buffer_bytes)
         .write_buffer_size(WRITE_BUFFER_BYTES)
@@ -294,13 +293,9 @@ fn accept(
 }
 
 /// The refusal of a browser page from an origin that may not connect, if it is one.
-fn foreign_origin(state: &AppState, endpoint: Endpoint, headers: &HeaderMap) -> Option<AppError> {
+fn foreign_origin(state: &WsState, endpoint: Endpoint, headers: &HeaderMap) -> Option<AppError> {
     let origin = headers.get(header::ORIGIN);
-    if edge::websocket_origin_allowed(
-        &state.settings.cors_origins,
-        origin,
-        headers.get(header::HOST),
-    ) {
+    if edge::websocket_origin_allowed(&state.origins, origin, headers.get(header::HOST)) {
         return None;
     }
     Some(AppError::Rejected {
@@ -337,7 +332,7 @@ impl IntoResponse for Refusal {
 /// Who may connect: a valid token of a viewer or above, request budget left, and a
 /// connection under the user's cap.
 fn admit(
-    state: &AppState,
+    state: &WsState,
     endpoint: Endpoint,
     token: Option<&str>,
 ) -> Result<(Admission, Decision), Refusal> {
@@ -349,7 +344,7 @@ fn admit(
 /// A caller without a token where market data is public: a free-tier viewer named by
 /// its address, whose admission never expires.
 fn admit_anonymous(
-    state: &AppState,
+    state: &WsState,
     endpoint: Endpoint,
     key: String,
 ) -> Result<(Admission, Decision), Refusal> {
@@ -363,7 +358,7 @@ fn admit_anonymous(
 
 /// Request budget left, and a connection under the caller's cap.
 fn admit_principal(
-    state: &AppState,
+    state: &WsState,
     endpoint: Endpoint,
     principal: Principal,
     expires_at: i64,
@@ -378,7 +373,7 @@ fn admit_principal(
     }
     let cap = state.limits.ws_connections(principal.tier);
     let slot = state
-        .ws
+        .hub
         .connections
         .claim(&principal.user, cap)
         .map_err(|held| {

@@ -18,11 +18,11 @@ use std::sync::Arc;
 use time::Date;
 use time::macros::format_description;
 
-use crate::api::error::ErrorCode;
-pub(super) use crate::api::fo::view::FoView;
-use crate::instruments::registry::InstrumentRegistry;
-use crate::instruments::{InstrumentKey, InstrumentKind, OptionRight};
-use crate::market::ChainId;
+pub(super) use crate::state::FoView;
+use edge::error::ErrorCode;
+use instruments::registry::InstrumentRegistry;
+use instruments::{InstrumentKey, InstrumentKind, OptionRight};
+use market::ChainId;
 
 /// Which WebSocket route a connection came in on; each serves its own channel kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,14 +24,13 @@ use super::delta::History;
 use super::expiry;
 use super::frame::{Frame, Payload};
 use super::precision::round_chain_greeks;
-use crate::api::AppState;
-use crate::api::fo::view::{self, FoView};
-use crate::api::market::live::{LiveChain, live_chain, live_from};
-use crate::market::ChainId;
+use crate::state::FoView;
+use crate::state::WsState;
+use market::ChainId;
 
 /// Everything a publisher task needs.
 pub(super) struct Publisher {
-    pub state: AppState,
+    pub state: WsState,
     pub channel: Channel,
     pub interval: Duration,
     pub seq: Arc<AtomicU64>,
@@ -169,9 +168,7 @@ impl Publisher {
         let name = self.channel.name.clone();
         match &self.channel.kind {
             ChannelKind::Chain(id) => {
-                let mut chain = serde_json::to_value(self.live_chain(id)?)
-                    .inspect_err(|error| tracing::warn!(%error, "cannot serialise the chain"))
-                    .ok()?;
+                let mut chain = self.live_chain(id)?;
                 round_chain_greeks(&mut chain);
                 let chain = Arc::new(chain);
                 let seq = self.next_seq();
@@ -206,20 +203,19 @@ impl Publisher {
 
     /// The view's REST answer now; `None` (logged) while it cannot be computed.
     async fn fo_view(&self, view: FoView, id: &ChainId) -> Option<serde_json::Value> {
-        let answer = view::view(self.state.clone(), view, id.clone())
+        self.state
+            .views
+            .fo_view(view, id.clone())
             .await
             .inspect_err(|error| {
                 tracing::debug!(channel = %self.channel.name, %error, "view not available yet");
             })
-            .ok()?;
-        serde_json::from_slice(answer.body())
-            .inspect_err(|error| tracing::warn!(%error, "cannot read a cached view"))
             .ok()
     }
 
-    fn live_chain(&self, id: &ChainId) -> Option<LiveChain> {
-        match live_chain(&self.state, id, live_from(&self.state)) {
-            Ok((chain, _)) => Some(chain),
+    fn live_chain(&self, id: &ChainId) -> Option<serde_json::Value> {
+        match self.state.views.live_chain(id) {
+            Ok(chain) => Some(chain),
             Err(error) => {
                 tracing::warn!(channel = %self.channel.name, %error, "cannot build the chain");
                 None

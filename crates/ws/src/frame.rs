@@ -31,7 +31,7 @@ use super::deflate::Wire;
 use super::delta::{Recent, patch_since};
 use super::expiry::ExpiredNotice;
 use super::protocol::now_ms;
-use crate::portfolio::M2mUpdate;
+use strategy::M2mUpdate;
 
 /// One catch-up delta, built by whoever asks first (`None`: no patch applies).
 type CatchUp = Arc<OnceLock<Option<Arc<Wire>>>>;

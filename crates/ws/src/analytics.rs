@@ -1,15 +1,15 @@
 //! One instrument's state (the `instrument:` channel), computed host-side from what the
 //! market and the Greeks worker already hold: no plugin call. The chain views of
-//! `/ws/fo/stream` are the REST routes' answers ([`crate::api::fo::view`]).
+//! `/ws/fo/stream` are the REST routes' answers ([`crate::ChainViews`]).
 
 use serde::Serialize;
 use time::Date;
 
 use super::channel::{InstrumentTarget, Place};
-use crate::api::AppState;
-use crate::instruments::{ExchangeSegment, OptionRight};
-use crate::market::book::InstrumentBook;
-use crate::plugins::live_greeks::ContractGreeks;
+use crate::state::WsState;
+use analytics::ContractGreeks;
+use instruments::{ExchangeSegment, OptionRight};
+use market::book::InstrumentBook;
 
 /// One instrument's state: what it is, its book, and (options) its Greeks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,7 +33,7 @@ pub struct InstrumentData {
 
 /// The instrument's state now; `None` if the market no longer knows it.
 pub(super) fn instrument_data(
-    state: &AppState,
+    state: &WsState,
     target: &InstrumentTarget,
 ) -> Option<InstrumentData> {
     let (book, greeks, expiry, strike, right, kind) = match target.place {

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::api::error::ErrorCode;
-use crate::auth::Tier;
+use auth::Tier;
+use edge::error::ErrorCode;
 
 /// The most channel names one subscribe or unsubscribe may carry. Every name is parsed
 /// and resolved, and strategy names cost a database read, before the tier's cap can
@@ -159,7 +159,7 @@ impl Reply<'_> {
 
 /// Milliseconds since the epoch, for `server_ts_ms`.
 pub(super) fn now_ms() -> i64 {
-    crate::feed::event::now_ns() / 1_000_000
+    dhan::event::now_ns() / 1_000_000
 }
 
 #[cfg(test)]
