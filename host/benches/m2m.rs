@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use optionhub::api::strategies::valuer::MarketValuer;
 use optionhub::auth::{Principal, Role, Tier};
+use optionhub::portfolio::MarketValuer;
 use optionhub::portfolio::worker::{self, Valuer};
 use optionhub::store::strategies::{NewLeg, NewStrategy, Side};
 
@@ -107,7 +107,7 @@ fn m2m(c: &mut Criterion) {
     let strategies = runtime
         .block_on(state.store.strategies().open())
         .expect("open strategies");
-    let valuer = MarketValuer::new(state.clone());
+    let valuer = MarketValuer::new(state.live_market());
     let answers = valuer.value(&strategies);
     let failed: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
     assert!(

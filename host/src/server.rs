@@ -69,19 +69,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     })?;
     let host = PluginHost::new(config.plugins.clone())?;
     let watcher = load_and_watch_plugins(&config, &host).await?;
-
-    let store = Store::open_waiting(&config.store)
-        .await
-        .context("cannot open the database")?;
-    let tokens = Arc::new(crate::auth::token_service(&config.auth, &config.data.dir)?);
-    // Read with the token keys, before anything starts: a bad key stops the start here.
-    let sealer =
-        CredentialSealer::from_config(&config.portfolio, config.auth.mode, &config.data.dir)?
-            .map(Arc::new);
-    let dev_token = match (&config.auth.dev_user, config.auth.mode) {
-        (Some(name), RunMode::Development) => Some(dev_user_token(&store, &tokens, name).await?),
-        _ => None,
-    };
+    let accounts = open_accounts(&config).await?;
     // Installed before anything records, so early counts are kept.
     let _ = crate::telemetry::metrics::handle();
     let limits = Arc::new(RateLimits::new(&config.limits));
@@ -93,12 +81,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         plugins: &host,
         sim: pipeline.sim.as_ref(),
     };
-    let history = ChainHistory::start(config.history, store.clone(), sources);
+    let history = ChainHistory::start(config.history, accounts.store.clone(), sources);
     let services = ApiServices {
         cache: Arc::new(cache),
-        tokens,
+        tokens: accounts.tokens,
         limits: limits.clone(),
-        store,
+        store: accounts.store,
         history,
         settings: Arc::new(ApiSettings::new(
             &config.server,
@@ -107,10 +95,70 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         )),
         ws: config.ws,
         m2m: Arc::new(M2mHub::default()),
-        sealer,
+        sealer: accounts.sealer,
     };
-
     let state = AppState::new(host, &pipeline, services);
+    let serving = serve(&config, &state, limits).await?;
+    tracing::info!(addr = %serving.addr, "optionhub listening");
+    Ok(RunningServer {
+        addr: serving.addr,
+        metrics_addr: serving.metrics_addr,
+        dev_token: accounts.dev_token,
+        state,
+        shutdown: serving.shutdown,
+        task: serving.task,
+        background: serving.background,
+        pipeline,
+        _watcher: watcher,
+    })
+}
+
+/// The database and the keys users and accounts are checked with.
+struct Accounts {
+    store: Store,
+    tokens: Arc<crate::auth::TokenService>,
+    sealer: Option<Arc<CredentialSealer>>,
+    dev_token: Option<String>,
+}
+
+/// Opens the database and reads the token and credential keys, before anything starts:
+/// a bad key stops the start here.
+async fn open_accounts(config: &Config) -> anyhow::Result<Accounts> {
+    let store = Store::open_waiting(&config.store)
+        .await
+        .context("cannot open the database")?;
+    let tokens = Arc::new(crate::auth::token_service(&config.auth, &config.data.dir)?);
+    let sealer =
+        CredentialSealer::from_config(&config.portfolio, config.auth.mode, &config.data.dir)?
+            .map(Arc::new);
+    let dev_token = match (&config.auth.dev_user, config.auth.mode) {
+        (Some(name), RunMode::Development) => Some(dev_user_token(&store, &tokens, name).await?),
+        _ => None,
+    };
+    Ok(Accounts {
+        store,
+        tokens,
+        sealer,
+        dev_token,
+    })
+}
+
+/// The listeners, the tasks serving them and the server's periodic work.
+struct Serving {
+    addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Binds the API's address (and the metrics address, when it has its own) and serves
+/// `state` until shutdown is signalled.
+async fn serve(
+    config: &Config,
+    state: &AppState,
+    limits: Arc<RateLimits>,
+) -> anyhow::Result<Serving> {
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -119,28 +167,23 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let until_stopped = move |mut signal: tokio::sync::watch::Receiver<bool>| async move {
         crate::shutdown::stopped(&mut signal).await;
     };
-    let mut background = background_tasks(&config, &state, limits);
+    let mut background = background_tasks(config, state, limits);
     let metrics_addr = match config.server.metrics_listen {
         Some(metrics_listen) => {
             let (addr, task) =
-                serve_metrics(metrics_listen, &state, until_stopped(stopped.clone())).await?;
+                serve_metrics(metrics_listen, state, until_stopped(stopped.clone())).await?;
             background.push(task);
             Some(addr)
         }
         None => None,
     };
-    let task = serve_api(listener, &state, until_stopped(stopped));
-    tracing::info!(%addr, "optionhub listening");
-    Ok(RunningServer {
+    let task = serve_api(listener, state, until_stopped(stopped));
+    Ok(Serving {
         addr,
         metrics_addr,
-        dev_token,
-        state,
         shutdown,
         task,
         background,
-        pipeline,
-        _watcher: watcher,
     })
 }
 
@@ -194,7 +237,7 @@ fn background_tasks(
         worker::spawn(
             state.store.clone(),
             state.m2m.clone(),
-            Arc::new(api::strategies::valuer::MarketValuer::new(state.clone())),
+            Arc::new(::strategy::MarketValuer::new(state.live_market())),
             config.portfolio.m2m_interval,
         ),
         crate::portfolio::retention::spawn(

@@ -7,5 +7,6 @@
 mod live_greeks;
 
 pub use live_greeks::{
-    ChainGreeks, ContractGreeks, LiveGreeks, LiveGreeksConfig, chain_greeks, snapshot,
+    ChainGreeks, ContractGreeks, LiveGreeks, LiveGreeksConfig, chain_greeks, missing_greeks,
+    snapshot,
 };

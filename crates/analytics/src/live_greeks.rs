@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use dhan::event::now_ns;
 use market::{ChainId, ChainView, MarketState};
 use plugin_host::types;
-use plugin_host::{PluginHost, PluginStamp};
+use plugin_host::{PluginHost, PluginStamp, World};
 
 /// One contract's model output.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
@@ -270,6 +270,24 @@ pub fn chain_greeks(
         contracts,
         last_error: None,
     }
+}
+
+/// Why chain `id` has no Greeks, as a caller is told it: no Greeks plugin, or one that
+/// has not priced the chain yet.
+pub fn missing_greeks(plugins: &PluginHost, id: &ChainId) -> String {
+    let why = if plugins
+        .registry()
+        .active_for_world(World::GreeksModel)
+        .is_none()
+    {
+        "no greeks-model plugin is loaded"
+    } else {
+        "they have not been computed yet (the chain has no prices yet); retry shortly"
+    };
+    format!(
+        "analytics on {} {} need the chain's Greeks: {why}",
+        id.underlying, id.expiry
+    )
 }
 
 fn iv_status_name(status: plain::IvStatus) -> &'static str {

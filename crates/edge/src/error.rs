@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use auth::AuthError;
 use plugin_host::{CallError, LoadError, RegistryError};
 use store::StoreError;
+use strategy::{Reason, Refusal};
 
 /// Declares [`ErrorCode`] from one list of `Variant = "wire_name"`. Serde and the OpenAPI
 /// schema name a variant by `snake_case`; [`ErrorCode::as_str`] by the literal beside it,
@@ -304,6 +305,46 @@ impl AppError {
 
 // The one mapping of axum's extractor rejections (plain text) to the API's error shape;
 // the extractors in `api::extract` and the helpers in `api::params` both come here.
+
+/// A strategy the domain refused: each reason is one code, and its status says whose
+/// fault it is (the caller's request, a contract that does not exist, or a market not
+/// ready yet).
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        let Refusal { reason, message } = refusal;
+        let code = match reason {
+            Reason::InvalidStrategy => ErrorCode::InvalidStrategy,
+            Reason::NoLegs => ErrorCode::NoLegs,
+            Reason::MalformedDate => ErrorCode::MalformedDate,
+            Reason::InvalidTargetDate => ErrorCode::InvalidTargetDate,
+            Reason::MixedUnderlyings => ErrorCode::MixedUnderlyings,
+            Reason::UnknownContract | Reason::UnusableContract => ErrorCode::UnknownContract,
+            Reason::NoMarketPrice => ErrorCode::NoMarketPrice,
+            Reason::NoIv => ErrorCode::NoIv,
+            Reason::UnknownChain => ErrorCode::UnknownExpiry,
+            Reason::ChainUnavailable => ErrorCode::ChainUnavailable,
+            Reason::GreeksUnavailable => ErrorCode::GreeksUnavailable,
+            Reason::NoSpot => ErrorCode::NoSpot,
+            Reason::Corrupt => ErrorCode::Internal,
+        };
+        match reason {
+            Reason::MalformedDate => AppError::BadRequest { code, message },
+            // A reference to what does not exist, like any other.
+            Reason::UnknownContract | Reason::UnknownChain => AppError::NotFound { code, message },
+            Reason::InvalidStrategy
+            | Reason::NoLegs
+            | Reason::InvalidTargetDate
+            | Reason::MixedUnderlyings
+            | Reason::UnusableContract
+            | Reason::NoMarketPrice
+            | Reason::NoIv => AppError::Unprocessable { code, message },
+            Reason::ChainUnavailable | Reason::GreeksUnavailable | Reason::NoSpot => {
+                AppError::Unavailable { code, message }
+            }
+            Reason::Corrupt => AppError::Internal(message),
+        }
+    }
+}
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {

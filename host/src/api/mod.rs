@@ -102,6 +102,17 @@ pub struct AppState {
     pub sealer: Option<Arc<CredentialSealer>>,
 }
 
+impl AppState {
+    /// The live market strategies are valued in.
+    pub fn live_market(&self) -> ::strategy::LiveMarket {
+        ::strategy::LiveMarket {
+            market: self.market.clone(),
+            greeks: self.greeks.clone(),
+            plugins: self.plugins.clone(),
+        }
+    }
+}
+
 /// Knobs of the API itself.
 #[derive(Debug, Clone)]
 pub struct ApiSettings {

@@ -9,8 +9,7 @@
 use super::AppState;
 use super::market::live::{find_expiry, find_underlying};
 use crate::api::error::{AppError, ErrorCode};
-use crate::instruments::registry::InstrumentRegistry;
-use crate::instruments::{ExchangeSegment, Instrument, InstrumentKey};
+
 use crate::market::ChainId;
 
 /// A whole number parameter in `0..=max` (or `1..=max` when `min` is 1); absent or
@@ -53,14 +52,6 @@ pub fn security_id(text: Option<&str>) -> Result<u32, AppError> {
             code: ErrorCode::InvalidSecurityId,
             message: format!("`security_id` must be a positive whole number, got {text:?}"),
         })
-}
-
-/// The derivative contract (option or future) with this security id, searching the
-/// F&O segments (ids are unique within a segment; NSE's are tried first).
-pub fn derivative(registry: &InstrumentRegistry, security_id: u32) -> Option<&Instrument> {
-    [ExchangeSegment::NseFno, ExchangeSegment::BseFno]
-        .into_iter()
-        .find_map(|segment| registry.get(&InstrumentKey::new(segment, security_id)))
 }
 
 /// The chain named by `underlying` (any case or alias) and `expiry` (YYYY-MM-DD).

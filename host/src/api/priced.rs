@@ -40,25 +40,9 @@ fn no_chain(id: &ChainId) -> AppError {
 
 /// The chain's latest Greeks, or a 503 saying why there are none.
 pub fn chain_greeks(state: &AppState, id: &ChainId) -> Result<Arc<ChainGreeks>, AppError> {
-    state.greeks.get(id).ok_or_else(|| {
-        let why = if state
-            .plugins
-            .registry()
-            .active_for_world(World::GreeksModel)
-            .is_none()
-        {
-            "no greeks-model plugin is loaded".to_string()
-        } else {
-            "they have not been computed yet (the chain has no prices yet); retry shortly"
-                .to_string()
-        };
-        AppError::Unavailable {
-            code: ErrorCode::GreeksUnavailable,
-            message: format!(
-                "analytics on {} {} need the chain's Greeks: {why}",
-                id.underlying, id.expiry
-            ),
-        }
+    state.greeks.get(id).ok_or_else(|| AppError::Unavailable {
+        code: ErrorCode::GreeksUnavailable,
+        message: live_greeks::missing_greeks(&state.plugins, id),
     })
 }
 

@@ -7,6 +7,6 @@ pub mod credentials;
 pub mod retention;
 
 pub use strategy::worker;
-pub use strategy::{LegM2m, M2mHub, M2mUpdate, Money, MoneyError};
+pub use strategy::{LegM2m, M2mHub, M2mUpdate, MarketValuer, Money, MoneyError};
 
 pub use credentials::CredentialSealer;

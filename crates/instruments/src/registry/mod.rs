@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use time::Date;
 
-use super::{ExpiryFlag, Instrument, InstrumentKey, OptionRight};
+use super::{ExchangeSegment, ExpiryFlag, Instrument, InstrumentKey, OptionRight};
 
 pub use coverage::MasterCoverageError;
 
@@ -159,6 +159,14 @@ pub enum RegistryError {
 }
 
 impl InstrumentRegistry {
+    /// The derivative contract (option or future) with this security id, searching the
+    /// F&O segments (ids are unique within a segment; NSE's are tried first).
+    pub fn derivative(&self, security_id: u32) -> Option<&Instrument> {
+        [ExchangeSegment::NseFno, ExchangeSegment::BseFno]
+            .into_iter()
+            .find_map(|segment| self.get(&InstrumentKey::new(segment, security_id)))
+    }
+
     /// What the instrument with this key is, if the registry follows it.
     pub fn get(&self, key: &InstrumentKey) -> Option<&Instrument> {
         self.entries.get(key).map(|entry| &entry.instrument)

@@ -27,9 +27,9 @@ use crate::api::priced::{
     chain_greeks, chain_view, current_version, input_version, priced_chain, world_plugin_hash,
 };
 use crate::market::ChainId;
-pub use crate::ws::FoView;
 use crate::plugins::live_greeks::ChainGreeks;
 use crate::plugins::{PluginStamp, World, oi, types};
+pub use crate::ws::FoView;
 
 /// Strikes each side of ATM when `strikes` is not given, and the most allowed.
 pub const DEFAULT_STRIKES: u32 = 10;

@@ -142,7 +142,10 @@ pub async fn depth(
 ) -> Result<CachedJson, AppError> {
     let q = query;
     let id = params::security_id(q.security_id.as_deref())?;
-    let instrument = params::derivative(state.market.registry(), id)
+    let instrument = state
+        .market
+        .registry()
+        .derivative(id)
         .cloned()
         .ok_or_else(|| AppError::NotFound {
             code: ErrorCode::UnknownSecurityId,

@@ -6,9 +6,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::error::{AppError, ErrorCode};
-use crate::api::strategies::request::{MAX_LEGS, MAX_LOTS};
 use crate::portfolio::{M2mUpdate, Money};
 use crate::store::strategies::{LegRow, Side, StrategyRow, StrategyStatus};
+use ::strategy::{MAX_LEGS, MAX_LOTS};
 
 /// A new strategy (legs are added one by one).
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -4,9 +4,9 @@
 //! date, breakevens, max profit and loss (`"unlimited"` where the plugin says so),
 //! position Greeks, probability of profit and what-if scenarios.
 //!
-//! Nothing is stored: the body names the legs, [`crate::api::strategies::request`] checks it,
-//! [`crate::api::strategies::legs`] reads the market inputs, and this module builds the plugin
-//! request, runs it off the async runtime and shapes the answer. Answers depend on the
+//! Nothing is stored: the body names the legs, the `strategy` crate checks it, reads
+//! the market inputs and builds the plugin request, and this module runs it off the
+//! async runtime and shapes the answer. Answers depend on the
 //! body and the moment, so they are not cached.
 
 use axum::extract::State;
@@ -17,14 +17,16 @@ use time::Date;
 use utoipa::ToSchema;
 
 use crate::api::AppState;
+use crate::api::error::AppError;
 use crate::api::error::ErrorBody;
-use crate::api::error::{AppError, ErrorCode};
 use crate::api::extract::ApiJson;
-use crate::api::strategies::legs::{MarketInputs, resolve, years_until};
-use crate::api::strategies::request::{EvaluateRequest, LegRequest, ScenarioRequest};
 use crate::plugins::PluginStamp;
 use crate::plugins::strategy::{self, LegKind};
 use crate::store::strategies::Side;
+use ::strategy::{
+    EvaluateRequest, LegRequest, MarketInputs, ScenarioRequest, resolve, target_years,
+    valuation_request,
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v2/strategies/evaluate", post(evaluate))
@@ -160,73 +162,6 @@ pub struct EvaluateResponse {
     pub plugin: PluginStamp,
 }
 
-/// The plugin request for the legs and the body's settings.
-pub(in crate::api) fn valuation_request(
-    body: &EvaluateRequest,
-    market: &MarketInputs,
-    target_years: f64,
-) -> strategy::ValuationRequest {
-    let legs = &market.legs;
-    strategy::ValuationRequest {
-        legs: strategy::LegColumns {
-            security_id: legs
-                .iter()
-                .map(|l| u64::from(l.request.security_id))
-                .collect(),
-            kind: legs.iter().map(|l| l.kind).collect(),
-            strike: legs.iter().map(|l| l.strike.unwrap_or(0.0)).collect(),
-            is_buy: legs.iter().map(|l| l.request.side == Side::Buy).collect(),
-            lots: legs.iter().map(|l| l.request.lots).collect(),
-            lot_size: legs.iter().map(|l| l.lot_size).collect(),
-            entry_price: legs.iter().map(|l| l.request.entry_price.0).collect(),
-            market_price: legs.iter().map(|l| l.market_price).collect(),
-            forward: legs.iter().map(|l| l.forward).collect(),
-            iv: legs.iter().map(|l| l.iv.unwrap_or(0.0)).collect(),
-            time_to_expiry: legs.iter().map(|l| l.time_to_expiry).collect(),
-        },
-        spot: market.spot,
-        rate: market.rate,
-        range_pct: body.range_pct,
-        points: body.points,
-        target_years,
-        pop_volatility: body.pop_volatility,
-        scenarios: strategy::ScenarioColumns {
-            spot_shift_pct: body.scenarios.iter().map(|s| s.spot_shift_pct).collect(),
-            iv_shift_points: body.scenarios.iter().map(|s| s.iv_shift_points).collect(),
-            days_forward: body.scenarios.iter().map(|s| s.days_forward).collect(),
-        },
-    }
-}
-
-/// Years from the valuation instant to the target date, checked against the legs.
-fn target_years(target: Option<Date>, market: &MarketInputs) -> Result<f64, AppError> {
-    let Some(target) = target else {
-        return Ok(0.0);
-    };
-    // The valuation date is the IST date: at 04:00 IST the UTC date is yesterday's.
-    let today = time::OffsetDateTime::from_unix_timestamp(market.as_of_ms.div_euclid(1000))
-        .map(crate::calendar::ist_date)
-        .unwrap_or(target);
-    if target < today {
-        return Err(AppError::Unprocessable {
-            code: ErrorCode::InvalidTargetDate,
-            message: format!("target_date {target} is before the valuation date {today}"),
-        });
-    }
-    if let Some(nearest) = market.nearest_expiry()
-        && target > nearest
-    {
-        return Err(AppError::Unprocessable {
-            code: ErrorCode::InvalidTargetDate,
-            message: format!(
-                "target_date {target} is after the nearest leg expiry {nearest}; choose a date \
-                 from {today} to {nearest}"
-            ),
-        });
-    }
-    Ok(years_until(target, market.as_of_ms))
-}
-
 /// Values a strategy against the live market.
 #[utoipa::path(
     post,
@@ -247,7 +182,7 @@ pub async fn evaluate(
 ) -> Result<Json<EvaluateResponse>, AppError> {
     body.validate()?;
     let target = body.target()?;
-    let market = resolve(&state, &body.legs)?;
+    let market = resolve(&state.live_market(), &body.legs)?;
     let years = target_years(target, &market)?;
     let request = valuation_request(&body, &market, years);
     let stamped = state

@@ -1,11 +1,8 @@
-//! Strategies over HTTP: stateless evaluation ([`evaluate`], over its request body in
-//! [`request`]) and saved strategies with their M2M ([`saved`], over the bodies in
-//! [`body`]). [`legs`] resolves legs against the live market and [`valuer`] values saved
-//! strategies for the M2M worker through the same path as an evaluation.
+//! Strategies over HTTP: stateless evaluation ([`evaluate`]) and saved strategies with
+//! their M2M ([`saved`], over the bodies in [`body`]). What a strategy is, how its legs
+//! meet the live market and how it is valued is the `strategy` crate's; the M2M worker
+//! values saved strategies through the same path as an evaluation.
 
 pub mod body;
 pub mod evaluate;
-pub mod legs;
-pub mod request;
 pub mod saved;
-pub mod valuer;

@@ -20,7 +20,6 @@ use crate::api::AppState;
 use crate::api::error::ErrorBody;
 use crate::api::error::{AppError, ErrorCode};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::api::params;
 use crate::api::strategies::body::{
     AddLeg, CreateStrategy, LegResponse, M2mPoint, M2mSeries, PatchStrategy, SeriesQuery, Status,
     StrategyResponse, check_leg_count, downsample, parse_interval, parse_time, too_many_legs,
@@ -148,7 +147,7 @@ fn answer(state: &AppState, status: StatusCode, row: StrategyRow) -> Response {
     let symbol = |id: i64| {
         u32::try_from(id)
             .ok()
-            .and_then(|id| params::derivative(registry, id))
+            .and_then(|id| registry.derivative(id))
             .map(|i| i.symbol.clone())
     };
     let body = StrategyResponse::new(row, symbol, latest.as_deref());
@@ -221,7 +220,7 @@ pub async fn list(
     let symbol = |id: i64| {
         u32::try_from(id)
             .ok()
-            .and_then(|id| params::derivative(registry, id))
+            .and_then(|id| registry.derivative(id))
             .map(|i| i.symbol.clone())
     };
     Ok(Json(
@@ -365,8 +364,9 @@ pub async fn add_leg(
     // An early answer for the common case; the store checks again as it writes.
     check_leg_count(&current)?;
     let registry = state.market.registry();
-    let contract =
-        params::derivative(registry, body.security_id).ok_or_else(|| AppError::NotFound {
+    let contract = registry
+        .derivative(body.security_id)
+        .ok_or_else(|| AppError::NotFound {
             code: ErrorCode::UnknownContract,
             message: format!("no F&O contract has security id {}", body.security_id),
         })?;

@@ -1,7 +1,7 @@
 //! The M2M worker's [`Valuer`]: values saved strategies through exactly the path
-//! `POST /api/v2/strategies/evaluate` uses (market inputs from [`crate::api::strategies::legs`],
-//! the request from [`crate::api::strategies::evaluate`], the active `strategy-valuation` plugin), with
-//! the curves cut to two points and no scenarios since only the marks are kept.
+//! `POST /api/v2/strategies/evaluate` uses (market inputs from [`crate::legs`], the
+//! request from [`crate::valuation`], the active `strategy-valuation` plugin), with the
+//! curves cut to two points and no scenarios since only the marks are kept.
 //!
 //! Two things make a cycle of many strategies cheap. Chains are read once per cycle for
 //! all strategies. And strategies whose legs share one underlying and one expiry are
@@ -19,30 +19,30 @@ use std::collections::HashMap;
 
 use time::Date;
 
-use crate::api::AppState;
-use crate::api::error::AppError;
-use crate::api::strategies::evaluate::valuation_request;
-use crate::api::strategies::legs::{Chains, MarketInputs, resolve_with};
-use crate::api::strategies::request::{EvaluateRequest, LegRequest, Price};
-use crate::plugins::CallError;
-use crate::portfolio::Money;
-use crate::portfolio::worker::{PluginValuation, Valuer};
-use crate::store::strategies::StrategyRow;
+use plugin_host::CallError;
+use store::strategies::StrategyRow;
+
+use crate::legs::{Chains, LiveMarket, MarketInputs, resolve_with};
+use crate::money::Money;
+use crate::refusal::{Reason, Refusal};
+use crate::request::{EvaluateRequest, LegRequest, Price};
+use crate::valuation::valuation_request;
+use crate::worker::{PluginValuation, Valuer};
 
 /// Most legs valued in one plugin call.
 pub const BATCH_LEGS: usize = 64;
 
-/// Values strategies against the live market held in the API state.
+/// Values strategies against the live market.
 #[derive(Debug, Clone)]
 pub struct MarketValuer {
-    state: AppState,
+    live: LiveMarket,
 }
 
 type Answer = Result<PluginValuation, String>;
 
 impl MarketValuer {
-    pub fn new(state: AppState) -> Self {
-        Self { state }
+    pub fn new(live: LiveMarket) -> Self {
+        Self { live }
     }
 
     /// The market inputs of one strategy's legs.
@@ -50,7 +50,7 @@ impl MarketValuer {
         &self,
         strategy: &StrategyRow,
         chains: &mut Chains,
-    ) -> Result<MarketInputs, AppError> {
+    ) -> Result<MarketInputs, Refusal> {
         let legs = strategy
             .legs
             .iter()
@@ -62,8 +62,8 @@ impl MarketValuer {
                     entry_price: Price(Money::from_paise(leg.entry_price_paise).to_rupees_f64()),
                 })
             })
-            .collect::<Result<Vec<_>, AppError>>()?;
-        resolve_with(&self.state, &legs, chains)
+            .collect::<Result<Vec<_>, Refusal>>()?;
+        resolve_with(&self.live, &legs, chains)
     }
 
     /// Values a batch of strategies (of one underlying), splitting it when a call fails
@@ -71,7 +71,7 @@ impl MarketValuer {
     fn call(&self, batch: &[(usize, MarketInputs)], out: &mut [Option<Answer>]) {
         let failed = in_halves(batch, &mut |part| self.call_once(part, out));
         for (part, error) in failed {
-            let error = AppError::from(error).to_string();
+            let error = error.to_string();
             for (index, _) in part {
                 if let Some(slot) = out.get_mut(*index) {
                     *slot = Some(Err(error.clone()));
@@ -109,7 +109,7 @@ impl MarketValuer {
             scenarios: Vec::new(),
         };
         let request = valuation_request(&body, &market, 0.0);
-        let stamped = self.state.plugins.call_strategy(&request)?;
+        let stamped = self.live.plugins.call_strategy(&request)?;
         let mut at = 0;
         for (index, inputs) in batch {
             let end = at + inputs.legs.len();
@@ -174,8 +174,8 @@ fn legs_could_cause(error: &CallError) -> bool {
     }
 }
 
-fn corrupt(leg: i64) -> AppError {
-    AppError::Internal(format!("stored leg {leg} is out of range"))
+fn corrupt(leg: i64) -> Refusal {
+    Refusal::new(Reason::Corrupt, format!("stored leg {leg} is out of range"))
 }
 
 /// The one expiry all the legs share, if they do.

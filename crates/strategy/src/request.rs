@@ -1,17 +1,18 @@
 //! The body of `POST /api/v2/strategies/evaluate`: its JSON shape, money parsed from a
 //! decimal string (or a plain number) without ever admitting NaN, infinities, signs or
 //! exponents, and the range checks that turn a well-formed but unusable request into a
-//! 422 naming the field, before any market data is read or any plugin runs.
+//! refusal naming the field, before any market data is read or any plugin runs.
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::error::{AppError, ErrorCode};
-use crate::store::strategies::Side;
+use store::strategies::Side;
+
+use crate::refusal::{Reason, Refusal};
 
 /// Most legs in one strategy (the store enforces the same cap on saved ones).
-pub const MAX_LEGS: usize = crate::store::strategies::MAX_LEGS;
+pub const MAX_LEGS: usize = store::strategies::MAX_LEGS;
 /// Most lots in one leg.
 pub const MAX_LOTS: u32 = 100_000;
 /// Most what-if scenarios in one request.
@@ -117,7 +118,7 @@ fn price_input() -> utoipa::openapi::schema::Schema {
 
 /// A price in rupees as a stateless evaluation takes it: from a decimal string (up to
 /// eight decimals) or a JSON number, finite and not negative, and kept as the `f64` the
-/// valuation model works in. Not [`crate::portfolio::Money`]: that is exact money (whole
+/// valuation model works in. Not [`crate::Money`]: that is exact money (whole
 /// paise) for what is saved and summed, and refuses what this accepts.
 /// Documented where it is used, by [`price_input`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,7 +126,7 @@ pub struct Price(pub f64);
 
 /// Parses a plain decimal: digits, optionally a point and more digits. No sign, no
 /// exponent, no `NaN` or `inf`, no thousands separators.
-pub fn parse_money(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_money(text: &str) -> Result<f64, String> {
     let text = text.trim();
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
@@ -188,21 +189,18 @@ impl<'de> Deserialize<'de> for Price {
     }
 }
 
-fn invalid(message: String) -> AppError {
-    AppError::Unprocessable {
-        code: ErrorCode::InvalidStrategy,
-        message,
-    }
+fn invalid(message: String) -> Refusal {
+    Refusal::new(Reason::InvalidStrategy, message)
 }
 
 impl EvaluateRequest {
     /// Range checks on everything that does not need the market.
-    pub fn validate(&self) -> Result<(), AppError> {
+    pub fn validate(&self) -> Result<(), Refusal> {
         if self.legs.is_empty() {
-            return Err(AppError::Unprocessable {
-                code: ErrorCode::NoLegs,
-                message: "`legs` is empty: a strategy needs at least one leg".into(),
-            });
+            return Err(Refusal::new(
+                Reason::NoLegs,
+                "`legs` is empty: a strategy needs at least one leg",
+            ));
         }
         if self.legs.len() > MAX_LEGS {
             return Err(invalid(format!(
@@ -267,14 +265,16 @@ impl EvaluateRequest {
     }
 
     /// The target date, parsed.
-    pub fn target(&self) -> Result<Option<time::Date>, AppError> {
+    pub fn target(&self) -> Result<Option<time::Date>, Refusal> {
         let format = time::macros::format_description!("[year]-[month]-[day]");
         self.target_date
             .as_deref()
             .map(|text| {
-                time::Date::parse(text, &format).map_err(|_| AppError::BadRequest {
-                    code: ErrorCode::MalformedDate,
-                    message: format!("target_date {text:?} is not a date in YYYY-MM-DD form"),
+                time::Date::parse(text, &format).map_err(|_| {
+                    Refusal::new(
+                        Reason::MalformedDate,
+                        format!("target_date {text:?} is not a date in YYYY-MM-DD form"),
+                    )
                 })
             })
             .transpose()
@@ -351,18 +351,14 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_values_are_422s() {
+    fn out_of_range_values_are_refused_with_their_reason() {
         let body = |extra: &str| {
             serde_json::from_str::<EvaluateRequest>(&format!(
                 r#"{{"legs":[{{"security_id":1,"side":"buy","entry_price":"3"}}]{extra}}}"#
             ))
             .expect("parses")
         };
-        let status = |r: &EvaluateRequest| match r.validate() {
-            Err(AppError::Unprocessable { code, .. }) => Some(code),
-            Err(other) => panic!("unexpected {other:?}"),
-            Ok(()) => None,
-        };
+        let status = |r: &EvaluateRequest| r.validate().err().map(|refusal| refusal.reason);
         assert_eq!(status(&body("")), None);
         for extra in [
             r#","range_pct":0"#,
@@ -375,21 +371,21 @@ mod tests {
         ] {
             assert_eq!(
                 status(&body(extra)),
-                Some(ErrorCode::InvalidStrategy),
+                Some(Reason::InvalidStrategy),
                 "{extra}"
             );
         }
         let empty: EvaluateRequest = serde_json::from_str(r#"{"legs":[]}"#).expect("parses");
-        assert_eq!(status(&empty), Some(ErrorCode::NoLegs));
+        assert_eq!(status(&empty), Some(Reason::NoLegs));
         let zero_lots = serde_json::from_str::<EvaluateRequest>(
             r#"{"legs":[{"security_id":1,"side":"buy","lots":0,"entry_price":"3"}]}"#,
         )
         .expect("parses");
-        assert_eq!(status(&zero_lots), Some(ErrorCode::InvalidStrategy));
+        assert_eq!(status(&zero_lots), Some(Reason::InvalidStrategy));
     }
 
     #[test]
-    fn target_dates_parse_or_are_400s() {
+    fn target_dates_parse_or_are_refused_as_malformed() {
         let mut r: EvaluateRequest = serde_json::from_str(
             r#"{"legs":[{"security_id":1,"side":"buy","entry_price":"3"}],"target_date":"2026-11-20"}"#,
         )
@@ -399,12 +395,9 @@ mod tests {
             Some(time::macros::date!(2026 - 11 - 20))
         );
         r.target_date = Some("20-11-2026".into());
-        assert!(matches!(
-            r.target(),
-            Err(AppError::BadRequest {
-                code: ErrorCode::MalformedDate,
-                ..
-            })
-        ));
+        assert_eq!(
+            r.target().map_err(|refusal| refusal.reason),
+            Err(Reason::MalformedDate)
+        );
     }
 }

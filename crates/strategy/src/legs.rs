@@ -17,16 +17,24 @@ use optionhub_pricing::chain::Date as PlainDate;
 use optionhub_pricing::expiry::{TimeToExpiry, time_to_expiry};
 use time::Date;
 
-use crate::api::AppState;
-use crate::api::error::{AppError, ErrorCode};
-use crate::api::params;
-use crate::api::priced::{chain_greeks, chain_view};
-use crate::api::strategies::request::LegRequest;
-use crate::instruments::registry::{InstrumentRegistry, UnderlyingInfo};
-use crate::instruments::{Instrument, InstrumentKind, OptionRight};
-use crate::market::{ChainId, ChainView};
-use crate::plugins::live_greeks::ChainGreeks;
-use crate::plugins::strategy::LegKind;
+use analytics::{ChainGreeks, LiveGreeks};
+use instruments::registry::{InstrumentRegistry, UnderlyingInfo};
+use instruments::{Instrument, InstrumentKind, OptionRight};
+use market::{ChainId, ChainView, MarketState};
+use plugin_host::PluginHost;
+use plugin_host::strategy::LegKind;
+
+use crate::refusal::{Reason, Refusal};
+use crate::request::LegRequest;
+
+/// The live market strategies are valued in: its chains, their Greeks, and the plugins
+/// that compute Greeks and valuations.
+#[derive(Debug, Clone)]
+pub struct LiveMarket {
+    pub market: Arc<MarketState>,
+    pub greeks: Arc<LiveGreeks>,
+    pub plugins: Arc<PluginHost>,
+}
 
 /// One leg with everything the valuation needs.
 #[derive(Debug, Clone)]
@@ -64,10 +72,6 @@ impl MarketInputs {
     }
 }
 
-fn unprocessable(code: ErrorCode, message: String) -> AppError {
-    AppError::Unprocessable { code, message }
-}
-
 /// Chain views and Greeks, each read once however many legs use the chain (and, for the
 /// M2M worker, however many strategies: see [`resolve_with`]).
 #[derive(Debug, Default)]
@@ -78,17 +82,29 @@ pub struct Chains {
 impl Chains {
     fn get(
         &mut self,
-        state: &AppState,
+        live: &LiveMarket,
         id: &ChainId,
-    ) -> Result<&(ChainView, Arc<ChainGreeks>), AppError> {
+    ) -> Result<&(ChainView, Arc<ChainGreeks>), Refusal> {
         if !self.seen.contains_key(id) {
-            let view = chain_view(state, id)?;
-            let greeks = chain_greeks(state, id)?;
+            let view = live.market.chain_view(id).ok_or_else(|| {
+                Refusal::new(
+                    Reason::UnknownChain,
+                    format!("no live chain for {} {}", id.underlying, id.expiry),
+                )
+            })?;
+            let greeks = live.greeks.get(id).ok_or_else(|| {
+                Refusal::new(
+                    Reason::GreeksUnavailable,
+                    analytics::missing_greeks(&live.plugins, id),
+                )
+            })?;
             self.seen.insert(id.clone(), (view, greeks));
         }
-        self.seen.get(id).ok_or_else(|| AppError::Unavailable {
-            code: ErrorCode::ChainUnavailable,
-            message: format!("{} {} could not be read", id.underlying, id.expiry),
+        self.seen.get(id).ok_or_else(|| {
+            Refusal::new(
+                Reason::ChainUnavailable,
+                format!("{} {} could not be read", id.underlying, id.expiry),
+            )
         })
     }
 
@@ -101,7 +117,7 @@ impl Chains {
             .map(|(view, _)| view.as_of_ns)
             .max()
             .filter(|ns| *ns > 0)
-            .unwrap_or_else(crate::feed::event::now_ns);
+            .unwrap_or_else(dhan::event::now_ns);
         as_of_ns / 1_000_000
     }
 }
@@ -116,18 +132,18 @@ fn mark(bid: f64, ask: f64, last: f64) -> Option<f64> {
 }
 
 /// Looks every leg up in the registry and the live market.
-pub fn resolve(state: &AppState, legs: &[LegRequest]) -> Result<MarketInputs, AppError> {
-    resolve_with(state, legs, &mut Chains::default())
+pub fn resolve(live: &LiveMarket, legs: &[LegRequest]) -> Result<MarketInputs, Refusal> {
+    resolve_with(live, legs, &mut Chains::default())
 }
 
 /// [`resolve`], reading chains through `chains` so many strategies valued together read
 /// each chain once (and share one "now": the latest as-of time of the chains read).
 pub fn resolve_with(
-    state: &AppState,
+    live: &LiveMarket,
     legs: &[LegRequest],
     chains: &mut Chains,
-) -> Result<MarketInputs, AppError> {
-    let registry = state.market.registry();
+) -> Result<MarketInputs, Refusal> {
+    let registry = live.market.registry();
     let mut underlying: Option<String> = None;
     // Times to expiry are filled once "now" is known.
     let mut resolved = Vec::with_capacity(legs.len());
@@ -137,7 +153,7 @@ pub fn resolve_with(
             None => underlying = Some(contract.info.name.clone()),
             Some(first) if *first != contract.info.name => {
                 return Err(contract.refusal(
-                    ErrorCode::MixedUnderlyings,
+                    Reason::MixedUnderlyings,
                     &format!(
                         "is on {}, but legs[0] is on {first}; all legs must be on one underlying",
                         contract.info.name
@@ -150,7 +166,7 @@ pub fn resolve_with(
             underlying: contract.info.name.clone(),
             expiry: contract.expiry,
         };
-        let (view, greeks) = chains.get(state, &chain)?;
+        let (view, greeks) = chains.get(live, &chain)?;
         let (market_price, iv) = contract.price(registry, view, greeks)?;
         resolved.push(MarketLeg {
             request: leg.clone(),
@@ -165,17 +181,18 @@ pub fn resolve_with(
             time_to_expiry: 0.0,
         });
     }
-    let underlying = underlying.ok_or_else(|| AppError::Unprocessable {
-        code: ErrorCode::NoLegs,
-        message: "`legs` is empty: a strategy needs at least one leg".into(),
+    let underlying = underlying.ok_or_else(|| {
+        Refusal::new(
+            Reason::NoLegs,
+            "`legs` is empty: a strategy needs at least one leg",
+        )
     })?;
-    let spot = state
-        .market
-        .spot(&underlying)
-        .ok_or_else(|| AppError::Unavailable {
-            code: ErrorCode::NoSpot,
-            message: format!("the {underlying} index value is not known yet; retry shortly"),
-        })?;
+    let spot = live.market.spot(&underlying).ok_or_else(|| {
+        Refusal::new(
+            Reason::NoSpot,
+            format!("the {underlying} index value is not known yet; retry shortly"),
+        )
+    })?;
     let as_of_ms = chains.as_of_ms();
     for leg in &mut resolved {
         leg.time_to_expiry = years_until(leg.expiry, as_of_ms);
@@ -183,7 +200,7 @@ pub fn resolve_with(
     Ok(MarketInputs {
         underlying,
         spot,
-        rate: state.greeks.rate(),
+        rate: live.greeks.rate(),
         as_of_ms,
         legs: resolved,
     })
@@ -205,15 +222,16 @@ struct LegContract<'r> {
 impl<'r> LegContract<'r> {
     /// Legs[`index`]'s contract: an option or a future of a tracked underlying, and a
     /// future only where an option chain of its expiry gives it a forward.
-    fn find(registry: &'r InstrumentRegistry, index: usize, id: u32) -> Result<Self, AppError> {
-        // An id naming nothing is a 404, like any reference to what does not exist.
-        let instrument = params::derivative(registry, id).ok_or_else(|| AppError::NotFound {
-            code: ErrorCode::UnknownContract,
-            message: format!("legs[{index}]: no F&O contract has security id {id}"),
+    fn find(registry: &'r InstrumentRegistry, index: usize, id: u32) -> Result<Self, Refusal> {
+        let instrument = registry.derivative(id).ok_or_else(|| {
+            Refusal::new(
+                Reason::UnknownContract,
+                format!("legs[{index}]: no F&O contract has security id {id}"),
+            )
         })?;
         let info = registry.underlying(&instrument.underlying).ok_or_else(|| {
-            unprocessable(
-                ErrorCode::UnknownContract,
+            Refusal::new(
+                Reason::UnusableContract,
                 format!(
                     "legs[{index}]: security id {id} ({}) is not on a tracked underlying",
                     instrument.symbol
@@ -235,8 +253,8 @@ impl<'r> LegContract<'r> {
             }
             InstrumentKind::Future { expiry } => (LegKind::Future, None, expiry),
             InstrumentKind::Index => {
-                return Err(unprocessable(
-                    ErrorCode::UnknownContract,
+                return Err(Refusal::new(
+                    Reason::UnusableContract,
                     format!("legs[{index}]: security id {id} is an index, not a contract"),
                 ));
             }
@@ -252,7 +270,7 @@ impl<'r> LegContract<'r> {
         };
         if kind == LegKind::Future && !info.expiries.iter().any(|e| e.expiry == expiry) {
             return Err(contract.refusal(
-                ErrorCode::NoMarketPrice,
+                Reason::NoMarketPrice,
                 &format!(
                     "is a future, priced at the forward of the option chain of its expiry,                      and {} has no options expiring {expiry}",
                     info.name
@@ -269,7 +287,7 @@ impl<'r> LegContract<'r> {
         registry: &InstrumentRegistry,
         view: &ChainView,
         greeks: &ChainGreeks,
-    ) -> Result<(f64, Option<f64>), AppError> {
+    ) -> Result<(f64, Option<f64>), Refusal> {
         if self.kind == LegKind::Future {
             return Ok((greeks.forward, None));
         }
@@ -283,24 +301,21 @@ impl<'r> LegContract<'r> {
             .map(|c| c.book);
         let price = book
             .and_then(|b| mark(b.bid, b.ask, b.ltp))
-            .ok_or_else(|| self.refusal(ErrorCode::NoMarketPrice, "has no quote or trade yet"))?;
+            .ok_or_else(|| self.refusal(Reason::NoMarketPrice, "has no quote or trade yet"))?;
         let iv = greeks
             .contracts
             .get(&self.id)
             .map(|g| g.iv)
             .ok_or_else(|| {
-                self.refusal(
-                    ErrorCode::NoIv,
-                    "has not been priced by the Greeks model yet",
-                )
+                self.refusal(Reason::NoIv, "has not been priced by the Greeks model yet")
             })?;
         Ok((price, Some(iv)))
     }
 
-    /// A 422 naming the leg, its security id and symbol, then `why`.
-    fn refusal(&self, code: ErrorCode, why: &str) -> AppError {
-        unprocessable(
-            code,
+    /// A refusal naming the leg, its security id and symbol, then `why`.
+    fn refusal(&self, reason: Reason, why: &str) -> Refusal {
+        Refusal::new(
+            reason,
             format!(
                 "legs[{}]: security id {} ({}) {why}",
                 self.index, self.id, self.instrument.symbol
