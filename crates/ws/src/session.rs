@@ -113,45 +113,11 @@ pub(super) async fn run(
         anonymous,
     };
     session.welcome();
-    let start = Instant::now() + config.heartbeat;
-    let mut heartbeat = tokio::time::interval_at(start, config.heartbeat);
-    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_seen = Instant::now();
-    let mut reading = true;
-    loop {
-        let open = session.link.closing().is_none();
-        let pulling = open && !session.subs.backlogged() && !session.subs.watchers.is_empty();
-        let waiting_for_room = open && session.subs.backlogged();
-        tokio::select! {
-            biased;
-            _ = &mut writer => break,
-            incoming = stream.next(), if reading => {
-                last_seen = Instant::now();
-                reading = session.incoming(incoming).await;
-            }
-            Some(changed) = session.subs.watchers.next(), if pulling => {
-                if let Some(name) = session.subs.on_change(changed) {
-                    session.error(ErrorCode::ChannelClosed, &format!("channel {name} stopped publishing"), None);
-                }
-            }
-            () = session.link.room.notified(), if waiting_for_room => {}
-            _ = heartbeat.tick() => session.heartbeat(last_seen.elapsed()).await,
-        }
-        if session.link.closing().is_none() {
-            session.subs.pump(&session.link);
-        }
-    }
-    if reading {
-        // The close frame is sent: wait (bounded) for the client's reply, as RFC 6455
-        // asks, so the client can read our close frame before the connection goes.
-        let _ = tokio::time::timeout(config.write_deadline, async {
-            while let Some(Ok(message)) = stream.next().await {
-                if matches!(message, Message::Close(_)) {
-                    break;
-                }
-            }
-        })
+    let reading = session
+        .serve(&mut stream, &mut writer, config.heartbeat)
         .await;
+    if reading {
+        await_close_reply(&mut stream, config.write_deadline).await;
     }
     tracing::debug!(
         user = %session.principal.user,
@@ -163,7 +129,62 @@ pub(super) async fn run(
     );
 }
 
+/// The client's half of the connection.
+type Incoming = futures_util::stream::SplitStream<Socket>;
+
+/// After our close frame: waits (bounded) for the client's reply, as RFC 6455 asks, so
+/// the client can read our close frame before the connection goes.
+async fn await_close_reply(stream: &mut Incoming, deadline: std::time::Duration) {
+    let _ = tokio::time::timeout(deadline, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 impl Session {
+    /// Reads requests, pulls channels and pings until the writer ends (it ends after
+    /// the close frame, whoever closed). Returns whether the client may still send (its
+    /// close reply is then awaited).
+    async fn serve(
+        &mut self,
+        stream: &mut Incoming,
+        writer: &mut tokio::task::JoinHandle<()>,
+        every: std::time::Duration,
+    ) -> bool {
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + every, every);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_seen = Instant::now();
+        let mut reading = true;
+        loop {
+            let open = self.link.closing().is_none();
+            let pulling = open && !self.subs.backlogged() && !self.subs.watchers.is_empty();
+            let waiting_for_room = open && self.subs.backlogged();
+            tokio::select! {
+                biased;
+                _ = &mut *writer => break,
+                incoming = stream.next(), if reading => {
+                    last_seen = Instant::now();
+                    reading = self.incoming(incoming).await;
+                }
+                Some(changed) = self.subs.watchers.next(), if pulling => {
+                    if let Some(name) = self.subs.on_change(changed) {
+                        self.error(ErrorCode::ChannelClosed, &format!("channel {name} stopped publishing"), None);
+                    }
+                }
+                () = self.link.room.notified(), if waiting_for_room => {}
+                _ = heartbeat.tick() => self.heartbeat(last_seen.elapsed()).await,
+            }
+            if self.link.closing().is_none() {
+                self.subs.pump(&self.link);
+            }
+        }
+        reading
+    }
+
     /// The first message: who the client is and the rules.
     fn welcome(&mut self) {
         let config = *self.state.hub.config();

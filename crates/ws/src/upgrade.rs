@@ -34,6 +34,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::channel::Endpoint;
+use super::config::WsConfig;
 use super::inbound::Inbound;
 use super::session::{self, Admission};
 use crate::state::WsState;
@@ -238,17 +239,7 @@ fn accept(
         Err(refused) => return refused.into_error(endpoint).into_response(),
     };
     let settings = *state.hub.config();
-    let config = WebSocketConfig::default()
-        .read_buffer_size(settings.read_buffer_bytes)
-        .write_buffer_size(WRITE_BUFFER_BYTES)
-        .max_write_buffer_size(
-            settings
-                .queue_bytes
-                .saturating_mul(4)
-                .max(MIN_WRITE_BUFFER_LIMIT),
-        )
-        .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES));
+    let config = socket_config(&settings);
     let deflate = if settings.deflate {
         super::deflate::negotiate(caller.headers)
     } else {
@@ -270,6 +261,33 @@ fn accept(
             Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
         }
     });
+    let protocol = from_protocol.map(|(_, protocol)| protocol);
+    switching_protocols(&decision, &accept_key, protocol, deflate)
+}
+
+/// The socket's buffers and the largest client message, from the settings.
+fn socket_config(settings: &WsConfig) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(settings.read_buffer_bytes)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(
+            settings
+                .queue_bytes
+                .saturating_mul(4)
+                .max(MIN_WRITE_BUFFER_LIMIT),
+        )
+        .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES))
+}
+
+/// The 101 answer: the handshake's accept key, the subprotocol and extension agreed,
+/// and the caller's rate-limit headers.
+fn switching_protocols(
+    decision: &Decision,
+    accept_key: &str,
+    protocol: Option<HeaderValue>,
+    deflate: Option<HeaderValue>,
+) -> Response {
     let mut response = (
         StatusCode::SWITCHING_PROTOCOLS,
         [
@@ -280,10 +298,10 @@ fn accept(
         .into_response();
     decision.write_headers(response.headers_mut());
     let headers = response.headers_mut();
-    if let Ok(accept) = HeaderValue::from_str(&accept_key) {
+    if let Ok(accept) = HeaderValue::from_str(accept_key) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
-    if let Some((_, protocol)) = from_protocol {
+    if let Some(protocol) = protocol {
         headers.insert(header::SEC_WEBSOCKET_PROTOCOL, protocol);
     }
     if let Some(extension) = deflate {

@@ -152,33 +152,17 @@ pub async fn moneyness(
         q.expiry.as_deref(),
         crate::api::market::live::live_from(&state),
     )?;
-    let (metric, column) = pick("metric", q.metric.as_deref(), METRICS, "iv")?;
-    let (side, is_call) = pick(
-        "side",
-        q.side.as_deref(),
-        &[("call", true), ("put", false)],
-        "call",
-    )?;
-    let (interval, interval_secs) = pick("interval", q.interval.as_deref(), INTERVALS, "5m")?;
-    let each_side = params::count(
-        "strikes",
-        q.strikes.as_deref(),
-        DEFAULT_STRIKES,
-        0,
-        MAX_STRIKES,
-    )?;
-    let now = OffsetDateTime::now_utc();
-    let to = instant("to", q.to.as_deref())?.unwrap_or(now);
-    let from = instant("from", q.from.as_deref())?.unwrap_or_else(|| session_open(to));
+    let MoneynessChoices {
+        metric,
+        column,
+        side,
+        is_call,
+        interval,
+        interval_secs,
+        each_side,
+    } = MoneynessChoices::of(&q)?;
+    let (from, to) = time_range(q.from.as_deref(), q.to.as_deref())?;
     let (from_ms, to_ms) = (unix_ms(from), unix_ms(to));
-    if from_ms >= to_ms {
-        return Err(bad("`from` must be before `to`".into()));
-    }
-    if to_ms - from_ms > MAX_SPAN_DAYS * 86_400_000 {
-        return Err(bad(format!(
-            "from {from} to {to} is longer than {MAX_SPAN_DAYS} days; narrow the range"
-        )));
-    }
     let interval_ms = interval_secs * 1_000;
     // At least one strike per point: what is refused for that is refused before the
     // database is asked anything.
@@ -231,6 +215,66 @@ pub async fn moneyness(
         atm_strike,
         buckets,
     }))
+}
+
+/// What a moneyness request asks for, each choice checked against its list.
+struct MoneynessChoices {
+    metric: &'static str,
+    column: SeriesColumn,
+    side: &'static str,
+    is_call: bool,
+    interval: &'static str,
+    interval_secs: i64,
+    each_side: u32,
+}
+
+impl MoneynessChoices {
+    fn of(q: &MoneynessQuery) -> Result<Self, AppError> {
+        let (metric, column) = pick("metric", q.metric.as_deref(), METRICS, "iv")?;
+        let (side, is_call) = pick(
+            "side",
+            q.side.as_deref(),
+            &[("call", true), ("put", false)],
+            "call",
+        )?;
+        let (interval, interval_secs) = pick("interval", q.interval.as_deref(), INTERVALS, "5m")?;
+        let each_side = params::count(
+            "strikes",
+            q.strikes.as_deref(),
+            DEFAULT_STRIKES,
+            0,
+            MAX_STRIKES,
+        )?;
+        Ok(Self {
+            metric,
+            column,
+            side,
+            is_call,
+            interval,
+            interval_secs,
+            each_side,
+        })
+    }
+}
+
+/// The requested range: `to` defaults to now and `from` to that day's session open;
+/// `from` must come first, and the range is at most [`MAX_SPAN_DAYS`] long.
+fn time_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(OffsetDateTime, OffsetDateTime), AppError> {
+    let to = instant("to", to)?.unwrap_or_else(OffsetDateTime::now_utc);
+    let from = instant("from", from)?.unwrap_or_else(|| session_open(to));
+    let (from_ms, to_ms) = (unix_ms(from), unix_ms(to));
+    if from_ms >= to_ms {
+        return Err(bad("`from` must be before `to`".into()));
+    }
+    if to_ms - from_ms > MAX_SPAN_DAYS * 86_400_000 {
+        return Err(bad(format!(
+            "from {from} to {to} is longer than {MAX_SPAN_DAYS} days; narrow the range"
+        )));
+    }
+    Ok((from, to))
 }
 
 /// The rows `read` names (its strikes: the band that can be ATM±`each_side` somewhere
