@@ -152,18 +152,11 @@ pub async fn moneyness(
         q.expiry.as_deref(),
         crate::api::market::live::live_from(&state),
     )?;
-    let MoneynessChoices {
-        metric,
-        column,
-        side,
-        is_call,
-        interval,
-        interval_secs,
-        each_side,
-    } = MoneynessChoices::of(&q)?;
+    let choice = MoneynessChoices::of(&q)?;
+    let interval = (choice.interval, choice.interval_secs);
     let (from, to) = time_range(q.from.as_deref(), q.to.as_deref())?;
     let (from_ms, to_ms) = (unix_ms(from), unix_ms(to));
-    let interval_ms = interval_secs * 1_000;
+    let interval_ms = choice.interval_secs * 1_000;
     // At least one strike per point: what is refused for that is refused before the
     // database is asked anything.
     let bound = SeriesBound {
@@ -172,29 +165,21 @@ pub async fn moneyness(
         strikes: 1,
         max_rows: state.history.config().max_series_rows,
     };
-    bound.check((interval, interval_secs))?;
+    bound.check(interval)?;
 
     let expiry_text = expiry.expiry.to_string();
     let read = SeriesRead {
         underlying: &info.name,
         expiry: &expiry_text,
-        is_call,
-        column,
+        is_call: choice.is_call,
+        column: choice.column,
         from_ms,
         to_ms,
         interval_ms,
         strikes: (0.0, 0.0),
     };
-    let points = bounded_points(
-        &state,
-        expiry,
-        each_side,
-        read,
-        bound,
-        (interval, interval_secs),
-    )
-    .await?;
-    let series = moneyness_series(&points, from_ms, interval_ms, each_side);
+    let points = bounded_points(&state, expiry, choice.each_side, read, bound, interval).await?;
+    let series = moneyness_series(&points, from_ms, interval_ms, choice.each_side);
     let MoneynessSeries {
         times,
         spot,
@@ -204,12 +189,12 @@ pub async fn moneyness(
     Ok(Json(MoneynessResponse {
         underlying: info.name.clone(),
         expiry: expiry.expiry,
-        metric,
-        side,
-        interval,
+        metric: choice.metric,
+        side: choice.side,
+        interval: choice.interval,
         from: rfc3339(from),
         to: rfc3339(to),
-        strikes_each_side: each_side,
+        strikes_each_side: choice.each_side,
         times,
         spot,
         atm_strike,
