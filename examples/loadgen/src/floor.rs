@@ -7,7 +7,8 @@
 //! socket, as in `loadgen ws`. Each message carries the time it was published, so
 //! the latency is publish-to-receive, like `server_ts_ms` in `loadgen ws`. Whatever
 //! p99 this prints is a lower bound for `loadgen ws` with as many clients on this
-//! machine.
+//! machine. The writer threads also time their own CPU, so a server's CPU per delivered
+//! message can be read against the CPU one bare write costs here.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -18,6 +19,7 @@ use clap::Args;
 use tokio::io::AsyncReadExt;
 use tokio::sync::Mutex;
 
+use crate::cpu::CpuTime;
 use crate::report::Latencies;
 
 #[derive(Debug, Clone, Args)]
@@ -52,12 +54,44 @@ pub(crate) async fn run(args: FloorArgs) -> anyhow::Result<()> {
         "raw TCP fan-out floor (publish to receive)",
         started.elapsed(),
     );
-    println!("write pass:  {writes}");
+    writes.print();
     Ok(())
 }
 
-/// The latencies of every publication but the first, and the slowest write pass.
-async fn measure(args: FloorArgs) -> anyhow::Result<(Latencies, String)> {
+/// What the publisher threads did.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Writes {
+    /// The slowest publication, from its first write to its last.
+    pub slowest: Duration,
+    /// Writes made, one per socket per publication.
+    pub count: u64,
+    pub sockets: usize,
+    /// The writer threads' CPU while writing.
+    pub cpu: CpuTime,
+}
+
+impl Writes {
+    /// CPU per write: user, system and total µs.
+    pub(crate) fn micros_per_write(&self) -> (f64, f64, f64) {
+        self.cpu.micros_per(self.count)
+    }
+
+    pub(crate) fn print(&self) {
+        println!(
+            "write pass:  slowest {:.1} ms to write one publication to {} sockets",
+            self.slowest.as_secs_f64() * 1e3,
+            self.sockets
+        );
+        let (user, system, total) = self.micros_per_write();
+        println!(
+            "CPU per write: {total:.2} µs (user {user:.2}, system {system:.2}) over {} writes",
+            self.count
+        );
+    }
+}
+
+/// The latencies of every publication but the first, and what the writes cost.
+pub(crate) async fn measure(args: FloorArgs) -> anyhow::Result<(Latencies, Writes)> {
     anyhow::ensure!(args.bytes >= 8, "a message needs 8 bytes for its timestamp");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -104,11 +138,12 @@ async fn measure(args: FloorArgs) -> anyhow::Result<(Latencies, String)> {
     Ok((latencies, writes))
 }
 
-/// Writes every publication to every socket; returns the slowest pass, as text.
-fn publish(mut sockets: Vec<TcpStream>, args: &FloorArgs) -> anyhow::Result<String> {
+/// Writes every publication to every socket, each writer thread timing its own CPU.
+fn publish(mut sockets: Vec<TcpStream>, args: &FloorArgs) -> anyhow::Result<Writes> {
     let mut message = vec![b'x'; args.bytes];
     let share = sockets.len().div_ceil(args.writers.max(1)).max(1);
     let mut slowest = Duration::ZERO;
+    let mut cpu = CpuTime::default();
     std::thread::sleep(Duration::from_millis(500));
     for _ in 0..args.publications {
         let pass = Instant::now();
@@ -118,23 +153,31 @@ fn publish(mut sockets: Vec<TcpStream>, args: &FloorArgs) -> anyhow::Result<Stri
                 .chunks_mut(share)
                 .map(|part| {
                     let message = &message;
-                    scope.spawn(move || part.iter_mut().try_for_each(|s| s.write_all(message)))
+                    scope.spawn(move || {
+                        let before = CpuTime::of_thread().unwrap_or_default();
+                        part.iter_mut().try_for_each(|s| s.write_all(message))?;
+                        let after = CpuTime::of_thread().unwrap_or_default();
+                        std::io::Result::Ok(after.since(before))
+                    })
                 })
                 .collect();
             writers.into_iter().try_for_each(|w| {
-                w.join()
-                    .map_err(|_| anyhow::anyhow!("a writer panicked"))?
-                    .map_err(anyhow::Error::from)
+                let spent = w
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a writer panicked"))??;
+                cpu = cpu + spent;
+                anyhow::Ok(())
             })
         })?;
         slowest = slowest.max(pass.elapsed());
         std::thread::sleep(Duration::from_millis(args.interval_ms));
     }
-    Ok(format!(
-        "slowest {:.1} ms to write one publication to {} sockets",
-        slowest.as_secs_f64() * 1e3,
-        sockets.len()
-    ))
+    Ok(Writes {
+        slowest,
+        count: (args.publications * sockets.len()) as u64,
+        sockets: sockets.len(),
+        cpu,
+    })
 }
 
 #[cfg(test)]
@@ -153,6 +196,6 @@ mod tests {
         let (latencies, writes) = measure(args).await.unwrap();
         assert_eq!(latencies.count(), 25 * 3);
         assert_eq!(latencies.failed(), 0);
-        assert!(writes.ends_with("to 25 sockets"), "{writes}");
+        assert_eq!((writes.count, writes.sockets), (100, 25));
     }
 }

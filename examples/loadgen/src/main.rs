@@ -6,9 +6,13 @@
 //!   by status.
 //! - `loadgen ws`: opens N WebSocket clients, each subscribed to a channel, and measures
 //!   update latency as (receive time − the server's `server_ts_ms` stamp); reports the
-//!   same percentiles, plus the server's RSS when given its pid.
+//!   same percentiles, the server's deliveries and conflated messages (its `/metrics`),
+//!   and, given its pid, its RSS and CPU per delivered message.
 //! - `loadgen floor`: no server at all: the lowest latency one-to-many delivery can have
-//!   on this machine (raw loopback TCP writes to N sockets), to read `ws` figures against.
+//!   on this machine (raw loopback TCP writes to N sockets), and the CPU one write costs,
+//!   to read `ws` figures against.
+//! - `loadgen compare`: `ws`, then `floor` at the same client count and message size,
+//!   printing the ratios.
 //! - `loadgen swap`: `rest` load while a plugin is uploaded through `POST /admin/plugins`
 //!   halfway through; reports failed requests (expected: zero).
 //! - `loadgen wire`: WebSocket bytes per client per second, with and without
@@ -20,9 +24,12 @@
 //! generator is kept cheap: one shared HTTP client, one task per WebSocket.
 #![forbid(unsafe_code)]
 
+mod compare;
+mod cpu;
 mod floor;
 mod report;
 mod rest;
+mod scrape;
 mod soak;
 mod wire;
 mod ws;
@@ -46,6 +53,8 @@ enum Command {
     Swap(rest::SwapArgs),
     /// This machine's floor for fan-out latency: raw TCP writes, no server.
     Floor(floor::FloorArgs),
+    /// `ws`, then `floor` at the same client count and message size, with the ratios.
+    Compare(compare::CompareArgs),
     /// A long mixed run: WebSocket churn, REST with hostile plugins, uploads.
     Soak(soak::SoakArgs),
     /// WebSocket bytes per client per second, with and without permessage-deflate.
@@ -63,6 +72,7 @@ fn main() -> anyhow::Result<()> {
             Command::Ws(args) => ws::run(args).await,
             Command::Swap(args) => rest::swap(args).await,
             Command::Floor(args) => floor::run(args).await,
+            Command::Compare(args) => compare::run(args).await,
             Command::Soak(args) => soak::run(args).await,
             Command::Wire(args) => wire::run(args).await,
         }

@@ -53,7 +53,8 @@ impl Latencies {
         self.failures.values().sum()
     }
 
-    fn ms(&self, quantile: f64) -> f64 {
+    /// The latency at `quantile` (0.99 for p99), in ms.
+    pub(crate) fn ms(&self, quantile: f64) -> f64 {
         self.histogram.value_at_quantile(quantile) as f64 / 1000.0
     }
 

@@ -1,4 +1,7 @@
-//! Many WebSocket subscribers, measuring update latency from the server's timestamp.
+//! Many WebSocket subscribers, measuring update latency from the server's timestamp,
+//! and what the server spent: its CPU per delivered message (from `/proc/PID/stat` and
+//! its `ws_messages_sent_total` over the same window), deliveries per second and the
+//! messages it conflated, beside the generator's own CPU.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +12,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::cpu::CpuTime;
 use crate::report::{Latencies, rss_mib};
+use crate::scrape;
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct WsArgs {
@@ -42,16 +47,126 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// What one `loadgen ws` run measured.
+#[derive(Debug, Clone)]
+pub(crate) struct WsReport {
+    pub clients: usize,
+    pub channels: usize,
+    /// Publish-to-receive latencies over the measured window.
+    pub latencies: Latencies,
+    pub elapsed: Duration,
+    /// Clients still connected when the window closed.
+    pub alive: usize,
+    /// Messages and their bytes received over the window.
+    pub messages: u64,
+    pub bytes: u64,
+    pub peak_rss_mib: Option<f64>,
+    /// The server's CPU over the window (with its pid).
+    pub server_cpu: Option<CpuTime>,
+    /// The generator's own CPU over the window.
+    pub own_cpu: Option<CpuTime>,
+    /// Messages the server sent and dropped (conflated) over the window, from its
+    /// `/metrics`.
+    pub delivered: Option<u64>,
+    pub dropped: Option<u64>,
+}
+
+impl WsReport {
+    /// Mean bytes of a received message.
+    pub(crate) fn mean_message_bytes(&self) -> u64 {
+        self.bytes / self.messages.max(1)
+    }
+
+    /// The server's CPU per delivered message: user, system and total µs.
+    pub(crate) fn server_micros_per_delivery(&self) -> Option<(f64, f64, f64)> {
+        Some(self.server_cpu?.micros_per(self.delivered?))
+    }
+
+    pub(crate) fn print(&self) {
+        self.latencies.print(
+            &format!(
+                "{} WebSocket clients on {} channel(s): update latency",
+                self.clients, self.channels
+            ),
+            self.elapsed,
+        );
+        println!("clients still connected at the end: {}", self.alive);
+        #[expect(clippy::cast_precision_loss, reason = "rates for display")]
+        let (per_second, clients) = (
+            self.bytes as f64 / self.elapsed.as_secs_f64(),
+            self.clients.max(1) as f64,
+        );
+        println!(
+            "received {:.1} MB/s of messages ({:.1} KB per client per second), {} bytes per message",
+            per_second / 1e6,
+            per_second / 1e3 / clients,
+            self.mean_message_bytes()
+        );
+        if let Some(delivered) = self.delivered {
+            #[expect(clippy::cast_precision_loss, reason = "a rate for display")]
+            let rate = delivered as f64 / self.elapsed.as_secs_f64();
+            println!("server deliveries: {delivered} ({rate:.0} /s)");
+        }
+        if let Some(dropped) = self.dropped {
+            println!("server conflated (dropped) messages: {dropped}");
+        }
+        if let Some((user, system, total)) = self.server_micros_per_delivery() {
+            println!("server CPU per delivery: {total:.2} µs (user {user:.2}, system {system:.2})");
+        }
+        if let Some(cpu) = self.own_cpu {
+            println!(
+                "generator CPU: {:.2} s (user {:.2}, system {:.2})",
+                cpu.total().as_secs_f64(),
+                cpu.user.as_secs_f64(),
+                cpu.system.as_secs_f64()
+            );
+        }
+        if let Some(rss) = self.peak_rss_mib {
+            println!("server peak RSS: {rss:.1} MiB");
+        }
+    }
+}
+
 pub(crate) async fn run(args: WsArgs) -> anyhow::Result<()> {
+    measure(args).await?.print();
+    Ok(())
+}
+
+/// Counters of the server's deliveries, read at both ends of the window.
+struct ServerCounters {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl ServerCounters {
+    async fn read(&self) -> Option<(f64, f64)> {
+        let sent = scrape::fetch_counter(&self.client, &self.url, "ws_messages_sent_total");
+        let dropped = scrape::fetch_counter(&self.client, &self.url, "ws_messages_dropped_total");
+        match tokio::join!(sent, dropped) {
+            (Ok(sent), Ok(dropped)) => Some((sent, dropped)),
+            (Err(error), _) | (_, Err(error)) => {
+                eprintln!("cannot read the server's metrics: {error}");
+                None
+            }
+        }
+    }
+}
+
+/// Opens the clients, then measures for `args.duration` seconds.
+pub(crate) async fn measure(args: WsArgs) -> anyhow::Result<WsReport> {
     let results = Arc::new(Mutex::new(Latencies::new()?));
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let bytes = Arc::new(AtomicU64::new(0));
+    let received = Arc::new(Received::default());
     let url = format!(
         "{}{}token={}",
         args.url,
         if args.url.contains('?') { '&' } else { '?' },
         args.token
     );
+    let counters = scrape::metrics_url(&args.url).map(|url| ServerCounters {
+        client: reqwest::Client::new(),
+        url,
+    });
     let gap = Duration::from_secs_f64(1.0 / f64::from(args.connect_rate.max(1)));
     let ramp = Instant::now();
     let mut clients = Vec::with_capacity(args.clients);
@@ -60,9 +175,9 @@ pub(crate) async fn run(args: WsArgs) -> anyhow::Result<()> {
         let url = url.clone();
         let results = results.clone();
         let measuring = measuring.clone();
-        let bytes = bytes.clone();
+        let received = received.clone();
         clients.push(tokio::spawn(async move {
-            if let Err(error) = client(&url, &channel, &results, &measuring, &bytes).await {
+            if let Err(error) = client(&url, &channel, &results, &measuring, &received).await {
                 results.lock().await.fail(format!("client: {error}"));
             }
         }));
@@ -75,45 +190,73 @@ pub(crate) async fn run(args: WsArgs) -> anyhow::Result<()> {
     );
     // Let the last clients get their snapshots before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let server_before = args.server_pid.and_then(CpuTime::of_process);
+    let own_before = CpuTime::of_self();
+    let counted_before = match &counters {
+        Some(counters) => counters.read().await,
+        None => None,
+    };
     measuring.store(true, std::sync::atomic::Ordering::Relaxed);
     let started = Instant::now();
-    let mut peak_rss: f64 = 0.0;
+    let mut peak_rss: Option<f64> = None;
     while started.elapsed() < Duration::from_secs(args.duration) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         if let Some(rss) = args.server_pid.and_then(rss_mib) {
-            peak_rss = peak_rss.max(rss);
+            peak_rss = Some(peak_rss.unwrap_or(0.0).max(rss));
         }
     }
     measuring.store(false, std::sync::atomic::Ordering::Relaxed);
     let elapsed = started.elapsed();
+    let server_cpu = args
+        .server_pid
+        .and_then(CpuTime::of_process)
+        .zip(server_before)
+        .map(|(after, before)| after.since(before));
+    let own_cpu = CpuTime::of_self()
+        .zip(own_before)
+        .map(|(after, before)| after.since(before));
+    let counted_after = match &counters {
+        Some(counters) => counters.read().await,
+        None => None,
+    };
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "counters are whole, non-negative numbers"
+    )]
+    let (delivered, dropped) = match (counted_before, counted_after) {
+        (Some((sent0, dropped0)), Some((sent1, dropped1))) => (
+            Some((sent1 - sent0).max(0.0) as u64),
+            Some((dropped1 - dropped0).max(0.0) as u64),
+        ),
+        _ => (None, None),
+    };
     let alive = clients.iter().filter(|c| !c.is_finished()).count();
     for client in &clients {
         client.abort();
     }
-    let results = results.lock().await.clone();
-    results.print(
-        &format!(
-            "{} WebSocket clients on {} channel(s): update latency",
-            args.clients,
-            args.channels.len()
-        ),
+    let latencies = results.lock().await.clone();
+    Ok(WsReport {
+        clients: args.clients,
+        channels: args.channels.len(),
+        latencies,
         elapsed,
-    );
-    println!("clients still connected at the end: {alive}");
-    #[expect(clippy::cast_precision_loss, reason = "rates for display")]
-    let (per_second, clients) = (
-        bytes.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64(),
-        args.clients.max(1) as f64,
-    );
-    println!(
-        "received {:.1} MB/s of messages ({:.1} KB per client per second)",
-        per_second / 1e6,
-        per_second / 1e3 / clients
-    );
-    if args.server_pid.is_some() {
-        println!("server peak RSS: {peak_rss:.1} MiB");
-    }
-    Ok(())
+        alive,
+        messages: received.messages.load(Ordering::Relaxed),
+        bytes: received.bytes.load(Ordering::Relaxed),
+        peak_rss_mib: peak_rss,
+        server_cpu,
+        own_cpu,
+        delivered,
+        dropped,
+    })
+}
+
+/// What the clients received while measuring.
+#[derive(Debug, Default)]
+struct Received {
+    messages: AtomicU64,
+    bytes: AtomicU64,
 }
 
 async fn client(
@@ -121,7 +264,7 @@ async fn client(
     channel: &str,
     results: &Mutex<Latencies>,
     measuring: &std::sync::atomic::AtomicBool,
-    bytes: &AtomicU64,
+    received: &Received,
 ) -> anyhow::Result<()> {
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
     let subscribe = serde_json::json!({"action": "subscribe", "channels": [channel]});
@@ -134,11 +277,14 @@ async fn client(
             Message::Close(frame) => anyhow::bail!("closed by server: {frame:?}"),
             _ => continue,
         };
-        let received = now_ms();
+        let arrived = now_ms();
         if measuring.load(std::sync::atomic::Ordering::Relaxed) {
-            bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
+            received.messages.fetch_add(1, Ordering::Relaxed);
+            received
+                .bytes
+                .fetch_add(text.len() as u64, Ordering::Relaxed);
             for stamp in server_stamps(&text) {
-                local.record(Duration::from_secs_f64(((received - stamp) / 1e3).max(0.0)));
+                local.record(Duration::from_secs_f64(((arrived - stamp) / 1e3).max(0.0)));
             }
         }
         // Merge into the shared histogram now and then, not per message.
