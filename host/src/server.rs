@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use axum::serve::{ListenerExt, TapIo};
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::api::cache::ResponseCache;
 use crate::api::{self, ApiServices, ApiSettings, AppState, RateLimits};
@@ -256,12 +257,26 @@ fn serve_api(
     let app = api::router(state.clone());
     tokio::spawn(async move {
         axum::serve(
-            listener,
+            without_nagle(listener),
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(stop)
         .await
     })
+}
+
+/// `listener`, with `TCP_NODELAY` set on every connection it accepts (WebSocket
+/// connections included: they are upgraded HTTP connections). Answers and frames are
+/// written whole; Nagle's algorithm would hold a small write back until the previous
+/// one is acknowledged, which the client's delayed ACK can stretch to tens of ms.
+fn without_nagle(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
+    listener.tap_io(set_nodelay)
+}
+
+fn set_nodelay(stream: &mut TcpStream) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted connection");
+    }
 }
 
 /// Serves `/metrics` on its own address until `stop` resolves.
@@ -276,7 +291,7 @@ async fn serve_metrics(
     let addr = listener.local_addr()?;
     let app = api::metrics_router(state.clone());
     let task = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app)
+        if let Err(error) = axum::serve(without_nagle(listener), app)
             .with_graceful_shutdown(stop)
             .await
         {
@@ -389,5 +404,32 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    use super::*;
+
+    /// The socket the server side of a fresh loopback connection gets from `listener`.
+    async fn accepted<L: Listener<Io = TcpStream>>(mut listener: L, addr: SocketAddr) -> TcpStream {
+        let (client, (server, _)) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        drop(client.expect("connects"));
+        server
+    }
+
+    #[tokio::test]
+    async fn accepted_connections_have_nagle_off() {
+        let plain = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let addr = plain.local_addr().expect("has an address");
+        // What the kernel gives by default, so the check below can fail.
+        assert!(!accepted(plain, addr).await.nodelay().expect("readable"));
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let addr = listener.local_addr().expect("has an address");
+        let stream = accepted(without_nagle(listener), addr).await;
+        assert!(stream.nodelay().expect("readable"));
     }
 }
