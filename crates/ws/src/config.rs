@@ -4,7 +4,8 @@
 //!
 //! The defaults follow what real-time fan-out servers agree on (Centrifugo's 1 MiB
 //! byte-bounded client queue, NATS' write deadline, Binance's 20 s pings and throttled
-//! update speeds, a small tungstenite read buffer so 10,000 idle sockets stay cheap).
+//! update speeds, a read buffer that exists only while a client's bytes are read so
+//! 10,000 idle sockets stay cheap, and one writer per core).
 
 use std::time::Duration;
 
@@ -21,7 +22,8 @@ pub struct WsConfig {
     pub heartbeat: Duration,
     /// A channel publishes at most once per interval (latest value wins).
     pub publish_interval: Duration,
-    /// tungstenite's read buffer per connection, bytes (allocated eagerly).
+    /// Bytes read from a client at a time. The buffer exists only while the client's
+    /// bytes are being read: an idle connection holds none.
     pub read_buffer_bytes: usize,
     /// Messages a client may send per second, on average; one over the budget is
     /// answered with a `rate_limited` error and not acted on.
@@ -32,6 +34,8 @@ pub struct WsConfig {
     pub client_message_burst: u32,
     /// Offer permessage-deflate to clients that ask for it.
     pub deflate: bool,
+    /// Writer shards, the tasks that write to every connection; 0 means one per core.
+    pub writers: usize,
 }
 
 impl WsConfig {
@@ -52,6 +56,7 @@ impl Default for WsConfig {
             client_messages_per_sec: 20,
             client_message_burst: 40,
             deflate: true,
+            writers: 0,
         }
     }
 }

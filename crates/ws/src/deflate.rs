@@ -18,9 +18,8 @@ use std::sync::OnceLock;
 use axum::http::{HeaderMap, HeaderValue, header};
 use bytes::Bytes;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+use super::framing;
 
 /// Smaller data messages are sent uncompressed.
 pub(super) const MIN_DEFLATE_BYTES: usize = 128;
@@ -145,46 +144,59 @@ pub(super) fn inflate(payload: &[u8], cap: usize) -> Result<Vec<u8>, InflateErro
     }
 }
 
-/// One data message as many connections send it: its text, and its deflated form,
-/// built by the first connection that needs it and shared by the rest.
+/// One data message as many connections send it, framed once: its plain frames, and
+/// its deflated frames, built by the first connection that needs them and shared by the
+/// rest.
 #[derive(Debug)]
 pub struct Wire {
-    text: Utf8Bytes,
+    plain: Bytes,
+    /// Text length, to decide on compression and to compress from the frames.
+    text_len: usize,
     /// `None` inside: deflating failed, and the text goes out plain.
     deflated: OnceLock<Option<Bytes>>,
 }
 
 impl Wire {
-    pub fn new(text: Utf8Bytes) -> Self {
+    pub fn new(text: &[u8]) -> Self {
         Self {
-            text,
+            plain: framing::text(text),
+            text_len: text.len(),
             deflated: OnceLock::new(),
         }
     }
 
-    pub fn text(&self) -> &Utf8Bytes {
-        &self.text
-    }
-
-    /// The message for one connection, and its length on the wire: compressed (one
-    /// final text frame with RSV1 set, fragmented by the writer if large) when the
-    /// connection negotiated deflate and the message is large enough.
-    pub fn message(&self, deflate: bool) -> (Message, usize) {
-        if !deflate || self.text.len() < MIN_DEFLATE_BYTES {
-            return (Message::Text(self.text.clone()), self.text.len());
+    /// The message's frames for one connection: compressed when the connection
+    /// negotiated deflate and the message is large enough.
+    pub fn bytes(&self, deflate: bool) -> &Bytes {
+        if !deflate || self.text_len < MIN_DEFLATE_BYTES {
+            return &self.plain;
         }
         let deflated = self.deflated.get_or_init(|| {
             metrics::counter!("ws_deflate_compressions_total").increment(1);
-            self::deflate(self.text.as_bytes())
+            let text = unframe(&self.plain);
+            let compressed = self::deflate(&text)?;
+            Some(framing::encode(framing::opcode::TEXT, &compressed, true))
         });
-        let Some(bytes) = deflated.clone() else {
-            return (Message::Text(self.text.clone()), self.text.len());
-        };
-        let len = bytes.len();
-        let mut frame = Frame::message(bytes, OpCode::Data(Data::Text), true);
-        frame.header_mut().rsv1 = true;
-        (Message::Frame(frame), len)
+        deflated.as_ref().unwrap_or(&self.plain)
     }
+
+    /// The message's text (tests read it back).
+    #[cfg(test)]
+    pub fn text(&self) -> String {
+        String::from_utf8(unframe(&self.plain)).unwrap_or_default()
+    }
+}
+
+/// The payload of a server message's frames, joined.
+fn unframe(wire: &[u8]) -> Vec<u8> {
+    let mut rest = wire;
+    let mut payload = Vec::with_capacity(wire.len());
+    while let Some(head) = framing::parse(rest) {
+        let end = head.header_len + usize::try_from(head.payload_len).unwrap_or(usize::MAX);
+        payload.extend_from_slice(rest.get(head.header_len..end).unwrap_or_default());
+        rest = rest.get(end..).unwrap_or_default();
+    }
+    payload
 }
 
 #[cfg(test)]
@@ -246,19 +258,20 @@ mod tests {
     #[test]
     fn a_wire_message_is_deflated_once_for_every_connection() {
         let text: String = "{\"strike\":25000,\"ltp\":12.5}".repeat(20);
-        let wire = Wire::new(text.clone().into());
-        let (first, len) = wire.message(true);
-        let (second, _) = wire.message(true);
-        let (Message::Frame(first), Message::Frame(second)) = (first, second) else {
-            panic!("deflated messages are frames");
-        };
-        assert!(first.header().rsv1 && first.header().is_final);
-        assert_eq!(first.payload().len(), len);
-        // The same allocation: compressed once, shared.
-        assert_eq!(first.payload().as_ptr(), second.payload().as_ptr());
-        assert_eq!(inflate(first.payload(), 1 << 20).unwrap(), text.as_bytes());
-        assert_eq!(wire.message(false).0, Message::Text(text.into()));
-        let small = Wire::new("{\"type\":\"pong\"}".into());
-        assert!(matches!(small.message(true).0, Message::Text(_)));
+        let wire = Wire::new(text.as_bytes());
+        let first = wire.bytes(true).clone();
+        let second = wire.bytes(true).clone();
+        // The same allocation: compressed and framed once, shared.
+        assert_eq!(first.as_ptr(), second.as_ptr());
+        let (payload, compressed, _) = framing::reassemble(&first);
+        assert!(compressed);
+        assert_eq!(inflate(&payload, 1 << 20).unwrap(), text.as_bytes());
+        assert_eq!(
+            framing::reassemble(wire.bytes(false)),
+            (text.clone().into_bytes(), false, 1)
+        );
+        assert_eq!(wire.text(), text);
+        let small = Wire::new(b"{\"type\":\"pong\"}");
+        assert!(!framing::reassemble(small.bytes(true)).1);
     }
 }

@@ -6,8 +6,8 @@
 //! and the *snapshot* (for everyone else). The update is built by the publisher; the
 //! snapshot is built lazily, the first time some subscriber needs it (a new subscriber,
 //! or one whose updates were conflated), and then reused. Both are shared [`Wire`]
-//! messages, so handing one to ten thousand sockets costs a reference count each, and
-//! it is deflated at most once for all the connections that compress.
+//! messages, framed once, so handing one to ten thousand sockets costs a reference
+//! count each, and it is deflated at most once for all the connections that compress.
 //!
 //! Every data message says what it is:
 //! `{"type":"snapshot","channel":..,"seq":..,"server_ts_ms":..,"data":..}` or
@@ -22,7 +22,6 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use serde::Serialize;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use serde_json::Value;
 
@@ -103,10 +102,8 @@ fn encode<T: Serialize>(head: Head<'_>, data: &T) -> Arc<Wire> {
         data,
     };
     // Plain data with string keys: serialisation cannot fail; `{}` keeps the type total.
-    let text: Utf8Bytes = serde_json::to_string(&message)
-        .unwrap_or_else(|_| "{}".into())
-        .into();
-    Arc::new(Wire::new(text))
+    let text = serde_json::to_vec(&message).unwrap_or_else(|_| b"{}".to_vec());
+    Arc::new(Wire::new(&text))
 }
 
 impl Frame {
@@ -238,7 +235,7 @@ mod tests {
     use super::*;
 
     fn json(wire: &Wire) -> Value {
-        serde_json::from_str(wire.text().as_str()).unwrap()
+        serde_json::from_str(&wire.text()).unwrap()
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The hub: one publisher per active channel, shared by every connection subscribed to
-//! it. The first subscriber starts the channel's publisher; when the last one leaves
+//! it, and the writer shards that deliver its publications. The first subscriber starts the channel's publisher; when the last one leaves
 //! (its [`Topic`] handle is dropped) the publisher is stopped.
 //!
 //! Each topic publishes on a `tokio::sync::watch` of [`Frame`]s: latest value wins, so a
@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::Mutex;
 use tokio::sync::watch;
@@ -20,6 +20,7 @@ use super::connections::Connections;
 use super::frame::Frame;
 use super::publisher::Publisher;
 use super::revocation::UserLookups;
+use super::shard::Shards;
 use crate::config::WsConfig;
 use crate::state::WsState;
 
@@ -42,6 +43,8 @@ pub struct Hub {
     pub connections: Arc<Connections>,
     /// The user store's recent answers, for the sessions' access checks.
     pub(super) user_lookups: UserLookups,
+    /// The writer shards, started with the first connection (inside the runtime).
+    shards: OnceLock<Shards>,
 }
 
 /// One active channel. Subscribers hold it; dropping the last handle stops the
@@ -65,11 +68,9 @@ impl Topic {
         self.sender.borrow().clone()
     }
 
-    /// A receiver that reports the current frame (if any) as new.
-    pub fn receiver(&self) -> FrameReceiver {
-        let mut receiver = self.sender.subscribe();
-        receiver.mark_changed();
-        receiver
+    /// A receiver of the channel's publications, the current one marked as seen.
+    pub(super) fn subscribe(&self) -> FrameReceiver {
+        self.sender.subscribe()
     }
 }
 
@@ -80,7 +81,13 @@ impl Hub {
             slots: Mutex::new(HashMap::new()),
             connections: Arc::default(),
             user_lookups: UserLookups::default(),
+            shards: OnceLock::new(),
         }
+    }
+
+    /// The writer shards; the first call starts them.
+    pub(super) fn shards(&self) -> &Shards {
+        self.shards.get_or_init(|| Shards::start(&self.config))
     }
 
     pub fn config(&self) -> &WsConfig {

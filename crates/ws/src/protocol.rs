@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use auth::Tier;
 use edge::error::ErrorCode;
@@ -148,12 +147,10 @@ pub(super) enum Reply<'a> {
 }
 
 impl Reply<'_> {
-    /// The message as sent.
-    pub(super) fn encode(&self) -> Utf8Bytes {
+    /// The message's text.
+    pub(super) fn encode(&self) -> Vec<u8> {
         // Serialising these plain structs cannot fail; an empty object is a safe fallback.
-        serde_json::to_string(self)
-            .unwrap_or_else(|_| "{}".into())
-            .into()
+        serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
     }
 }
 
@@ -233,7 +230,7 @@ mod tests {
             id: None,
         }
         .encode();
-        let value: Value = serde_json::from_str(&ack).unwrap();
+        let value: Value = serde_json::from_slice(&ack).unwrap();
         assert_eq!(value["type"], "ack");
         assert_eq!(value["channels"][0], "NIFTY:2026-11-25");
         assert!(value.get("id").is_none());

@@ -1,9 +1,11 @@
-//! One WebSocket connection after the upgrade: reads the client's requests, pumps its
-//! channels' frames into its queue, pings it, and ends it.
+//! One WebSocket connection after the upgrade: reads the client's requests, keeps its
+//! subscriptions, pings it, and ends it.
 //!
-//! The connection is two tasks: this session (reading half, subscriptions, heartbeat)
-//! and the [`writer`](super::writer) (writing half). They share the client's byte-bounded
-//! queue. The session ends when the writer does (the writer ends after sending the
+//! The session is the connection's one task. It owns the socket's read half
+//! ([`ClientReader`]); the write half belongs to a writer shard ([`super::shard`]),
+//! reached through the session's [`Outlet`]: replies, pings and subscriptions go there
+//! as commands, and the shard delivers the channels' publications without waking the
+//! session. The session ends when the shard has finished with the socket (after the
 //! close frame, whoever decided to close), after a bounded wait for the client's reply.
 //!
 //! Every client message spends from the connection's [`MessageBudget`]; at every
@@ -12,22 +14,29 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
+use bytes::Bytes;
 use serde_json::Value;
+use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::budget::{MessageBudget, Verdict};
 use super::channel::{self, Endpoint};
+use super::client::{ClientReader, Incoming, ReadError};
+use super::close::Close;
 use super::connections::ConnectionSlot;
+use super::framing::{self, opcode};
+use super::link::Outlet;
 use super::protocol::{Reply, Request, now_ms, parse_request};
 use super::revocation::Standing;
-use super::subscriptions::Subscriptions;
-use super::upgrade::Socket;
-use super::writer::{self, Close, Link};
 use crate::state::WsState;
 use auth::Principal;
 use edge::error::ErrorCode;
+
+/// Largest message a client may send (requests are small JSON).
+const MAX_CLIENT_MESSAGE_BYTES: usize = 64 << 10;
+
+/// A ping, framed: the same two bytes for every connection.
+static PING: Bytes = Bytes::from_static(&[0x80 | opcode::PING, 0]);
 
 /// Keeps `ws_connections` right however the session ends.
 struct Connected;
@@ -57,12 +66,22 @@ pub(super) struct Admission {
     pub anonymous: bool,
 }
 
+/// The upgraded socket, and what it negotiated.
+pub(super) struct Upgraded {
+    pub socket: TcpStream,
+    /// Bytes the client sent after its handshake, read with it.
+    pub already: Bytes,
+    /// The connection negotiated permessage-deflate.
+    pub deflate: bool,
+}
+
 struct Session {
     state: WsState,
     principal: Principal,
     endpoint: Endpoint,
-    link: Arc<Link>,
-    subs: Subscriptions,
+    outlet: Outlet,
+    /// The channels held.
+    channels: HashSet<Arc<str>>,
     max_channels: usize,
     budget: MessageBudget,
     standing: Standing,
@@ -70,18 +89,16 @@ struct Session {
 }
 
 /// Serves one upgraded connection until it closes.
-/// `deflate`: the connection negotiated permessage-deflate.
 #[tracing::instrument(
     name = "ws_session",
     skip_all,
-    fields(endpoint = endpoint.path(), user = %admission.principal.user, deflate)
+    fields(endpoint = endpoint.path(), user = %admission.principal.user, deflate = upgraded.deflate)
 )]
 pub(super) async fn run(
-    socket: Socket,
+    upgraded: Upgraded,
     state: WsState,
     admission: Admission,
     endpoint: Endpoint,
-    deflate: bool,
 ) {
     let _connected = Connected::new();
     let Admission {
@@ -92,52 +109,47 @@ pub(super) async fn run(
     } = admission;
     let standing = Standing::at_start(&state, &principal, expires_at).await;
     let config = *state.hub.config();
-    let (sink, mut stream) = socket.split();
-    let link = Arc::new(Link::new(config.queue_bytes, deflate));
-    let mut writer = tokio::spawn(writer::run(
-        sink,
-        link.clone(),
-        config.write_deadline,
-        config.queue_bytes,
-    ));
+    let (read, write) = upgraded.socket.into_split();
+    let outlet = state.hub.shards().attach(write, upgraded.deflate);
+    let mut reader = ClientReader::new(
+        read,
+        &upgraded.already,
+        config.read_buffer_bytes,
+        upgraded.deflate,
+        MAX_CLIENT_MESSAGE_BYTES,
+    );
     let max_channels = state.limits.ws_channels(principal.tier);
     let mut session = Session {
         state,
         principal,
         endpoint,
-        link,
-        subs: Subscriptions::default(),
+        outlet,
+        channels: HashSet::new(),
         max_channels,
         budget: MessageBudget::new(&config),
         standing,
         anonymous,
     };
     session.welcome();
-    let reading = session
-        .serve(&mut stream, &mut writer, config.heartbeat)
-        .await;
+    let reading = session.serve(&mut reader, config.heartbeat).await;
     if reading {
-        await_close_reply(&mut stream, config.write_deadline).await;
+        await_close_reply(&mut reader, config.write_deadline).await;
     }
     tracing::debug!(
         user = %session.principal.user,
         endpoint = endpoint.path(),
-        channels = session.subs.len(),
-        dropped = session.subs.dropped,
-        reason = session.link.closing().map_or("unknown", Close::name),
+        channels = session.channels.len(),
+        reason = session.outlet.link.closing().map_or("unknown", Close::name),
         "websocket closed"
     );
 }
 
-/// The client's half of the connection.
-type Incoming = futures_util::stream::SplitStream<Socket>;
-
 /// After our close frame: waits (bounded) for the client's reply, as RFC 6455 asks, so
 /// the client can read our close frame before the connection goes.
-async fn await_close_reply(stream: &mut Incoming, deadline: std::time::Duration) {
+async fn await_close_reply(reader: &mut ClientReader, deadline: std::time::Duration) {
     let _ = tokio::time::timeout(deadline, async {
-        while let Some(Ok(message)) = stream.next().await {
-            if matches!(message, Message::Close(_)) {
+        while let Ok(message) = reader.next().await {
+            if matches!(message, Incoming::Close(_)) {
                 break;
             }
         }
@@ -146,40 +158,23 @@ async fn await_close_reply(stream: &mut Incoming, deadline: std::time::Duration)
 }
 
 impl Session {
-    /// Reads requests, pulls channels and pings until the writer ends (it ends after
-    /// the close frame, whoever closed). Returns whether the client may still send (its
+    /// Reads requests and pings until the shard is done with the socket (after the
+    /// close frame, whoever closed). Returns whether the client may still send (its
     /// close reply is then awaited).
-    async fn serve(
-        &mut self,
-        stream: &mut Incoming,
-        writer: &mut tokio::task::JoinHandle<()>,
-        every: std::time::Duration,
-    ) -> bool {
+    async fn serve(&mut self, reader: &mut ClientReader, every: std::time::Duration) -> bool {
         let mut heartbeat = tokio::time::interval_at(Instant::now() + every, every);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_seen = Instant::now();
         let mut reading = true;
         loop {
-            let open = self.link.closing().is_none();
-            let pulling = open && !self.subs.backlogged() && !self.subs.watchers.is_empty();
-            let waiting_for_room = open && self.subs.backlogged();
             tokio::select! {
                 biased;
-                _ = &mut *writer => break,
-                incoming = stream.next(), if reading => {
+                () = self.outlet.link.finished() => break,
+                incoming = reader.next(), if reading => {
                     last_seen = Instant::now();
                     reading = self.incoming(incoming).await;
                 }
-                Some(changed) = self.subs.watchers.next(), if pulling => {
-                    if let Some(name) = self.subs.on_change(changed) {
-                        self.error(ErrorCode::ChannelClosed, &format!("channel {name} stopped publishing"), None);
-                    }
-                }
-                () = self.link.room.notified(), if waiting_for_room => {}
                 _ = heartbeat.tick() => self.heartbeat(last_seen.elapsed()).await,
-            }
-            if self.link.closing().is_none() {
-                self.subs.pump(&self.link);
             }
         }
         reading
@@ -202,64 +197,72 @@ impl Session {
 
     /// Every heartbeat: close a silent client, or one whose access ended; ping the rest.
     async fn heartbeat(&mut self, silent_for: std::time::Duration) {
+        if self.outlet.link.closing().is_some() {
+            return;
+        }
         if silent_for > self.state.hub.config().idle_timeout() {
-            self.link.close(Close::HeartbeatTimeout);
+            self.outlet.close(Close::HeartbeatTimeout);
         } else if let Some(revoked) = self.standing.check(&self.state, &self.principal).await {
-            self.link.close(Close::Revoked(revoked));
+            self.outlet.close(Close::Revoked(revoked));
         } else {
-            self.push(Message::Ping(bytes::Bytes::new()), 2);
+            self.outlet.control(PING.clone());
         }
     }
 
     /// Handles one read; returns whether to keep reading.
-    async fn incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> bool {
-        if let Some(Ok(message)) = &incoming
+    async fn incoming(&mut self, incoming: Result<Incoming, ReadError>) -> bool {
+        if let Ok(message) = &incoming
             && !self.within_budget(message)
         {
             // Keep reading: after a refusal, and after a close for flooding until the
             // client answers the close frame, as after any close the server decides on.
             return true;
         }
-        match incoming {
-            Some(Ok(Message::Text(text))) => {
-                self.request(text.as_str()).await;
-                true
-            }
-            Some(Ok(Message::Binary(_))) => {
-                self.error(
-                    ErrorCode::BinaryNotSupported,
-                    "requests are JSON text messages",
-                    None,
-                );
-                true
-            }
-            // tungstenite answers pings itself; any frame proves the client alive.
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => true,
-            Some(Ok(Message::Close(_))) | None => {
-                self.link.close(Close::Gone);
-                false
-            }
-            Some(Err(error)) => {
-                self.link.close(match error {
-                    WsError::Capacity(_) => Close::MessageTooBig,
-                    WsError::Utf8(_) => Close::InvalidData,
-                    _ => Close::Gone,
+        let message = match incoming {
+            Ok(message) => message,
+            Err(error) => {
+                self.outlet.close(match error {
+                    ReadError::TooBig => Close::MessageTooBig,
+                    ReadError::InvalidData => Close::InvalidData,
+                    ReadError::Protocol => Close::ProtocolError,
+                    ReadError::Ended => Close::Gone,
                 });
-                false
+                return false;
+            }
+        };
+        match message {
+            Incoming::Text(text) => self.request(&text).await,
+            Incoming::Binary => self.error(
+                ErrorCode::BinaryNotSupported,
+                "requests are JSON text messages",
+                None,
+            ),
+            Incoming::Ping(payload) => {
+                if self.outlet.link.closing().is_none() {
+                    self.outlet
+                        .control(framing::encode(opcode::PONG, &payload, false));
+                }
+            }
+            // Any frame proves the client alive.
+            Incoming::Pong => {}
+            Incoming::Close(code) => {
+                self.outlet.close(Close::ClientClosed(code));
+                return false;
             }
         }
+        true
     }
 
     /// Spends one message from the budget; whether to act on it. A refused request is
     /// answered with `rate_limited`; a client ignoring refusals is closed (1008).
-    fn within_budget(&mut self, message: &Message) -> bool {
-        if matches!(message, Message::Close(_)) {
+    fn within_budget(&mut self, message: &Incoming) -> bool {
+        if matches!(message, Incoming::Close(_)) {
             return true;
         }
         match self.budget.spend() {
             Verdict::Accept => true,
             Verdict::Refuse => {
-                if matches!(message, Message::Text(_) | Message::Binary(_)) {
+                if matches!(message, Incoming::Text(_) | Incoming::Binary) {
                     let config = self.state.hub.config();
                     let text = format!(
                         "over the budget of {} messages per second (bursts of {}); this one \
@@ -272,7 +275,7 @@ impl Session {
             }
             Verdict::Close => {
                 tracing::debug!(user = %self.principal.user, "websocket client flooding");
-                self.link.close(Close::MessageFlood);
+                self.outlet.close(Close::MessageFlood);
                 false
             }
         }
@@ -369,17 +372,18 @@ impl Session {
         let Some(channels) = self.resolve(names, id) else {
             return;
         };
+        self.forget_stopped();
         // The cap first: a request over it costs no database reads.
         let new = channels
             .iter()
-            .filter(|c| !self.subs.holds(&c.name))
+            .filter(|c| !self.channels.contains(&c.name))
             .count();
-        if self.subs.len() + new > self.max_channels {
+        if self.channels.len() + new > self.max_channels {
             let message = format!(
                 "a {} connection may hold {} channels; this one holds {} and asked for {} more",
                 self.principal.tier,
                 self.max_channels,
-                self.subs.len(),
+                self.channels.len(),
                 new
             );
             self.error(ErrorCode::TooManyChannels, &message, id);
@@ -392,12 +396,13 @@ impl Session {
         self.control(&Reply::Ack {
             action: "subscribe",
             channels: &accepted,
-            subscribed: self.subs.len() + new,
+            subscribed: self.channels.len() + new,
             id,
         });
         for channel in &channels {
             let topic = self.state.hub.topic(&self.state, channel);
-            self.subs.add(channel.name.clone(), topic);
+            self.channels.insert(channel.name.clone());
+            self.outlet.subscribe(channel.name.clone(), topic);
         }
     }
 
@@ -405,11 +410,15 @@ impl Session {
         let Some(channels) = self.resolve(names, id) else {
             return;
         };
+        self.forget_stopped();
         let removed: Vec<Arc<str>> = channels
             .into_iter()
-            .filter(|c| self.subs.remove(&c.name, &self.link))
+            .filter(|c| self.channels.remove(&c.name))
             .map(|c| c.name)
             .collect();
+        for name in &removed {
+            self.outlet.unsubscribe(name.clone());
+        }
         if removed.is_empty() {
             self.error(
                 ErrorCode::NotSubscribed,
@@ -421,7 +430,7 @@ impl Session {
         self.control(&Reply::Ack {
             action: "unsubscribe",
             channels: &removed,
-            subscribed: self.subs.len(),
+            subscribed: self.channels.len(),
             id,
         });
     }
@@ -431,17 +440,13 @@ impl Session {
     }
 
     fn control(&mut self, reply: &Reply<'_>) {
-        let text = reply.encode();
-        let len = text.len();
-        self.push(Message::Text(text), len);
+        self.outlet.control(framing::text(&reply.encode()));
     }
 
-    /// Queues a control message; one that does not fit marks a slow consumer.
-    fn push(&mut self, message: Message, len: usize) {
-        let pushed = self.link.outbox.lock().push_control(message, len);
-        match pushed {
-            Ok(()) => self.link.wake(),
-            Err(_) => self.link.close(Close::SlowConsumer),
+    /// Forgets the channels the shard stopped (their publisher is gone).
+    fn forget_stopped(&mut self) {
+        for name in self.outlet.link.take_stopped() {
+            self.channels.remove(&name);
         }
     }
 }

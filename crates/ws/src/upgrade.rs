@@ -17,45 +17,31 @@
 //! address (for its budget and connection cap), with market channels only.
 //!
 //! The handshake (RFC 6455 §4.2) is done here on hyper's upgrade rather than through
-//! axum's `WebSocketUpgrade`, because the session needs tokio-tungstenite's own stream:
-//! only that can send a large message as several frames ([`super::writer`]), which keeps
-//! each connection's write buffer at one fragment instead of its largest message.
+//! axum's `WebSocketUpgrade`, because the connection is taken back as the plain
+//! `TcpStream` it is (hyper-util's upgrade `downcast`): its read half goes to the
+//! session, its write half to a writer shard, which writes the publications' shared
+//! frames straight to the socket.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto::upgrade::downcast;
 use serde::Deserialize;
-use tokio_tungstenite::WebSocketStream;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::channel::Endpoint;
-use super::config::WsConfig;
-use super::inbound::Inbound;
-use super::session::{self, Admission};
+use super::session::{self, Admission, Upgraded};
 use crate::state::WsState;
 use auth::{Principal, Role as AccessRole, Tier};
 use edge::Decision;
 use edge::access::{anonymous_key, authorize_expiring, bearer_token, refused};
 use edge::client_address::ClientAddress;
 use edge::error::{AppError, ErrorCode};
-
-/// An upgraded connection, compressed messages inflated on the way in.
-pub(super) type Socket = WebSocketStream<Inbound<TokioIo<Upgraded>>>;
-
-/// Largest message a client may send (requests are small JSON).
-const MAX_CLIENT_MESSAGE_BYTES: usize = 64 << 10;
-/// tungstenite writes to the socket once this much is buffered (and on every flush);
-/// with fragments no larger (see the writer), a write buffer never grows past about
-/// twice this.
-pub(super) const WRITE_BUFFER_BYTES: usize = 8 << 10;
-/// Floor of the write-buffer bound; the writer's fragments stay far below it, so
-/// hitting it means a bug, reported as a write error rather than as memory growth.
-const MIN_WRITE_BUFFER_LIMIT: usize = 8 << 20;
 
 /// A checked request to upgrade to a WebSocket (HTTP/1.1, RFC 6455 §4.2.1).
 pub(super) struct UpgradeRequest {
@@ -238,9 +224,7 @@ fn accept(
         Ok(upgrade) => upgrade,
         Err(refused) => return refused.into_error(endpoint).into_response(),
     };
-    let settings = *state.hub.config();
-    let config = socket_config(&settings);
-    let deflate = if settings.deflate {
+    let deflate = if state.hub.config().deflate {
         super::deflate::negotiate(caller.headers)
     } else {
         None
@@ -252,32 +236,25 @@ fn accept(
         on_upgrade,
     } = upgrade;
     tokio::spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let io = Inbound::new(TokioIo::new(upgraded), deflating, MAX_CLIENT_MESSAGE_BYTES);
-                let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                session::run(socket, state, admission, endpoint, deflating).await;
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => return tracing::debug!(%error, "websocket upgrade failed"),
+        };
+        match downcast::<TokioIo<TcpStream>>(upgraded) {
+            Ok(parts) => {
+                let upgraded = Upgraded {
+                    socket: parts.io.into_inner(),
+                    already: parts.read_buf,
+                    deflate: deflating,
+                };
+                session::run(upgraded, state, admission, endpoint).await;
             }
-            Err(error) => tracing::debug!(%error, "websocket upgrade failed"),
+            // The server serves plain TCP (TLS ends at a proxy in front of it).
+            Err(_) => tracing::error!("websocket upgrade is not on a TCP stream; dropped"),
         }
     });
     let protocol = from_protocol.map(|(_, protocol)| protocol);
     switching_protocols(&decision, &accept_key, protocol, deflate)
-}
-
-/// The socket's buffers and the largest client message, from the settings.
-fn socket_config(settings: &WsConfig) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(settings.read_buffer_bytes)
-        .write_buffer_size(WRITE_BUFFER_BYTES)
-        .max_write_buffer_size(
-            settings
-                .queue_bytes
-                .saturating_mul(4)
-                .max(MIN_WRITE_BUFFER_LIMIT),
-        )
-        .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES))
 }
 
 /// The 101 answer: the handshake's accept key, the subprotocol and extension agreed,

@@ -11,6 +11,8 @@
 //! - `loadgen floor`: no server at all: the lowest latency one-to-many delivery can have
 //!   on this machine (raw loopback TCP writes to N sockets), and the CPU one write costs,
 //!   to read `ws` figures against.
+//! - `loadgen idle`: N WebSocket clients holding no channel; the server's RSS per
+//!   idle connection.
 //! - `loadgen compare`: `ws`, then `floor` at the same client count and message size,
 //!   printing the ratios.
 //! - `loadgen swap`: `rest` load while a plugin is uploaded through `POST /admin/plugins`
@@ -27,6 +29,7 @@
 mod compare;
 mod cpu;
 mod floor;
+mod idle;
 mod report;
 mod rest;
 mod scrape;
@@ -53,6 +56,8 @@ enum Command {
     Swap(rest::SwapArgs),
     /// This machine's floor for fan-out latency: raw TCP writes, no server.
     Floor(floor::FloorArgs),
+    /// Idle WebSocket clients: the server's memory per connection.
+    Idle(idle::IdleArgs),
     /// `ws`, then `floor` at the same client count and message size, with the ratios.
     Compare(compare::CompareArgs),
     /// A long mixed run: WebSocket churn, REST with hostile plugins, uploads.
@@ -72,6 +77,7 @@ fn main() -> anyhow::Result<()> {
             Command::Ws(args) => ws::run(args).await,
             Command::Swap(args) => rest::swap(args).await,
             Command::Floor(args) => floor::run(args).await,
+            Command::Idle(args) => idle::run(args).await,
             Command::Compare(args) => compare::run(args).await,
             Command::Soak(args) => soak::run(args).await,
             Command::Wire(args) => wire::run(args).await,

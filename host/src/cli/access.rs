@@ -204,7 +204,7 @@ pub struct WsArgs {
     /// A channel publishes at most once per this many milliseconds (latest wins).
     #[arg(long, env = "OPTIONHUB_WS_PUBLISH_MS", default_value_t = 200)]
     pub ws_publish_ms: u64,
-    /// Read buffer per WebSocket connection, bytes.
+    /// Bytes read from a WebSocket client at a time (held only while reading).
     #[arg(long, env = "OPTIONHUB_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
     pub ws_read_buffer_bytes: usize,
     /// Messages per second one WebSocket client may send, on average.
@@ -218,6 +218,10 @@ pub struct WsArgs {
     /// publication is compressed once for all its subscribers. `false` turns it off.
     #[arg(long, env = "OPTIONHUB_WS_DEFLATE", default_value_t = true, action = clap::ArgAction::Set)]
     pub ws_deflate: bool,
+    /// Writer shards: the tasks that write to every WebSocket connection. 0 means one
+    /// per core.
+    #[arg(long, env = "OPTIONHUB_WS_WRITERS", default_value_t = 0)]
+    pub ws_writers: usize,
 }
 
 impl WsArgs {
@@ -231,6 +235,7 @@ impl WsArgs {
             client_messages_per_sec: self.ws_client_rate.max(1),
             client_message_burst: self.ws_client_burst.max(1),
             deflate: self.ws_deflate,
+            writers: self.ws_writers,
         }
     }
 }
