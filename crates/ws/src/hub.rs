@@ -68,6 +68,16 @@ impl Topic {
         self.sender.borrow().clone()
     }
 
+    /// A topic with no publisher, fed by the test through `sender`.
+    #[cfg(test)]
+    pub(super) fn detached(sender: watch::Sender<Option<Arc<Frame>>>) -> Self {
+        let task = tokio::spawn(std::future::pending::<()>());
+        Self {
+            sender,
+            publisher: task.abort_handle(),
+        }
+    }
+
     /// A receiver of the channel's publications, the current one marked as seen.
     pub(super) fn subscribe(&self) -> FrameReceiver {
         self.sender.subscribe()

@@ -115,6 +115,17 @@ struct Watched {
     start: usize,
 }
 
+impl Watched {
+    /// The subscribers in the order this publication reaches them: each walk starts
+    /// one further on than the last.
+    fn walk(&mut self) -> impl Iterator<Item = u64> + '_ {
+        let count = self.subscribers.len();
+        self.start = (self.start + 1) % count.max(1);
+        let start = self.start;
+        (0..count).filter_map(move |i| self.subscribers.get((start + i) % count).copied())
+    }
+}
+
 /// The channels a shard's connections hold.
 #[derive(Default)]
 struct Channels {
@@ -370,13 +381,8 @@ impl Shard {
         let Some(frame) = frame else {
             return;
         };
-        let count = watched.subscribers.len();
-        watched.start = (watched.start + 1) % count.max(1);
         let now = Instant::now();
-        for i in 0..count {
-            let Some(&id) = watched.subscribers.get((watched.start + i) % count) else {
-                continue;
-            };
+        for id in watched.walk() {
             let Some(conn) = self.writers.conns.get_mut(&id) else {
                 continue;
             };
@@ -461,5 +467,31 @@ impl Shard {
             self.channels.leave(id, &channels);
             self.writers.flush(id, now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_walk_starts_one_subscriber_further_on() {
+        let (sender, _) = watch::channel(None);
+        let topic = Arc::new(Topic::detached(sender));
+        let mut channels = Channels::default();
+        let name: Arc<str> = "NIFTY:2026-12-08".into();
+        for id in [7, 8, 9] {
+            assert!(channels.join(&name, topic.clone(), id).is_none());
+        }
+        channels.join(&name, topic.clone(), 8);
+        let watched = channels.watched.get_mut(&name).unwrap();
+        let walks: Vec<Vec<u64>> = (0..4).map(|_| watched.walk().collect()).collect();
+        assert_eq!(walks, [vec![8, 9, 7], vec![9, 7, 8], vec![7, 8, 9], vec![8, 9, 7]]);
+        assert_eq!(channels.watchers.len(), 1, "one watch per channel per shard");
+        channels.leave(8, std::slice::from_ref(&name));
+        channels.leave(7, std::slice::from_ref(&name));
+        assert_eq!(channels.watched[&name].subscribers, [9]);
+        channels.leave(9, std::slice::from_ref(&name));
+        assert!(channels.watched.is_empty(), "nobody holds it: no longer watched");
     }
 }
