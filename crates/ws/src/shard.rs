@@ -486,12 +486,22 @@ mod tests {
         channels.join(&name, topic.clone(), 8);
         let watched = channels.watched.get_mut(&name).unwrap();
         let walks: Vec<Vec<u64>> = (0..4).map(|_| watched.walk().collect()).collect();
-        assert_eq!(walks, [vec![8, 9, 7], vec![9, 7, 8], vec![7, 8, 9], vec![8, 9, 7]]);
-        assert_eq!(channels.watchers.len(), 1, "one watch per channel per shard");
+        assert_eq!(
+            walks,
+            [vec![8, 9, 7], vec![9, 7, 8], vec![7, 8, 9], vec![8, 9, 7]]
+        );
+        assert_eq!(
+            channels.watchers.len(),
+            1,
+            "one watch per channel per shard"
+        );
         channels.leave(8, std::slice::from_ref(&name));
         channels.leave(7, std::slice::from_ref(&name));
         assert_eq!(channels.watched[&name].subscribers, [9]);
         channels.leave(9, std::slice::from_ref(&name));
-        assert!(channels.watched.is_empty(), "nobody holds it: no longer watched");
+        assert!(
+            channels.watched.is_empty(),
+            "nobody holds it: no longer watched"
+        );
     }
 }
