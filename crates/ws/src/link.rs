@@ -107,8 +107,20 @@ impl Outlet {
     }
 
     fn send(&self, command: Command) {
-        // A shard outlives the sessions it serves; if it is gone, so is the server.
-        let _ = self.commands.send(command);
+        // A shard outlives the sessions it serves; should it be gone, the session ends.
+        if self.commands.send(command).is_err() {
+            self.link.finish();
+        }
+    }
+
+    /// Hands the connection's write half to the shard.
+    pub(super) fn attach(&self, socket: OwnedWriteHalf, deflate: bool) {
+        self.send(Command::Attach {
+            id: self.id,
+            socket,
+            link: self.link.clone(),
+            deflate,
+        });
     }
 
     /// Queues a control message's frames.

@@ -74,18 +74,16 @@ impl Shards {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let index = usize::try_from(id).unwrap_or(0) % self.commands.len().max(1);
         let link = Arc::new(Link::default());
-        let commands = self.commands.get(index).cloned().unwrap_or_else(|| {
-            // No shard at all cannot happen (there is always one); a closed channel
-            // makes every send a no-op and the session ends at its first heartbeat.
-            mpsc::unbounded_channel().0
-        });
-        let _ = commands.send(Command::Attach {
-            id,
-            socket,
-            link: link.clone(),
-            deflate,
-        });
-        Outlet::new(id, commands, link)
+        // `start` makes at least one shard; without one, the outlet's first command
+        // fails and the session ends.
+        let commands = self
+            .commands
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| mpsc::unbounded_channel().0);
+        let outlet = Outlet::new(id, commands, link);
+        outlet.attach(socket, deflate);
+        outlet
     }
 }
 
