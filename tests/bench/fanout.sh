@@ -29,6 +29,9 @@ for _ in $(seq 1 120); do
   curl -fs "$base/health/ready" >/dev/null 2>&1 && break
   sleep 1
 done
+# Startup work (compiling plugins, the first Greeks) must not count as the server's
+# background, which loadgen measures before its clients connect.
+sleep 20
 token="$(target/release/optionhub user token dev --data "$work/data" | tail -n 1)"
 # The nearest N expiries of an underlying, as channel names.
 chains() {

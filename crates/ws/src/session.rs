@@ -107,17 +107,24 @@ pub(super) async fn run(
         slot: _slot,
         anonymous,
     } = admission;
-    let standing = Standing::at_start(&state, &principal, expires_at).await;
+    let standing = Box::pin(Standing::at_start(&state, &principal, expires_at)).await;
     let config = *state.hub.config();
-    let (read, write) = upgraded.socket.into_split();
-    let outlet = state.hub.shards().attach(write, upgraded.deflate);
+    let Upgraded {
+        socket,
+        already,
+        deflate,
+    } = upgraded;
+    let (read, write) = socket.into_split();
+    let outlet = state.hub.shards().attach(write, deflate);
     let mut reader = ClientReader::new(
         read,
-        &upgraded.already,
+        &already,
         config.read_buffer_bytes,
-        upgraded.deflate,
+        deflate,
         MAX_CLIENT_MESSAGE_BYTES,
     );
+    // It may share the HTTP connection's whole read buffer: not kept for the session.
+    drop(already);
     let max_channels = state.limits.ws_channels(principal.tier);
     let mut session = Session {
         state,
@@ -174,7 +181,10 @@ impl Session {
                     last_seen = Instant::now();
                     reading = self.incoming(incoming).await;
                 }
-                _ = heartbeat.tick() => self.heartbeat(last_seen.elapsed()).await,
+                // Boxed, like requests: the futures that reach the store are large,
+                // and a session that held them inline would hold their size for its
+                // whole life, idle or not.
+                _ = heartbeat.tick() => Box::pin(self.heartbeat(last_seen.elapsed())).await,
             }
         }
         reading
@@ -231,7 +241,7 @@ impl Session {
             }
         };
         match message {
-            Incoming::Text(text) => self.request(&text).await,
+            Incoming::Text(text) => Box::pin(self.request(&text)).await,
             Incoming::Binary => self.error(
                 ErrorCode::BinaryNotSupported,
                 "requests are JSON text messages",

@@ -55,15 +55,21 @@ pub(crate) async fn run(args: CompareArgs) -> anyhow::Result<()> {
             ours / floor.max(1e-3)
         );
     }
-    match server.server_micros_per_delivery() {
-        Some((_, _, ours)) => {
-            let (_, _, floor) = writes.micros_per_write();
-            println!(
-                "CPU:         {:.2}x ({ours:.2} µs per delivery / {floor:.2} µs per write)",
+    let (_, _, floor) = writes.micros_per_write();
+    let measured = [
+        ("CPU", server.server_micros_per_delivery()),
+        ("CPU net", server.delivery_micros()),
+    ];
+    for (name, micros) in measured {
+        match micros {
+            Some((_, _, ours)) => println!(
+                "{name:<12} {:.2}x ({ours:.2} µs per delivery / {floor:.2} µs per write)",
                 ours / floor.max(1e-9)
-            );
+            ),
+            None => {
+                println!("{name:<12} not measured (give --server-pid and a reachable /metrics)")
+            }
         }
-        None => println!("CPU:         not measured (give --server-pid and a reachable /metrics)"),
     }
     Ok(())
 }

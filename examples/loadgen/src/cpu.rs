@@ -43,6 +43,24 @@ impl CpuTime {
         }
     }
 
+    /// This time, less `baseline` scaled from its window to `window`: what was spent
+    /// beyond a steady background rate.
+    pub(crate) fn beyond(
+        self,
+        baseline: Self,
+        baseline_window: Duration,
+        window: Duration,
+    ) -> Self {
+        let scale = window.as_secs_f64() / baseline_window.as_secs_f64().max(1e-9);
+        let less = |spent: Duration, idle: Duration| {
+            spent.saturating_sub(Duration::from_secs_f64(idle.as_secs_f64() * scale))
+        };
+        Self {
+            user: less(self.user, baseline.user),
+            system: less(self.system, baseline.system),
+        }
+    }
+
     pub(crate) fn total(self) -> Duration {
         self.user + self.system
     }

@@ -35,9 +35,13 @@ pub(crate) struct WsArgs {
     /// Connections opened per second while ramping up.
     #[arg(long, default_value_t = 2000)]
     pub connect_rate: u32,
-    /// The server's pid, to report its resident memory.
+    /// The server's pid, to report its resident memory and CPU.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Seconds to measure the server's CPU before any client connects: its background
+    /// (feed, ingest, Greeks), subtracted from the CPU per delivery.
+    #[arg(long, default_value_t = 10)]
+    pub baseline: u64,
 }
 
 fn now_ms() -> f64 {
@@ -63,6 +67,8 @@ pub(crate) struct WsReport {
     pub peak_rss_mib: Option<f64>,
     /// The server's CPU over the window (with its pid).
     pub server_cpu: Option<CpuTime>,
+    /// The server's CPU with no client, and over how long.
+    pub server_idle: Option<(CpuTime, Duration)>,
     /// The generator's own CPU over the window.
     pub own_cpu: Option<CpuTime>,
     /// Messages the server sent and dropped (conflated) over the window, from its
@@ -80,6 +86,14 @@ impl WsReport {
     /// The server's CPU per delivered message: user, system and total µs.
     pub(crate) fn server_micros_per_delivery(&self) -> Option<(f64, f64, f64)> {
         Some(self.server_cpu?.micros_per(self.delivered?))
+    }
+
+    /// The server's CPU per delivered message beyond its background with no client:
+    /// what the deliveries cost.
+    pub(crate) fn delivery_micros(&self) -> Option<(f64, f64, f64)> {
+        let (idle, idle_window) = self.server_idle?;
+        let net = self.server_cpu?.beyond(idle, idle_window, self.elapsed);
+        Some(net.micros_per(self.delivered?))
     }
 
     pub(crate) fn print(&self) {
@@ -112,6 +126,17 @@ impl WsReport {
         }
         if let Some((user, system, total)) = self.server_micros_per_delivery() {
             println!("server CPU per delivery: {total:.2} µs (user {user:.2}, system {system:.2})");
+        }
+        if let Some((idle, window)) = self.server_idle {
+            println!(
+                "server CPU with no client: {:.1} % of a core",
+                idle.total().as_secs_f64() / window.as_secs_f64().max(1e-9) * 100.0
+            );
+        }
+        if let Some((user, system, total)) = self.delivery_micros() {
+            println!(
+                "server CPU per delivery beyond that: {total:.2} µs (user {user:.2}, system {system:.2})"
+            );
         }
         if let Some(cpu) = self.own_cpu {
             println!(
@@ -167,6 +192,10 @@ pub(crate) async fn measure(args: WsArgs) -> anyhow::Result<WsReport> {
         client: reqwest::Client::new(),
         url,
     });
+    let server_idle = match args.server_pid {
+        Some(pid) => idle_cpu(pid, Duration::from_secs(args.baseline)).await,
+        None => None,
+    };
     let gap = Duration::from_secs_f64(1.0 / f64::from(args.connect_rate.max(1)));
     let ramp = Instant::now();
     let mut clients = Vec::with_capacity(args.clients);
@@ -246,10 +275,23 @@ pub(crate) async fn measure(args: WsArgs) -> anyhow::Result<WsReport> {
         bytes: received.bytes.load(Ordering::Relaxed),
         peak_rss_mib: peak_rss,
         server_cpu,
+        server_idle,
         own_cpu,
         delivered,
         dropped,
     })
+}
+
+/// The server's CPU over `window` with no client of ours connected.
+async fn idle_cpu(pid: u32, window: Duration) -> Option<(CpuTime, Duration)> {
+    if window.is_zero() {
+        return None;
+    }
+    let before = CpuTime::of_process(pid)?;
+    let started = Instant::now();
+    tokio::time::sleep(window).await;
+    let spent = CpuTime::of_process(pid)?.since(before);
+    Some((spent, started.elapsed()))
 }
 
 /// What the clients received while measuring.
