@@ -20,6 +20,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 /// Frames of history kept per chain channel.
@@ -97,11 +98,45 @@ pub(super) fn chain_patch(prev: &Value, next: &Value) -> Option<Value> {
     Some(Value::Object(patch))
 }
 
+/// A chain the channel published: whole, or (older than the last two) serialised.
+/// A chain as a `Value` is several times its JSON, and thirty-two of them per channel
+/// would be most of a busy server's memory; an older chain is only read again to patch
+/// a lagging client from, once per base and frame.
+#[derive(Debug, Clone)]
+pub(super) enum Past {
+    Whole(Arc<Value>),
+    Compact(Bytes),
+}
+
+impl Past {
+    fn compact(&self) -> Self {
+        match self {
+            Past::Whole(chain) => match serde_json::to_vec(chain.as_ref()) {
+                Ok(json) => Past::Compact(Bytes::from(json)),
+                // Plain JSON serialises; were it not to, the chain stays whole.
+                Err(_) => self.clone(),
+            },
+            Past::Compact(_) => self.clone(),
+        }
+    }
+
+    fn value(&self) -> Option<Arc<Value>> {
+        match self {
+            Past::Whole(chain) => Some(chain.clone()),
+            Past::Compact(json) => serde_json::from_slice(json).ok().map(Arc::new),
+        }
+    }
+}
+
 /// One frame in the history: its seq and the chain it published.
-pub(super) type Published = (u64, Arc<Value>);
+pub(super) type Published = (u64, Past);
 
 /// A channel's recent frames, oldest first, the newest last.
 pub(super) type Recent = Arc<[Published]>;
+
+/// Frames kept whole at the end of the history: the newest, and the one before it that
+/// every one-step update is patched from.
+const WHOLE: usize = 2;
 
 /// The publisher's record of its recent frames.
 #[derive(Debug, Default)]
@@ -115,7 +150,12 @@ impl History {
         if self.recent.len() == HISTORY {
             self.recent.pop_front();
         }
-        self.recent.push_back((seq, chain));
+        self.recent.push_back((seq, Past::Whole(chain)));
+        if let Some(index) = self.recent.len().checked_sub(WHOLE + 1)
+            && let Some((_, past)) = self.recent.get_mut(index)
+        {
+            *past = past.compact();
+        }
     }
 
     pub(super) fn recent(&self) -> Recent {
@@ -131,7 +171,7 @@ pub(super) fn patch_since(recent: &[Published], base: u64) -> Option<Value> {
         return None;
     }
     let (_, old) = recent.iter().find(|(seq, _)| *seq == base)?;
-    chain_patch(old, newest)
+    chain_patch(old.value()?.as_ref(), newest.value()?.as_ref())
 }
 
 /// Applies a chain delta's `data` to a chain held as JSON, by the module's rules: the
@@ -324,6 +364,12 @@ mod tests {
         history.record(6, chain(2, &[(25_000.0, 51.0, 40.0)]));
         history.record(8, chain(3, &[(25_000.0, 51.0, 42.0)]));
         let recent = history.recent();
+        // Only the last two are kept whole; 5 is patched from its JSON.
+        let kept: Vec<bool> = recent
+            .iter()
+            .map(|(_, past)| matches!(past, Past::Whole(_)))
+            .collect();
+        assert_eq!(kept, [false, true, true]);
         let from_5 = patch_since(&recent, 5).unwrap();
         assert_eq!(
             from_5["strikes"][0],

@@ -109,7 +109,7 @@ fn encode<T: Serialize>(head: Head<'_>, data: &T) -> Arc<Wire> {
 impl Frame {
     /// A frame of a chain channel. `recent` holds the publisher's recent frames, this
     /// one last; its update is the patch from the frame before.
-    pub fn chain(channel: Arc<str>, seq: u64, chain: Arc<Value>, recent: Recent) -> Self {
+    pub(super) fn chain(channel: Arc<str>, seq: u64, chain: Arc<Value>, recent: Recent) -> Self {
         let mut frame = Self::new(channel, seq, None, Payload::Chain(chain));
         frame.recent = recent;
         frame.update = frame.recent.len().checked_sub(2).and_then(|i| {

@@ -23,13 +23,15 @@
 //!   uploads for a long run; checks RSS growth, 5xx and failed Greeks recomputations.
 //!
 //! Client and server share the machine in our figures (see BENCHMARKS.md), so the
-//! generator is kept cheap: one shared HTTP client, one task per WebSocket.
+//! generator is kept cheap: one shared HTTP client, one task per WebSocket, reading
+//! frames in place ([`lean_client`]) as cheaply as the floor's receivers read.
 #![forbid(unsafe_code)]
 
 mod compare;
 mod cpu;
 mod floor;
 mod idle;
+mod lean_client;
 mod report;
 mod rest;
 mod scrape;

@@ -8,11 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::Mutex;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::cpu::CpuTime;
+use crate::lean_client::{Frame, LeanClient};
 use crate::report::{Latencies, rss_mib};
 use crate::scrape;
 
@@ -308,27 +307,32 @@ async fn client(
     measuring: &std::sync::atomic::AtomicBool,
     received: &Received,
 ) -> anyhow::Result<()> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+    let mut socket = LeanClient::connect(url).await?;
     let subscribe = serde_json::json!({"action": "subscribe", "channels": [channel]});
-    socket.send(Message::text(subscribe.to_string())).await?;
+    socket.send_text(&subscribe.to_string()).await?;
     let mut local = Latencies::new()?;
     let mut flushed = Instant::now();
-    while let Some(message) = socket.next().await {
-        let text = match message? {
-            Message::Text(text) => text,
-            Message::Close(frame) => anyhow::bail!("closed by server: {frame:?}"),
-            _ => continue,
-        };
-        let arrived = now_ms();
-        if measuring.load(std::sync::atomic::Ordering::Relaxed) {
-            received.messages.fetch_add(1, Ordering::Relaxed);
-            received
-                .bytes
-                .fetch_add(text.len() as u64, Ordering::Relaxed);
-            for stamp in server_stamps(&text) {
-                local.record(Duration::from_secs_f64(((arrived - stamp) / 1e3).max(0.0)));
-            }
-        }
+    loop {
+        socket
+            .next_frames(|frame| {
+                let arrived = now_ms();
+                if !measuring.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                let (bytes, stamps) = match frame {
+                    Frame::Text(payload) => {
+                        received.messages.fetch_add(1, Ordering::Relaxed);
+                        (payload.len(), server_stamps(payload))
+                    }
+                    // The rest of a fragmented message: bytes, not a message.
+                    Frame::Other(len) => (len, Vec::new()),
+                };
+                received.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+                for stamp in stamps {
+                    local.record(Duration::from_secs_f64(((arrived - stamp) / 1e3).max(0.0)));
+                }
+            })
+            .await?;
         // Merge into the shared histogram now and then, not per message.
         if flushed.elapsed() > Duration::from_millis(500) {
             results.lock().await.merge(&local);
@@ -336,8 +340,6 @@ async fn client(
             flushed = Instant::now();
         }
     }
-    results.lock().await.merge(&local);
-    Ok(())
 }
 
 /// `server_ts_ms` of every update in a frame (one JSON message, a JSON array of them,
@@ -345,9 +347,12 @@ async fn client(
 /// ~100 KB of JSON, and parsing every one would make the generator, not the server, the
 /// bottleneck on a shared machine. The server writes `type` and `server_ts_ms` before
 /// `data`, and no payload field is named `type`.
-fn server_stamps(text: &str) -> Vec<f64> {
+fn server_stamps(text: &[u8]) -> Vec<f64> {
     const UPDATE: &str = "\"type\":\"update\"";
     const STAMP: &str = "\"server_ts_ms\":";
+    let Ok(text) = std::str::from_utf8(text) else {
+        return Vec::new();
+    };
     let mut stamps = Vec::new();
     let mut rest = text;
     while let Some(at) = rest.find(UPDATE) {
@@ -374,12 +379,12 @@ mod tests {
     #[test]
     fn stamps_are_read_from_single_batched_and_line_separated_frames() {
         let one = r#"{"type":"update","server_ts_ms":10}"#;
-        assert_eq!(server_stamps(one), [10.0]);
+        assert_eq!(server_stamps(one.as_bytes()), [10.0]);
         let batch = r#"[{"type":"update","server_ts_ms":1},{"type":"ack"},{"type":"update","server_ts_ms":2}]"#;
-        assert_eq!(server_stamps(batch), [1.0, 2.0]);
+        assert_eq!(server_stamps(batch.as_bytes()), [1.0, 2.0]);
         let lines =
             "{\"type\":\"snapshot\",\"server_ts_ms\":5}\n{\"type\":\"update\",\"server_ts_ms\":6}";
-        assert_eq!(server_stamps(lines), [6.0]);
-        assert!(server_stamps("not json").is_empty());
+        assert_eq!(server_stamps(lines.as_bytes()), [6.0]);
+        assert!(server_stamps(b"not json").is_empty());
     }
 }
