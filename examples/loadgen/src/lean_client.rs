@@ -72,7 +72,9 @@ impl LeanClient {
         if self.filled == self.buf.len() {
             self.buf.resize(self.buf.len() * 2, 0);
         }
-        Ok(self.socket.read(&mut self.buf[self.filled..]).await?)
+        let read = self.socket.read(&mut self.buf[self.filled..]).await?;
+        self.filled += read;
+        Ok(read)
     }
 
     /// Sends a text message (masked with a zero key, as any key will do).
