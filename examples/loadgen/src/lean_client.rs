@@ -150,7 +150,44 @@ fn parse(raw: &[u8]) -> Option<(u8, usize, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::{Frame, LeanClient, parse};
+
+    #[tokio::test]
+    async fn upgrades_reads_text_split_anywhere_and_answers_pings() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/ws/live?token=t", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = vec![0; 1024];
+            let n = socket.read(&mut request).await.unwrap();
+            assert!(request[..n].starts_with(b"GET /ws/live?token=t HTTP/1.1\r\n"));
+            let mut answer = b"HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x02hi".to_vec();
+            answer.extend_from_slice(b"\x89\x01p\x81\x05");
+            socket.write_all(&answer).await.unwrap();
+            socket.write_all(b"there").await.unwrap();
+            let mut pong = [0u8; 7];
+            socket.read_exact(&mut pong).await.unwrap();
+            pong
+        });
+        let mut client = LeanClient::connect(&url).await.unwrap();
+        let mut texts = Vec::new();
+        while texts.len() < 2 {
+            client
+                .next_frames(|frame| {
+                    if let Frame::Text(payload) = frame {
+                        texts.push(String::from_utf8(payload.to_vec()).unwrap());
+                    }
+                })
+                .await
+                .unwrap();
+        }
+        assert_eq!(texts, ["hi", "there"]);
+        // A masked pong with the ping's payload.
+        assert_eq!(server.await.unwrap(), [0x8a, 0x81, 0, 0, 0, 0, b'p']);
+    }
 
     #[test]
     fn frames_are_found_once_whole() {
