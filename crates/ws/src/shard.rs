@@ -211,6 +211,11 @@ impl Writers {
     fn finish(&mut self, id: u64) {
         self.blocked.remove(&id);
         if let Some(conn) = self.conns.remove(&id) {
+            tracing::debug!(
+                dropped = conn.dropped,
+                reason = conn.link.closing().map_or("detached", Close::name),
+                "websocket writer done"
+            );
             conn.link.finish();
         }
     }
