@@ -50,6 +50,17 @@ struct Place {
     latest: Option<Arc<Frame>>,
 }
 
+impl Place {
+    /// The client is given the message of seq `seq`; returns how many publications it
+    /// skipped to get there.
+    fn advance_to(&mut self, seq: u64) -> u64 {
+        let skipped = self.last_seq.map_or(0, |last| seq.saturating_sub(last + 1));
+        self.resync = false;
+        self.last_seq = Some(seq);
+        skipped
+    }
+}
+
 /// What a shard sums over a pass, to report once.
 #[derive(Debug, Default)]
 pub(super) struct Tally {
@@ -176,6 +187,51 @@ impl Conn {
         true
     }
 
+    /// A channel published `frame`, and the connection has nothing queued or in flight
+    /// (the common case): its message goes straight to the socket, written from the
+    /// publication's own bytes. Those bytes are shared by every subscriber on every
+    /// shard, and counting references to them from two cores at once costs more than
+    /// the rest of a delivery; so here none is taken unless the socket takes only part.
+    /// `None` when this path does not apply (something is queued, or the socket would
+    /// block): the publication then goes through [`Conn::offer`] and the queue,
+    /// nothing having changed.
+    pub(super) fn deliver(
+        &mut self,
+        name: &Arc<str>,
+        frame: &Arc<Frame>,
+        tally: &mut Tally,
+        now: Instant,
+    ) -> Option<Flushed> {
+        if self.in_flight.is_some() || !self.outbox.is_empty() || !self.ready.is_empty() {
+            return None;
+        }
+        let place = self.places.get_mut(name)?;
+        if place.last_seq.is_some_and(|seq| seq >= frame.seq) {
+            return Some(Flushed::Drained);
+        }
+        let base = place.last_seq.filter(|_| !place.resync);
+        let wire = frame.message_after(base);
+        let frames = wire.bytes(self.deflate);
+        let written = match self.socket.try_write(frames) {
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(error) => {
+                tracing::debug!(%error, "websocket write failed");
+                return Some(Flushed::Failed);
+            }
+            Ok(0) => return Some(Flushed::Failed),
+            Ok(written) => written,
+        };
+        let skipped = place.advance_to(frame.seq);
+        self.dropped += skipped;
+        tally.dropped += skipped;
+        if written == frames.len() {
+            tally.sent += 1;
+            return Some(Flushed::Drained);
+        }
+        self.in_flight = Some((frames.clone(), written));
+        Some(self.flush(tally, now))
+    }
+
     /// Queues a control message; one that does not fit marks a slow consumer.
     pub(super) fn control(&mut self, frames: Bytes) -> Result<(), Overflow> {
         self.outbox.push_control(frames)
@@ -200,9 +256,7 @@ impl Conn {
             } else {
                 place.last_seq
             };
-            let wire = base
-                .and_then(|base| frame.update_after(base))
-                .unwrap_or_else(|| frame.snapshot().clone());
+            let wire = frame.message_after(base);
             let frames = wire.bytes(self.deflate);
             if !self.outbox.fits(place.key, frames.len()) {
                 break;
@@ -211,14 +265,9 @@ impl Conn {
             if !replacing {
                 place.pending_base = place.last_seq.filter(|_| !place.resync);
             }
-            place.resync = false;
-            let skipped = place
-                .last_seq
-                .map_or(0, |last| frame.seq.saturating_sub(last + 1));
-            let dropped = skipped + u64::from(replaced);
+            let dropped = place.advance_to(frame.seq) + u64::from(replaced);
             self.dropped += dropped;
             tally.dropped += dropped;
-            place.last_seq = Some(frame.seq);
             place.latest = None;
             self.ready.pop_front();
         }
@@ -424,6 +473,66 @@ mod tests {
             Instant::now() + Duration::from_secs(60),
             Duration::from_secs(5)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_publication_to_an_idle_connection_goes_straight_to_the_socket() {
+        let (mut conn, mut client) = pair(1 << 20).await;
+        let mut tally = Tally::default();
+        let name: Arc<str> = "NIFTY:2026-12-08".into();
+        let now = Instant::now();
+        assert_eq!(
+            conn.deliver(&name, &view(&name, 1, 10), &mut tally, now),
+            None
+        );
+        conn.subscribe(&name, None);
+        let first = view(&name, 1, 10);
+        assert_eq!(
+            conn.deliver(&name, &first, &mut tally, now),
+            Some(Flushed::Drained)
+        );
+        assert_eq!(Arc::strong_count(&first), 1, "no reference kept");
+        assert_eq!(
+            conn.deliver(&name, &first, &mut tally, now),
+            Some(Flushed::Drained),
+            "a publication already sent is not sent again"
+        );
+        assert_eq!(
+            conn.deliver(&name, &view(&name, 2, 10), &mut tally, now),
+            Some(Flushed::Drained)
+        );
+        // Seq 3 never reaches this client: 4's update does not apply to 2.
+        assert_eq!(
+            conn.deliver(&name, &view(&name, 4, 10), &mut tally, now),
+            Some(Flushed::Drained)
+        );
+        assert_eq!((tally.sent, tally.dropped, conn.dropped), (3, 1, 1));
+        assert!(conn.outbox.is_empty() && conn.in_flight.is_none());
+        let messages = read_messages(&mut client, 3).await;
+        let seen: Vec<_> = messages
+            .iter()
+            .map(|m| {
+                (
+                    m["type"].as_str().unwrap().to_owned(),
+                    m["seq"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("snapshot".to_owned(), 1),
+                ("update".to_owned(), 2),
+                ("snapshot".to_owned(), 4)
+            ]
+        );
+        // Something queued: the publication takes the queue's way, untouched here.
+        conn.control(framing::text(b"{}")).unwrap();
+        assert_eq!(
+            conn.deliver(&name, &view(&name, 5, 10), &mut tally, now),
+            None
+        );
+        assert_eq!(conn.places[&name].last_seq, Some(4));
     }
 
     #[tokio::test]

@@ -18,6 +18,7 @@
 //! A channel whose contracts expired publishes one last frame whose update and
 //! snapshot are both `{"type":"expired",..}` ([`super::expiry`]).
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -190,6 +191,22 @@ impl Frame {
             }
         };
         cell.get_or_init(|| self.delta(last_seq)).clone()
+    }
+
+    /// The message for a client whose last message of this channel was at `base`
+    /// (`None`: nothing it can build on): the one-step update, a catch-up delta, or the
+    /// snapshot. Borrowed but for a catch-up, so the common case takes no reference on
+    /// a message every subscriber shares.
+    pub fn message_after(&self, base: Option<u64>) -> Cow<'_, Arc<Wire>> {
+        let Some(base) = base else {
+            return Cow::Borrowed(self.snapshot());
+        };
+        match &self.update {
+            Some((one_step, message)) if *one_step == base => Cow::Borrowed(message),
+            _ => self
+                .update_after(base)
+                .map_or_else(|| Cow::Borrowed(self.snapshot()), Cow::Owned),
+        }
     }
 
     /// The full state, serialised on first use.

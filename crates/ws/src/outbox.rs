@@ -60,7 +60,6 @@ impl Outbox {
         self.bytes
     }
 
-    #[cfg(test)]
     pub(super) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -184,6 +185,11 @@ struct Writers {
 }
 
 impl Writers {
+    /// Connection `id`, unless it is gone or closing.
+    fn live(&mut self, id: u64) -> Option<&mut Conn> {
+        self.conns.get_mut(&id).filter(|c| !c.is_closing())
+    }
+
     /// Writes out connection `id`, unless it waits for its socket already.
     fn flush(&mut self, id: u64, now: Instant) {
         if self.blocked.contains(&id) {
@@ -192,7 +198,16 @@ impl Writers {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        match conn.flush(&mut self.tally, now) {
+        let flushed = conn.flush(&mut self.tally, now);
+        self.settle(id, flushed);
+    }
+
+    /// Acts on how writing to connection `id` ended.
+    fn settle(&mut self, id: u64, flushed: Flushed) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        match flushed {
             Flushed::Drained if conn.is_closing() => self.finish(id),
             Flushed::Drained => {}
             Flushed::Blocked => {
@@ -203,6 +218,20 @@ impl Writers {
                 conn.link.close(Close::Gone);
                 self.to_close.push(id);
             }
+        }
+    }
+
+    /// Queues control frames (a reply, a ping, an error) for connection `id` and
+    /// writes them out; a control queue already full closes it as a slow consumer.
+    fn control(&mut self, id: u64, frames: Bytes, now: Instant) {
+        let Some(conn) = self.live(id) else {
+            return;
+        };
+        if conn.control(frames).is_err() {
+            conn.link.close(Close::SlowConsumer);
+            self.to_close.push(id);
+        } else {
+            self.flush(id, now);
         }
     }
 
@@ -318,17 +347,7 @@ impl Shard {
                 let conn = Conn::new(socket, link, deflate, self.config.queue_bytes);
                 self.writers.conns.insert(id, conn);
             }
-            Command::Control { id, frames } => {
-                let Some(conn) = self.live(id) else {
-                    return;
-                };
-                if conn.control(frames).is_err() {
-                    conn.link.close(Close::SlowConsumer);
-                    self.writers.to_close.push(id);
-                } else {
-                    self.writers.flush(id, now);
-                }
-            }
+            Command::Control { id, frames } => self.writers.control(id, frames, now),
             Command::Subscribe { id, name, topic } => {
                 let Some(conn) = self.writers.conns.get_mut(&id).filter(|c| !c.is_closing()) else {
                     return;
@@ -343,7 +362,7 @@ impl Shard {
                 self.writers.flush(id, now);
             }
             Command::Unsubscribe { id, name } => {
-                if let Some(conn) = self.live(id)
+                if let Some(conn) = self.writers.live(id)
                     && conn.unsubscribe(&name)
                 {
                     self.channels.leave(id, &[name]);
@@ -358,11 +377,6 @@ impl Shard {
                 }
             }
         }
-    }
-
-    /// Connection `id`, unless it is gone or closing.
-    fn live(&mut self, id: u64) -> Option<&mut Conn> {
-        self.writers.conns.get_mut(&id).filter(|c| !c.is_closing())
     }
 
     /// A watched channel published (or its publisher is gone).
@@ -389,7 +403,9 @@ impl Shard {
             let Some(conn) = self.writers.conns.get_mut(&id) else {
                 continue;
             };
-            if conn.offer(&name, &frame) {
+            if let Some(flushed) = conn.deliver(&name, &frame, &mut self.writers.tally, now) {
+                self.writers.settle(id, flushed);
+            } else if conn.offer(&name, &frame) {
                 conn.pump(&mut self.writers.tally);
                 self.writers.flush(id, now);
             }
@@ -410,17 +426,12 @@ impl Shard {
         let frames = super::framing::text(&reply.encode());
         let now = Instant::now();
         for id in watched.subscribers {
-            let Some(conn) = self.live(id) else {
+            let Some(conn) = self.writers.live(id) else {
                 continue;
             };
             conn.unsubscribe(name);
             conn.link.stopped(name.clone());
-            if conn.control(frames.clone()).is_err() {
-                conn.link.close(Close::SlowConsumer);
-                self.writers.to_close.push(id);
-            } else {
-                self.writers.flush(id, now);
-            }
+            self.writers.control(id, frames.clone(), now);
         }
     }
 

@@ -12,7 +12,7 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
@@ -138,46 +138,80 @@ pub(crate) async fn measure(args: FloorArgs) -> anyhow::Result<(Latencies, Write
     Ok((latencies, writes))
 }
 
-/// Writes every publication to every socket, each writer thread timing its own CPU.
+/// Writes every publication to every socket. The writer threads live for the whole
+/// run and each reads its own CPU once before its first write and once after its last:
+/// `/proc` counts in 10 ms ticks, so a thread per publication, whose pass is a few
+/// milliseconds, would read as if it had spent nothing.
 fn publish(mut sockets: Vec<TcpStream>, args: &FloorArgs) -> anyhow::Result<Writes> {
-    let mut message = vec![b'x'; args.bytes];
     let share = sockets.len().div_ceil(args.writers.max(1)).max(1);
-    let mut slowest = Duration::ZERO;
-    let mut cpu = CpuTime::default();
-    std::thread::sleep(Duration::from_millis(500));
-    for _ in 0..args.publications {
-        let pass = Instant::now();
-        message[..8].copy_from_slice(&now_micros().to_le_bytes());
-        std::thread::scope(|scope| {
-            let writers: Vec<_> = sockets
-                .chunks_mut(share)
-                .map(|part| {
-                    let message = &message;
-                    scope.spawn(move || {
-                        let before = CpuTime::of_thread().unwrap_or_default();
-                        part.iter_mut().try_for_each(|s| s.write_all(message))?;
-                        let after = CpuTime::of_thread().unwrap_or_default();
-                        std::io::Result::Ok(after.since(before))
-                    })
-                })
-                .collect();
-            writers.into_iter().try_for_each(|w| {
-                let spent = w
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("a writer panicked"))??;
-                cpu = cpu + spent;
-                anyhow::Ok(())
+    let writers = sockets.len().div_ceil(share);
+    // Every pass starts when all writers and the pacing thread meet at `start`, and
+    // ends when they meet again at `done`.
+    let start = Barrier::new(writers + 1);
+    let done = Barrier::new(writers + 1);
+    let (publications, bytes) = (args.publications, args.bytes);
+    let count = (publications * sockets.len()) as u64;
+    let total = sockets.len();
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = sockets
+            .chunks_mut(share)
+            .map(|part| {
+                let (start, done) = (&start, &done);
+                scope.spawn(move || write_passes(part, bytes, publications, start, done))
             })
-        })?;
-        slowest = slowest.max(pass.elapsed());
-        std::thread::sleep(Duration::from_millis(args.interval_ms));
-    }
-    Ok(Writes {
-        slowest,
-        count: (args.publications * sockets.len()) as u64,
-        sockets: sockets.len(),
-        cpu,
+            .collect();
+        let mut slowest = Duration::ZERO;
+        std::thread::sleep(Duration::from_millis(500));
+        for _ in 0..publications {
+            let pass = Instant::now();
+            start.wait();
+            done.wait();
+            slowest = slowest.max(pass.elapsed());
+            std::thread::sleep(Duration::from_millis(args.interval_ms));
+        }
+        let mut cpu = CpuTime::default();
+        for thread in threads {
+            let spent = thread
+                .join()
+                .map_err(|_| anyhow::anyhow!("a writer panicked"))??;
+            cpu = cpu + spent;
+        }
+        Ok(Writes {
+            slowest,
+            count,
+            sockets: total,
+            cpu,
+        })
     })
+}
+
+/// One writer thread's passes over its sockets; returns the CPU it spent, or the first
+/// write error. A socket that fails is skipped thereafter rather than ending the
+/// thread, which must still meet the others at every barrier.
+fn write_passes(
+    sockets: &mut [TcpStream],
+    bytes: usize,
+    publications: usize,
+    start: &Barrier,
+    done: &Barrier,
+) -> std::io::Result<CpuTime> {
+    let mut message = vec![b'x'; bytes];
+    let mut alive = vec![true; sockets.len()];
+    let mut failed = None;
+    let before = CpuTime::of_thread().unwrap_or_default();
+    for _ in 0..publications {
+        start.wait();
+        message[..8].copy_from_slice(&now_micros().to_le_bytes());
+        for (socket, alive) in sockets.iter_mut().zip(alive.iter_mut()) {
+            if *alive && let Err(error) = socket.write_all(&message) {
+                *alive = false;
+                failed.get_or_insert(error);
+            }
+        }
+        done.wait();
+    }
+    let spent = CpuTime::of_thread().unwrap_or_default().since(before);
+    failed.map_or(Ok(spent), Err)
 }
 
 #[cfg(test)]

@@ -319,16 +319,16 @@ async fn client(
                 if !measuring.load(std::sync::atomic::Ordering::Relaxed) {
                     return;
                 }
-                let (bytes, stamps) = match frame {
+                let (bytes, stamp) = match frame {
                     Frame::Text(payload) => {
                         received.messages.fetch_add(1, Ordering::Relaxed);
-                        (payload.len(), server_stamps(payload))
+                        (payload.len(), server_stamp(payload))
                     }
                     // The rest of a fragmented message: bytes, not a message.
-                    Frame::Other(len) => (len, Vec::new()),
+                    Frame::Other(len) => (len, None),
                 };
                 received.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-                for stamp in stamps {
+                if let Some(stamp) = stamp {
                     local.record(Duration::from_secs_f64(((arrived - stamp) / 1e3).max(0.0)));
                 }
             })
@@ -342,49 +342,54 @@ async fn client(
     }
 }
 
-/// `server_ts_ms` of every update in a frame (one JSON message, a JSON array of them,
-/// or several separated by newlines). Found by scanning, not parsing: a chain update is
-/// ~100 KB of JSON, and parsing every one would make the generator, not the server, the
-/// bottleneck on a shared machine. The server writes `type` and `server_ts_ms` before
-/// `data`, and no payload field is named `type`.
-fn server_stamps(text: &[u8]) -> Vec<f64> {
-    const UPDATE: &str = "\"type\":\"update\"";
+/// How far into a message its `server_ts_ms` can be: the server writes `type`,
+/// `kind`, `channel`, `seq`, `prev_seq` and `server_ts_ms` before `data`.
+const HEAD_BYTES: usize = 512;
+
+/// `server_ts_ms` of an update message (one message per frame, as the server sends
+/// them), read from the message's head without parsing or scanning the rest: a chain
+/// update is kilobytes of JSON, and a generator that read all of it would spend more
+/// per message than the floor's receivers, and so take the shared cores from the
+/// server it measures.
+fn server_stamp(text: &[u8]) -> Option<f64> {
+    const UPDATE: &str = "{\"type\":\"update\"";
     const STAMP: &str = "\"server_ts_ms\":";
-    let Ok(text) = std::str::from_utf8(text) else {
-        return Vec::new();
+    let head = &text[..text.len().min(HEAD_BYTES)];
+    let head = match std::str::from_utf8(head) {
+        Ok(head) => head,
+        Err(error) => std::str::from_utf8(&head[..error.valid_up_to()]).ok()?,
     };
-    let mut stamps = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(UPDATE) {
-        rest = &rest[at + UPDATE.len()..];
-        let Some(stamp_at) = rest.find(STAMP) else {
-            break;
-        };
-        let number = &rest[stamp_at + STAMP.len()..];
-        let end = number
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(number.len());
-        if let Ok(value) = number[..end].parse::<f64>() {
-            stamps.push(value);
-        }
-        rest = &number[end..];
-    }
-    stamps
+    let head = head.strip_prefix(UPDATE)?;
+    let head = &head[..head.find("\"data\":").unwrap_or(head.len())];
+    let number = &head[head.find(STAMP)? + STAMP.len()..];
+    let end = number
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(number.len());
+    number[..end].parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::server_stamps;
+    use super::server_stamp;
 
     #[test]
-    fn stamps_are_read_from_single_batched_and_line_separated_frames() {
-        let one = r#"{"type":"update","server_ts_ms":10}"#;
-        assert_eq!(server_stamps(one.as_bytes()), [10.0]);
-        let batch = r#"[{"type":"update","server_ts_ms":1},{"type":"ack"},{"type":"update","server_ts_ms":2}]"#;
-        assert_eq!(server_stamps(batch.as_bytes()), [1.0, 2.0]);
-        let lines =
-            "{\"type\":\"snapshot\",\"server_ts_ms\":5}\n{\"type\":\"update\",\"server_ts_ms\":6}";
-        assert_eq!(server_stamps(lines.as_bytes()), [6.0]);
-        assert!(server_stamps(b"not json").is_empty());
+    fn the_stamp_is_read_from_an_updates_head_only() {
+        let update = r#"{"type":"update","kind":"delta","channel":"NIFTY:2026-12-08","seq":7,"prev_seq":6,"server_ts_ms":1765100000123,"data":{"x":1}}"#;
+        assert_eq!(server_stamp(update.as_bytes()), Some(1_765_100_000_123.0));
+        let snapshot = r#"{"type":"snapshot","channel":"c","seq":5,"server_ts_ms":5,"data":{}}"#;
+        assert_eq!(server_stamp(snapshot.as_bytes()), None);
+        // A stamp-like field inside the data is not the message's.
+        let late = r#"{"type":"update","seq":1,"data":{"server_ts_ms":9}}"#;
+        assert_eq!(server_stamp(late.as_bytes()), None);
+        let far = format!(
+            r#"{{"type":"update","pad":"{}","server_ts_ms":3}}"#,
+            "x".repeat(600)
+        );
+        assert_eq!(server_stamp(far.as_bytes()), None, "only the head is read");
+        assert_eq!(server_stamp(b"not json"), None);
+        assert_eq!(
+            server_stamp("{\"type\":\"update\",\"server_ts_ms\":4,\"é\"".as_bytes()),
+            Some(4.0)
+        );
     }
 }
