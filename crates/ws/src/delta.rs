@@ -98,63 +98,81 @@ pub(super) fn chain_patch(prev: &Value, next: &Value) -> Option<Value> {
     Some(Value::Object(patch))
 }
 
-/// A chain the channel published: whole, or (older than the last two) serialised.
+/// How the history holds a chain it published.
+///
 /// A chain as a `Value` is several times its JSON, and thirty-two of them per channel
-/// would be most of a busy server's memory; an older chain is only read again to patch
-/// a lagging client from, once per base and frame.
+/// would be most of a busy server's memory; so only the last two are kept whole (the
+/// newest, and the one every one-step update is patched from). An older chain is kept
+/// as the patch that made it from the chain before (computed anyway, for the one-step
+/// update), and one in [`CHECKPOINT`] as its JSON, to rebuild the others from. A chain
+/// older than the last two is only read again to patch a lagging client from, once per
+/// base and frame; serialising every chain as it aged would cost the publisher more
+/// than anything else it does.
 #[derive(Debug, Clone)]
 pub(super) enum Past {
     Whole(Arc<Value>),
     Compact(Bytes),
+    /// The chain before it, with this entry's step applied.
+    Stepped,
 }
 
-impl Past {
-    fn compact(&self) -> Self {
-        match self {
-            Past::Whole(chain) => match serde_json::to_vec(chain.as_ref()) {
-                Ok(json) => Past::Compact(Bytes::from(json)),
-                // Plain JSON serialises; were it not to, the chain stays whole.
-                Err(_) => self.clone(),
-            },
-            Past::Compact(_) => self.clone(),
-        }
-    }
-
-    fn value(&self) -> Option<Arc<Value>> {
-        match self {
-            Past::Whole(chain) => Some(chain.clone()),
-            Past::Compact(json) => serde_json::from_slice(json).ok().map(Arc::new),
-        }
-    }
+/// One frame in the history: its seq, its chain, and the patch from the frame before
+/// (`None` for the first, or when the strike list changed).
+#[derive(Debug, Clone)]
+pub(super) struct Published {
+    pub seq: u64,
+    chain: Past,
+    pub step: Option<Arc<Value>>,
 }
-
-/// One frame in the history: its seq and the chain it published.
-pub(super) type Published = (u64, Past);
 
 /// A channel's recent frames, oldest first, the newest last.
 pub(super) type Recent = Arc<[Published]>;
 
-/// Frames kept whole at the end of the history: the newest, and the one before it that
-/// every one-step update is patched from.
+/// Frames kept whole at the end of the history.
 const WHOLE: usize = 2;
 
-/// The publisher's record of its recent frames.
+/// One older frame in this many keeps its chain as JSON; the rest keep their step.
+const CHECKPOINT: u64 = 8;
+
+/// The publisher's record of its recent frames: at least [`HISTORY`] of them (once it
+/// has published that many), and fewer than `HISTORY + CHECKPOINT`.
 #[derive(Debug, Default)]
 pub(super) struct History {
     recent: VecDeque<Published>,
+    recorded: u64,
 }
 
 impl History {
     /// Records frame `seq`, which published `chain`.
     pub(super) fn record(&mut self, seq: u64, chain: Arc<Value>) {
-        if self.recent.len() == HISTORY {
-            self.recent.pop_front();
-        }
-        self.recent.push_back((seq, Past::Whole(chain)));
+        let step = match self.recent.back().map(|last| &last.chain) {
+            Some(Past::Whole(previous)) => chain_patch(previous, &chain).map(Arc::new),
+            _ => None,
+        };
+        self.recent.push_back(Published {
+            seq,
+            chain: Past::Whole(chain),
+            step,
+        });
+        self.recorded += 1;
+        let checkpoint = self.recorded.is_multiple_of(CHECKPOINT);
         if let Some(index) = self.recent.len().checked_sub(WHOLE + 1)
-            && let Some((_, past)) = self.recent.get_mut(index)
+            && let Some(aged) = self.recent.get_mut(index)
+            && let Past::Whole(chain) = &aged.chain
         {
-            *past = past.compact();
+            aged.chain = if index > 0 && aged.step.is_some() && !checkpoint {
+                Past::Stepped
+            } else {
+                compact(chain)
+            };
+        }
+        // The oldest frames go a group at a time: a kept chain with the steps that
+        // stand on it.
+        while let Some(group) = (1..self.recent.len())
+            .find(|&i| !matches!(self.recent.get(i).map(|p| &p.chain), Some(Past::Stepped)))
+            && self.recent.len() - group >= HISTORY
+        {
+            self.recent.drain(..group);
         }
     }
 
@@ -163,15 +181,53 @@ impl History {
     }
 }
 
+/// A chain as JSON; were it not to serialise (plain JSON does), it stays whole.
+fn compact(chain: &Arc<Value>) -> Past {
+    match serde_json::to_vec(chain.as_ref()) {
+        Ok(json) => Past::Compact(Bytes::from(json)),
+        Err(_) => Past::Whole(chain.clone()),
+    }
+}
+
+/// The chain of `recent[index]`, rebuilt from the nearest chain kept before it and the
+/// steps since. A rebuilt chain lacks the keys a step removed with `null`, as a client
+/// that applied the same steps does.
+fn chain_at(recent: &[Published], index: usize) -> Option<Arc<Value>> {
+    let start = (0..=index).rev().find(|&i| {
+        recent
+            .get(i)
+            .is_some_and(|p| !matches!(p.chain, Past::Stepped))
+    })?;
+    let mut chain = match &recent.get(start)?.chain {
+        Past::Whole(chain) if start == index => return Some(chain.clone()),
+        Past::Whole(chain) => chain.as_ref().clone(),
+        Past::Compact(json) => serde_json::from_slice(json).ok()?,
+        Past::Stepped => return None,
+    };
+    for published in recent.get(start + 1..=index)? {
+        apply_chain_patch(&mut chain, published.step.as_deref()?);
+    }
+    Some(Arc::new(chain))
+}
+
 /// The patch from frame `base` to the newest frame of `recent`, when `base` is an
 /// older frame still in the window (and the strike list has not changed since).
 pub(super) fn patch_since(recent: &[Published], base: u64) -> Option<Value> {
-    let (newest_seq, newest) = recent.last()?;
-    if base >= *newest_seq {
+    let newest = recent.last()?;
+    if base >= newest.seq {
         return None;
     }
-    let (_, old) = recent.iter().find(|(seq, _)| *seq == base)?;
-    chain_patch(old.value()?.as_ref(), newest.value()?.as_ref())
+    let index = recent.iter().position(|p| p.seq == base)?;
+    if index + 2 == recent.len()
+        && let Some(step) = &newest.step
+    {
+        return Some(step.as_ref().clone());
+    }
+    let (old, new) = (
+        chain_at(recent, index)?,
+        chain_at(recent, recent.len() - 1)?,
+    );
+    chain_patch(&old, &new)
 }
 
 /// Applies a chain delta's `data` to a chain held as JSON, by the module's rules: the
@@ -367,7 +423,7 @@ mod tests {
         // Only the last two are kept whole; 5 is patched from its JSON.
         let kept: Vec<bool> = recent
             .iter()
-            .map(|(_, past)| matches!(past, Past::Whole(_)))
+            .map(|published| matches!(published.chain, Past::Whole(_)))
             .collect();
         assert_eq!(kept, [false, true, true]);
         let from_5 = patch_since(&recent, 5).unwrap();
@@ -393,8 +449,48 @@ mod tests {
             history.record(seq, value.clone());
         }
         let recent = history.recent();
-        assert_eq!(recent.len(), HISTORY);
-        assert!(patch_since(&recent, 10).is_some());
-        assert!(patch_since(&recent, 9).is_none(), "older than the window");
+        assert!(
+            (HISTORY..HISTORY + CHECKPOINT as usize).contains(&recent.len()),
+            "{}",
+            recent.len()
+        );
+        let oldest = recent[0].seq;
+        assert!(patch_since(&recent, oldest).is_some());
+        assert!(
+            patch_since(&recent, oldest - 1).is_none(),
+            "older than the window"
+        );
+    }
+
+    #[test]
+    fn every_chain_in_the_window_is_rebuilt_from_checkpoints_and_steps() {
+        let mut history = History::default();
+        let chains: Vec<Arc<Value>> = (0..60_u32)
+            .map(|i| {
+                let i = f64::from(i);
+                chain(
+                    u64::from(i as u32),
+                    &[(25_000.0, 50.0 + i, 40.0), (25_050.0, 25.0, 70.0 - i % 3.0)],
+                )
+            })
+            .collect();
+        for (seq, chain) in chains.iter().enumerate() {
+            history.record(seq as u64, chain.clone());
+        }
+        let recent = history.recent();
+        let kinds = |wanted: fn(&Past) -> bool| recent.iter().filter(|p| wanted(&p.chain)).count();
+        assert_eq!(kinds(|p| matches!(p, Past::Whole(_))), 2);
+        assert!(kinds(|p| matches!(p, Past::Compact(_))) >= 4, "checkpoints");
+        assert!(
+            kinds(|p| matches!(p, Past::Stepped)) >= 20,
+            "the rest as steps"
+        );
+        let newest = chains.last().unwrap().as_ref();
+        for published in &recent[..recent.len() - 1] {
+            let mut rebuilt = chains[published.seq as usize].as_ref().clone();
+            let patch = patch_since(&recent, published.seq).unwrap();
+            apply_chain_patch(&mut rebuilt, &patch);
+            assert_eq!(&rebuilt, newest, "catch-up from {}", published.seq);
+        }
     }
 }

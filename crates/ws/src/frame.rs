@@ -114,8 +114,8 @@ impl Frame {
         let mut frame = Self::new(channel, seq, None, Payload::Chain(chain));
         frame.recent = recent;
         frame.update = frame.recent.len().checked_sub(2).and_then(|i| {
-            let (base, _) = frame.recent.get(i)?;
-            Some((*base, frame.delta(*base)?))
+            let base = frame.recent.get(i)?.seq;
+            Some((base, frame.delta(base)?))
         });
         frame
     }
@@ -176,7 +176,7 @@ impl Frame {
         }
         // Only a base still in the window can be patched from (so the cache holds at
         // most one entry per frame of history).
-        if !self.recent.iter().any(|(seq, _)| *seq == last_seq) {
+        if !self.recent.iter().any(|p| p.seq == last_seq) {
             return None;
         }
         let cell = {

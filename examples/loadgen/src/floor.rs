@@ -68,6 +68,8 @@ pub(crate) struct Writes {
     pub sockets: usize,
     /// The writer threads' CPU while writing.
     pub cpu: CpuTime,
+    /// The receivers' CPU over the same passes (the process's, less the writers').
+    pub receivers: CpuTime,
 }
 
 impl Writes {
@@ -87,6 +89,8 @@ impl Writes {
             "CPU per write: {total:.2} µs (user {user:.2}, system {system:.2}) over {} writes",
             self.count
         );
+        let (_, _, receiving) = self.receivers.micros_per(self.count);
+        println!("receivers' CPU: {receiving:.2} µs per message");
     }
 }
 
@@ -127,13 +131,16 @@ pub(crate) async fn measure(args: FloorArgs) -> anyhow::Result<(Latencies, Write
             anyhow::Ok(())
         }));
     }
+    let before = CpuTime::of_self().unwrap_or_default();
     let publisher = std::thread::spawn(move || publish(senders, &args));
     for receiver in receivers {
         receiver.await??;
     }
-    let writes = publisher
+    let mut writes = publisher
         .join()
         .map_err(|_| anyhow::anyhow!("the publisher thread panicked"))??;
+    let spent = CpuTime::of_self().unwrap_or_default().since(before);
+    writes.receivers = spent.since(writes.cpu);
     let latencies = results.lock().await.clone();
     Ok((latencies, writes))
 }
@@ -181,6 +188,7 @@ fn publish(mut sockets: Vec<TcpStream>, args: &FloorArgs) -> anyhow::Result<Writ
             count,
             sockets: total,
             cpu,
+            receivers: CpuTime::default(),
         })
     })
 }

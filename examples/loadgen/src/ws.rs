@@ -138,8 +138,9 @@ impl WsReport {
             );
         }
         if let Some(cpu) = self.own_cpu {
+            let (_, _, per_message) = cpu.micros_per(self.messages);
             println!(
-                "generator CPU: {:.2} s (user {:.2}, system {:.2})",
+                "generator CPU: {:.2} s (user {:.2}, system {:.2}), {per_message:.2} µs per message",
                 cpu.total().as_secs_f64(),
                 cpu.user.as_secs_f64(),
                 cpu.system.as_secs_f64()
@@ -180,6 +181,7 @@ impl ServerCounters {
 pub(crate) async fn measure(args: WsArgs) -> anyhow::Result<WsReport> {
     let results = Arc::new(Mutex::new(Latencies::new()?));
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = tokio::sync::watch::Sender::new(false);
     let received = Arc::new(Received::default());
     let url = format!(
         "{}{}token={}",
@@ -204,8 +206,10 @@ pub(crate) async fn measure(args: WsArgs) -> anyhow::Result<WsReport> {
         let results = results.clone();
         let measuring = measuring.clone();
         let received = received.clone();
+        let stop = stop.subscribe();
         clients.push(tokio::spawn(async move {
-            if let Err(error) = client(&url, &channel, &results, &measuring, &received).await {
+            if let Err(error) = client(&url, &channel, &results, &measuring, &received, stop).await
+            {
                 results.lock().await.fail(format!("client: {error}"));
             }
         }));
@@ -260,8 +264,21 @@ pub(crate) async fn measure(args: WsArgs) -> anyhow::Result<WsReport> {
         _ => (None, None),
     };
     let alive = clients.iter().filter(|c| !c.is_finished()).count();
-    for client in &clients {
-        client.abort();
+    stop.send_replace(true);
+    // Every client adds its latencies as it stops; one that does not stop in time
+    // is cut off, and what it measured is lost (and its stop counted as a failure).
+    let stopping = futures_util::future::join_all(clients.iter_mut());
+    if tokio::time::timeout(Duration::from_secs(30), stopping)
+        .await
+        .is_err()
+    {
+        results
+            .lock()
+            .await
+            .fail("client: did not stop within 30 s".to_owned());
+        for client in &clients {
+            client.abort();
+        }
     }
     let latencies = results.lock().await.clone();
     Ok(WsReport {
@@ -300,46 +317,50 @@ struct Received {
     bytes: AtomicU64,
 }
 
+/// One client: reads until told to stop, recording each update's latency while the
+/// window is open, and adds its latencies to `results` once, at the end. (Adding them
+/// now and then would cost the generator more per message than the floor's receivers,
+/// which add theirs once: a client's histogram is hundreds of kilobytes.)
 async fn client(
     url: &str,
     channel: &str,
     results: &Mutex<Latencies>,
     measuring: &std::sync::atomic::AtomicBool,
     received: &Received,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut socket = LeanClient::connect(url).await?;
     let subscribe = serde_json::json!({"action": "subscribe", "channels": [channel]});
     socket.send_text(&subscribe.to_string()).await?;
     let mut local = Latencies::new()?;
-    let mut flushed = Instant::now();
-    loop {
-        socket
-            .next_frames(|frame| {
-                let arrived = now_ms();
-                if !measuring.load(std::sync::atomic::Ordering::Relaxed) {
-                    return;
+    let outcome = loop {
+        let read = socket.next_frames(|frame| {
+            let arrived = now_ms();
+            if !measuring.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            let (bytes, stamp) = match frame {
+                Frame::Text(payload) => {
+                    received.messages.fetch_add(1, Ordering::Relaxed);
+                    (payload.len(), server_stamp(payload))
                 }
-                let (bytes, stamp) = match frame {
-                    Frame::Text(payload) => {
-                        received.messages.fetch_add(1, Ordering::Relaxed);
-                        (payload.len(), server_stamp(payload))
-                    }
-                    // The rest of a fragmented message: bytes, not a message.
-                    Frame::Other(len) => (len, None),
-                };
-                received.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-                if let Some(stamp) = stamp {
-                    local.record(Duration::from_secs_f64(((arrived - stamp) / 1e3).max(0.0)));
-                }
-            })
-            .await?;
-        // Merge into the shared histogram now and then, not per message.
-        if flushed.elapsed() > Duration::from_millis(500) {
-            results.lock().await.merge(&local);
-            local = Latencies::new()?;
-            flushed = Instant::now();
+                // The rest of a fragmented message: bytes, not a message.
+                Frame::Other(len) => (len, None),
+            };
+            received.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+            if let Some(stamp) = stamp {
+                local.record(Duration::from_secs_f64(((arrived - stamp) / 1e3).max(0.0)));
+            }
+        });
+        tokio::select! {
+            read = read => if let Err(error) = read {
+                break Err(error);
+            },
+            _ = stop.changed() => break Ok(()),
         }
-    }
+    };
+    results.lock().await.merge(&local);
+    outcome
 }
 
 /// How far into a message its `server_ts_ms` can be: the server writes `type`,
