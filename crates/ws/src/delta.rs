@@ -27,25 +27,47 @@ use serde_json::{Map, Value};
 pub(super) const HISTORY: usize = 32;
 
 /// The RFC 7396 merge patch turning `prev` into `next`; `None` when they are equal.
+/// Objects are not compared whole before they are diffed: the diff is the comparison,
+/// so a changed object is walked once rather than twice.
 pub(super) fn merge_diff(prev: &Value, next: &Value) -> Option<Value> {
-    if prev == next {
-        return None;
+    match (prev, next) {
+        (Value::Object(prev), Value::Object(next)) => {
+            let patch = object_diff(prev, next, |_| true);
+            (!patch.is_empty()).then_some(Value::Object(patch))
+        }
+        _ => (prev != next).then(|| next.clone()),
     }
-    let (Value::Object(prev), Value::Object(next)) = (prev, next) else {
-        return Some(next.clone());
-    };
-    Some(Value::Object(object_diff(prev, next, |_| true)))
 }
 
 /// The merge patch between two objects, over the keys `include` accepts.
+///
+/// Successive publications hold their keys in the same order, so `prev` is walked
+/// alongside `next` and each key found where it was; only when the two part (a key
+/// added or removed) are the remaining keys looked up.
 fn object_diff(
     prev: &Map<String, Value>,
     next: &Map<String, Value>,
     include: impl Fn(&str) -> bool,
 ) -> Map<String, Value> {
     let mut patch = Map::new();
-    for (key, value) in next.iter().filter(|(key, _)| include(key)) {
-        let changed = match prev.get(key) {
+    let mut aligned = prev.len() == next.len();
+    let mut beside = prev.iter();
+    for (key, value) in next {
+        let old = if aligned {
+            match beside.next() {
+                Some((old_key, old)) if old_key == key => Some(old),
+                _ => {
+                    aligned = false;
+                    prev.get(key)
+                }
+            }
+        } else {
+            prev.get(key)
+        };
+        if !include(key) {
+            continue;
+        }
+        let changed = match old {
             // A null in `next` would read as "remove", which is the same thing here:
             // the snapshot's null and an absent key mean the same to a client.
             Some(old) => merge_diff(old, value),
@@ -55,9 +77,12 @@ fn object_diff(
             patch.insert(key.clone(), changed);
         }
     }
-    for key in prev.keys().filter(|key| include(key)) {
-        if !next.contains_key(key) {
-            patch.insert(key.clone(), Value::Null);
+    // Walked alongside to the end with as many keys: the two have the same keys.
+    if !aligned {
+        for key in prev.keys().filter(|key| include(key)) {
+            if !next.contains_key(key) {
+                patch.insert(key.clone(), Value::Null);
+            }
         }
     }
     patch
@@ -122,7 +147,7 @@ pub(super) enum Past {
 pub(super) struct Published {
     pub seq: u64,
     chain: Past,
-    pub step: Option<Arc<Value>>,
+    step: Option<Arc<Value>>,
 }
 
 /// A channel's recent frames, oldest first, the newest last.
@@ -353,6 +378,11 @@ mod tests {
         );
         assert_eq!(merge_diff(&prev, &prev), None);
         assert_eq!(merge_diff(&json!(1.5), &json!(2.5)), Some(json!(2.5)));
+        // Keys added or removed, with the rest unchanged around them.
+        let (short, long) = (json!({"a": 1, "c": 3}), json!({"a": 1, "b": 2, "c": 3}));
+        assert_eq!(merge_diff(&short, &long), Some(json!({"b": 2})));
+        assert_eq!(merge_diff(&long, &short), Some(json!({"b": null})));
+        assert_eq!(merge_diff(&json!({"a": 1}), &json!([1])), Some(json!([1])));
     }
 
     #[test]
